@@ -1,0 +1,88 @@
+"""`python -m bot`: load settings, then serve HTTP on $PORT, or run Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import build_app, build_slack_client, build_web_app
+from bot.browser_use import BrowserUseClient
+from bot.config import ConfigError, Settings, load_settings
+from bot.deps import Deps
+
+log = logging.getLogger("bot")
+
+# A PaaS sends SIGTERM and kills the process about 30 s later; finish work in flight before that.
+SHUTDOWN_GRACE_SECONDS = 25.0
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    browser_use = BrowserUseClient(
+        settings.browser_use_api_key.get_secret_value(),
+        settings.browser_use_api_url,
+        timeout=settings.browser_use_timeout,
+    )
+    session = aiohttp.ClientSession()
+    deps = Deps(settings=settings, browser_use=browser_use)
+    app = build_app(settings, deps, build_slack_client(settings, session))
+    runner: web.AppRunner | None = None
+    socket_handler = None
+    try:
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(
+                app, settings.slack_app_token.get_secret_value()
+            )
+            await socket_handler.connect_async()
+            log.info("Socket Mode connected")
+        else:
+            runner = web.AppRunner(build_web_app(app), shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+            await runner.setup()
+            await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
+            log.info("listening on port %d", settings.port)
+        await stop.wait()
+        log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
+    finally:
+        # Stop taking requests, let those in flight finish, then the work that follows their acks.
+        if runner is not None:
+            await runner.cleanup()
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        if not await deps.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.error("shutdown: %d task(s) still in flight were cut off", deps.inflight.count)
+        await browser_use.aclose()
+        await session.close()
+        log.info("stopped")
+
+
+async def _main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""THE client for Browser Use Cloud: one pooled httpx.AsyncClient, typed errors, one retry policy.
+
+Every call to Browser Use goes through `BrowserUseClient`. It knows nothing about Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from bot.models import CreateTaskRequest, TaskCreated
+
+log = logging.getLogger(__name__)
+
+API_KEY_HEADER = "X-Browser-Use-API-Key"
+# A 429 that asks us to wait this long or less is waited out once; longer waits are reported.
+MAX_RETRY_AFTER_SECONDS = 5.0
+DETAIL_MAX_CHARS = 500
+
+
+class BrowserUseError(Exception):
+    """A Browser Use call failed. `user_message` is what a person is told; it holds no secret."""
+
+    # True when the request may have reached Browser Use and a task may exist anyway.
+    outcome_unknown = False
+
+    def __init__(self, user_message: str, *, status: int | None = None, detail: str | None = None):
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.status = status
+        self.detail = detail
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{self.user_message}{status}"
+
+
+class AuthError(BrowserUseError):
+    """401/403: the API key is missing, wrong or revoked."""
+
+
+class PaymentError(BrowserUseError):
+    """402: out of credits, or the key's monthly spend cap is reached."""
+
+
+class InvalidRequestError(BrowserUseError):
+    """400/422: Browser Use refused the request; `detail` says why."""
+
+
+class NotFoundError(BrowserUseError):
+    """404: no such task or session in this project."""
+
+
+class RateLimitError(BrowserUseError):
+    """429: too many concurrent sessions, or too many requests."""
+
+    def __init__(self, user_message: str, *, retry_after: float | None = None, **kw: Any):
+        super().__init__(user_message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(BrowserUseError):
+    """5xx, or an answer that is not the JSON the API documents."""
+
+
+class UpstreamTimeout(BrowserUseError):
+    """Browser Use did not answer in time."""
+
+
+class NetworkError(BrowserUseError):
+    """Browser Use could not be reached, or the connection broke."""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None  # HTTP-date values are not worth honouring for a chat bot
+
+
+def error_detail(body: Any) -> str | None:
+    """The server's reason from any of the error shapes the API uses (see the API notes §6)."""
+    if isinstance(body, dict):
+        if isinstance(body.get("message"), str):
+            return body["message"]
+        if "detail" in body:
+            return error_detail(body["detail"])
+        if "msg" in body:  # a single ValidationError object {loc, msg, type}
+            loc = ".".join(str(p) for p in body.get("loc", []) if p != "body")
+            return f"{loc}: {body['msg']}" if loc else str(body["msg"])
+        return None
+    if isinstance(body, list):
+        parts = [error_detail(item) for item in body]
+        return "; ".join(p for p in parts if p) or None
+    if isinstance(body, str):
+        return body
+    return None
+
+
+def _redact(text: str | None, secrets: Iterable[str]) -> str | None:
+    if text is None:
+        return None
+    for value in secrets:
+        if value:
+            text = text.replace(value, "[secret]")
+    return text[:DETAIL_MAX_CHARS]
+
+
+def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) -> BrowserUseError:
+    """Map an HTTP error answer to a typed error with a message fit for a person."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text[:DETAIL_MAX_CHARS] or None
+    detail = _redact(error_detail(body), secrets)
+    inner = body.get("detail") if isinstance(body, dict) else None
+    code = inner.get("code") if isinstance(inner, dict) else None
+    kw: dict[str, Any] = {"status": status, "detail": detail}
+
+    if status in (401, 403):
+        return AuthError(
+            "Browser Use rejected the API key. An admin needs to set a valid "
+            "BROWSER_USE_API_KEY (keys start with bu_) and restart the app.",
+            **kw,
+        )
+    if status == 402:
+        if code == "api_key_monthly_spend_limit_reached":
+            return PaymentError(
+                "This Browser Use API key has reached its monthly spend limit. An admin can "
+                "raise the limit in the Browser Use dashboard; topping up credits won't lift it.",
+                **kw,
+            )
+        return PaymentError(
+            "Browser Use is out of credits for this account. An admin can add credits in the "
+            "Browser Use dashboard (Billing).",
+            **kw,
+        )
+    if status == 404:
+        return NotFoundError(f"Browser Use could not find that: {detail or 'not found'}.", **kw)
+    if status in (400, 422):
+        return InvalidRequestError(
+            f"Browser Use refused the task: {detail or 'the request was not valid'}.", **kw
+        )
+    if status == 429:
+        retry_after = _retry_after(response)
+        if "concurrent" in (detail or "").lower():
+            return RateLimitError(
+                "Too many browser sessions are running for this Browser Use account. Wait for "
+                "one to finish (or stop one), then try again.",
+                retry_after=retry_after,
+                **kw,
+            )
+        wait = f" in {retry_after:g} seconds" if retry_after else " in a moment"
+        return RateLimitError(
+            f"Browser Use is receiving too many requests. Try again{wait}.",
+            retry_after=retry_after,
+            **kw,
+        )
+    if status >= 500:
+        return ServerError(
+            f"Browser Use had a problem on its side (HTTP {status}). Try again in a minute.", **kw
+        )
+    return ServerError(f"Browser Use answered with an unexpected HTTP {status}.", **kw)
+
+
+class BrowserUseClient:
+    """One shared client for the whole process; create it once, close it at shutdown."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self._api_key = api_key
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers={API_KEY_HEADER: api_key, "User-Agent": "browser-use-slack/0.1"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def create_task(self, request: CreateTaskRequest) -> TaskCreated:
+        """`POST /tasks`. Billable and not idempotent: never re-sent after a timeout or a 5xx."""
+        secrets = [s.get_secret_value() for s in (request.secrets or {}).values()]
+        body = request.to_wire()
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            response = await self._send("POST", "tasks", json=body, may_have_arrived=True)
+            log.info(
+                "browser_use.create_task status=%s ms=%.0f attempt=%d",
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                attempt,
+            )
+            if response.status_code in (200, 201, 202):
+                return self._parse(response, TaskCreated)
+            error = error_for_response(response, [*secrets, self._api_key])
+            # A 429 means the task was not created, so one short wait and one retry is safe.
+            if (
+                attempt == 1
+                and isinstance(error, RateLimitError)
+                and error.retry_after is not None
+                and error.retry_after <= MAX_RETRY_AFTER_SECONDS
+            ):
+                await asyncio.sleep(error.retry_after)
+                continue
+            if isinstance(error, ServerError):
+                error.outcome_unknown = True
+            raise error
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self, method: str, path: str, *, may_have_arrived: bool, **kw: Any
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            error: BrowserUseError = UpstreamTimeout(
+                "Browser Use did not answer in time.", detail=type(exc).__name__
+            )
+            # A connect or pool timeout means nothing was sent.
+            error.outcome_unknown = may_have_arrived and not isinstance(
+                exc, httpx.ConnectTimeout | httpx.PoolTimeout
+            )
+            raise error from None
+        except httpx.TransportError as exc:
+            error = NetworkError(
+                "Could not reach Browser Use (network error).", detail=type(exc).__name__
+            )
+            error.outcome_unknown = may_have_arrived and not isinstance(exc, httpx.ConnectError)
+            raise error from None
+
+    @staticmethod
+    def _parse(response: httpx.Response, model: type[TaskCreated]) -> TaskCreated:
+        try:
+            return model.model_validate(response.json())
+        except ValueError:
+            error = ServerError(
+                "Browser Use sent an answer this app could not read.",
+                status=response.status_code,
+                detail=response.text[:200],
+            )
+            error.outcome_unknown = True
+            raise error from None

@@ -1,0 +1,122 @@
+"""Settings from the environment (and `.env`), checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+DEFAULT_BROWSER_USE_API_URL = "https://api.browser-use.com/api/v2"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """The process cannot start; the message says what to fix."""
+
+
+class Settings(BaseModel):
+    """Everything the process needs, typed. Secrets are `SecretStr` so no repr shows them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    browser_use_api_key: SecretStr
+    browser_use_api_url: str = DEFAULT_BROWSER_USE_API_URL
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+    browser_use_timeout: float = 30.0
+    browser_use_webhook_secret: SecretStr | None = None
+    # Admin defaults that the form and the flags start from.
+    default_llm: str | None = None
+    default_max_steps: int | None = None
+    default_allowed_domains: tuple[str, ...] = ()
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+def _read_environment(env: Mapping[str, str] | None, dotenv_path: Path | None) -> dict[str, str]:
+    """The real environment wins over `.env`; empty values count as unset."""
+    merged: dict[str, str] = {}
+    path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
+    if path.is_file():
+        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ if env is None else env)
+    return {k: v.strip() for k, v in merged.items() if v and v.strip()}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> Settings:
+    """Build `Settings`, or raise `ConfigError` naming every missing or malformed variable."""
+    values = _read_environment(env, dotenv_path)
+    missing = [name for name in ("SLACK_BOT_TOKEN", "BROWSER_USE_API_KEY") if name not in values]
+    # Socket Mode needs the app-level token instead of request signatures.
+    if "SLACK_APP_TOKEN" not in values and "SLACK_SIGNING_SECRET" not in values:
+        missing.append("SLACK_SIGNING_SECRET")
+    problems = [f"{name} is not set" for name in missing]
+
+    if "SLACK_CLIENT_ID" in values and "SLACK_CLIENT_SECRET" in values:
+        # Bolt silently switches to the OAuth flow and ignores the bot token when both are set.
+        problems.append(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: unset them, this app is a "
+            "single-workspace install and Bolt would ignore SLACK_BOT_TOKEN"
+        )
+
+    def integer(name: str, low: int, high: int) -> int | None:
+        raw = values.get(name)
+        if raw is None:
+            return None
+        try:
+            number = int(raw)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            problems.append(f"{name} must be a whole number from {low} to {high}")
+            return None
+        return number
+
+    port = integer("PORT", 1, 65535)
+    timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
+    default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
+    for name in ("BROWSER_USE_API_URL", "SLACK_API_URL"):
+        if name in values and not values[name].startswith(("http://", "https://")):
+            problems.append(f"{name} must start with http:// or https://")
+
+    if problems:
+        raise ConfigError(
+            "Cannot start Browser Use for Slack:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+            + "\nSet them in the environment or in .env (see .env.example)."
+        )
+
+    def secret(name: str) -> SecretStr | None:
+        return SecretStr(values[name]) if name in values else None
+
+    slack_api_url = values.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
+    domains = values.get("DEFAULT_ALLOWED_DOMAINS", "")
+    return Settings(
+        slack_bot_token=SecretStr(values["SLACK_BOT_TOKEN"]),
+        slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
+        slack_app_token=secret("SLACK_APP_TOKEN"),
+        browser_use_api_key=SecretStr(values["BROWSER_USE_API_KEY"]),
+        browser_use_api_url=values.get("BROWSER_USE_API_URL", DEFAULT_BROWSER_USE_API_URL).rstrip(
+            "/"
+        ),
+        # slack_sdk joins method names onto the base URL, so it must end with a slash.
+        slack_api_url=slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/",
+        port=port or 3000,
+        browser_use_timeout=float(timeout or 30),
+        browser_use_webhook_secret=secret("BROWSER_USE_WEBHOOK_SECRET"),
+        default_llm=values.get("DEFAULT_LLM"),
+        default_max_steps=default_max_steps,
+        default_allowed_domains=tuple(d.strip() for d in domains.split(",") if d.strip()),
+        log_level=values.get("LOG_LEVEL", "INFO").upper(),
+    )

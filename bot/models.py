@@ -1,0 +1,231 @@
+"""Wire models of the Browser Use v2 API (camelCase on the wire, only the fields set are sent)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+TASK_MAX_CHARS = 50_000
+MAX_STEPS_RANGE = (1, 10_000)
+SCREEN_WIDTH_RANGE = (320, 6144)
+SCREEN_HEIGHT_RANGE = (320, 3456)
+# The live API accepts 10,000 characters; older deployments of v2 stop at 2,000, so we keep to that.
+SYSTEM_PROMPT_EXTENSION_MAX_CHARS = 2_000
+JUDGE_GROUND_TRUTH_MAX_CHARS = 10_000
+METADATA_MAX_PAIRS = 10
+DEFAULT_LLM = "browser-use-2.0"
+
+# SupportedLLMs from the v2 OpenAPI spec, then the names the newer SDK adds. The API's list changes
+# often; tests/test_models.py checks that every name the spec lists is here.
+KNOWN_LLMS: tuple[str, ...] = (
+    "browser-use-2.0",
+    "browser-use-llm",
+    "bu-2-0-mini-preview",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "o4-mini",
+    "o3",
+    "gpt-5.5",
+    "gpt-5.6-sol",
+    "gpt-5.6-terra",
+    "gpt-5.6-luna",
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-3-pro-preview",
+    "gemini-3.1-pro-preview",
+    "gemini-3-flash-preview",
+    "gemini-3.5-flash",
+    "gemini-flash-latest",
+    "gemini-flash-lite-latest",
+    "claude-sonnet-4-20250514",
+    "claude-sonnet-4-5-20250929",
+    "claude-sonnet-5",
+    "claude-opus-4-5-20251101",
+    "claude-opus-4-7",
+    "claude-opus-4-8",
+    "claude-opus-5",
+    "claude-3-7-sonnet-20250219",
+    "glm-5.2",
+    "glm-5.3-flash",
+    "minimax-m3",
+    "grok-4.6",
+    "deepseek-v4-flash-vision",
+    "llama-4-maverick-17b-128e-instruct",
+)
+
+# ProxyCountryCode from the v2 OpenAPI spec (lower-case ISO 3166 codes, plus "uk").
+PROXY_COUNTRY_CODES: frozenset[str] = frozenset(
+    """
+    ad ae af ag ai al am an ao aq ar as at au aw az ba bb bd be bf bg bh bi bj bl bm bn bo
+    bq br bs bt bv bw by bz ca cc cd cf cg ch ck cl cm co cr cs cu cv cw cx cy cz de dj dk
+    dm do dz ec ee eg eh er es et fi fj fk fm fo fr ga gd ge gf gg gh gi gl gm gn gp gq gr
+    gs gt gu gw gy hk hm hn hr ht hu id ie il im in iq ir is it je jm jo jp ke kg kh ki km
+    kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo
+    mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph
+    pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so
+    sr ss st sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz
+    va vc ve vg vi vn vu wf ws xk ye yt za zm zw
+    """.split()  # noqa: SIM905
+)
+
+ThinkingLevel = Literal["disabled", "low", "medium", "high"]
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields from the server are kept."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body: only the fields that were set, secrets revealed."""
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, context={"reveal_secrets": True}
+        )
+
+
+class SessionSettings(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile_id: UUID | None = None
+    # None disables the proxy, so it is sent as null when a person chose it.
+    proxy_country_code: str | None = None
+    browser_screen_width: int | None = Field(
+        default=None, ge=SCREEN_WIDTH_RANGE[0], le=SCREEN_WIDTH_RANGE[1]
+    )
+    browser_screen_height: int | None = Field(
+        default=None, ge=SCREEN_HEIGHT_RANGE[0], le=SCREEN_HEIGHT_RANGE[1]
+    )
+
+    @field_validator("proxy_country_code")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.lower()
+        if code not in PROXY_COUNTRY_CODES:
+            raise ValueError(f"unknown proxy country code {value!r}")
+        return code
+
+
+class CreateTaskRequest(WireModel):
+    """`POST /tasks`. Only `task` is required; the API's defaults apply to whatever is unset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(min_length=1, max_length=TASK_MAX_CHARS)
+    llm: str | None = None
+    start_url: str | None = None
+    max_steps: int | None = Field(default=None, ge=MAX_STEPS_RANGE[0], le=MAX_STEPS_RANGE[1])
+    structured_output: str | None = None
+    session_id: UUID | None = None
+    metadata: dict[str, str] | None = None
+    secrets: dict[str, SecretStr] | None = None
+    allowed_domains: list[str] | None = None
+    op_vault_id: str | None = None
+    session_settings: SessionSettings | None = None
+    highlight_elements: bool | None = None
+    flash_mode: bool | None = None
+    thinking: bool | None = None
+    thinking_level: ThinkingLevel | None = None
+    vision: bool | Literal["auto"] | None = None
+    system_prompt_extension: str | None = Field(
+        default=None, max_length=SYSTEM_PROMPT_EXTENSION_MAX_CHARS
+    )
+    judge: bool | None = None
+    judge_ground_truth: str | None = Field(default=None, max_length=JUDGE_GROUND_TRUTH_MAX_CHARS)
+    judge_llm: str | None = None
+    skill_ids: list[str] | None = None
+
+    @field_validator("start_url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("the start URL must be an http:// or https:// address")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _few_pairs(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None and len(value) > METADATA_MAX_PAIRS:
+            raise ValueError(f"metadata takes at most {METADATA_MAX_PAIRS} pairs")
+        return value
+
+    @model_validator(mode="after")
+    def _session_or_settings(self) -> CreateTaskRequest:
+        if self.session_id is not None and self.session_settings is not None:
+            raise ValueError(
+                "session settings only apply to new sessions; leave them out with a session ID"
+            )
+        return self
+
+    @field_serializer("secrets")
+    def _hide_secrets(
+        self, secrets: dict[str, SecretStr] | None, info: SerializationInfo
+    ) -> dict[str, str] | None:
+        if secrets is None:
+            return None
+        reveal = bool(info.context and info.context.get("reveal_secrets"))
+        return {k: v.get_secret_value() if reveal else str(v) for k, v in secrets.items()}
+
+
+class TaskCreated(WireModel):
+    """The 202 answer to `POST /tasks`."""
+
+    id: str
+    session_id: str
+
+
+# The metadata key the app keeps for itself; a person cannot set it.
+ROUTE_METADATA_KEY = "slack"
+RESERVED_METADATA_KEYS = frozenset({ROUTE_METADATA_KEY})
+
+
+class SlackRoute(BaseModel):
+    """Where a task's thread lives. It rides in the task's metadata, so any process can find it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: str
+    channel: str
+    thread_ts: str | None
+    user: str
+
+    def encode(self) -> str:
+        return "/".join((self.team, self.channel, self.thread_ts or "-", self.user))
+
+    @classmethod
+    def decode(cls, value: str) -> SlackRoute | None:
+        parts = value.split("/")
+        if len(parts) != 4:
+            return None
+        team, channel, thread_ts, user = parts
+        return cls(
+            team=team, channel=channel, thread_ts=None if thread_ts == "-" else thread_ts, user=user
+        )
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str] | None) -> SlackRoute | None:
+        value = (metadata or {}).get(ROUTE_METADATA_KEY)
+        return cls.decode(value) if value else None
+
+    def attach(self, request: CreateTaskRequest) -> CreateTaskRequest:
+        """A copy of `request` whose metadata carries this route (one of the ten pairs)."""
+        metadata = {**(request.metadata or {}), ROUTE_METADATA_KEY: self.encode()}
+        # Validating anew (rather than model_copy) re-checks the pair limit and marks the field set.
+        fields = {name: getattr(request, name) for name in request.model_fields_set}
+        return CreateTaskRequest.model_validate({**fields, "metadata": metadata})

@@ -1,0 +1,34 @@
+"""Typed errors that carry what a person is told; the one place that turns errors into text."""
+
+from __future__ import annotations
+
+from bot.browser_use import BrowserUseError
+from handlers.slack_text import escape
+
+
+class UserInputError(Exception):
+    """Input a person can fix. `field` names the form field (block ID) at fault, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+UNKNOWN_OUTCOME = (
+    " The request may have reached Browser Use, so the task may be running anyway: check the "
+    "Browser Use dashboard before trying again."
+)
+INTERNAL = "Something went wrong inside the app. The error was logged for the admin."
+
+
+def failure_text(error: BaseException) -> str:
+    """The Slack mrkdwn (already escaped) that tells a person what failed and what to do."""
+    if isinstance(error, UserInputError):
+        return escape(error.message)
+    if isinstance(error, BrowserUseError):
+        text = error.user_message
+        if error.outcome_unknown:
+            text += UNKNOWN_OUTCOME
+        return escape(text)
+    return INTERNAL

@@ -1,0 +1,3 @@
+"""Action, callback and block IDs in one place."""
+
+COMMAND = "/browser-use"

@@ -1,0 +1,57 @@
+"""Text going in and out of Slack: escaping untrusted text, and Slack markup back to plain text."""
+
+from __future__ import annotations
+
+import re
+
+ELLIPSIS = "…"
+
+
+def escape(text: str) -> str:
+    """Escape Slack's three control characters so untrusted text can never mention or link.
+
+    `<!channel>`, `<@U…>`, `<!subteam^…>` and `<https://x|label>` all need `<`, so escaping it
+    neutralises every one of them.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary where one is near, with an ellipsis."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    # Back up to the last whole word, unless the cut already falls between words.
+    if not text[limit - 1].isspace() and space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def quote(text: str) -> str:
+    """A mrkdwn block quote of already-escaped text."""
+    return "\n".join(f">{line}" for line in text.splitlines() or [""])
+
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+
+
+def _plain_markup(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):  # <@U123> or <@U123|name>
+        return f"@{label or target[1:]}"
+    if target.startswith("#"):  # <#C123|general>
+        return f"#{label or target[1:]}"
+    if target.startswith("!subteam^"):
+        return f"@{label.lstrip('@') or 'group'}"
+    if target.startswith("!"):  # <!here>, <!channel>, <!date^…|fallback>
+        return label or f"@{target[1:]}"
+    return target  # a link: the URL itself matters to a browser, not its label
+
+
+def slack_to_plain(text: str) -> str:
+    """Slack's message markup as the plain text a person meant (links become their URLs)."""
+    text = _MARKUP.sub(_plain_markup, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,160 @@
+"""A stand-in for Slack's Web API and for `response_url`s, spoken to over real HTTP.
+
+The real slack_sdk client reaches it through `SLACK_API_URL`. It records every call and answers
+like Slack: `ok`, a `ts` per posted message, `not_in_channel` and friends, and `ratelimited` with
+`Retry-After`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from tests.fakes.server import ThreadedServer
+
+BOT_TOKEN = "xoxb-test-token"
+TEAM_ID = "T0TEST"
+BOT_USER_ID = "UBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def raw(self) -> str:
+        return json.dumps(self.args, ensure_ascii=False)
+
+
+@dataclass
+class Failure:
+    error: str
+    status: int = 200
+    retry_after: int | None = None
+
+
+class FakeSlack(ThreadedServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls: list[Call] = []
+            self.responses: list[Call] = []  # messages sent to response_url
+            self._failures: dict[str, list[Failure]] = {}
+            self._blocked: dict[str, str] = {}
+
+    # --- what a test can ask for -------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        status: int = 200,
+        retry_after: int | None = None,
+    ) -> None:
+        with self._lock:
+            queue = self._failures.setdefault(method, [])
+            queue.extend(Failure(error, status, retry_after) for _ in range(times))
+
+    def block_channel(self, channel: str, error: str = "not_in_channel") -> None:
+        """The bot cannot post in `channel`: every chat.* call there fails with `error`."""
+        self._blocked[channel] = error
+
+    def response_url(self, key: str = "cmd") -> str:
+        return f"{self.url}/response/{key}"
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posts(self) -> list[Call]:
+        return self.calls_to("chat.postMessage")
+
+    def everything_sent(self) -> str:
+        """Every argument of every call and response, as one string, for leak checks."""
+        with self._lock:
+            return "\n".join(c.raw for c in [*self.calls, *self.responses])
+
+    # --- the server ---------------------------------------------------------------------------
+
+    def build(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        return app
+
+    @staticmethod
+    async def _args(request: web.Request) -> dict[str, Any]:
+        text = await request.text()
+        if request.content_type == "application/json":
+            return json.loads(text) if text else {}
+        return dict(parse_qsl(text))
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        call = Call(method, args, dict(request.headers))
+        with self._lock:
+            self.calls.append(call)
+            queue = self._failures.get(method)
+            failure = queue.pop(0) if queue else None
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            status = 429 if failure.error == "ratelimited" else failure.status
+            return web.json_response(
+                {"ok": False, "error": failure.error}, status=status, headers=headers
+            )
+        channel = str(args.get("channel", ""))
+        if method.startswith("chat.") and channel in self._blocked:
+            return web.json_response({"ok": False, "error": self._blocked[channel]})
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "Test",
+                "user": "browser-use",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": "BBOT",
+                "is_enterprise_install": False,
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"{1_700_000_000 + next(self._ts)}.000100"
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts},
+            }
+        if method in ("views.open", "views.update", "views.push"):
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": {**(view or {}), "id": "V0TEST", "hash": "h1"}}
+        return {"ok": True}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.responses.append(Call("response_url", body, dict(request.headers)))
+        return web.Response(text="ok")

@@ -1,0 +1,124 @@
+"""The Browser Use client's error mapping and retry policy, through a real httpx transport."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from bot.browser_use import (
+    API_KEY_HEADER,
+    AuthError,
+    BrowserUseClient,
+    InvalidRequestError,
+    NetworkError,
+    PaymentError,
+    RateLimitError,
+    ServerError,
+    error_detail,
+    error_for_response,
+)
+from bot.models import CreateTaskRequest
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"detail": "Session not found"}, "Session not found"),
+        ({"message": "top", "detail": "ignored"}, "top"),
+        ({"detail": {"code": "x", "message": "nested"}}, "nested"),
+        ({"detail": [{"loc": ["body", "task"], "msg": "too long", "type": "t"}]}, "task: too long"),
+        ({"loc": ["body", "maxSteps"], "msg": "bad", "type": "t"}, "maxSteps: bad"),
+        ({"detail": [{"loc": ["body"], "msg": "a"}, {"loc": [], "msg": "b"}]}, "a; b"),
+        ({"unexpected": 1}, None),
+    ],
+)
+def test_error_detail_reads_every_shape(body: object, detail: str | None) -> None:
+    assert error_detail(body) == detail
+
+
+def test_a_detail_that_echoes_a_secret_is_redacted() -> None:
+    response = httpx.Response(422, json={"detail": "bad secret value hunter2 for bu_key"})
+    error = error_for_response(response, ["hunter2", "bu_key"])
+    assert "hunter2" not in str(error.detail) and "bu_key" not in str(error.detail)
+    assert "hunter2" not in error.user_message
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (401, AuthError),
+        (403, AuthError),
+        (402, PaymentError),
+        (422, InvalidRequestError),
+        (400, InvalidRequestError),
+        (429, RateLimitError),
+        (500, ServerError),
+        (502, ServerError),
+    ],
+)
+def test_statuses_map_to_typed_errors_that_keep_status_and_detail(status: int, kind: type) -> None:
+    error = error_for_response(httpx.Response(status, json={"detail": "why"}))
+    assert isinstance(error, kind)
+    assert error.status == status
+    assert error.detail == "why"
+
+
+def run_create(handler) -> tuple[object, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    async def go() -> object:
+        client = BrowserUseClient(
+            "bu_k", "http://bu.test/api/v2", transport=httpx.MockTransport(recording)
+        )
+        try:
+            return await client.create_task(CreateTaskRequest(task="t"))
+        except Exception as exc:
+            return exc
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go()), seen
+
+
+def test_create_sends_the_key_header_to_the_tasks_path() -> None:
+    result, seen = run_create(lambda r: httpx.Response(202, json={"id": "i", "sessionId": "s"}))
+    assert seen[0].url == "http://bu.test/api/v2/tasks"
+    assert seen[0].headers[API_KEY_HEADER] == "bu_k"
+    assert "authorization" not in seen[0].headers
+    assert getattr(result, "id", None) == "i"
+
+
+def test_a_5xx_is_never_resent_and_its_outcome_is_unknown() -> None:
+    result, seen = run_create(lambda r: httpx.Response(503, json={"detail": "busy"}))
+    assert isinstance(result, ServerError) and result.outcome_unknown
+    assert len(seen) == 1
+
+
+def test_a_refused_connection_is_a_network_error_with_a_known_outcome() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    result, seen = run_create(refuse)
+    assert isinstance(result, NetworkError) and not result.outcome_unknown
+    assert len(seen) == 1
+
+
+def test_a_concurrency_429_is_not_retried() -> None:
+    result, seen = run_create(
+        lambda r: httpx.Response(429, json={"detail": "Too many concurrent active sessions."})
+    )
+    assert isinstance(result, RateLimitError)
+    assert "Too many browser sessions" in result.user_message
+    assert len(seen) == 1
+
+
+def test_error_text_never_holds_the_api_key() -> None:
+    result, _ = run_create(lambda r: httpx.Response(401, json={"detail": "bad key bu_k"}))
+    assert isinstance(result, AuthError)
+    assert "bu_k" not in str(result) and "bu_k" not in repr(result.detail)

@@ -1,0 +1,78 @@
+"""Settings: the environment wins over .env; a missing variable stops the start with its name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from tests.conftest import ROOT
+
+FULL = {
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "SLACK_SIGNING_SECRET": "s3cret",
+    "BROWSER_USE_API_KEY": "bu_1",
+}
+
+
+def test_missing_variables_are_all_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, tmp_path / ".env")
+    message = str(caught.value)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "BROWSER_USE_API_KEY"):
+        assert name in message
+
+
+def test_socket_mode_needs_the_app_token_instead_of_the_signing_secret(tmp_path: Path) -> None:
+    env = {**FULL, "SLACK_APP_TOKEN": "xapp-1"}
+    del env["SLACK_SIGNING_SECRET"]
+    settings = load_settings(env, tmp_path / ".env")
+    assert settings.socket_mode
+
+
+def test_dotenv_fills_gaps_but_never_overrides_the_environment(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SLACK_BOT_TOKEN=xoxb-from-file\nPORT=4000\nBROWSER_USE_API_KEY=bu_file\n")
+    settings = load_settings({**FULL, "PORT": "5000"}, dotenv)
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-1"
+    assert settings.port == 5000
+    assert settings.browser_use_api_url == "https://api.browser-use.com/api/v2"
+
+
+def test_bad_values_and_oauth_variables_are_refused(tmp_path: Path) -> None:
+    env = {
+        **FULL,
+        "PORT": "http",
+        "SLACK_CLIENT_ID": "1",
+        "SLACK_CLIENT_SECRET": "2",
+        "BROWSER_USE_API_URL": "api.browser-use.com",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, tmp_path / ".env")
+    message = str(caught.value)
+    assert "PORT must be a whole number" in message
+    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in message
+    assert "BROWSER_USE_API_URL must start with http" in message
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    settings = load_settings(FULL, Path("/nonexistent/.env"))
+    assert "s3cret" not in repr(settings) and "xoxb-1" not in repr(settings)
+
+
+def test_python_m_bot_exits_non_zero_naming_what_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-1"},
+    )
+    assert result.returncode == 2
+    assert "BROWSER_USE_API_KEY is not set" in result.stderr
+    assert "SLACK_SIGNING_SECRET is not set" in result.stderr
+    assert "SLACK_BOT_TOKEN" not in result.stderr

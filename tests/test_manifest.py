@@ -1,0 +1,33 @@
+"""manifest.yaml is a valid Slack app manifest and matches what the app listens for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft7Validator
+
+from handlers.ids import COMMAND
+from tests.reference import MANIFEST_SCHEMA, require
+
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yaml"
+
+
+def manifest() -> dict:
+    return yaml.safe_load(MANIFEST.read_text())
+
+
+def test_manifest_validates_against_slacks_schema() -> None:
+    schema = json.loads(require(MANIFEST_SCHEMA).read_text())
+    errors = sorted(Draft7Validator(schema).iter_errors(manifest()), key=str)
+    assert errors == [], "\n".join(e.message for e in errors)
+
+
+def test_manifest_declares_the_command_on_the_one_events_url() -> None:
+    data = manifest()
+    (command,) = data["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert command["url"].endswith("/slack/events")
+    assert data["settings"]["interactivity"]["request_url"] == command["url"]
+    assert {"commands", "chat:write"} <= set(data["oauth_config"]["scopes"]["bot"])

@@ -1,0 +1,141 @@
+"""The Create Task model against the official OpenAPI spec, and its wire form."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pydantic import ValidationError
+
+from bot.models import (
+    KNOWN_LLMS,
+    PROXY_COUNTRY_CODES,
+    CreateTaskRequest,
+    SessionSettings,
+    SlackRoute,
+    TaskCreated,
+)
+from tests.reference import OPENAPI, openapi_spec, require, schema_validator
+
+
+def every_option() -> CreateTaskRequest:
+    return CreateTaskRequest(
+        task="Find the price",
+        llm="gpt-4.1",
+        start_url="https://example.com",
+        max_steps=30,
+        structured_output='{"type": "object"}',
+        metadata={"project": "q3"},
+        secrets={"password": "hunter2"},
+        allowed_domains=["example.com", "*.example.com"],
+        op_vault_id="vault-1",
+        session_settings=SessionSettings(
+            profile_id=uuid.uuid4(),
+            proxy_country_code="DE",
+            browser_screen_width=1280,
+            browser_screen_height=800,
+        ),
+        highlight_elements=True,
+        flash_mode=True,
+        thinking=True,
+        vision="auto",
+        system_prompt_extension="Be brief.",
+        judge=True,
+        judge_ground_truth="42 EUR",
+        judge_llm="o3",
+        skill_ids=["*"],
+    )
+
+
+def spec_schema(name: str) -> dict:
+    require(OPENAPI)
+    spec = openapi_spec()
+    assert spec is not None
+    return spec["components"]["schemas"][name]
+
+
+def test_every_spec_field_is_a_model_field() -> None:
+    wire = every_option().to_wire()
+    spec_fields = set(spec_schema("CreateTaskRequest")["properties"])
+    model_fields = {CreateTaskRequest.model_fields[f].alias for f in CreateTaskRequest.model_fields}
+    assert spec_fields == model_fields
+    settings_fields = set(spec_schema("SessionSettings")["properties"]) - {"enableRecording"}
+    assert settings_fields == set(wire["sessionSettings"])
+
+
+def test_a_request_with_every_option_validates_against_the_spec() -> None:
+    require(OPENAPI)
+    validator = schema_validator("CreateTaskRequest")
+    wire = every_option().to_wire()
+    assert [e.message for e in validator.iter_errors(wire)] == []
+    assert wire["secrets"] == {"password": "hunter2"}
+    assert wire["sessionSettings"]["proxyCountryCode"] == "de"
+
+
+def test_the_spec_lists_no_model_or_country_we_do_not_know() -> None:
+    assert set(spec_schema("SupportedLLMs")["enum"]) <= set(KNOWN_LLMS)
+    assert set(spec_schema("ProxyCountryCode")["enum"]) == PROXY_COUNTRY_CODES
+
+
+def test_the_created_response_matches_the_spec() -> None:
+    assert set(spec_schema("TaskCreatedResponse")["required"]) == {"id", "sessionId"}
+    created = TaskCreated.model_validate({"id": "a", "sessionId": "b"})
+    assert (created.id, created.session_id) == ("a", "b")
+
+
+def test_only_the_fields_set_are_sent() -> None:
+    assert CreateTaskRequest(task="x").to_wire() == {"task": "x"}
+    no_proxy = CreateTaskRequest(
+        task="x", session_settings=SessionSettings(proxy_country_code=None)
+    )
+    assert no_proxy.to_wire() == {"task": "x", "sessionSettings": {"proxyCountryCode": None}}
+
+
+def test_secrets_never_show_in_repr_or_a_plain_dump() -> None:
+    request = every_option()
+    assert "hunter2" not in repr(request)
+    assert "hunter2" not in str(request.model_dump())
+    assert "hunter2" not in request.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("fields", "complaint"),
+    [
+        ({"task": ""}, "at least 1 character"),
+        ({"task": "x" * 50_001}, "at most 50000 characters"),
+        ({"task": "x", "max_steps": 0}, "greater than or equal to 1"),
+        ({"task": "x", "max_steps": 10_001}, "less than or equal to 10000"),
+        ({"task": "x", "start_url": "javascript:alert(1)"}, "http:// or https://"),
+        ({"task": "x", "session_id": "not-a-uuid"}, "UUID"),
+        ({"task": "x", "metadata": {str(i): "v" for i in range(11)}}, "at most 10 pairs"),
+        ({"task": "x", "system_prompt_extension": "x" * 2001}, "at most 2000"),
+        ({"task": "x", "judge_ground_truth": "x" * 10_001}, "at most 10000"),
+        ({"task": "x", "vision": "sometimes"}, "auto"),
+        ({"task": "x", "session_settings": {"browser_screen_width": 100}}, "320"),
+        ({"task": "x", "session_settings": {"proxy_country_code": "zz"}}, "unknown proxy"),
+        (
+            {"task": "x", "session_id": str(uuid.uuid4()), "session_settings": {}},
+            "session settings only apply to new sessions",
+        ),
+    ],
+)
+def test_out_of_range_values_are_refused(fields: dict, complaint: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        CreateTaskRequest.model_validate(fields)
+    assert complaint in str(caught.value)
+
+
+def test_the_slack_route_rides_in_one_metadata_pair() -> None:
+    route = SlackRoute(team="T1", channel="C1", thread_ts="1700000000.000100", user="U1")
+    request = route.attach(CreateTaskRequest(task="x", metadata={"project": "q3"}, flash_mode=True))
+    wire = request.to_wire()
+    assert wire == {
+        "task": "x",
+        "flashMode": True,
+        "metadata": {"project": "q3", "slack": "T1/C1/1700000000.000100/U1"},
+    }
+    assert SlackRoute.from_metadata(wire["metadata"]) == route
+    assert SlackRoute.decode("T1/C1/-/U1") == SlackRoute(
+        team="T1", channel="C1", thread_ts=None, user="U1"
+    )
+    assert SlackRoute.from_metadata({"other": "x"}) is None
