@@ -47,6 +47,11 @@ class ThreadedServer:
             self.stopping.set()
             if self._runner is not None:
                 await self._runner.cleanup()
+            # Handlers still sleeping (a slow or hanging answer) end with the server.
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
