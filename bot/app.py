@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.deps import Deps
-from handlers import commands
+from handlers import commands, modals, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
             exc_info=error,
         )
 
-    commands.register(app, deps)
+    for listeners in (commands, modals, shortcuts):
+        listeners.register(app, deps)
     return app
 
 

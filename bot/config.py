@@ -9,6 +9,8 @@ from pathlib import Path
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from bot.models import KNOWN_LLMS, is_domain_pattern
+
 DEFAULT_BROWSER_USE_API_URL = "https://api.browser-use.com/api/v2"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -86,6 +88,11 @@ def load_settings(
     port = integer("PORT", 1, 65535)
     timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
+    if "DEFAULT_LLM" in values and values["DEFAULT_LLM"] not in KNOWN_LLMS:
+        problems.append(f"DEFAULT_LLM {values['DEFAULT_LLM']!r} is not a model Browser Use lists")
+    domains = [d.strip() for d in values.get("DEFAULT_ALLOWED_DOMAINS", "").split(",")]
+    if any(d and not is_domain_pattern(d) for d in domains):
+        problems.append("DEFAULT_ALLOWED_DOMAINS must be domains like example.com,*.example.com")
     for name in ("BROWSER_USE_API_URL", "SLACK_API_URL"):
         if name in values and not values[name].startswith(("http://", "https://")):
             problems.append(f"{name} must start with http:// or https://")
@@ -101,7 +108,6 @@ def load_settings(
         return SecretStr(values[name]) if name in values else None
 
     slack_api_url = values.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
-    domains = values.get("DEFAULT_ALLOWED_DOMAINS", "")
     return Settings(
         slack_bot_token=SecretStr(values["SLACK_BOT_TOKEN"]),
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
@@ -117,6 +123,6 @@ def load_settings(
         browser_use_webhook_secret=secret("BROWSER_USE_WEBHOOK_SECRET"),
         default_llm=values.get("DEFAULT_LLM"),
         default_max_steps=default_max_steps,
-        default_allowed_domains=tuple(d.strip() for d in domains.split(",") if d.strip()),
+        default_allowed_domains=tuple(d for d in domains if d),
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
     )

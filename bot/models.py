@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -80,6 +81,16 @@ PROXY_COUNTRY_CODES: frozenset[str] = frozenset(
     va vc ve vg vi vn vu wf ws xk ye yt za zm zw
     """.split()  # noqa: SIM905
 )
+
+_DOMAIN_PATTERN = re.compile(
+    r"^(https?://)?(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$"
+)
+
+
+def is_domain_pattern(value: str) -> bool:
+    """`example.com`, `*.example.com` or `https://example.com`: what allowedDomains takes."""
+    return bool(_DOMAIN_PATTERN.match(value.lower()))
+
 
 ThinkingLevel = Literal["disabled", "low", "medium", "high"]
 

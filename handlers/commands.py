@@ -1,33 +1,21 @@
-"""`/browser-use`: parse, answer within Slack's 3 seconds, then start the task."""
+"""`/browser-use`: parse, answer within Slack's 3 seconds, then start the task or open the form."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.models import CreateTaskRequest
 from handlers import blocks
 from handlers.errors import UserInputError, failure_text
+from handlers.flags import Help, OpenForm, parse_command
 from handlers.ids import COMMAND
-from handlers.slack_text import slack_to_plain
-from handlers.submit import Origin, start_task
+from handlers.modals import FormContext, defaults_of, open_task_form
+from handlers.submit import Origin, respond_ephemeral, start_task
 
-HELP_WORDS = {"", "help", "-h", "--help", "?"}
-
-
-def parse_command(text: str) -> CreateTaskRequest | None:
-    """The Create Task request a command's text asks for; None when it asks for help."""
-    task = slack_to_plain(text).strip()
-    if task.lower() in HELP_WORDS:
-        return None
-    try:
-        return CreateTaskRequest(task=task)
-    except ValidationError as exc:
-        raise UserInputError(exc.errors()[0]["msg"]) from None
+FORM_FAILED = "The task form could not be opened. Try again, or give the task as text."
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -37,18 +25,25 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         """Answer at once; the task is created after the ack so Browser Use never delays it."""
         try:
-            request = parse_command(command.get("text", ""))
+            parsed = parse_command(command.get("text", ""), defaults_of(deps))
         except UserInputError as exc:
-            await ack(response_type="ephemeral", text=failure_text(exc))
+            await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
             return
-        if request is None:
+        if isinstance(parsed, Help):
             await ack(**blocks.usage())
             return
         await ack()
+        if isinstance(parsed, OpenForm):
+            context = FormContext(channel_id=command["channel_id"])
+            if not await open_task_form(client, deps, command["trigger_id"], context):
+                await respond_ephemeral(
+                    command.get("response_url"), {"response_type": "ephemeral", "text": FORM_FAILED}
+                )
+            return
         origin = Origin(
             team_id=command.get("team_id", ""),
             channel_id=command["channel_id"],
             user_id=command["user_id"],
             response_url=command.get("response_url"),
         )
-        await deps.inflight.run(lambda: start_task(deps, client, request, origin))
+        await deps.inflight.run(lambda: start_task(deps, client, parsed.request, origin))

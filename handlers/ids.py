@@ -1,3 +1,15 @@
 """Action, callback and block IDs in one place."""
 
 COMMAND = "/browser-use"
+
+# The task form (modal)
+TASK_FORM = "task_form"
+MORE_OPTIONS = "task_form_more_options"
+VALUE = "value"  # the action_id of every input in the form; its block_id names the option
+TASK_BLOCK = "task"
+CHANNEL_BLOCK = "channel"
+SWITCHES_BLOCK = "switches"
+
+# Shortcuts (manifest.yaml declares the same callback IDs)
+RUN_IN_BROWSER = "run_in_browser"
+NEW_BROWSER_TASK = "new_browser_task"

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Errors that mean the bot cannot post in the conversation at all (private channel, DM, not joined).
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+# What a Slack Web API call raises when it fails: an API error, the network, a timeout.
+SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -37,15 +39,13 @@ class Origin:
     team_id: str
     channel_id: str
     user_id: str
+    # Set when the request belongs to an existing thread (a message shortcut on a message).
+    thread_ts: str | None = None
     response_url: str | None = None
 
 
-# What a Slack Web API call raises when it fails: an API error, the network, a timeout.
-SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
-
-
 async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
-    """Answer through a command's `response_url`; True when Slack took it."""
+    """Answer through a `response_url`; True when Slack took it."""
     if not url:
         return False
     webhook = AsyncWebhookClient(
@@ -54,72 +54,61 @@ async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
     )
     try:
         response = await webhook.send_dict(message)
-    except SLACK_ERRORS:
-        log.exception("slack.respond failed")
+    except SLACK_ERRORS as exc:
+        log.warning("slack.respond failed: %s", type(exc).__name__)
         return False
     if response.status_code != 200:
         log.warning("slack.respond status=%s", response.status_code)
     return response.status_code == 200
 
 
-async def _post_parent(
-    client: AsyncWebClient, origin: Origin, task: str
+async def _post(
+    client: AsyncWebClient, channel: str, message: blocks.Message, thread_ts: str | None = None
 ) -> tuple[str | None, str | None]:
-    """Post the parent message. Returns (its ts, None) or (None, the Slack error code)."""
+    """Post a message. Returns (its ts, None) or (None, the Slack error code)."""
     try:
         result = await client.chat_postMessage(
-            channel=origin.channel_id,
-            unfurl_links=False,
-            unfurl_media=False,
-            **blocks.parent_message(origin.user_id, task),
-        )
-        return str(result["ts"]), None
-    except SlackApiError as exc:
-        code = str(exc.response.get("error", "unknown"))
-        log.warning("slack.parent_message error=%s channel=%s", code, origin.channel_id)
-        return None, code
-    except SLACK_ERRORS as exc:
-        log.warning("slack.parent_message failed: %s", type(exc).__name__)
-        return None, "network"
-
-
-async def _post_in_thread(
-    client: AsyncWebClient, origin: Origin, thread_ts: str, message: blocks.Message
-) -> bool:
-    try:
-        await client.chat_postMessage(
-            channel=origin.channel_id,
+            channel=channel,
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
             **message,
         )
-        return True
+        return str(result["ts"]), None
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown"))
+        log.warning("slack.post error=%s channel=%s", code, channel)
+        return None, code
     except SLACK_ERRORS as exc:
-        log.warning("slack.thread_reply failed: %s", exc)
-        return False
+        log.warning("slack.post failed: %s channel=%s", type(exc).__name__, channel)
+        return None, "network"
 
 
-async def _mark_parent_not_started(
-    client: AsyncWebClient, origin: Origin, ts: str, task: str
+async def _tell_privately(
+    client: AsyncWebClient, origin: Origin, message: blocks.Message, hint: str | None
 ) -> None:
-    try:
-        await client.chat_update(
-            channel=origin.channel_id, ts=ts, **blocks.parent_not_started(origin.user_id, task)
-        )
-    except SLACK_ERRORS as exc:
-        log.warning("slack.parent_update failed: %s", exc)
+    """No thread to answer in: the command's response_url, else a DM from the bot."""
+    if await respond_ephemeral(origin.response_url, blocks.ephemeral(message, hint)):
+        return
+    dm = blocks.ephemeral(message, hint)
+    dm.pop("response_type"), dm.pop("replace_original")
+    ts, _ = await _post(client, origin.user_id, dm)
+    if ts is None:
+        log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
 
 
 async def start_task(
     deps: Deps, client: AsyncWebClient, request: CreateTaskRequest, origin: Origin
 ) -> TaskCreated | None:
     """Post the parent, create the task with its Slack route, and answer in the thread."""
-    thread_ts, post_error = await _post_parent(client, origin, request.task)
+    parent = blocks.parent_message(origin.user_id, request)
+    parent_ts, post_error = await _post(client, origin.channel_id, parent, origin.thread_ts)
+    thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
     route = SlackRoute(
         team=origin.team_id, channel=origin.channel_id, thread_ts=thread_ts, user=origin.user_id
     )
     request = route.attach(request)
+    hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
 
     try:
         created = await deps.browser_use.create_task(request)
@@ -133,10 +122,10 @@ async def start_task(
             getattr(exc, "status", None),
         )
         failed = blocks.task_failed(failure_text(exc))
-        if thread_ts and await _post_in_thread(client, origin, thread_ts, failed):
-            await _mark_parent_not_started(client, origin, thread_ts, request.task)
+        if thread_ts and (await _post(client, origin.channel_id, failed, thread_ts))[0]:
+            await _mark_not_started(client, origin, parent_ts, request)
         else:
-            await respond_ephemeral(origin.response_url, blocks.ephemeral(failed))
+            await _tell_privately(client, origin, failed, hint)
         return None
 
     log.info(
@@ -147,10 +136,22 @@ async def start_task(
         thread_ts,
     )
     started = blocks.task_started(created)
-    if thread_ts and await _post_in_thread(client, origin, thread_ts, started):
-        return created
-    # No thread to answer in: the IDs still reach the person, never lost.
-    hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
-    if not await respond_ephemeral(origin.response_url, blocks.ephemeral(started, hint)):
-        log.error("task.unreported task_id=%s session_id=%s", created.id, created.session_id)
+    if not (thread_ts and (await _post(client, origin.channel_id, started, thread_ts))[0]):
+        # No thread to answer in: the IDs still reach the person, never lost.
+        await _tell_privately(client, origin, started, hint)
     return created
+
+
+async def _mark_not_started(
+    client: AsyncWebClient, origin: Origin, ts: str | None, request: CreateTaskRequest
+) -> None:
+    if ts is None:
+        return
+    try:
+        await client.chat_update(
+            channel=origin.channel_id,
+            ts=ts,
+            **blocks.parent_message(origin.user_id, request, status=blocks.NOT_STARTED),
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("slack.parent_update failed: %s", exc)

@@ -75,3 +75,58 @@ class SlackSender:
     def interactive(self, payload: dict[str, Any]) -> httpx.Response:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, signed_headers(body))
+
+
+def view_state(view: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
+    """`view.state` as Slack sends it when a person filled `entered` (block ID → value) in."""
+    values: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        raw = entered.get(block["block_id"])
+        state: dict[str, Any] = {"type": kind}
+        if kind == "checkboxes":
+            state["selected_options"] = [o for o in element["options"] if o["value"] in (raw or [])]
+        elif kind == "static_select":
+            chosen = raw if raw is not None else element.get("initial_option", {}).get("value")
+            state["selected_option"] = next(
+                (o for o in element["options"] if o["value"] == chosen), None
+            )
+        elif kind == "conversations_select":
+            state["selected_conversation"] = raw
+        else:
+            state["value"] = raw if raw is not None else element.get("initial_value")
+        values[block["block_id"]] = {element["action_id"]: state}
+    return {"values": values}
+
+
+def view_submission(
+    view: dict[str, Any],
+    entered: dict[str, Any],
+    *,
+    user_id: str = "U123",
+    response_urls: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A `view_submission` payload for the form `view`, as Slack sends it."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "username": "ada", "team_id": TEAM_ID},
+        "api_app_id": "A0TEST",
+        "token": "legacy-verification-token",
+        "trigger_id": "1337.42.abcd",
+        "view": {
+            **view,
+            "id": "V0TEST",
+            "team_id": TEAM_ID,
+            "state": view_state(view, entered),
+            "hash": "156772938.1827394",
+            "root_view_id": "V0TEST",
+            "app_id": "A0TEST",
+            "bot_id": "BBOT",
+        },
+        "response_urls": response_urls or [],
+        "is_enterprise_install": False,
+    }

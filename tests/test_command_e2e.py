@@ -95,7 +95,7 @@ def test_the_task_text_is_escaped_and_long_text_shortened(
     )
 
 
-@pytest.mark.parametrize("text", ["", "help", "  HELP  "])
+@pytest.mark.parametrize("text", ["help", "  HELP  ", "--help"])
 def test_help_answers_ephemerally_and_creates_nothing(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, text: str
 ) -> None:
@@ -103,7 +103,7 @@ def test_help_answers_ephemerally_and_creates_nothing(
     assert response.status_code == 200
     body = response.json()
     assert body["response_type"] == "ephemeral"
-    assert "/browser-use <what the browser should do>" in body["text"]
+    assert "/browser-use <what the browser should do> [options]" in body["text"]
     time.sleep(0.2)
     assert browser_use.create_calls == 0
     assert slack.posts() == []

@@ -76,3 +76,27 @@ def test_python_m_bot_exits_non_zero_naming_what_is_missing(tmp_path: Path) -> N
     assert "BROWSER_USE_API_KEY is not set" in result.stderr
     assert "SLACK_SIGNING_SECRET is not set" in result.stderr
     assert "SLACK_BOT_TOKEN" not in result.stderr
+
+
+def test_admin_defaults_are_read_and_checked(tmp_path: Path) -> None:
+    env = {
+        **FULL,
+        "DEFAULT_LLM": "gpt-4.1",
+        "DEFAULT_MAX_STEPS": "40",
+        "DEFAULT_ALLOWED_DOMAINS": "example.com, *.example.com",
+    }
+    settings = load_settings(env, tmp_path / ".env")
+    assert (settings.default_llm, settings.default_max_steps) == ("gpt-4.1", 40)
+    assert settings.default_allowed_domains == ("example.com", "*.example.com")
+    bad = {
+        **FULL,
+        "DEFAULT_LLM": "gpt-5000",
+        "DEFAULT_MAX_STEPS": "0",
+        "DEFAULT_ALLOWED_DOMAINS": "not a domain",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, tmp_path / ".env")
+    message = str(caught.value)
+    assert "DEFAULT_LLM 'gpt-5000'" in message
+    assert "DEFAULT_MAX_STEPS must be a whole number from 1 to 10000" in message
+    assert "DEFAULT_ALLOWED_DOMAINS must be domains" in message

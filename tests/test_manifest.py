@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft7Validator
 
-from handlers.ids import COMMAND
+from handlers.ids import COMMAND, NEW_BROWSER_TASK, RUN_IN_BROWSER
 from tests.reference import MANIFEST_SCHEMA, require
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yaml"
@@ -31,3 +31,8 @@ def test_manifest_declares_the_command_on_the_one_events_url() -> None:
     assert command["url"].endswith("/slack/events")
     assert data["settings"]["interactivity"]["request_url"] == command["url"]
     assert {"commands", "chat:write"} <= set(data["oauth_config"]["scopes"]["bot"])
+
+
+def test_manifest_declares_both_shortcuts_the_app_listens_for() -> None:
+    shortcuts = {s["callback_id"]: s["type"] for s in manifest()["features"]["shortcuts"]}
+    assert shortcuts == {RUN_IN_BROWSER: "message", NEW_BROWSER_TASK: "global"}

@@ -40,3 +40,29 @@ def test_sigterm_finishes_the_task_in_flight_then_exits_cleanly(
         raise AssertionError("the app still answers after SIGTERM")
     except httpx.TransportError:
         pass
+
+
+def test_the_admins_defaults_reach_every_task(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    slack.reset()
+    browser_use.reset()
+    env = {
+        **app_env(slack, browser_use),
+        "DEFAULT_LLM": "gpt-4.1-mini",
+        "DEFAULT_MAX_STEPS": "12",
+        "DEFAULT_ALLOWED_DOMAINS": "example.com",
+    }
+    process = AppProcess(env, tmp_path).start()
+    try:
+        sender = SlackSender(process.url, slack.response_url())
+        sender.command("Read the front page")
+        sender.command("Read the front page --model o3 --max-steps 3 --domains other.example")
+        wait_for(lambda: len(browser_use.created) == 2, 5, "two tasks")
+    finally:
+        process.stop()
+    bodies = sorted((c.body for c in browser_use.created), key=lambda b: b["llm"])
+    assert [(b["llm"], b["maxSteps"], b["allowedDomains"]) for b in bodies] == [
+        ("gpt-4.1-mini", 12, ["example.com"]),
+        ("o3", 3, ["other.example"]),
+    ]

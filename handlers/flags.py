@@ -1,0 +1,134 @@
+"""`/browser-use <task> --flag value …`: the command line, parsed into a Create Task request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.models import CreateTaskRequest
+from handlers.errors import UserInputError
+from handlers.options import BY_FLAG, Defaults, Fields, build_request, merge, suggest
+from handlers.slack_text import slack_to_plain
+
+# Slack clients turn typed quotes into typographic ones; each opening quote and its closers.
+QUOTES = {'"': '"”“', "“": '”"', "„": '“”"', "”": '”"', "'": "'’", "‘": "’'"}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    quoted: bool
+
+
+def tokenize(line: str) -> list[Token]:
+    """Words and quoted strings, with their spans. An apostrophe inside a word is just a letter."""
+    tokens: list[Token] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        closers = QUOTES.get(line[i])
+        if closers:
+            # A quote opens a string only if it closes before a space or the end.
+            for j in range(i + 1, n):
+                if line[j] in closers and (j + 1 == n or line[j + 1].isspace()):
+                    tokens.append(Token(line[i + 1 : j], i, j + 1, quoted=True))
+                    i = j + 1
+                    break
+            else:
+                closers = None
+        if not closers:
+            j = i
+            while j < n and not line[j].isspace():
+                j += 1
+            tokens.append(Token(line[i:j], i, j, quoted=False))
+            i = j
+    return tokens
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    pass
+
+
+@dataclass(frozen=True)
+class Run:
+    request: CreateTaskRequest
+
+
+Command = Help | OpenForm | Run
+HELP_WORDS = {"help", "-h", "--help", "?"}
+
+
+def parse_command(text: str, defaults: Defaults) -> Command:
+    """What `/browser-use <text>` asks for. Raises `UserInputError` with what is wrong."""
+    plain = slack_to_plain(text).strip()
+    word = plain.lower()
+    if word in HELP_WORDS:
+        return Help()
+    if word in ("", "form"):
+        return OpenForm()
+    return Run(parse_inline(plain, defaults))
+
+
+def parse_inline(line: str, defaults: Defaults) -> CreateTaskRequest:
+    """The task is every word that is not an option; options may stand anywhere."""
+    tokens = tokenize(line)
+    fields: Fields = {}
+    cut: list[tuple[int, int]] = []  # spans of options, removed from the task text
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.quoted or not token.text.startswith("--") or token.text == "--":
+            i += 1
+            continue
+        flag, has_value, value = token.text.partition("=")
+        option = BY_FLAG.get(flag.lower())
+        if option is None:
+            raise UserInputError(
+                f"Unknown option `{flag}`.{suggest(flag.lower(), BY_FLAG)} "
+                "`/browser-use help` lists them all."
+            )
+        if not option.inline:
+            raise UserInputError(
+                "Secrets are not accepted on the command line, where Slack would keep them in "
+                "your history. Use the form: `/browser-use` with no text."
+            )
+        end = token.end
+        if option.switch:
+            if has_value:
+                raise UserInputError(f"`{flag}` takes no value.")
+        elif not has_value:
+            if i + 1 >= len(tokens) or _is_flag(tokens[i + 1]):
+                raise UserInputError(f"`{flag}` needs a value, like `{option.example}`.")
+            i += 1
+            value, end = tokens[i].text, tokens[i].end
+        try:
+            merge(fields, option.parse(value))
+        except UserInputError as exc:
+            raise UserInputError(f"{flag}: {exc.message}", field=option.key) from None
+        cut.append((token.start, end))
+        i += 1
+    return build_request(_without(line, cut), fields, defaults)
+
+
+def _is_flag(token: Token) -> bool:
+    return not token.quoted and token.text.startswith("--") and token.text.split("=")[0] in BY_FLAG
+
+
+def _without(line: str, spans: list[tuple[int, int]]) -> str:
+    """`line` with the option spans cut out; the task keeps its own spacing and line breaks."""
+    kept, last = [], 0
+    for start, end in spans:
+        kept.append(line[last:start])
+        last = end
+    kept.append(line[last:])
+    return re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip()

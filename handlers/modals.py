@@ -1,0 +1,414 @@
+"""The task form: the view builder, the submission parser, and their listeners.
+
+The first screen holds what most tasks need; "More options" reveals the rest in place. The view
+is rebuilt with the same block and action IDs, so Slack keeps everything typed so far, and no value
+(a secret least of all) ever travels back to Slack in the rebuilt view.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
+from handlers.errors import UserInputError
+from handlers.ids import (
+    CHANNEL_BLOCK,
+    MORE_OPTIONS,
+    SWITCHES_BLOCK,
+    TASK_BLOCK,
+    TASK_FORM,
+    VALUE,
+)
+from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
+from handlers.submit import SLACK_ERRORS, Origin, start_task
+
+log = logging.getLogger(__name__)
+
+# plain_text_input takes at most 3,000 characters, Slack's limit, not Browser Use's.
+INPUT_MAX_CHARS = 3000
+SWITCHES = (
+    ("flash_mode", "Flash mode (faster, fewer checks)"),
+    ("thinking", "Thinking (the model reasons before each step)"),
+    ("highlight_elements", "Highlight interactive elements"),
+    ("judge", "Judge the result"),
+)
+
+
+class FormContext(BaseModel):
+    """Where the form was opened, carried in `private_metadata` (≤ 3,000 characters)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: str | None = None
+    thread_ts: str | None = None
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def load(cls, raw: str | None) -> FormContext:
+        try:
+            return cls.model_validate_json(raw or "{}")
+        except ValidationError:
+            return cls()
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """Values the form opens with (from a message shortcut)."""
+
+    task: str = ""
+    start_url: str | None = None
+
+
+# --- the view ---------------------------------------------------------------------------------
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = True, hint: str = ""
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "optional": optional,
+        "element": {**element, "action_id": VALUE},
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _text(placeholder: str = "", *, multiline: bool = False, initial: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
+    if placeholder:
+        element["placeholder"] = _plain(placeholder)
+    if initial:
+        element["initial_value"] = initial[:INPUT_MAX_CHARS]
+    return element
+
+
+def _number(low: int, high: int, initial: int | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "number_input",
+        "is_decimal_allowed": False,
+        "min_value": str(low),
+        "max_value": str(high),
+    }
+    if initial is not None:
+        element["initial_value"] = str(initial)
+    return element
+
+
+def _option(value: str, text: str | None = None) -> dict[str, Any]:
+    return {"text": _plain(text or value), "value": value}
+
+
+def _select(values: list[tuple[str, str]], initial: str | None = None) -> dict[str, Any]:
+    options = [_option(v, t) for v, t in values]
+    element: dict[str, Any] = {"type": "static_select", "options": options}
+    if initial is not None:
+        element["initial_option"] = next(o for o in options if o["value"] == initial)
+    return element
+
+
+def _model_select(initial: str | None) -> dict[str, Any]:
+    return _select([(m, m) for m in KNOWN_LLMS], initial)
+
+
+def task_form(
+    context: FormContext,
+    defaults: Defaults,
+    *,
+    prefill: Prefill = Prefill(),
+    advanced: bool = False,
+) -> dict[str, Any]:
+    """The modal. Opened from a channel, it posts there; opened elsewhere, it asks where."""
+    blocks: list[dict[str, Any]] = [
+        _input(
+            TASK_BLOCK,
+            "What should the browser do?",
+            {
+                **_text(
+                    "Find the three cheapest flights from Berlin to Lisbon next Friday",
+                    multiline=True,
+                    initial=prefill.task,
+                ),
+                "focus_on_load": True,
+            },
+            optional=False,
+        )
+    ]
+    if context.channel_id is None:
+        blocks.append(
+            _input(
+                CHANNEL_BLOCK,
+                "Post in",
+                {
+                    "type": "conversations_select",
+                    "default_to_current_conversation": True,
+                    "response_url_enabled": True,
+                    "filter": {"include": ["public", "private", "im"], "exclude_bot_users": True},
+                },
+                optional=False,
+                hint="The task, its IDs and its updates go to a thread there.",
+            )
+        )
+    url = {"type": "url_text_input"} | (
+        {"initial_value": prefill.start_url} if prefill.start_url else {}
+    )
+    blocks += [
+        _input("start_url", "Start URL", url, hint="The page the browser opens first."),
+        _input("llm", "Model", _model_select(defaults.llm or DEFAULT_LLM), optional=False),
+        _input(
+            "max_steps",
+            "Max steps",
+            _number(1, 10_000, defaults.max_steps),
+            hint="The agent stops after this many steps. Browser Use's default is 100.",
+        ),
+        _input(
+            "structured_output",
+            "Structured output (JSON Schema)",
+            _text(
+                '{"type": "object", "properties": {"price": {"type": "number"}}}', multiline=True
+            ),
+            hint="The answer will be JSON that follows this schema.",
+        ),
+        _input(
+            "allowed_domains",
+            "Allowed domains",
+            _text("example.com, *.example.com", initial=", ".join(defaults.allowed_domains)),
+            hint="The browser stays on these domains. Comma-separated; *. for subdomains.",
+        ),
+    ]
+    if advanced:
+        blocks += _advanced_blocks()
+    else:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": MORE_OPTIONS,
+                "elements": [
+                    {"type": "button", "action_id": MORE_OPTIONS, "text": _plain("More options…")}
+                ],
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": TASK_FORM,
+        "title": _plain("Browser Use task"),
+        "submit": _plain("Start task"),
+        "close": _plain("Cancel"),
+        "private_metadata": context.dump(),
+        "blocks": blocks,
+    }
+
+
+def _advanced_blocks() -> list[dict[str, Any]]:
+    session_hint = "Only for new sessions: leave empty when you give a session ID."
+    return [
+        {"type": "header", "text": _plain("More options")},
+        _input(
+            SWITCHES_BLOCK,
+            "Agent",
+            {"type": "checkboxes", "options": [_option(k, t) for k, t in SWITCHES]},
+        ),
+        _input(
+            "vision",
+            "Vision",
+            _select([("on", "On"), ("off", "Off"), ("auto", "Auto")]),
+            hint="Screenshots for the model. Browser Use's default is on.",
+        ),
+        _input(
+            "thinking_level",
+            "Thinking level",
+            _select([(v, v.capitalize()) for v in ("disabled", "low", "medium", "high")]),
+        ),
+        _input(
+            "system_prompt_extension",
+            "Extra instructions for the agent",
+            _text("Answer in French.", multiline=True),
+            hint="Up to 2,000 characters.",
+        ),
+        _input(
+            "judge_ground_truth",
+            "Expected answer (for the judge)",
+            _text("349 EUR", multiline=True),
+            hint="Turns the judge on.",
+        ),
+        _input("judge_llm", "Judge model", _model_select(None)),
+        _input(
+            "session_id",
+            "Session ID",
+            _text("Run in an existing session"),
+            hint="Reuse a browser session (cookies, open pages).",
+        ),
+        _input(
+            "profile_id",
+            "Profile ID",
+            _text("A browser profile with saved logins"),
+            hint=session_hint,
+        ),
+        _input(
+            "proxy_country_code", "Proxy country", _text("us, de, jp … or none"), hint=session_hint
+        ),
+        _input("browser_screen_width", "Screen width", _number(320, 6144), hint=session_hint),
+        _input("browser_screen_height", "Screen height", _number(320, 3456), hint=session_hint),
+        _input("skill_ids", "Skills", _text("Skill IDs, comma-separated, or all")),
+        _input("op_vault_id", "1Password vault ID", _text("Credentials come from this vault")),
+        _input(
+            "secrets",
+            "Secrets",
+            _text("name=value, one a line", multiline=True),
+            hint="Passed to the agent, never shown in Slack or in logs.",
+        ),
+        _input(
+            "metadata",
+            "Metadata",
+            _text("key=value, one a line", multiline=True),
+            hint="Up to 9 pairs, kept with the task at Browser Use.",
+        ),
+    ]
+
+
+# --- the submission ---------------------------------------------------------------------------
+
+
+class FormErrors(Exception):
+    """Messages keyed by block ID, for `response_action: errors`."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def _raw(element: dict[str, Any]) -> str | list[str] | None:
+    kind = element.get("type")
+    if kind == "checkboxes":
+        return [o["value"] for o in element.get("selected_options") or []]
+    if kind == "static_select":
+        selected = element.get("selected_option")
+        return selected["value"] if selected else None
+    if kind == "conversations_select":
+        return element.get("selected_conversation")
+    value = element.get("value")
+    return value if value is None or value.strip() else None
+
+
+def form_values(state: dict[str, Any]) -> dict[str, str | list[str]]:
+    """Block ID → what the person entered, for the inputs they filled."""
+    values: dict[str, str | list[str]] = {}
+    for block_id, actions in state.get("values", {}).items():
+        element = actions.get(VALUE)
+        if element is not None and (raw := _raw(element)) not in (None, []):
+            values[block_id] = raw
+    return values
+
+
+def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> CreateTaskRequest:
+    """The request the form asks for, or `FormErrors` naming every field at fault."""
+    fields: Fields = {}
+    errors: dict[str, str] = {}
+    for block_id, raw in values.items():
+        if block_id in (TASK_BLOCK, CHANNEL_BLOCK):
+            continue
+        if block_id == SWITCHES_BLOCK:
+            for key in raw:
+                merge(fields, BY_KEY[key].parse(""))
+            continue
+        if block_id == "llm" and raw == DEFAULT_LLM and defaults.llm is None:
+            continue  # left at Browser Use's own default: not sent
+        option = BY_KEY.get(block_id)
+        if option is None:
+            continue
+        try:
+            merge(fields, option.parse(str(raw)))
+        except UserInputError as exc:
+            errors[block_id] = exc.message
+    if errors:
+        raise FormErrors(errors)
+    try:
+        # The form opened with the admin's defaults filled in; what is there now is the choice.
+        return build_request(str(values.get(TASK_BLOCK, "")), fields, Defaults())
+    except UserInputError as exc:
+        block = exc.field if exc.field in values or exc.field in BY_KEY else TASK_BLOCK
+        raise FormErrors({block or TASK_BLOCK: exc.message}) from None
+
+
+# --- listeners --------------------------------------------------------------------------------
+
+
+def defaults_of(deps: Deps) -> Defaults:
+    s = deps.settings
+    return Defaults(s.default_llm, s.default_max_steps, s.default_allowed_domains)
+
+
+async def open_task_form(
+    client: AsyncWebClient,
+    deps: Deps,
+    trigger_id: str,
+    context: FormContext,
+    prefill: Prefill = Prefill(),
+) -> bool:
+    """Open the form at once: the trigger ID is good for 3 seconds, once."""
+    try:
+        await client.views_open(
+            trigger_id=trigger_id, view=task_form(context, defaults_of(deps), prefill=prefill)
+        )
+        return True
+    except SLACK_ERRORS as exc:
+        log.warning("slack.views_open failed: %s", exc)
+        return False
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(MORE_OPTIONS)
+    async def handle_more_options(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Reveal the advanced options in place, keeping what was typed."""
+        await ack()
+        view = body["view"]
+        context = FormContext.load(view.get("private_metadata"))
+        try:
+            await client.views_update(
+                view_id=view["id"],
+                hash=view.get("hash"),
+                view=task_form(context, defaults_of(deps), advanced=True),
+            )
+        except SLACK_ERRORS as exc:
+            log.warning("slack.views_update failed: %s", exc)
+
+    @app.view(TASK_FORM)
+    async def handle_task_form(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Check every field; answer errors under their fields, or close and start the task."""
+        values = form_values(view.get("state", {}))
+        try:
+            request = parse_form(values, defaults_of(deps))
+        except FormErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        await ack()
+        context = FormContext.load(view.get("private_metadata"))
+        urls = body.get("response_urls") or []
+        origin = Origin(
+            team_id=(body.get("team") or {}).get("id", ""),
+            channel_id=context.channel_id or str(values.get(CHANNEL_BLOCK, "")),
+            user_id=body["user"]["id"],
+            thread_ts=context.thread_ts,
+            response_url=urls[0]["response_url"] if urls else None,
+        )
+        await deps.inflight.run(lambda: start_task(deps, client, request, origin))

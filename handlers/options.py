@@ -1,0 +1,490 @@
+"""Every Create Task option, once: its flags, its form field, and the parser both of them use.
+
+`/browser-use … --model gpt-4.1` and the task form give the same `CreateTaskRequest` because both
+turn text into fields through the converters below, then through `build_request`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from bot.models import (
+    JUDGE_GROUND_TRUTH_MAX_CHARS,
+    KNOWN_LLMS,
+    MAX_STEPS_RANGE,
+    METADATA_MAX_PAIRS,
+    PROXY_COUNTRY_CODES,
+    RESERVED_METADATA_KEYS,
+    SCREEN_HEIGHT_RANGE,
+    SCREEN_WIDTH_RANGE,
+    SYSTEM_PROMPT_EXTENSION_MAX_CHARS,
+    TASK_MAX_CHARS,
+    CreateTaskRequest,
+    is_domain_pattern,
+)
+from handlers.errors import UserInputError
+
+Fields = dict[str, Any]
+# The app keeps one metadata pair for the Slack route.
+USER_METADATA_MAX_PAIRS = METADATA_MAX_PAIRS - len(RESERVED_METADATA_KEYS)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What an admin set: the form and the flags start from these."""
+
+    llm: str | None = None
+    max_steps: int | None = None
+    allowed_domains: tuple[str, ...] = ()
+
+
+# --- converters: raw text -> request fields, or a UserInputError saying what is wrong ----------
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def llm_name(raw: str, what: str = "model") -> str:
+    name = raw.strip()
+    if name not in KNOWN_LLMS:
+        raise UserInputError(f"Unknown {what} `{name}`.{suggest(name, KNOWN_LLMS)}")
+    return name
+
+
+def whole_number(raw: str, low: int, high: int, what: str) -> int:
+    try:
+        number = int(raw.strip())
+    except ValueError:
+        raise UserInputError(f"{what} must be a whole number from {low} to {high}.") from None
+    if not low <= number <= high:
+        raise UserInputError(f"{what} must be from {low} to {high}, not {number}.")
+    return number
+
+
+def http_url(raw: str) -> str:
+    url = raw.strip().strip("<>")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UserInputError(f"The start URL must start with http:// or https:// (got `{url}`).")
+    return url
+
+
+def domain_list(raw: str) -> list[str]:
+    domains = [d.strip().lower() for d in re.split(r"[,\s]+", raw) if d.strip()]
+    bad = [d for d in domains if not is_domain_pattern(d)]
+    if bad:
+        raise UserInputError(
+            f"`{bad[0]}` is not a domain. Use names like `example.com` or `*.example.com`."
+        )
+    return domains
+
+
+def uuid_text(raw: str, what: str) -> str:
+    try:
+        return str(UUID(raw.strip()))
+    except ValueError:
+        raise UserInputError(f"The {what} must be a UUID (like `{UUID(int=1)}`).") from None
+
+
+def json_schema(raw: str) -> str:
+    """A JSON Schema object, sent as the stringified JSON the API expects."""
+    # Slack clients turn typed quotes into typographic ones.
+    raw = raw.translate(str.maketrans("“”„‘’", '"""\'\''))
+    try:
+        schema = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"The structured output is not valid JSON: {exc.msg}.") from None
+    if not isinstance(schema, dict):
+        raise UserInputError("The structured output must be a JSON Schema object `{…}`.")
+    problem = _schema_problem(schema)
+    if problem:
+        raise UserInputError(f"The structured output is not a valid JSON Schema: {problem}.")
+    return json.dumps(schema, separators=(",", ":"))
+
+
+_SCHEMA_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
+
+
+def _schema_problem(schema: Mapping[str, Any], path: str = "schema") -> str | None:
+    """The first structural mistake in a JSON Schema, checked by hand to avoid a dependency."""
+    kinds = schema.get("type")
+    for kind in kinds if isinstance(kinds, list) else [kinds] if kinds is not None else []:
+        if kind not in _SCHEMA_TYPES:
+            return f"{path}.type `{kind}` is not a JSON Schema type"
+    properties = schema.get("properties")
+    if properties is not None:
+        if not isinstance(properties, dict):
+            return f"{path}.properties must be an object"
+        for name, sub in properties.items():
+            if not isinstance(sub, dict):
+                return f"{path}.properties.{name} must be an object"
+            problem = _schema_problem(sub, f"{path}.properties.{name}")
+            if problem:
+                return problem
+    required = schema.get("required")
+    if required is not None and not (
+        isinstance(required, list) and all(isinstance(r, str) for r in required)
+    ):
+        return f"{path}.required must be a list of property names"
+    items = schema.get("items")
+    if items is not None:
+        if not isinstance(items, dict):
+            return f"{path}.items must be an object"
+        return _schema_problem(items, f"{path}.items")
+    return None
+
+
+def country(raw: str) -> str | None:
+    code = raw.strip().lower()
+    if code in ("none", "off", "no"):
+        return None  # no proxy at all
+    if code not in PROXY_COUNTRY_CODES:
+        raise UserInputError(
+            f"Unknown proxy country `{raw.strip()}`. Use a two-letter code like `us`, `de` or "
+            f"`jp`, or `none` for no proxy.{suggest(code, PROXY_COUNTRY_CODES)}"
+        )
+    return code
+
+
+def vision_mode(raw: str) -> bool | str:
+    word = raw.strip().lower()
+    if word in ("on", "true", "yes"):
+        return True
+    if word in ("off", "false", "no"):
+        return False
+    if word == "auto":
+        return "auto"
+    raise UserInputError("Vision is `on`, `off` or `auto`.")
+
+
+def thinking_level(raw: str) -> str:
+    level = raw.strip().lower()
+    if level not in ("disabled", "low", "medium", "high"):
+        raise UserInputError("The thinking level is `disabled`, `low`, `medium` or `high`.")
+    return level
+
+
+def bounded_text(raw: str, limit: int, what: str) -> str:
+    text = raw.strip()
+    if len(text) > limit:
+        raise UserInputError(f"{what} is {len(text):,} characters; the limit is {limit:,}.")
+    return text
+
+
+def skill_list(raw: str) -> list[str]:
+    skills = [s.strip() for s in re.split(r"[,\s]+", raw) if s.strip()]
+    if not skills:
+        raise UserInputError("Name at least one skill ID, or `all`.")
+    return ["*"] if any(s.lower() in ("all", "*") for s in skills) else skills
+
+
+def pairs(raw: str, what: str, *, reserved: frozenset[str] = frozenset()) -> dict[str, str]:
+    """`name=value` pairs, one a line (or several, for metadata given as flags)."""
+    result: dict[str, str] = {}
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            # The line may hold a secret, so it is never quoted back.
+            raise UserInputError(f"Each {what} line must look like `name=value`.")
+        if name in reserved:
+            raise UserInputError(f"The {what} key `{name}` is reserved for the app's own use.")
+        result[name] = value.strip()
+    return result
+
+
+TOO_MANY_PAIRS = (
+    f"Metadata takes at most {USER_METADATA_MAX_PAIRS} pairs (the app keeps one of Browser "
+    f"Use's {METADATA_MAX_PAIRS} for the Slack thread)."
+)
+
+
+def metadata_pairs(raw: str) -> dict[str, str]:
+    found = pairs(raw, "metadata", reserved=RESERVED_METADATA_KEYS)
+    if len(found) > USER_METADATA_MAX_PAIRS:
+        raise UserInputError(TOO_MANY_PAIRS)
+    return found
+
+
+def screen_size(raw: str) -> Fields:
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X*]\s*(\d+)\s*", raw)
+    if not match:
+        raise UserInputError("The screen size looks like `1280x800` (width x height).")
+    return {
+        "browser_screen_width": whole_number(match[1], *SCREEN_WIDTH_RANGE, "The screen width"),
+        "browser_screen_height": whole_number(match[2], *SCREEN_HEIGHT_RANGE, "The screen height"),
+    }
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option. `key` is its form block ID and the name errors are filed under."""
+
+    key: str
+    flags: tuple[str, ...]
+    help: str
+    example: str
+    parse: Callable[[str], Fields]
+    switch: bool = False  # a flag that takes no value
+    repeatable: bool = False
+    inline: bool = True  # False: only the form takes it (secrets)
+
+
+def _session(**fields: Any) -> Fields:
+    return {"session_settings": fields}
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "llm",
+        ("--model", "--llm"),
+        "the model that drives the browser",
+        "--model gpt-4.1",
+        lambda v: {"llm": llm_name(v)},
+    ),
+    Option(
+        "start_url",
+        ("--url", "--start-url"),
+        "the page to start on",
+        "--url https://www.amazon.com",
+        lambda v: {"start_url": http_url(v)},
+    ),
+    Option(
+        "max_steps",
+        ("--max-steps", "--steps"),
+        "stop after this many steps (1–10,000)",
+        "--max-steps 30",
+        lambda v: {"max_steps": whole_number(v, *MAX_STEPS_RANGE, "Max steps")},
+    ),
+    Option(
+        "allowed_domains",
+        ("--domains", "--allowed-domains"),
+        "only visit these domains (comma-separated, `*.` for subdomains)",
+        "--domains amazon.com,*.amazon.com",
+        lambda v: {"allowed_domains": domain_list(v)},
+    ),
+    Option(
+        "structured_output",
+        ("--schema", "--structured-output"),
+        "a JSON Schema the answer must follow (quote it)",
+        '--schema \'{"type":"object","properties":{"price":{"type":"number"}}}\'',
+        lambda v: {"structured_output": json_schema(v)},
+    ),
+    Option(
+        "flash_mode",
+        ("--flash",),
+        "flash mode: faster, fewer checks",
+        "--flash",
+        lambda v: {"flash_mode": True},
+        switch=True,
+    ),
+    Option(
+        "thinking",
+        ("--thinking",),
+        "let the model think before each step",
+        "--thinking",
+        lambda v: {"thinking": True},
+        switch=True,
+    ),
+    Option(
+        "thinking_level",
+        ("--thinking-level",),
+        "reasoning depth: disabled, low, medium, high",
+        "--thinking-level high",
+        lambda v: {"thinking_level": thinking_level(v)},
+    ),
+    Option(
+        "vision",
+        ("--vision",),
+        "screenshots for the model: on, off or auto",
+        "--vision auto",
+        lambda v: {"vision": vision_mode(v)},
+    ),
+    Option(
+        "highlight_elements",
+        ("--highlight",),
+        "highlight interactive elements on the page",
+        "--highlight",
+        lambda v: {"highlight_elements": True},
+        switch=True,
+    ),
+    Option(
+        "system_prompt_extension",
+        ("--system-prompt", "--instructions"),
+        f"extra instructions for the agent (up to {SYSTEM_PROMPT_EXTENSION_MAX_CHARS:,} chars)",
+        '--system-prompt "Answer in French"',
+        lambda v: {
+            "system_prompt_extension": bounded_text(
+                v, SYSTEM_PROMPT_EXTENSION_MAX_CHARS, "The system prompt extension"
+            )
+        },
+    ),
+    Option(
+        "judge",
+        ("--judge",),
+        "have a judge model check the result",
+        "--judge",
+        lambda v: {"judge": True},
+        switch=True,
+    ),
+    Option(
+        "judge_ground_truth",
+        ("--ground-truth", "--expect"),
+        "the answer the judge compares against (turns the judge on)",
+        '--ground-truth "349 EUR"',
+        lambda v: {
+            "judge": True,
+            "judge_ground_truth": bounded_text(
+                v, JUDGE_GROUND_TRUTH_MAX_CHARS, "The judge's ground truth"
+            ),
+        },
+    ),
+    Option(
+        "judge_llm",
+        ("--judge-model",),
+        "the judge's model",
+        "--judge-model o3",
+        lambda v: {"judge_llm": llm_name(v, "judge model")},
+    ),
+    Option(
+        "session_id",
+        ("--session",),
+        "run in an existing session (its ID)",
+        "--session 6f1c…",
+        lambda v: {"session_id": uuid_text(v, "session ID")},
+    ),
+    Option(
+        "profile_id",
+        ("--profile",),
+        "a browser profile with saved logins (its ID)",
+        "--profile 0b3e…",
+        lambda v: _session(profile_id=uuid_text(v, "profile ID")),
+    ),
+    Option(
+        "proxy_country_code",
+        ("--proxy", "--country"),
+        "browse through a proxy in this country, or `none`",
+        "--proxy de",
+        lambda v: _session(proxy_country_code=country(v)),
+    ),
+    Option(
+        "screen",
+        ("--screen",),
+        "browser screen size, width x height",
+        "--screen 1280x800",
+        lambda v: _session(**screen_size(v)),
+    ),
+    Option(
+        "browser_screen_width",
+        ("--width",),
+        "browser screen width (320–6144)",
+        "--width 1280",
+        lambda v: _session(
+            browser_screen_width=whole_number(v, *SCREEN_WIDTH_RANGE, "The screen width")
+        ),
+    ),
+    Option(
+        "browser_screen_height",
+        ("--height",),
+        "browser screen height (320–3456)",
+        "--height 800",
+        lambda v: _session(
+            browser_screen_height=whole_number(v, *SCREEN_HEIGHT_RANGE, "The screen height")
+        ),
+    ),
+    Option(
+        "skill_ids",
+        ("--skills",),
+        "skill IDs to enable (comma-separated), or `all`",
+        "--skills all",
+        lambda v: {"skill_ids": skill_list(v)},
+    ),
+    Option(
+        "op_vault_id",
+        ("--vault",),
+        "a 1Password vault to take credentials from",
+        "--vault abc123",
+        lambda v: {"op_vault_id": bounded_text(v, 200, "The vault ID")},
+    ),
+    Option(
+        "metadata",
+        ("--metadata", "--meta"),
+        "a `key=value` pair to tag the task (repeatable)",
+        "--metadata project=q3",
+        lambda v: {"metadata": metadata_pairs(v)},
+        repeatable=True,
+    ),
+    Option(
+        "secrets",
+        ("--secret", "--secrets"),
+        "credentials for the agent (form only)",
+        "(use the form)",
+        lambda v: {"secrets": pairs(v, "secret")},
+        inline=False,
+    ),
+)
+BY_KEY = {option.key: option for option in OPTIONS}
+BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
+
+
+# --- from fields to a request -------------------------------------------------------------------
+
+
+def merge(into: Fields, fields: Fields) -> None:
+    """Fold one option's fields in; nested session settings and metadata pairs accumulate."""
+    for name, value in fields.items():
+        if isinstance(value, dict) and isinstance(into.get(name), dict):
+            into[name] = {**into[name], **value}
+        else:
+            into[name] = value
+
+
+def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRequest:
+    """The request: the admin's defaults under what the person set; any error names its field."""
+    task = task.strip()
+    if not task:
+        raise UserInputError("Say what the browser should do.", field="task")
+    if len(task) > TASK_MAX_CHARS:
+        raise UserInputError(
+            f"The task is {len(task):,} characters; the limit is {TASK_MAX_CHARS:,}.", field="task"
+        )
+    data: Fields = {"task": task}
+    if defaults.llm:
+        data["llm"] = defaults.llm
+    if defaults.max_steps:
+        data["max_steps"] = defaults.max_steps
+    if defaults.allowed_domains:
+        data["allowed_domains"] = list(defaults.allowed_domains)
+    merge(data, fields)
+    if data.get("session_id") and data.get("session_settings"):
+        raise UserInputError(
+            "Session settings (profile, proxy, screen size) only apply to new sessions; leave "
+            "them out when you give a session ID, or leave out the session ID.",
+            field="session_id",
+        )
+    if len(data.get("metadata") or {}) > USER_METADATA_MAX_PAIRS:
+        raise UserInputError(TOO_MANY_PAIRS, field="metadata")
+    try:
+        return CreateTaskRequest.model_validate(data)
+    except ValidationError as exc:
+        # The converters catch everything a person can type; this is the model's last word.
+        error = exc.errors()[0]
+        loc = [str(p) for p in error["loc"]]
+        field = next((p for p in reversed(loc) if p in BY_KEY), None)
+        raise UserInputError(str(error["msg"]), field=field or (loc[0] if loc else None)) from None

@@ -1,0 +1,48 @@
+""" "Run in browser" on a message, and "New browser task" from anywhere: both open the task form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from handlers.ids import NEW_BROWSER_TASK, RUN_IN_BROWSER
+from handlers.modals import FormContext, Prefill, open_task_form
+from handlers.slack_text import slack_to_plain
+
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+
+
+def prefill_from_message(message: dict[str, Any]) -> Prefill:
+    """The message as a task: its text as plain words, and its first link as the start URL."""
+    text = message.get("text") or ""
+    link = _LINK.search(text)
+    return Prefill(task=slack_to_plain(text).strip(), start_url=link[1] if link else None)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.message_shortcut(RUN_IN_BROWSER)
+    async def handle_run_in_browser(
+        ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Open the form with the message as the task; answers go to that message's thread."""
+        await ack()
+        message = shortcut.get("message") or {}
+        context = FormContext(
+            channel_id=shortcut["channel"]["id"],
+            thread_ts=message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"),
+        )
+        await open_task_form(
+            client, deps, shortcut["trigger_id"], context, prefill_from_message(message)
+        )
+
+    @app.global_shortcut(NEW_BROWSER_TASK)
+    async def handle_new_browser_task(
+        ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Open the form with a channel picker: a global shortcut has no channel of its own."""
+        await ack()
+        await open_task_form(client, deps, shortcut["trigger_id"], FormContext())

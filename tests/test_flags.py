@@ -1,0 +1,184 @@
+"""The command line: options anywhere, quotes of every kind, and a clear word for every mistake."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from handlers.errors import UserInputError
+from handlers.flags import Help, OpenForm, Run, parse_command, parse_inline, tokenize
+from handlers.options import Defaults
+
+NONE = Defaults()
+
+
+def wire(line: str, defaults: Defaults = NONE) -> dict:
+    return parse_inline(line, defaults).to_wire()
+
+
+def refusal(line: str, defaults: Defaults = NONE) -> str:
+    with pytest.raises(UserInputError) as caught:
+        parse_inline(line, defaults)
+    return caught.value.message
+
+
+def test_the_issue_example() -> None:
+    line = (
+        "Check the price of the Sony WH-1000XM5 --url https://www.amazon.com --model gpt-4.1 "
+        "--max-steps 30 --domains amazon.com,*.amazon.com --flash"
+    )
+    assert wire(line) == {
+        "task": "Check the price of the Sony WH-1000XM5",
+        "startUrl": "https://www.amazon.com",
+        "llm": "gpt-4.1",
+        "maxSteps": 30,
+        "allowedDomains": ["amazon.com", "*.amazon.com"],
+        "flashMode": True,
+    }
+
+
+def test_every_inline_option() -> None:
+    session, profile = uuid.uuid4(), uuid.uuid4()
+    line = (
+        "Find it --model o3 --url=https://x.example --max-steps 5 --domains x.example "
+        '--schema \'{"type":"object","properties":{"p":{"type":"number"}}}\' '
+        "--thinking --thinking-level high --vision auto --highlight "
+        '--system-prompt "Be brief" --ground-truth "42 EUR" --judge-model gpt-4.1 '
+        f"--profile {profile} --proxy DE --screen 1280x800 --skills a,b --vault v1 "
+        "--metadata project=q3 --meta team=ops"
+    )
+    assert wire(line) == {
+        "task": "Find it",
+        "llm": "o3",
+        "startUrl": "https://x.example",
+        "maxSteps": 5,
+        "allowedDomains": ["x.example"],
+        "structuredOutput": json.dumps(
+            {"type": "object", "properties": {"p": {"type": "number"}}}, separators=(",", ":")
+        ),
+        "thinking": True,
+        "thinkingLevel": "high",
+        "vision": "auto",
+        "highlightElements": True,
+        "systemPromptExtension": "Be brief",
+        "judge": True,
+        "judgeGroundTruth": "42 EUR",
+        "judgeLlm": "gpt-4.1",
+        "sessionSettings": {
+            "profileId": str(profile),
+            "proxyCountryCode": "de",
+            "browserScreenWidth": 1280,
+            "browserScreenHeight": 800,
+        },
+        "skillIds": ["a", "b"],
+        "opVaultId": "v1",
+        "metadata": {"project": "q3", "team": "ops"},
+    }
+    assert wire(f"Go on --session {session} --judge --vision off")["sessionId"] == str(session)
+    assert wire("x --proxy none")["sessionSettings"] == {"proxyCountryCode": None}
+    assert wire("x --skills all")["skillIds"] == ["*"]
+    assert wire("x --width 800 --height 600")["sessionSettings"] == {
+        "browserScreenWidth": 800,
+        "browserScreenHeight": 600,
+    }
+
+
+def test_typographic_and_straight_quotes_both_work() -> None:
+    assert (
+        wire("Say hi --system-prompt “Be very brief”")["systemPromptExtension"] == "Be very brief"
+    )
+    assert (
+        wire('Say hi --system-prompt "Be very brief"')["systemPromptExtension"] == "Be very brief"
+    )
+    assert wire("Say hi --system-prompt ‘Be brief’")["systemPromptExtension"] == "Be brief"
+    schema = wire("x --schema {“type”:“object”}")["structuredOutput"]
+    assert json.loads(schema) == {"type": "object"}
+
+
+def test_the_task_keeps_its_apostrophes_quotes_and_line_breaks() -> None:
+    assert wire("What's on “Hacker News” today?\nList 5 --flash")["task"] == (
+        "What's on “Hacker News” today?\nList 5"
+    )
+    # A quoted flag-like word is task text, not an option.
+    assert wire('Explain the "--force" flag of git')["task"] == 'Explain the "--force" flag of git'
+
+
+def test_options_can_stand_anywhere() -> None:
+    assert wire("--flash Find the cheapest --model o3 flight")["task"] == "Find the cheapest flight"
+
+
+def test_tokenize_spans() -> None:
+    tokens = tokenize('a "b c" d')
+    assert [(t.text, t.quoted) for t in tokens] == [("a", False), ("b c", True), ("d", False)]
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("x --modle gpt-4.1", "Unknown option `--modle`. Did you mean `--model`?"),
+        ("x --model gpt4.1", "Unknown model `gpt4.1`. Did you mean `gpt-4.1`?"),
+        ("x --judge-model clade", "Unknown judge model `clade`"),
+        ("x --max-steps lots", "Max steps must be a whole number from 1 to 10000"),
+        ("x --max-steps 0", "Max steps must be from 1 to 10000, not 0"),
+        ("x --max-steps 10001", "from 1 to 10000"),
+        ("x --url ftp://files.example", "must start with http:// or https://"),
+        ("x --url javascript:alert(1)", "must start with http:// or https://"),
+        ("x --domains 'not a domain!'", "is not a domain"),
+        ("x --domains http://", "is not a domain"),
+        ("x --schema [1,2]", "must be a JSON Schema object"),
+        ("x --schema {oops", "not valid JSON"),
+        ('x --schema {"type":"thing"}', "`thing` is not a JSON Schema type"),
+        ('x --schema {"properties":[]}', "properties must be an object"),
+        ("x --screen 100x800", "The screen width must be from 320 to 6144, not 100"),
+        ("x --screen 1280x9000", "height must be from 320 to 3456"),
+        ("x --screen big", "looks like `1280x800`"),
+        ("x --session 1234", "The session ID must be a UUID"),
+        ("x --profile nope", "The profile ID must be a UUID"),
+        ("x --proxy zz", "Unknown proxy country `zz`"),
+        ("x --vision maybe", "Vision is `on`, `off` or `auto`"),
+        ("x --metadata novalue", "must look like `name=value`"),
+        ("x --metadata slack=T1", "key `slack` is reserved"),
+        ("x --secret password=hunter2", "Secrets are not accepted on the command line"),
+        ("x --flash=yes", "`--flash` takes no value"),
+        ("x --model", "`--model` needs a value, like `--model gpt-4.1`"),
+        ("x --model --flash", "`--model` needs a value"),
+        ("--flash", "Say what the browser should do"),
+        ("x --system-prompt " + "y" * 2001, "limit is 2,000"),
+        ("x --ground-truth " + "y" * 10_001, "limit is 10,000"),
+        (f"x --session {uuid.uuid4()} --proxy de", "only apply to new sessions"),
+    ],
+)
+def test_mistakes_are_explained(line: str, complaint: str) -> None:
+    assert complaint in refusal(line)
+
+
+def test_a_secret_given_inline_is_not_echoed() -> None:
+    assert "hunter2" not in refusal("x --secret password=hunter2")
+
+
+def test_too_many_metadata_pairs() -> None:
+    line = "x " + " ".join(f"--metadata k{i}=v" for i in range(10))
+    assert "at most 9 pairs" in refusal(line)
+    assert len(wire("x " + " ".join(f"--metadata k{i}=v" for i in range(9)))["metadata"]) == 9
+
+
+def test_the_admins_defaults_apply_unless_the_person_overrides_them() -> None:
+    defaults = Defaults(llm="gpt-4.1-mini", max_steps=40, allowed_domains=("example.com",))
+    assert wire("x", defaults) == {
+        "task": "x",
+        "llm": "gpt-4.1-mini",
+        "maxSteps": 40,
+        "allowedDomains": ["example.com"],
+    }
+    assert wire("x --model o3 --max-steps 5", defaults)["llm"] == "o3"
+
+
+def test_subcommands() -> None:
+    assert parse_command("help", NONE) == Help()
+    assert parse_command("", NONE) == OpenForm()
+    assert parse_command(" form ", NONE) == OpenForm()
+    run = parse_command("Open <https://example.com|example> --flash", NONE)
+    assert isinstance(run, Run)
+    assert run.request.task == "Open https://example.com"
