@@ -15,6 +15,7 @@ from bot.browser_use import (
     NetworkError,
     PaymentError,
     RateLimitError,
+    RequestBudget,
     ServerError,
     error_detail,
     error_for_response,
@@ -122,3 +123,25 @@ def test_error_text_never_holds_the_api_key() -> None:
     result, _ = run_create(lambda r: httpx.Response(401, json={"detail": "bad key bu_k"}))
     assert isinstance(result, AuthError)
     assert "bu_k" not in str(result) and "bu_k" not in repr(result.detail)
+
+
+def test_the_request_budget_stays_under_browser_uses_window_limit() -> None:
+    """At 20 a second, no 5-second window ever sees more than 120 requests (the API takes 125)."""
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    async def go() -> list[float]:
+        budget = RequestBudget(20, clock=lambda: now[0], sleep=sleep)
+        times = []
+        for _ in range(400):
+            await budget.acquire()
+            times.append(now[0])
+        return times
+
+    times = asyncio.run(go())
+    busiest = max(sum(1 for t in times if start <= t < start + 5) for start in times)
+    assert busiest <= 120
+    assert times[19] == 0.0  # the first 20 go at once
+    assert times[-1] == pytest.approx((400 - 20) / 20)  # then 20 a second, no slower

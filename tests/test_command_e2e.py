@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.models import SlackRoute
-from tests.conftest import AppProcess
+from tests.app_process import AppProcess
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack

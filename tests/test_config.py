@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from tests.conftest import ROOT
+from tests.app_process import ROOT
 
 FULL = {
     "SLACK_BOT_TOKEN": "xoxb-1",

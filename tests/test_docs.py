@@ -24,6 +24,7 @@ def test_the_readme_documents_every_option_and_variable() -> None:
         "DEFAULT_MAX_STEPS",
         "DEFAULT_ALLOWED_DOMAINS",
         "BROWSER_USE_TIMEOUT",
+        "BROWSER_USE_REQUESTS_PER_SECOND",
         "LOG_LEVEL",
         "PORT",
     ):

@@ -7,7 +7,7 @@ import time
 import uuid
 
 from handlers.ids import CHANNEL_BLOCK, MORE_OPTIONS, NEW_BROWSER_TASK, RUN_IN_BROWSER
-from tests.conftest import AppProcess
+from tests.app_process import AppProcess
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import AppProcess, app_env
+from tests.app_process import AppProcess
+from tests.conftest import app_env
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import FakeSlack

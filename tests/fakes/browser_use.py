@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ class Created:
     headers: dict[str, str]
     id: str
     session_id: str
+    at: float = field(default_factory=time.monotonic)
 
 
 class FakeBrowserUse(ThreadedServer):
@@ -57,6 +59,10 @@ class FakeBrowserUse(ThreadedServer):
             self.schema_errors: list[str] = []
             self._next: list[Behaviour] = []
             self.create_delay = 0.0
+            # Browser Use's project limit: 125 requests per 5-second window (25 a second).
+            self.rate_limit_per_window: int | None = None
+            self._window: tuple[int, int] = (0, 0)  # (window number, requests in it)
+            self.rate_limited = 0
 
     @property
     def schema_checked(self) -> bool:
@@ -69,9 +75,44 @@ class FakeBrowserUse(ThreadedServer):
     def build(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/v2/tasks", self._create_task)
+        # For a benchmark that runs this stand-in in another process.
+        app.router.add_post("/_control", self._control)
+        app.router.add_get("/_control/created", self._control_created)
         return app
 
+    async def _control(self, request: web.Request) -> web.Response:
+        settings = await request.json()
+        self.reset()
+        self.create_delay = float(settings.get("create_delay", 0.0))
+        self.rate_limit_per_window = settings.get("rate_limit_per_window")
+        return web.json_response({"ok": True})
+
+    async def _control_created(self, _: web.Request) -> web.Response:
+        created = [{"id": c.id, "task": c.body["task"], "at": c.at} for c in self.created]
+        return web.json_response(
+            {"calls": self.create_calls, "created": created, "rate_limited": self.rate_limited}
+        )
+
+    def _over_rate_limit(self) -> bool:
+        if self.rate_limit_per_window is None:
+            return False
+        window = int(time.monotonic() // 5)
+        with self._lock:
+            number, count = self._window
+            count = count + 1 if number == window else 1
+            self._window = (window, count)
+            if count > self.rate_limit_per_window:
+                self.rate_limited += 1
+                return True
+        return False
+
     async def _create_task(self, request: web.Request) -> web.StreamResponse:
+        if self._over_rate_limit():
+            return web.json_response(
+                {"error": "rate_limited", "limit_rps": 25, "retry_after_seconds": 5},
+                status=429,
+                headers={"Retry-After": "5"},
+            )
         with self._lock:
             behaviour = self._next.pop(0) if self._next else Behaviour(delay=self.create_delay)
             self.create_calls += 1

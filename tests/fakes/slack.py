@@ -30,6 +30,7 @@ class Call:
     args: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def raw(self) -> str:
@@ -97,7 +98,27 @@ class FakeSlack(ThreadedServer):
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        # For a benchmark that runs this stand-in in another process.
+        app.router.add_get("/_control/posts", self._control_posts)
+        app.router.add_post("/_control/reset", self._control_reset)
         return app
+
+    async def _control_posts(self, _: web.Request) -> web.Response:
+        posts = [
+            {
+                "channel": c.args.get("channel"),
+                "thread_ts": c.args.get("thread_ts"),
+                "text": c.args.get("text"),
+                "ts": c.answer.get("ts"),
+                "at": c.at,
+            }
+            for c in self.posts()
+        ]
+        return web.json_response(posts)
+
+    async def _control_reset(self, _: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"ok": True})
 
     @staticmethod
     async def _args(request: web.Request) -> dict[str, Any]:
@@ -125,7 +146,8 @@ class FakeSlack(ThreadedServer):
         channel = str(args.get("channel", ""))
         if method.startswith("chat.") and channel in self._blocked:
             return web.json_response({"ok": False, "error": self._blocked[channel]})
-        return web.json_response(self._answer(method, args))
+        call.answer = self._answer(method, args)
+        return web.json_response(call.answer)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
