@@ -26,6 +26,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         settings.browser_use_api_key.get_secret_value(),
         settings.browser_use_api_url,
         timeout=settings.browser_use_timeout,
+        requests_per_second=settings.browser_use_requests_per_second,
     )
     session = aiohttp.ClientSession()
     deps = Deps(settings=settings, browser_use=browser_use)

@@ -51,7 +51,10 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # Socket Mode requests are not signed; HTTP requests always are.
         request_verification_enabled=not settings.socket_mode,
-        process_before_response=False,
+        # Listeners ack, hand the slow work to `deps.inflight.spawn` and return at once. With
+        # this on, Bolt answers Slack the moment a listener returns; with it off, Bolt polls for
+        # the ack every 10 ms, which put a 10 ms floor under every ack (see the benchmark).
+        process_before_response=True,
     )
 
     @app.error

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
@@ -172,6 +172,50 @@ def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) ->
     return ServerError(f"Browser Use answered with an unexpected HTTP {status}.", **kw)
 
 
+class RequestBudget:
+    """A token bucket shared by every call of the process, kept under Browser Use's rate limit.
+
+    Browser Use allows about 25 requests a second per project, counted over 5-second windows
+    (125 a window). A bucket of `rate` tokens refilled at `rate` a second lets through at most
+    6 x rate in any window: 120 at the default 20. Waiters are served in order.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.rate = rate
+        self._clock, self._sleep = clock, sleep
+        self._tokens = rate
+        self._updated = clock()
+        self._lock = asyncio.Lock()
+        self.waiting = 0
+
+    def expected_wait(self) -> float:
+        """Roughly how long a request asking now would wait, in seconds."""
+        return max(0.0, (self.waiting + 1 - self._tokens) / self.rate)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    async def acquire(self) -> None:
+        self.waiting += 1
+        try:
+            async with self._lock:
+                self._refill()
+                if self._tokens < 1:
+                    await self._sleep((1 - self._tokens) / self.rate)
+                    self._refill()
+                self._tokens -= 1
+        finally:
+            self.waiting -= 1
+
+
 class BrowserUseClient:
     """One shared client for the whole process; create it once, close it at shutdown."""
 
@@ -181,14 +225,19 @@ class BrowserUseClient:
         base_url: str,
         *,
         timeout: float = 30.0,
+        requests_per_second: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         self._api_key = api_key
+        self.budget = RequestBudget(requests_per_second)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             headers={API_KEY_HEADER: api_key, "User-Agent": "browser-use-slack/0.1"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # The budget keeps few requests in flight, so the pool never queues many: httpcore's
+            # pool costs O(queued x connections) CPU per change, which a burst made dominant.
+            # Every connection is kept alive, so a burst does not churn TCP connections.
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
             transport=transport,
         )
 
@@ -228,6 +277,7 @@ class BrowserUseClient:
     async def _send(
         self, method: str, path: str, *, may_have_arrived: bool, **kw: Any
     ) -> httpx.Response:
+        await self.budget.acquire()
         try:
             return await self._http.request(method, path, **kw)
         except httpx.TimeoutException as exc:

@@ -32,6 +32,7 @@ class Settings(BaseModel):
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
     browser_use_timeout: float = 30.0
+    browser_use_requests_per_second: float = 20.0
     browser_use_webhook_secret: SecretStr | None = None
     # Admin defaults that the form and the flags start from.
     default_llm: str | None = None
@@ -87,6 +88,7 @@ def load_settings(
 
     port = integer("PORT", 1, 65535)
     timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
+    rate = integer("BROWSER_USE_REQUESTS_PER_SECOND", 1, 1000)
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
     if "DEFAULT_LLM" in values and values["DEFAULT_LLM"] not in KNOWN_LLMS:
         problems.append(f"DEFAULT_LLM {values['DEFAULT_LLM']!r} is not a model Browser Use lists")
@@ -120,6 +122,7 @@ def load_settings(
         slack_api_url=slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/",
         port=port or 3000,
         browser_use_timeout=float(timeout or 30),
+        browser_use_requests_per_second=float(rate or 20),
         browser_use_webhook_secret=secret("BROWSER_USE_WEBHOOK_SECRET"),
         default_llm=values.get("DEFAULT_LLM"),
         default_max_steps=default_max_steps,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -11,19 +12,35 @@ from bot.browser_use import BrowserUseClient
 from bot.config import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class InFlight:
-    """Counts work that runs after `ack()`, so a shutdown can wait for it instead of cutting it."""
+    """Work that runs after `ack()`: started here, so a shutdown can wait for it, not cut it."""
 
     def __init__(self) -> None:
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def count(self) -> int:
         return self._count
+
+    def spawn(self, work: Callable[[], Awaitable[object]]) -> None:
+        """Run `work` in the background; its failure is logged, never lost silently."""
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except Exception:
+                log.exception("background work failed")
+
+        task = asyncio.get_running_loop().create_task(self.run(guarded))
+        # The loop keeps only weak references to tasks; hold them until they finish.
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def run(self, work: Callable[[], Awaitable[T]]) -> T:
         self._count += 1

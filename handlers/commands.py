@@ -35,10 +35,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         if isinstance(parsed, OpenForm):
             context = FormContext(channel_id=command["channel_id"])
-            if not await open_task_form(client, deps, command["trigger_id"], context):
-                await respond_ephemeral(
-                    command.get("response_url"), {"response_type": "ephemeral", "text": FORM_FAILED}
-                )
+
+            async def open_form() -> None:
+                if not await open_task_form(client, deps, command["trigger_id"], context):
+                    message = {"response_type": "ephemeral", "text": FORM_FAILED}
+                    await respond_ephemeral(command.get("response_url"), message)
+
+            deps.inflight.spawn(open_form)
             return
         origin = Origin(
             team_id=command.get("team_id", ""),
@@ -46,4 +49,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user_id=command["user_id"],
             response_url=command.get("response_url"),
         )
-        await deps.inflight.run(lambda: start_task(deps, client, parsed.request, origin))
+        deps.inflight.spawn(lambda: start_task(deps, client, parsed.request, origin))

@@ -381,14 +381,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         view = body["view"]
         context = FormContext.load(view.get("private_metadata"))
-        try:
-            await client.views_update(
-                view_id=view["id"],
-                hash=view.get("hash"),
-                view=task_form(context, defaults_of(deps), advanced=True),
-            )
-        except SLACK_ERRORS as exc:
-            log.warning("slack.views_update failed: %s", exc)
+        update = task_form(context, defaults_of(deps), advanced=True)
+
+        async def show_more() -> None:
+            try:
+                await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
+            except SLACK_ERRORS as exc:
+                log.warning("slack.views_update failed: %s", exc)
+
+        deps.inflight.spawn(show_more)
 
     @app.view(TASK_FORM)
     async def handle_task_form(
@@ -411,4 +412,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=context.thread_ts,
             response_url=urls[0]["response_url"] if urls else None,
         )
-        await deps.inflight.run(lambda: start_task(deps, client, request, origin))
+        deps.inflight.spawn(lambda: start_task(deps, client, request, origin))

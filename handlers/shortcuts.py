@@ -35,8 +35,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel_id=shortcut["channel"]["id"],
             thread_ts=message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"),
         )
-        await open_task_form(
-            client, deps, shortcut["trigger_id"], context, prefill_from_message(message)
+        prefill = prefill_from_message(message)
+        deps.inflight.spawn(
+            lambda: open_task_form(client, deps, shortcut["trigger_id"], context, prefill)
         )
 
     @app.global_shortcut(NEW_BROWSER_TASK)
@@ -45,4 +46,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         """Open the form with a channel picker: a global shortcut has no channel of its own."""
         await ack()
-        await open_task_form(client, deps, shortcut["trigger_id"], FormContext())
+        deps.inflight.spawn(
+            lambda: open_task_form(client, deps, shortcut["trigger_id"], FormContext())
+        )
