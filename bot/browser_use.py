@@ -7,15 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
-from bot.models import CreateTaskRequest, TaskCreated
+from bot.models import (
+    CreateTaskRequest,
+    OutputFileLink,
+    SessionView,
+    ShareView,
+    TaskCreated,
+    TaskList,
+    TaskStatusView,
+    TaskView,
+)
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 API_KEY_HEADER = "X-Browser-Use-API-Key"
 # A 429 that asks us to wait this long or less is waited out once; longer waits are reported.
@@ -227,8 +239,10 @@ class BrowserUseClient:
         timeout: float = 30.0,
         requests_per_second: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self._api_key = api_key
+        self._sleep = sleep
         self.budget = RequestBudget(requests_per_second)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -240,39 +254,132 @@ class BrowserUseClient:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
             transport=transport,
         )
+        # Download links are presigned URLs on other hosts: they never get the API key.
+        self._downloads = httpx.AsyncClient(
+            timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, transport=transport
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._downloads.aclose()
 
     async def create_task(self, request: CreateTaskRequest) -> TaskCreated:
         """`POST /tasks`. Billable and not idempotent: never re-sent after a timeout or a 5xx."""
         secrets = [s.get_secret_value() for s in (request.secrets or {}).values()]
-        body = request.to_wire()
-        for attempt in (1, 2):
+        response = await self._request(
+            "POST", "tasks", json=request.to_wire(), idempotent=False, secrets=secrets
+        )
+        return self._parse(response, TaskCreated)
+
+    async def get_task(self, task_id: str) -> TaskView:
+        return self._parse(await self._request("GET", f"tasks/{task_id}"), TaskView)
+
+    async def get_task_status(self, task_id: str) -> TaskStatusView:
+        return self._parse(await self._request("GET", f"tasks/{task_id}/status"), TaskStatusView)
+
+    async def stop_task(self, task_id: str) -> TaskView:
+        """`PATCH /tasks/{id}` with `stop`. Stopping twice does no harm, so it may be retried."""
+        response = await self._request("PATCH", f"tasks/{task_id}", json={"action": "stop"})
+        return self._parse(response, TaskView)
+
+    async def list_tasks(
+        self,
+        *,
+        status: str | None = None,
+        after: str | None = None,
+        page: int = 1,
+        page_size: int = 100,
+    ) -> TaskList:
+        params: dict[str, Any] = {"pageNumber": page, "pageSize": page_size}
+        if status:
+            params["filterBy"] = status
+        if after:
+            params["after"] = after
+        return self._parse(await self._request("GET", "tasks", params=params), TaskList)
+
+    async def get_session(self, session_id: str) -> SessionView:
+        return self._parse(await self._request("GET", f"sessions/{session_id}"), SessionView)
+
+    async def share_session(self, session_id: str) -> ShareView:
+        """A public watch link: created, or the existing one returned, so retrying is safe."""
+        response = await self._request("POST", f"sessions/{session_id}/public-share")
+        return self._parse(response, ShareView)
+
+    async def get_output_file(self, task_id: str, file_id: str) -> OutputFileLink:
+        path = f"files/tasks/{task_id}/output-files/{file_id}"
+        return self._parse(await self._request("GET", path), OutputFileLink)
+
+    async def download(self, url: str, max_bytes: int) -> bytes | None:
+        """A presigned download, without the API key; None when it is larger than `max_bytes`."""
+        try:
+            async with self._downloads.stream("GET", url) as response:
+                response.raise_for_status()
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.HTTPStatusError as exc:
+            raise error_for_response(exc.response) from None
+        except httpx.TimeoutException:
+            raise UpstreamTimeout("The file download did not finish in time.") from None
+        except httpx.TransportError as exc:
+            raise NetworkError(
+                "The file could not be downloaded.", detail=type(exc).__name__
+            ) from None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        secrets: Iterable[str] = (),
+        **kw: Any,
+    ) -> httpx.Response:
+        """Send with the retry policy: a 429 with a short Retry-After for any method; 502, 503,
+        504 and connection failures only where sending twice does no harm."""
+        attempts = 3 if idempotent else 2
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
             started = time.perf_counter()
-            response = await self._send("POST", "tasks", json=body, may_have_arrived=True)
+            try:
+                response = await self._send(method, path, may_have_arrived=not idempotent, **kw)
+            except (UpstreamTimeout, NetworkError):
+                if not idempotent or last:
+                    raise
+                await self._sleep(self._backoff(attempt))
+                continue
             log.info(
-                "browser_use.create_task status=%s ms=%.0f attempt=%d",
+                "browser_use.request method=%s path=%s status=%s ms=%.0f attempt=%d",
+                method,
+                path.split("/")[0],
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 attempt,
             )
-            if response.status_code in (200, 201, 202):
-                return self._parse(response, TaskCreated)
+            if response.is_success:
+                return response
             error = error_for_response(response, [*secrets, self._api_key])
-            # A 429 means the task was not created, so one short wait and one retry is safe.
-            if (
-                attempt == 1
-                and isinstance(error, RateLimitError)
-                and error.retry_after is not None
-                and error.retry_after <= MAX_RETRY_AFTER_SECONDS
-            ):
-                await asyncio.sleep(error.retry_after)
-                continue
-            if isinstance(error, ServerError):
+            if not last:
+                # A 429 means nothing was done, so one short wait and a retry is safe.
+                if isinstance(error, RateLimitError) and error.retry_after is not None:
+                    if error.retry_after <= MAX_RETRY_AFTER_SECONDS:
+                        await self._sleep(error.retry_after)
+                        continue
+                elif idempotent and response.status_code in (502, 503, 504):
+                    await self._sleep(self._backoff(attempt))
+                    continue
+            if isinstance(error, ServerError) and not idempotent:
                 error.outcome_unknown = True
             raise error
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        return min(0.5 * 2**attempt, 5.0) + random.uniform(0, 0.25)  # noqa: S311
 
     async def _send(
         self, method: str, path: str, *, may_have_arrived: bool, **kw: Any
@@ -297,7 +404,7 @@ class BrowserUseClient:
             raise error from None
 
     @staticmethod
-    def _parse(response: httpx.Response, model: type[TaskCreated]) -> TaskCreated:
+    def _parse(response: httpx.Response, model: type[M]) -> M:
         try:
             return model.model_validate(response.json())
         except ValueError:
@@ -306,5 +413,5 @@ class BrowserUseClient:
                 status=response.status_code,
                 detail=response.text[:200],
             )
-            error.outcome_unknown = True
+            error.outcome_unknown = response.request.method == "POST"
             raise error from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -206,6 +207,10 @@ ROUTE_METADATA_KEY = "slack"
 RESERVED_METADATA_KEYS = frozenset({ROUTE_METADATA_KEY})
 
 
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
+_SLACK_TS = re.compile(r"\d{1,12}\.\d{1,9}")
+
+
 class SlackRoute(BaseModel):
     """Where a task's thread lives. It rides in the task's metadata, so any process can find it."""
 
@@ -215,18 +220,36 @@ class SlackRoute(BaseModel):
     channel: str
     thread_ts: str | None
     user: str
+    max_steps: int | None = None  # to say "step 3 of 30" after a restart too
 
     def encode(self) -> str:
-        return "/".join((self.team, self.channel, self.thread_ts or "-", self.user))
+        parts = [self.team, self.channel, self.thread_ts or "-", self.user]
+        if self.max_steps:
+            parts.append(str(self.max_steps))
+        return "/".join(parts)
 
     @classmethod
     def decode(cls, value: str) -> SlackRoute | None:
+        """The route in a task's metadata, or None if it is not one this app wrote. Anyone with
+        the API key can set metadata, so every part must look like what Slack issues."""
         parts = value.split("/")
-        if len(parts) != 4:
+        if len(parts) not in (4, 5):
             return None
-        team, channel, thread_ts, user = parts
+        team, channel, thread_ts, user = parts[:4]
+        if not (
+            _SLACK_ID.fullmatch(team)
+            and _SLACK_ID.fullmatch(channel)
+            and _SLACK_ID.fullmatch(user)
+            and (thread_ts == "-" or _SLACK_TS.fullmatch(thread_ts))
+        ):
+            return None
+        max_steps = int(parts[4]) if len(parts) == 5 and parts[4].isdigit() else None
         return cls(
-            team=team, channel=channel, thread_ts=None if thread_ts == "-" else thread_ts, user=user
+            team=team,
+            channel=channel,
+            thread_ts=None if thread_ts == "-" else thread_ts,
+            user=user,
+            max_steps=max_steps,
         )
 
     @classmethod
@@ -240,3 +263,105 @@ class SlackRoute(BaseModel):
         # Validating anew (rather than model_copy) re-checks the pair limit and marks the field set.
         fields = {name: getattr(request, name) for name in request.model_fields_set}
         return CreateTaskRequest.model_validate({**fields, "metadata": metadata})
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """The API's timestamps, with or without an offset (naive ones are UTC)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+# --- reading tasks and sessions ------------------------------------------------------------------
+
+TaskStatus = Literal["created", "started", "finished", "failed", "stopped"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"finished", "failed", "stopped"})
+
+
+class ReadModel(WireModel):
+    """An answer from the API: unknown fields are ignored, so a newer API does not break us."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class TaskStep(ReadModel):
+    number: int
+    memory: str = ""
+    evaluation_previous_goal: str = ""
+    next_goal: str = ""
+    url: str = ""
+    screenshot_url: str | None = None
+    actions: list[str] = Field(default_factory=list)
+    duration: float | None = None
+
+
+class OutputFile(ReadModel):
+    id: str
+    file_name: str
+
+
+class TaskStatusView(ReadModel):
+    """`GET /tasks/{id}/status`: the cheap read for polling."""
+
+    id: str
+    status: str
+    output: str | None = None
+    finished_at: str | None = None
+    is_success: bool | None = None
+    cost: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class TaskView(TaskStatusView):
+    """`GET /tasks/{id}` (and, without steps and files, an item of `GET /tasks`)."""
+
+    session_id: str
+    llm: str = ""
+    task: str = ""
+    created_at: str | None = None
+    started_at: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    steps: list[TaskStep] = Field(default_factory=list)
+    output_files: list[OutputFile] = Field(default_factory=list)
+    judgement: str | None = None
+    judge_verdict: bool | None = None
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _strings(cls, value: Any) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (value or {}).items()}
+
+    @property
+    def last_step(self) -> TaskStep | None:
+        return max(self.steps, key=lambda s: s.number) if self.steps else None
+
+
+class TaskList(ReadModel):
+    items: list[TaskView]
+    total_items: int = 0
+    page_number: int = 1
+    page_size: int = 10
+
+
+class SessionView(ReadModel):
+    id: str
+    status: str
+    live_url: str | None = None
+    public_share_url: str | None = None
+
+
+class ShareView(ReadModel):
+    share_url: str
+
+
+class OutputFileLink(ReadModel):
+    id: str
+    file_name: str
+    download_url: str
