@@ -10,10 +10,11 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from bot.app import build_app, build_slack_client, build_web_app
+from bot.app import build_app, build_slack_client, build_web_app, resume_following
 from bot.browser_use import BrowserUseClient
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps
+from bot.tracker import Tracker
 
 log = logging.getLogger("bot")
 
@@ -29,7 +30,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         requests_per_second=settings.browser_use_requests_per_second,
     )
     session = aiohttp.ClientSession()
-    deps = Deps(settings=settings, browser_use=browser_use)
+    tracker = Tracker(browser_use, poll_interval=settings.poll_interval)
+    deps = Deps(settings=settings, browser_use=browser_use, tracker=tracker)
     app = build_app(settings, deps, build_slack_client(settings, session))
     runner: web.AppRunner | None = None
     socket_handler = None
@@ -43,10 +45,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await socket_handler.connect_async()
             log.info("Socket Mode connected")
         else:
-            runner = web.AppRunner(build_web_app(app), shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+            runner = web.AppRunner(
+                build_web_app(app, deps), shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+            )
             await runner.setup()
             await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
             log.info("listening on port %d", settings.port)
+        # Tasks started before a restart are followed again; none is left unreported.
+        deps.inflight.spawn(lambda: resume_following(deps))
         await stop.wait()
         log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
     finally:
@@ -57,6 +63,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await socket_handler.close_async()
         if not await deps.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.error("shutdown: %d task(s) still in flight were cut off", deps.inflight.count)
+        # Polling stops; the next process picks the running tasks up again (tracker.resume).
+        await tracker.close()
         await browser_use.aclose()
         await session.close()
         log.info("stopped")
@@ -81,6 +89,9 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_level != "DEBUG":
+        # httpx logs every URL at INFO, presigned download links (credentials) included.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(_main(settings))
     return 0
 

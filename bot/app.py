@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -17,12 +19,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.deps import Deps
-from handlers import commands, modals, shortcuts
+from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
+from handlers import actions, commands, modals, shortcuts
+from handlers.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+WEBHOOK_PATH = "/browser-use/webhook"
+REPLAY_WINDOW_SECONDS = 600
 # Slack's payloads are small; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
 
@@ -67,13 +73,24 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
             exc_info=error,
         )
 
-    for listeners in (commands, modals, shortcuts):
+    deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use)
+    for listeners in (commands, modals, shortcuts, actions):
         listeners.register(app, deps)
     return app
 
 
-def build_web_app(app: AsyncApp) -> web.Application:
-    """`POST /slack/events` for everything Slack sends, and `GET /healthz` for the platform."""
+async def resume_following(deps: Deps) -> None:
+    """At start-up: learn the workspace, then pick up the tasks this app started."""
+    sink = deps.tracker.sink
+    if isinstance(sink, SlackTaskSink):
+        await sink.learn_team()
+    await deps.tracker.resume()
+
+
+def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
+    """`POST /slack/events` for everything Slack sends, `POST /browser-use/webhook` for Browser
+    Use's task events, and `GET /healthz` for the platform."""
+    seen: OrderedDict[str, float] = OrderedDict()  # webhook signatures, against replays
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
@@ -82,7 +99,36 @@ def build_web_app(app: AsyncApp) -> web.Application:
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def browser_use_webhook(request: web.Request) -> web.Response:
+        secret = deps.settings.browser_use_webhook_secret
+        if secret is None:
+            raise web.HTTPNotFound()
+        try:
+            event = verify(
+                secret.get_secret_value(),
+                await request.read(),
+                request.headers.get(SIGNATURE_HEADER),
+                request.headers.get(TIMESTAMP_HEADER),
+            )
+        except WebhookRejected as exc:
+            log.warning("webhook.rejected reason=%s", exc)
+            return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
+        now = time.monotonic()
+        while seen and next(iter(seen.values())) < now - REPLAY_WINDOW_SECONDS:
+            seen.popitem(last=False)
+        signature = request.headers[SIGNATURE_HEADER]
+        if signature in seen:
+            return web.json_response({"ok": True, "duplicate": True})
+        seen[signature] = now
+        task_id = task_id_of(event)
+        log.info("webhook.received type=%s task_id=%s", event.get("type"), task_id)
+        if task_id:
+            # The event's status is not trusted: it only prompts a read of the task itself.
+            deps.inflight.spawn(lambda: deps.tracker.refresh(task_id))
+        return web.json_response({"ok": True})
+
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    web_app.router.add_post(WEBHOOK_PATH, browser_use_webhook)
     web_app.router.add_get(HEALTH_PATH, health)
     return web_app

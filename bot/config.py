@@ -39,6 +39,9 @@ class Settings(BaseModel):
     default_max_steps: int | None = None
     default_allowed_domains: tuple[str, ...] = ()
     log_level: str = "INFO"
+    admin_user_ids: frozenset[str] = frozenset()
+    # How often a running task is polled at first (it backs off from there), in seconds.
+    poll_interval: float = 3.0
 
     @property
     def socket_mode(self) -> bool:
@@ -53,6 +56,10 @@ def _read_environment(env: Mapping[str, str] | None, dotenv_path: Path | None) -
         merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     merged.update(os.environ if env is None else env)
     return {k: v.strip() for k, v in merged.items() if v and v.strip()}
+
+
+def _ids(raw: str) -> list[str]:
+    return [part.strip() for part in raw.replace(" ", ",").split(",") if part.strip()]
 
 
 def load_settings(
@@ -86,7 +93,21 @@ def load_settings(
             return None
         return number
 
+    def decimal(name: str, low: float, high: float) -> float | None:
+        raw = values.get(name)
+        if raw is None:
+            return None
+        try:
+            number = float(raw)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            problems.append(f"{name} must be a number from {low:g} to {high:g}")
+            return None
+        return number
+
     port = integer("PORT", 1, 65535)
+    poll_interval = decimal("POLL_INTERVAL_SECONDS", 0.1, 60)
     timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
     rate = integer("BROWSER_USE_REQUESTS_PER_SECOND", 1, 1000)
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
@@ -128,4 +149,6 @@ def load_settings(
         default_max_steps=default_max_steps,
         default_allowed_domains=tuple(d for d in domains if d),
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
+        admin_user_ids=frozenset(_ids(values.get("ADMIN_USER_IDS", ""))),
+        poll_interval=poll_interval or 3.0,
     )

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from bot.browser_use import BrowserUseClient
 from bot.config import Settings
+from bot.tracker import Tracker
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -65,4 +66,9 @@ class InFlight:
 class Deps:
     settings: Settings
     browser_use: BrowserUseClient
+    tracker: Tracker
     inflight: InFlight = field(default_factory=InFlight)
+
+    def may_control(self, user_id: str, owner_id: str) -> bool:
+        """Stop, share or watch a task: the person who started it, or an admin."""
+        return user_id == owner_id or user_id in self.settings.admin_user_ids

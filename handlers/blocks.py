@@ -6,10 +6,12 @@ Every piece of untrusted text (task prompts, API details) goes through `escape` 
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.models import CreateTaskRequest, TaskCreated
-from handlers.ids import COMMAND
+from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView, parse_time
+from handlers.ids import COMMAND, LIVE_VIEW, SHARE_SESSION, STOP_TASK, TASK_BUTTONS
 from handlers.options import OPTIONS
 from handlers.slack_text import escape, quote, shorten
 
@@ -41,7 +43,8 @@ def usage() -> Message:
         f"Example: `{COMMAND} Check the price of the Sony WH-1000XM5 --url https://www.amazon.com "
         f"--model gpt-4.1 --max-steps 30 --flash`\n"
         f"`{COMMAND}` alone (or `{COMMAND} form`) opens the task form with every option, "
-        f"secrets included. `{COMMAND} help` shows this message."
+        f"secrets included. `{COMMAND} status <task ID>` shows a task; `{COMMAND} stop <task ID>` "
+        f"stops one you started. `{COMMAND} help` shows this message."
     )
     return {
         "response_type": "ephemeral",
@@ -117,15 +120,220 @@ def parent_message(user_id: str, request: CreateTaskRequest, status: str = START
     return {"text": f"{head} {asked}", "blocks": [_section(body), _context(context)]}
 
 
+STATUS_EVENT = "browser_use_task"  # Slack message metadata: a task's status message
+RESULT_EVENT = "browser_use_result"  # ... and its result reply, posted once
+
+STATES = {
+    "created": (":hourglass_flowing_sand:", "Task started", "Waiting for a browser…"),
+    "started": (":globe_with_meridians:", "Running", ""),
+    "finished": (":white_check_mark:", "Finished", ""),
+    "failed": (":x:", "Failed", ""),
+    "stopped": (":octagonal_sign:", "Stopped", ""),
+}
+
+
+def _ids(task_id: str, session_id: str) -> str:
+    return f"*Task ID:* `{escape(task_id)}`\n*Session ID:* `{escape(session_id)}`"
+
+
+def _buttons(task_id: str) -> dict[str, Any]:
+    stop = {
+        "type": "button",
+        "action_id": STOP_TASK,
+        "text": {"type": "plain_text", "text": "Stop"},
+        "style": "danger",
+        "value": task_id,
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Stop this task?"},
+            "text": {
+                "type": "plain_text",
+                "text": "The agent stops where it is. This can't be undone.",
+            },
+            "confirm": {"type": "plain_text", "text": "Stop it"},
+            "deny": {"type": "plain_text", "text": "Keep going"},
+        },
+    }
+    live = {
+        "type": "button",
+        "action_id": LIVE_VIEW,
+        "value": task_id,
+        "text": {"type": "plain_text", "text": "Live view"},
+    }
+    share = {
+        "type": "button",
+        "action_id": SHARE_SESSION,
+        "value": task_id,
+        "text": {"type": "plain_text", "text": "Share"},
+    }
+    return {"type": "actions", "block_id": TASK_BUTTONS, "elements": [stop, live, share]}
+
+
+def _metadata(event_type: str, task_id: str, session_id: str) -> dict[str, Any]:
+    return {
+        "event_type": event_type,
+        "event_payload": {"task_id": task_id, "session_id": session_id},
+    }
+
+
 def task_started(created: TaskCreated) -> Message:
-    """The thread reply with both IDs, verbatim in `text` for notifications and search."""
+    """The thread reply with both IDs, verbatim in `text` for notifications and search.
+
+    It is the task's status message from then on, edited in place, with its buttons."""
     text = f"Task started. Task ID: {created.id} · Session ID: {created.session_id}"
-    body = (
-        ":rocket: *Task started*\n"
-        f"*Task ID:* `{escape(created.id)}`\n"
-        f"*Session ID:* `{escape(created.session_id)}`"
+    body = f":rocket: *Task started*\n{_ids(created.id, created.session_id)}"
+    return {
+        "text": text,
+        "blocks": [_section(body), _context(STATES["created"][2]), _buttons(created.id)],
+        "metadata": _metadata(STATUS_EVENT, created.id, created.session_id),
+    }
+
+
+def _duration(task: TaskView) -> str | None:
+    start, end = parse_time(task.started_at or task.created_at), parse_time(task.finished_at)
+    if start is None or end is None or end < start:
+        return None
+    seconds = int((end - start).total_seconds())
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def outcome(task: TaskView) -> tuple[str, str]:
+    """(emoji, headline) for a task's state, the agent's own success claim included."""
+    emoji, headline, _ = STATES.get(task.status, (":grey_question:", task.status.title(), ""))
+    if task.status == "finished" and task.is_success is False:
+        return ":warning:", "Finished, but the agent says it did not succeed"
+    return emoji, headline
+
+
+def task_status(task: TaskView, route: SlackRoute) -> Message:
+    """The status message, edited in place as the task moves; buttons only while it runs."""
+    emoji, headline = outcome(task)
+    step = task.last_step
+    lines = [f"{emoji} *{headline}*"]
+    details: list[str] = []
+    if task.status == "started" and step is not None:
+        of = f" of {route.max_steps}" if route.max_steps else ""
+        lines[0] += f" · step {step.number}{of}"
+        if step.url:
+            details.append(f"On {escape(shorten(step.url, 150))}")
+        if step.next_goal:
+            details.append(f"Next: {escape(shorten(step.next_goal, 300))}")
+    if task.ended:
+        steps = len(task.steps)
+        facts = [
+            _duration(task),
+            f"{steps} step{'s' if steps != 1 else ''}" if steps else None,
+            f"${task.cost}" if task.cost else None,
+            f"model `{escape(task.llm)}`" if task.llm else None,
+        ]
+        if task.judge_verdict is not None:
+            facts.append("judge: passed" if task.judge_verdict else "judge: failed")
+        details.append(" · ".join(f for f in facts if f))
+    text = f"{headline}. Task ID: {task.id} · Session ID: {task.session_id}"
+    blocks = [_section("\n".join(lines) + "\n" + _ids(task.id, task.session_id))]
+    if details:
+        blocks.append(_context("\n".join(details)))
+    if not task.ended:
+        blocks.append(_buttons(task.id))
+    return {
+        "text": text,
+        "blocks": blocks,
+        "metadata": _metadata(STATUS_EVENT, task.id, task.session_id),
+    }
+
+
+SECTION_CHARS = 2900
+PREVIEW_CHARS = 1500
+
+
+def structured(output: str | None) -> Any:
+    """The output as JSON, when it is a JSON object or list (structured output)."""
+    if not output or output.lstrip()[:1] not in ("{", "["):
+        return None
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict | list) else None
+
+
+def _json_fields(value: Any) -> tuple[list[dict[str, Any]], int]:
+    """Up to ten `key: value` fields of a JSON object (or of each row of a list): (fields, left)."""
+    rows = value if isinstance(value, list) else [value]
+    pairs: list[tuple[str, Any]] = []
+    for i, row in enumerate(rows):
+        items = row.items() if isinstance(row, dict) else [("value", row)]
+        prefix = f"{i + 1}. " if isinstance(value, list) else ""
+        pairs += [(f"{prefix}{k}", v) for k, v in items]
+    fields = [
+        _mrkdwn(
+            f"*{escape(shorten(str(k), 100))}*\n"
+            f"{escape(shorten(v if isinstance(v, str) else json.dumps(v), 300))}"
+        )
+        for k, v in pairs[:10]
+    ]
+    return fields, max(0, len(pairs) - 10)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The result reply, and what to attach to the thread after it."""
+
+    message: Message
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def task_result(task: TaskView, route: SlackRoute) -> Result:
+    """The reply that tells the person how it ended, mentioning them so they are notified."""
+    emoji, headline = outcome(task)
+    mention = f"<@{route.user}>"
+    blocks: list[dict[str, Any]] = []
+    attachments: list[tuple[str, bytes]] = []
+    head = f"{emoji} {mention} *{headline}.*"
+    step = task.last_step
+    if task.status in ("failed", "stopped"):
+        where = []
+        if step is not None:
+            where.append(f"It stopped at step {step.number}")
+            if step.url:
+                where.append(f"on {escape(shorten(step.url, 150))}")
+            if step.next_goal:
+                where.append(f"while trying to: {escape(shorten(step.next_goal, 300))}")
+        head += " " + (" ".join(where) + "." if where else "It ended before taking a step.")
+    blocks.append(_section(head))
+    value = structured(task.output)
+    if value is not None:
+        fields, left = _json_fields(value)
+        if fields:
+            blocks.append({"type": "section", "fields": fields})
+        note = f"+{left} more in result.json" if left else "The raw JSON is in result.json"
+        blocks.append(_context(note))
+        attachments.append(
+            ("result.json", json.dumps(value, indent=2, ensure_ascii=False).encode())
+        )
+    elif task.output:
+        output = task.output.strip()
+        if len(output) > SECTION_CHARS:
+            blocks.append(_section(escape(shorten(output, PREVIEW_CHARS))))
+            blocks.append(
+                _context(f"The whole output ({len(output):,} characters) is in output.txt")
+            )
+            attachments.append(("output.txt", output.encode()))
+        else:
+            blocks.append(_section(escape(output)))
+    elif task.status == "finished":
+        blocks.append(_context("The agent gave no written answer."))
+    if task.output_files:
+        names = ", ".join(escape(f.file_name) for f in task.output_files[:10])
+        blocks.append(_context(f"Files from the task: {names}"))
+    text = f"{mention} {headline}: {escape(shorten(task.output or '', 200)) or task.status}"
+    return Result(
+        message={
+            "text": text,
+            "blocks": blocks,
+            "metadata": _metadata(RESULT_EVENT, task.id, task.session_id),
+        },
+        attachments=attachments,
     )
-    return {"text": text, "blocks": [_section(body)]}
 
 
 def task_failed(reason: str) -> Message:

@@ -9,8 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers import blocks
+from handlers.actions import stop_task, task_status
 from handlers.errors import UserInputError, failure_text
-from handlers.flags import Help, OpenForm, parse_command
+from handlers.flags import Help, OpenForm, Status, Stop, parse_command
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_of, open_task_form
 from handlers.submit import Origin, respond_ephemeral, start_task
@@ -42,6 +43,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     await respond_ephemeral(command.get("response_url"), message)
 
             deps.inflight.spawn(open_form)
+            return
+        if isinstance(parsed, Status | Stop):
+            url = command.get("response_url")
+
+            async def control() -> None:
+                if isinstance(parsed, Stop):
+                    text = await stop_task(deps, command["user_id"], parsed.task_id)
+                    message: blocks.Message = {"text": text}
+                else:
+                    message = await task_status(deps, parsed.task_id)
+                await respond_ephemeral(url, {**message, "response_type": "ephemeral"})
+
+            deps.inflight.spawn(control)
             return
         origin = Origin(
             team_id=command.get("team_id", ""),

@@ -9,10 +9,12 @@ from handlers.slack_text import escape
 class UserInputError(Exception):
     """Input a person can fix. `field` names the form field (block ID) at fault, if any."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, *, mrkdwn: bool = False):
         super().__init__(message)
         self.message = message
         self.field = field
+        # True when `message` is already-safe mrkdwn (it mentions someone on purpose).
+        self.mrkdwn = mrkdwn
 
 
 UNKNOWN_OUTCOME = (
@@ -25,7 +27,7 @@ INTERNAL = "Something went wrong inside the app. The error was logged for the ad
 def failure_text(error: BaseException) -> str:
     """The Slack mrkdwn (already escaped) that tells a person what failed and what to do."""
     if isinstance(error, UserInputError):
-        return escape(error.message)
+        return error.message if error.mrkdwn else escape(error.message)
     if isinstance(error, BrowserUseError):
         text = error.user_message
         if error.outcome_unknown:

@@ -64,7 +64,18 @@ class Run:
     request: CreateTaskRequest
 
 
-Command = Help | OpenForm | Run
+@dataclass(frozen=True)
+class Status:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    task_id: str
+
+
+Command = Help | OpenForm | Run | Status | Stop
+_TASK_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 HELP_WORDS = {"help", "-h", "--help", "?"}
 
 
@@ -76,6 +87,11 @@ def parse_command(text: str, defaults: Defaults) -> Command:
         return Help()
     if word in ("", "form"):
         return OpenForm()
+    # `stop <task ID>` and `status <task ID>`; "stop the music on Spotify" is still a task.
+    verb, _, rest = plain.partition(" ")
+    if verb.lower() in ("stop", "status") and _TASK_ID.fullmatch(rest.strip()):
+        task_id = rest.strip().lower()
+        return Stop(task_id) if verb.lower() == "stop" else Status(task_id)
     return Run(parse_inline(plain, defaults))
 
 

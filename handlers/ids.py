@@ -13,3 +13,9 @@ SWITCHES_BLOCK = "switches"
 # Shortcuts (manifest.yaml declares the same callback IDs)
 RUN_IN_BROWSER = "run_in_browser"
 NEW_BROWSER_TASK = "new_browser_task"
+
+# The buttons on a task's status message
+TASK_BUTTONS = "task_buttons"
+STOP_TASK = "stop_task"
+LIVE_VIEW = "live_view"
+SHARE_SESSION = "share_session"

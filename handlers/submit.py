@@ -105,7 +105,11 @@ async def start_task(
     parent_ts, post_error = await _post(client, origin.channel_id, parent, origin.thread_ts)
     thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
     route = SlackRoute(
-        team=origin.team_id, channel=origin.channel_id, thread_ts=thread_ts, user=origin.user_id
+        team=origin.team_id,
+        channel=origin.channel_id,
+        thread_ts=thread_ts,
+        user=origin.user_id,
+        max_steps=request.max_steps,
     )
     request = route.attach(request)
     hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
@@ -136,9 +140,16 @@ async def start_task(
         thread_ts,
     )
     started = blocks.task_started(created)
-    if not (thread_ts and (await _post(client, origin.channel_id, started, thread_ts))[0]):
+    status_ts = (
+        (await _post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
+    )
+    if status_ts and deps.tracker.sink is not None:
+        deps.tracker.sink.remember_status(created.id, status_ts)
+    if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
+        started.pop("metadata", None)
         await _tell_privately(client, origin, started, hint)
+    deps.tracker.follow(created.id)
     return created
 
 

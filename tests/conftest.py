@@ -12,6 +12,8 @@ from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SlackSender
 
+WEBHOOK_SECRET = "whsec-test-4b1d"
+
 
 @pytest.fixture(scope="session")
 def slack() -> Iterator[FakeSlack]:
@@ -28,7 +30,13 @@ def browser_use() -> Iterator[FakeBrowserUse]:
 
 
 def app_env(slack: FakeSlack, browser_use: FakeBrowserUse) -> dict[str, str]:
-    return {**stand_in_env(slack.url, browser_use.url), "BROWSER_USE_TIMEOUT": "2"}
+    return {
+        **stand_in_env(slack.url, browser_use.url),
+        "BROWSER_USE_TIMEOUT": "2",
+        "BROWSER_USE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "POLL_INTERVAL_SECONDS": "0.2",
+        "ADMIN_USER_IDS": "UADMIN",
+    }
 
 
 @pytest.fixture(scope="session")

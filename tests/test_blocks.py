@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
-from bot.models import CreateTaskRequest, SessionSettings, TaskCreated
+from bot.models import CreateTaskRequest, SessionSettings, SlackRoute, TaskCreated, TaskView
 from handlers import blocks
 from handlers.options import OPTIONS
 
@@ -98,3 +99,91 @@ def test_usage_lists_every_inline_flag_with_an_example() -> None:
         if option.inline:
             assert option.flags[0] in message["text"] and option.example in message["text"]
     assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"])
+
+
+ROUTE = SlackRoute(team="T1", channel="C1", thread_ts="1.2", user="U7", max_steps=20)
+
+
+def view(**fields) -> TaskView:
+    base = {
+        "id": "t-1",
+        "sessionId": "s-1",
+        "llm": "gpt-4.1",
+        "task": "x",
+        "status": "started",
+        "createdAt": "2026-11-29T06:00:00Z",
+        "startedAt": "2026-11-29T06:00:00Z",
+        "steps": [],
+        "outputFiles": [],
+    }
+    return TaskView.model_validate({**base, **fields})
+
+
+def step(number: int, goal: str = "Click search", url: str = "https://a.example/") -> dict:
+    return {
+        "number": number,
+        "memory": "",
+        "evaluationPreviousGoal": "",
+        "nextGoal": goal,
+        "url": url,
+        "actions": [],
+    }
+
+
+def test_a_running_status_shows_the_step_page_and_next_goal_with_buttons() -> None:
+    message = blocks.task_status(view(steps=[step(1), step(2, "Open <@U1> page")]), ROUTE)
+    body = all_text(message["blocks"])
+    assert "step 2 of 20" in body and "https://a.example/" in body
+    assert "Open &lt;@U1&gt; page" in body and "<@U1>" not in body
+    assert "t-1" in message["text"] and "s-1" in message["text"]
+    assert message["blocks"][-1]["type"] == "actions"
+
+
+def test_an_ended_status_has_the_facts_and_no_buttons() -> None:
+    task = view(
+        status="finished",
+        finishedAt="2026-11-29T06:02:05Z",
+        steps=[step(1), step(2)],
+        cost="0.0420",
+        isSuccess=True,
+        judgeVerdict=False,
+    )
+    message = blocks.task_status(task, ROUTE)
+    body = all_text(message["blocks"])
+    for fact in ("2m 05s", "2 steps", "$0.0420", "model `gpt-4.1`", "judge: failed"):
+        assert fact in body
+    assert all(b["type"] != "actions" for b in message["blocks"])
+
+
+def test_a_finished_task_the_agent_calls_unsuccessful_says_so() -> None:
+    message = blocks.task_status(view(status="finished", isSuccess=False), ROUTE)
+    assert "did not succeed" in message["text"]
+
+
+def test_the_result_mentions_the_person_and_escapes_the_output() -> None:
+    result = blocks.task_result(view(status="finished", output="<!channel> 42"), ROUTE)
+    assert result.message["text"].startswith("<@U7> Finished")
+    assert "&lt;!channel&gt; 42" in all_text(result.message["blocks"])
+    assert result.attachments == []
+
+
+def test_long_output_is_previewed_and_attached_whole() -> None:
+    output = "word " * 2000
+    result = blocks.task_result(view(status="finished", output=output), ROUTE)
+    assert result.attachments == [("output.txt", output.strip().encode())]
+    assert "output.txt" in all_text(result.message["blocks"])
+
+
+def test_structured_output_becomes_fields_and_json() -> None:
+    rows = [{"name": f"item {i}", "price": i} for i in range(8)]
+    result = blocks.task_result(view(status="finished", output=json.dumps(rows)), ROUTE)
+    fields = next(b for b in result.message["blocks"] if "fields" in b)["fields"]
+    assert len(fields) == 10 and "*1. name*" in fields[0]["text"]
+    assert "+6 more in result.json" in all_text(result.message["blocks"])
+    assert result.attachments[0][0] == "result.json"
+
+
+def test_a_stopped_task_says_where_it_was() -> None:
+    task = view(status="stopped", steps=[step(3, "Fill the form", "https://f.example/")])
+    text = all_text(blocks.task_result(task, ROUTE).message["blocks"])
+    assert "Stopped" in text and "step 3" in text and "Fill the form" in text

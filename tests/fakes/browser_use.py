@@ -2,18 +2,25 @@
 
 It checks the API key header, checks every Create Task body against the official OpenAPI schema
 (when `../shared/reference` is there), and can be told to be slow, fail, rate-limit, drop the
-connection or never answer.
+connection or never answer. Created tasks live on: a test moves them through their states
+(`step`, `finish`), and the app reads them back as it would from Browser Use (`GET /tasks/{id}`,
+`/status`, `GET /tasks`, stop, sessions, public share, output files), and gets signed webhooks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from tests.fakes.server import ThreadedServer
@@ -56,6 +63,12 @@ class FakeBrowserUse(ThreadedServer):
         with self._lock:
             self.create_calls = 0  # every POST /tasks received, whatever the answer
             self.created: list[Created] = []
+            self.tasks: dict[str, dict[str, Any]] = {}  # TaskView JSON, by task ID
+            self.files: dict[str, bytes] = {}  # output file contents, by file ID
+            self.requests: list[tuple[str, str, float]] = []  # (method, path, when)
+            self.stops: list[str] = []
+            self.shares: list[str] = []
+            self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
             self.schema_errors: list[str] = []
             self._next: list[Behaviour] = []
             self.create_delay = 0.0
@@ -72,9 +85,124 @@ class FakeBrowserUse(ThreadedServer):
         with self._lock:
             self._next.extend(behaviour for _ in range(times))
 
+    # --- moving tasks along (called by tests) ------------------------------------------------
+
+    def step(self, task_id: str, next_goal: str, url: str = "https://example.com/") -> None:
+        with self._lock:
+            task = self.tasks[task_id]
+            task["status"] = "started"
+            task["startedAt"] = task["startedAt"] or _now()
+            number = len(task["steps"]) + 1
+            task["steps"].append(
+                {
+                    "number": number,
+                    "memory": "",
+                    "evaluationPreviousGoal": "ok",
+                    "nextGoal": next_goal,
+                    "url": url,
+                    "screenshotUrl": None,
+                    "actions": [],
+                    "duration": 1.5,
+                }
+            )
+
+    def finish(
+        self,
+        task_id: str,
+        status: str = "finished",
+        *,
+        output: str | None = "Done.",
+        is_success: bool | None = True,
+        files: dict[str, bytes] | None = None,
+        judge_verdict: bool | None = None,
+        cost: str = "0.0123",
+    ) -> None:
+        with self._lock:
+            task = self.tasks[task_id]
+            task.update(
+                status=status,
+                output=output,
+                isSuccess=is_success,
+                cost=cost,
+                finishedAt=_now(),
+                judgeVerdict=judge_verdict,
+            )
+            task["startedAt"] = task["startedAt"] or task["createdAt"]
+            for name, content in (files or {}).items():
+                file_id = str(uuid.uuid4())
+                self.files[file_id] = content
+                task["outputFiles"].append({"id": file_id, "fileName": name})
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(json.dumps(self.tasks[task_id]))
+
+    def reads_of(self, task_id: str) -> int:
+        return sum(1 for _, path, _ in self.requests if task_id in path)
+
+    def send_webhook(
+        self,
+        url: str,
+        secret: str,
+        event: dict[str, Any],
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        body: str | None = None,
+    ) -> httpx.Response:
+        """POST a webhook signed as Browser Use's sender signs it (see the API notes §8)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        canonical = json.dumps(event, separators=(",", ":"), sort_keys=True)
+        digest = hmac.new(secret.encode(), f"{ts}.{canonical}".encode(), hashlib.sha256)
+        return httpx.post(
+            url,
+            content=body if body is not None else json.dumps(event),
+            headers={
+                "Content-Type": "application/json",
+                "X-Browser-Use-Signature": signature or digest.hexdigest(),
+                "X-Browser-Use-Timestamp": ts,
+            },
+        )
+
+    @staticmethod
+    def status_event(task: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+        return {
+            "type": "agent.task.status_update",
+            "timestamp": _now(),
+            "payload": {
+                "task_id": task["id"],
+                "session_id": task["sessionId"],
+                "status": status or task["status"],
+                "metadata": task["metadata"],
+            },
+        }
+
+    # --- the server ---------------------------------------------------------------------------
+
+    @web.middleware
+    async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Record every API call and refuse any without the key, as Browser Use does."""
+        if not request.path.startswith("/api/v2/"):
+            return await handler(request)
+        self.requests.append((request.method, request.path, time.monotonic()))
+        creating = request.path == "/api/v2/tasks" and request.method == "POST"
+        if not creating and request.headers.get("X-Browser-Use-API-Key") != API_KEY:
+            return web.json_response(
+                {"detail": "X-Browser-Use-API-Key header is required"}, status=401
+            )
+        return await handler(request)
+
     def build(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._gate])
         app.router.add_post("/api/v2/tasks", self._create_task)
+        app.router.add_get("/api/v2/tasks", self._list_tasks)
+        app.router.add_get("/api/v2/tasks/{id}", self._get_task)
+        app.router.add_get("/api/v2/tasks/{id}/status", self._get_status)
+        app.router.add_patch("/api/v2/tasks/{id}", self._patch_task)
+        app.router.add_get("/api/v2/sessions/{id}", self._get_session)
+        app.router.add_post("/api/v2/sessions/{id}/public-share", self._share)
+        app.router.add_get("/api/v2/files/tasks/{id}/output-files/{file}", self._output_file)
+        app.router.add_get("/downloads/{file}", self._download)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_post("/_control", self._control)
         app.router.add_get("/_control/created", self._control_created)
@@ -153,6 +281,140 @@ class FakeBrowserUse(ThreadedServer):
         created = Created(body, dict(request.headers), str(uuid.uuid4()), str(uuid.uuid4()))
         with self._lock:
             self.created.append(created)
+            self.tasks[created.id] = {
+                "id": created.id,
+                "sessionId": created.session_id,
+                "llm": body.get("llm") or "browser-use-2.0",
+                "task": body["task"],
+                "status": "created",
+                "createdAt": _now(),
+                "startedAt": None,
+                "finishedAt": None,
+                "metadata": body.get("metadata") or {},
+                "steps": [],
+                "output": None,
+                "outputFiles": [],
+                "browserUseVersion": "0.9",
+                "isSuccess": None,
+                "judgement": None,
+                "judgeVerdict": None,
+                "cost": None,
+                "suggestions": None,
+            }
         if behaviour.raw is not None:
             return web.Response(status=202, text=behaviour.raw)
         return web.json_response({"id": created.id, "sessionId": created.session_id}, status=202)
+
+    async def _get_task(self, request: web.Request) -> web.Response:
+        task = self.tasks.get(request.match_info["id"])
+        return web.json_response(task) if task else await _not_found("Task")
+
+    async def _get_status(self, request: web.Request) -> web.Response:
+        task = self.tasks.get(request.match_info["id"])
+        if task is None:
+            return await _not_found("Task")
+        keys = ("id", "status", "output", "finishedAt", "isSuccess", "cost")
+        return web.json_response({k: task[k] for k in keys})
+
+    async def _patch_task(self, request: web.Request) -> web.Response:
+        task = self.tasks.get(request.match_info["id"])
+        if task is None:
+            return await _not_found("Task")
+        action = (await request.json()).get("action")
+        if action not in ("stop", "stop_task_and_session"):
+            return web.json_response(
+                {"loc": ["body", "action"], "msg": "bad action", "type": "enum"}, status=422
+            )
+        self.stops.append(task["id"])
+        if task["status"] not in ("finished", "failed", "stopped"):
+            task.update(status="stopped", finishedAt=_now(), output=None, isSuccess=False)
+        return web.json_response(task)
+
+    async def _list_tasks(self, request: web.Request) -> web.Response:
+        query = request.query
+        size, page = int(query.get("pageSize", 10)), int(query.get("pageNumber", 1))
+        items = [
+            t
+            for t in self.tasks.values()
+            if not query.get("filterBy") or t["status"] == query["filterBy"]
+        ]
+        if query.get("after"):
+            items = [t for t in items if t["createdAt"] >= query["after"]]
+        chunk = items[(page - 1) * size : page * size]
+        return web.json_response(
+            {
+                "items": [_item(t) for t in chunk],
+                "totalItems": len(items),
+                "pageNumber": page,
+                "pageSize": size,
+            }
+        )
+
+    async def _get_session(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["id"]
+        tasks = [t for t in self.tasks.values() if t["sessionId"] == session_id]
+        if not tasks:
+            return await _not_found("Session")
+        running = any(t["status"] in ("created", "started") for t in tasks)
+        return web.json_response(
+            {
+                "id": session_id,
+                "status": "active" if running else "stopped",
+                "liveUrl": f"{self.url}/live/{session_id}" if running else None,
+                "startedAt": tasks[0]["createdAt"],
+                "finishedAt": None,
+                "tasks": [_item(t) for t in tasks],
+                "publicShareUrl": None,
+                "persistMemory": True,
+                "keepAlive": False,
+                "proxyUsedMb": "0",
+                "proxyCost": "0",
+            }
+        )
+
+    async def _share(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["id"]
+        if not any(t["sessionId"] == session_id for t in self.tasks.values()):
+            return await _not_found("Session")
+        self.shares.append(session_id)
+        return web.json_response(
+            {
+                "shareToken": "tok",
+                "viewCount": 0,
+                "lastViewedAt": None,
+                "shareUrl": f"https://share.example/{session_id}",
+            },
+            status=201,
+        )
+
+    async def _output_file(self, request: web.Request) -> web.Response:
+        task = self.tasks.get(request.match_info["id"])
+        file_id = request.match_info["file"]
+        match = [f for f in (task or {}).get("outputFiles", []) if f["id"] == file_id]
+        if not match:
+            return await _not_found("Output file")
+        return web.json_response(
+            {
+                "id": file_id,
+                "fileName": match[0]["fileName"],
+                "downloadUrl": f"{self.url}/downloads/{file_id}",
+            }
+        )
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if "X-Browser-Use-API-Key" in request.headers:
+            self.downloads_with_key += 1
+        content = self.files.get(request.match_info["file"])
+        return web.Response(body=content) if content is not None else web.Response(status=404)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def _not_found(what: str) -> web.Response:
+    return web.json_response({"detail": f"{what} not found"}, status=404)
+
+
+def _item(task: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in task.items() if k not in ("steps", "outputFiles")}

@@ -57,6 +57,7 @@ class FakeSlack(ThreadedServer):
             self.responses: list[Call] = []  # messages sent to response_url
             self._failures: dict[str, list[Failure]] = {}
             self._blocked: dict[str, str] = {}
+            self.uploads: dict[str, dict[str, Any]] = {}  # file ID -> name, content, where
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -87,6 +88,18 @@ class FakeSlack(ThreadedServer):
     def posts(self) -> list[Call]:
         return self.calls_to("chat.postMessage")
 
+    def in_thread(self, thread_ts: str) -> list[Call]:
+        """The messages posted into a thread (its parent excluded)."""
+        return [c for c in self.posts() if c.args.get("thread_ts") == thread_ts]
+
+    def files_in(self, thread_ts: str) -> dict[str, bytes]:
+        """Files completed into a thread: name -> content."""
+        return {
+            f["name"]: f["content"]
+            for f in self.uploads.values()
+            if f.get("thread_ts") == thread_ts and f.get("complete")
+        }
+
     def everything_sent(self) -> str:
         """Every argument of every call and response, as one string, for leak checks."""
         with self._lock:
@@ -97,7 +110,9 @@ class FakeSlack(ThreadedServer):
     def build(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few read methods
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_post("/upload/{file}", self._upload)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_get("/_control/posts", self._control_posts)
         app.router.add_post("/_control/reset", self._control_reset)
@@ -122,10 +137,14 @@ class FakeSlack(ThreadedServer):
 
     @staticmethod
     async def _args(request: web.Request) -> dict[str, Any]:
+        """Arguments from the query string (slack_sdk sends some there) and the body."""
+        args: dict[str, Any] = dict(request.query)
         text = await request.text()
         if request.content_type == "application/json":
-            return json.loads(text) if text else {}
-        return dict(parse_qsl(text))
+            args.update(json.loads(text) if text else {})
+        else:
+            args.update(parse_qsl(text))
+        return args
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -169,11 +188,45 @@ class FakeSlack(ThreadedServer):
                 "ts": ts,
                 "message": {"text": args.get("text"), "ts": ts},
             }
+        if method == "conversations.replies":
+            thread = str(args.get("ts"))
+            messages = [
+                {
+                    "ts": c.answer.get("ts"),
+                    "text": c.args.get("text"),
+                    "thread_ts": c.args.get("thread_ts") or c.answer.get("ts"),
+                    **({"metadata": c.args["metadata"]} if c.args.get("metadata") else {}),
+                }
+                for c in self.posts()
+                if c.answer.get("ts") == thread or c.args.get("thread_ts") == thread
+            ]
+            return {"ok": True, "messages": messages, "has_more": False}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):06d}"
+            self.uploads[file_id] = {"name": args.get("filename"), "content": b""}
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            for f in files or []:
+                self.uploads[f["id"]].update(
+                    complete=True, channel=args.get("channel_id"), thread_ts=args.get("thread_ts")
+                )
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title")} for f in files or []],
+            }
         if method in ("views.open", "views.update", "views.push"):
             view = args.get("view")
             view = json.loads(view) if isinstance(view, str) else view
             return {"ok": True, "view": {**(view or {}), "id": "V0TEST", "hash": "h1"}}
         return {"ok": True}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file"]]["content"] = await request.read()
+        return web.Response(text="OK")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -1,0 +1,178 @@
+"""The Slack side of following a task: its status message edited in place, its result posted once.
+
+`SlackTaskSink` is what `bot.tracker.Tracker` reports to. No database: the thread is found from
+the task's metadata (its Slack route), and the status message and any earlier result reply are
+found in the thread itself by their Slack message metadata, so any process, after any restart,
+can pick a task up, and a result already in the thread is never posted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.browser_use import BrowserUseClient, BrowserUseError
+from bot.models import SlackRoute, TaskView
+from handlers import blocks
+from handlers.errors import failure_text
+from handlers.slack_text import escape
+from handlers.submit import SLACK_ERRORS
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+REMEMBERED = 5000
+
+
+class SlackTaskSink:
+    def __init__(self, client: AsyncWebClient, browser_use: BrowserUseClient):
+        self.client = client
+        self.browser_use = browser_use
+        self.team_id: str | None = None  # learned from auth.test at start-up
+        self._status_ts: OrderedDict[str, str] = OrderedDict()
+        # Two reports of one task's end inside this process (a webhook racing a poll) queue here.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def learn_team(self) -> None:
+        try:
+            self.team_id = str((await self.client.auth_test())["team_id"])
+        except SLACK_ERRORS as exc:
+            log.warning("slack.auth_test failed: %s", exc)
+
+    def accepts(self, route: SlackRoute) -> bool:
+        """Only tasks this workspace's app started (one Browser Use project may serve several)."""
+        return self.team_id is None or not route.team or route.team == self.team_id
+
+    def remember_status(self, task_id: str, ts: str) -> None:
+        self._status_ts[task_id] = ts
+        while len(self._status_ts) > REMEMBERED:
+            self._status_ts.popitem(last=False)
+
+    async def _thread(self, route: SlackRoute) -> list[dict[str, Any]]:
+        if not route.thread_ts:
+            return []
+        try:
+            reply = await self.client.conversations_replies(
+                channel=route.channel, ts=route.thread_ts, include_all_metadata=True, limit=200
+            )
+        except SLACK_ERRORS as exc:
+            log.warning("slack.conversations_replies failed: %s", exc)
+            return []
+        return list(reply.get("messages") or [])
+
+    @staticmethod
+    def _find(messages: list[dict[str, Any]], event_type: str, task_id: str) -> str | None:
+        for message in messages:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == event_type and payload.get("task_id") == task_id:
+                return str(message["ts"])
+        return None
+
+    async def _update_status(self, task: TaskView, route: SlackRoute, ts: str | None) -> None:
+        if ts is None:
+            return
+        try:
+            await self.client.chat_update(
+                channel=route.channel, ts=ts, **blocks.task_status(task, route)
+            )
+        except SLACK_ERRORS as exc:
+            log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
+
+    async def progress(self, task: TaskView, route: SlackRoute) -> None:
+        ts = self._status_ts.get(task.id)
+        if ts is None:
+            ts = self._find(await self._thread(route), blocks.STATUS_EVENT, task.id)
+            if ts:
+                self.remember_status(task.id, ts)
+        await self._update_status(task, route, ts)
+
+    async def finished(self, task: TaskView, route: SlackRoute) -> None:
+        lock = self._locks.setdefault(task.id, asyncio.Lock())
+        async with lock:
+            await self._finish(task, route)
+        self._locks.pop(task.id, None)
+
+    async def _finish(self, task: TaskView, route: SlackRoute) -> None:
+        thread = await self._thread(route)
+        if self._find(thread, blocks.RESULT_EVENT, task.id):
+            log.info("task.already_reported task_id=%s", task.id)
+            return
+        status_ts = self._status_ts.pop(task.id, None) or self._find(
+            thread, blocks.STATUS_EVENT, task.id
+        )
+        await self._update_status(task, route, status_ts)
+        result = blocks.task_result(task, route)
+        # With no thread (the bot could not post there), the result goes to the person directly.
+        channel, thread_ts = (
+            (route.channel, route.thread_ts) if route.thread_ts else (route.user, None)
+        )
+        await self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            **result.message,
+        )
+        for name, content in result.attachments:
+            await self._upload(channel, thread_ts, name, content)
+        for output_file in task.output_files:
+            await self._attach_output_file(task, channel, thread_ts, output_file.id)
+
+    async def _upload(
+        self, channel: str, thread_ts: str | None, name: str, content: bytes, comment: str = ""
+    ) -> bool:
+        try:
+            await self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                filename=name,
+                title=name,
+                content=content,
+                initial_comment=comment or None,
+            )
+            return True
+        except SLACK_ERRORS as exc:
+            log.warning("slack.upload failed name_len=%d: %s", len(name), exc)
+            return False
+
+    async def _attach_output_file(
+        self, task: TaskView, channel: str, thread_ts: str | None, file_id: str
+    ) -> None:
+        """Download from Browser Use and upload into the thread; else post the link."""
+        try:
+            link = await self.browser_use.get_output_file(task.id, file_id)
+            content = await self.browser_use.download(link.download_url, MAX_FILE_BYTES)
+        except BrowserUseError as exc:
+            log.warning("browser_use.output_file failed task_id=%s: %s", task.id, exc)
+            await self._say(
+                channel, thread_ts, f"An output file could not be fetched. {failure_text(exc)}"
+            )
+            return
+        if content is not None and await self._upload(channel, thread_ts, link.file_name, content):
+            return
+        why = "is over 20 MB" if content is None else "could not be uploaded here"
+        await self._say(
+            channel,
+            thread_ts,
+            f"`{escape(link.file_name)}` {why}. Download it (the link expires soon): "
+            f"{escape(link.download_url)}",
+        )
+
+    async def _say(self, channel: str, thread_ts: str | None, text: str) -> None:
+        try:
+            await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=text,
+                unfurl_links=False,
+                blocks=[
+                    {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+                ],
+            )
+        except SLACK_ERRORS as exc:
+            log.warning("slack.post failed: %s", exc)

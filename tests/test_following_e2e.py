@@ -1,0 +1,416 @@
+"""Following a task to its end in its thread: status edits, buttons, the result, webhooks."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.app_process import AppProcess
+from tests.conftest import WEBHOOK_SECRET, app_env
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.slack_requests import SlackSender
+
+
+@dataclass
+class Started:
+    task_id: str
+    session_id: str
+    thread_ts: str
+    status_ts: str
+
+
+def start(
+    sender: SlackSender,
+    slack: FakeSlack,
+    browser_use: FakeBrowserUse,
+    text: str = "Find the cheapest flight to Lisbon --max-steps 30",
+    user: str = "U42",
+    channel: str = "C77",
+) -> Started:
+    before = len(browser_use.created)
+    sender.command(text, user_id=user, channel_id=channel)
+    wait_for(lambda: len(browser_use.created) > before, 5, "the task")
+    task = browser_use.created[-1]
+    status = wait_for(
+        lambda: [c for c in slack.posts() if task.id in c.args["text"]], 5, "the status message"
+    )[0]
+    return Started(task.id, task.session_id, status.args["thread_ts"], status.answer["ts"])
+
+
+def edits(slack: FakeSlack, ts: str) -> list:
+    return [c for c in slack.calls_to("chat.update") if c.args["ts"] == ts]
+
+
+def results(slack: FakeSlack, started: Started) -> list:
+    return [
+        c
+        for c in slack.in_thread(started.thread_ts)
+        if (c.args.get("metadata") or {}).get("event_type") == "browser_use_result"
+    ]
+
+
+def one_result(slack: FakeSlack, started: Started, timeout: float = 6.0):
+    (result,) = wait_for(lambda: results(slack, started), timeout, "the result reply")
+    time.sleep(0.5)  # a second result would come now, if it came at all
+    assert len(results(slack, started)) == 1, "the result was posted twice"
+    return result
+
+
+def buttons(message_args: dict) -> list[str]:
+    return [
+        e["action_id"]
+        for b in message_args.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+
+def click(
+    sender: SlackSender, action: str, started: Started, user: str = "U42", channel: str = "C77"
+) -> None:
+    sender.interactive(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "api_app_id": "A0TEST",
+            "token": "t",
+            "trigger_id": "1.2.3",
+            "container": {
+                "type": "message",
+                "message_ts": started.status_ts,
+                "channel_id": channel,
+            },
+            "channel": {"id": channel},
+            "response_url": sender.response_url,
+            "message": {"ts": started.status_ts, "thread_ts": started.thread_ts, "text": "x"},
+            "actions": [
+                {
+                    "action_id": action,
+                    "block_id": "task_buttons",
+                    "value": started.task_id,
+                    "type": "button",
+                    "action_ts": "1.1",
+                }
+            ],
+        }
+    )
+
+
+def ephemerals_to(slack: FakeSlack, user: str) -> list:
+    return [c for c in slack.calls_to("chat.postEphemeral") if c.args["user"] == user]
+
+
+def test_a_task_run_from_start_to_finish(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    status = next(c for c in slack.posts() if c.answer.get("ts") == started.status_ts)
+    assert buttons(status.args) == ["stop_task", "live_view", "share_session"]
+
+    browser_use.step(
+        started.task_id, "Open the airline's search page", "https://flights.example/<!here>"
+    )
+    running = wait_for(lambda: edits(slack, started.status_ts), 5, "the running edit")[-1]
+    assert "step 1 of 30" in str(running.args["blocks"])
+    assert "Open the airline's search page" in str(running.args["blocks"])
+    assert "<!here>" not in str(running.args)
+    browser_use.step(started.task_id, "Sort by price")
+    wait_for(
+        lambda: any(
+            "step 2 of 30" in str(c.args["blocks"]) for c in edits(slack, started.status_ts)
+        ),
+        5,
+        "step 2",
+    )
+
+    browser_use.finish(started.task_id, output="The cheapest is 49 EUR on <!channel> TAP.")
+    result = one_result(slack, started)
+    assert result.args["text"].startswith("<@U42> Finished")
+    assert "The cheapest is 49 EUR on &lt;!channel&gt; TAP." in str(result.args["blocks"])
+    final = edits(slack, started.status_ts)[-1]
+    assert "Finished" in final.args["text"] and started.task_id in final.args["text"]
+    assert buttons(final.args) == []  # the buttons go when the task ends
+    assert "2 steps" in str(final.args["blocks"]) and "$0.0123" in str(final.args["blocks"])
+
+
+def test_structured_output_is_laid_out_and_attached(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    output = json.dumps({"airline": "TAP", "price": 49, "currency": "EUR"})
+    browser_use.finish(started.task_id, output=output)
+    result = one_result(slack, started)
+    fields = str([b for b in result.args["blocks"] if "fields" in b])
+    assert "*airline*" in fields and "TAP" in fields and "49" in fields
+    files = wait_for(lambda: slack.files_in(started.thread_ts), 5, "result.json")
+    assert json.loads(files["result.json"]) == json.loads(output)
+
+
+def test_long_output_is_attached_whole_never_cut(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    output = "line of findings\n" * 400
+    browser_use.finish(started.task_id, output=output)
+    result = one_result(slack, started)
+    assert "output.txt" in str(result.args["blocks"])
+    files = wait_for(lambda: slack.files_in(started.thread_ts), 5, "output.txt")
+    assert files["output.txt"].decode() == output.strip()
+
+
+def test_output_files_land_in_the_thread(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.finish(started.task_id, files={"prices.csv": b"airline,price\nTAP,49\n"})
+    one_result(slack, started)
+    files = wait_for(lambda: slack.files_in(started.thread_ts), 5, "the output file")
+    assert files["prices.csv"] == b"airline,price\nTAP,49\n"
+    assert browser_use.downloads_with_key == 0, "the API key must not go to download links"
+
+
+def test_a_failed_task_says_where_it_stopped(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.step(started.task_id, "Log in to the booking site", "https://book.example/login")
+    browser_use.finish(started.task_id, status="failed", output=None, is_success=False)
+    result = one_result(slack, started)
+    text = str(result.args["blocks"])
+    assert "Failed" in text and "step 1" in text and "https://book.example/login" in text
+    assert "Log in to the booking site" in text
+
+
+def test_the_owner_stops_a_task_and_someone_else_may_not(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.step(started.task_id, "Searching")
+    click(sender, "stop_task", started, user="U99")
+    (no,) = wait_for(lambda: ephemerals_to(slack, "U99"), 5, "the refusal")
+    assert "Only <@U42>" in no.args["text"]
+    assert browser_use.stops == []
+
+    click(sender, "stop_task", started, user="U42")
+    wait_for(lambda: browser_use.stops == [started.task_id], 5, "the stop")
+    result = one_result(slack, started)
+    assert "Stopped" in result.args["text"]
+    assert buttons(edits(slack, started.status_ts)[-1].args) == []
+
+
+def test_an_admin_may_stop_any_task_from_the_command(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    sender.command(f"stop {started.task_id}", user_id="U99")
+    (no,) = wait_for(lambda: slack.responses, 5, "the refusal")
+    assert "Only <@U42>" in no.args["text"] and browser_use.stops == []
+    sender.command(f"stop {started.task_id}", user_id="UADMIN")
+    wait_for(lambda: browser_use.stops == [started.task_id], 5, "the stop")
+    one_result(slack, started)
+
+
+def test_status_from_anywhere(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.step(started.task_id, "Reading reviews")
+    sender.command(f"status {started.task_id}", user_id="U5", channel_id="C1")
+    (answer,) = wait_for(lambda: slack.responses, 5, "the status")
+    assert answer.args["response_type"] == "ephemeral"
+    assert "Running" in answer.args["text"] and "Reading reviews" in str(answer.args["blocks"])
+    sender.command("status 00000000-0000-0000-0000-000000000000")
+    wait_for(lambda: len(slack.responses) == 2, 5, "the second answer")
+    assert "could not find" in slack.responses[1].args["text"]
+
+
+def test_the_live_view_goes_only_to_the_owner(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.step(started.task_id, "Working")
+    click(sender, "live_view", started, user="U42")
+    (mine,) = wait_for(lambda: ephemerals_to(slack, "U42"), 5, "the live view")
+    live_url = f"{browser_use.url}/live/{started.session_id}"
+    assert live_url in mine.args["text"]
+    click(sender, "live_view", started, user="U99")
+    (no,) = wait_for(lambda: ephemerals_to(slack, "U99"), 5, "the refusal")
+    assert live_url not in no.args["text"]
+    assert live_url not in str([c.args for c in slack.posts() + slack.calls_to("chat.update")])
+
+
+def test_share_posts_a_public_link_in_the_thread(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    click(sender, "share_session", started, user="U42")
+    shared = wait_for(
+        lambda: [
+            c for c in slack.in_thread(started.thread_ts) if "share.example" in c.args["text"]
+        ],
+        5,
+        "the share",
+    )
+    assert f"https://share.example/{started.session_id}" in shared[0].args["text"]
+    assert browser_use.shares == [started.session_id]
+
+
+def webhook_url(app: AppProcess) -> str:
+    return f"{app.url}/browser-use/webhook"
+
+
+def test_webhooks_are_verified_and_only_prompt_a_read(
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.step(started.task_id, "Working")
+    url = webhook_url(app)
+    event = browser_use.status_event(browser_use.task(started.task_id), status="finished")
+    # The event claims "finished"; the task is still running, and the app believes the task.
+    good = browser_use.send_webhook(url, WEBHOOK_SECRET, event)
+    assert good.status_code == 200
+    assert browser_use.send_webhook(url, WEBHOOK_SECRET, event).json()["duplicate"] is True
+    assert browser_use.send_webhook(url, "wrong-secret", event).status_code == 401
+    stale = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=int(time.time()) - 301)
+    assert stale.status_code == 401
+    for bad in ("", "NaN", "1e9"):
+        assert (
+            browser_use.send_webhook(url, WEBHOOK_SECRET, event, signature="0" * 64).status_code
+            == 401
+        )
+        import httpx
+
+        assert (
+            httpx.post(
+                url,
+                content=json.dumps(event),
+                headers={"X-Browser-Use-Signature": "0" * 64, "X-Browser-Use-Timestamp": bad},
+            ).status_code
+            == 401
+        )
+    assert browser_use.send_webhook(url, WEBHOOK_SECRET, event, body="{not json").status_code == 400
+    time.sleep(0.5)
+    assert results(slack, started) == []
+
+
+def test_a_webhook_twice_and_a_poll_give_one_result(
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.finish(started.task_id, output="Done twice?")
+    event = browser_use.status_event(browser_use.task(started.task_id))
+    for _ in range(2):
+        browser_use.send_webhook(webhook_url(app), WEBHOOK_SECRET, event)
+    # The same event re-signed a second later is not a replay: it must still not post twice.
+    browser_use.send_webhook(
+        webhook_url(app), WEBHOOK_SECRET, event, timestamp=int(time.time()) + 1
+    )
+    one_result(slack, started)
+
+
+def test_a_restart_mid_task_still_ends_with_exactly_one_result(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    slack.reset()
+    browser_use.reset()
+    env = app_env(slack, browser_use)
+    first = AppProcess(env, tmp_path).start()
+    try:
+        sender = SlackSender(first.url, slack.response_url())
+        ended_while_down = start(sender, slack, browser_use, text="Task one")
+        still_running = start(sender, slack, browser_use, text="Task two")
+        browser_use.step(still_running.task_id, "Halfway")
+    finally:
+        first.stop()
+    browser_use.finish(ended_while_down.task_id, output="Finished while the app was down")
+
+    second = AppProcess(env, tmp_path).start()
+    try:
+        one_result(slack, ended_while_down)
+        browser_use.step(still_running.task_id, "Almost there")
+        wait_for(
+            lambda: any(
+                "Almost there" in str(c.args["blocks"])
+                for c in edits(slack, still_running.status_ts)
+            ),
+            5,
+            "the resumed status edit",
+        )
+        browser_use.finish(still_running.task_id, output="Finished after the restart")
+        one_result(slack, still_running)
+    finally:
+        second.stop()
+
+    third = AppProcess(env, tmp_path).start()  # and once more: nothing is posted again
+    try:
+        time.sleep(1.5)
+    finally:
+        third.stop()
+    assert len(results(slack, ended_while_down)) == 1
+    assert len(results(slack, still_running)) == 1
+
+
+def test_many_running_tasks_stay_within_the_request_budget(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    slack.reset()
+    browser_use.reset()
+    rate = 5
+    env = {
+        **app_env(slack, browser_use),
+        "BROWSER_USE_REQUESTS_PER_SECOND": str(rate),
+        "POLL_INTERVAL_SECONDS": "0.1",
+    }
+    process = AppProcess(env, tmp_path).start()
+    try:
+        sender = SlackSender(process.url, slack.response_url())
+        for i in range(15):
+            sender.command(f"Task number {i}")
+        wait_for(lambda: len(browser_use.created) == 15, 10, "fifteen tasks")
+        for task in browser_use.created:
+            browser_use.step(task.id, "Busy")
+        time.sleep(5)
+    finally:
+        process.stop()
+    ours = {task.id for task in browser_use.created}
+    # Only this process's calls: the suite's shared app may still be polling earlier tasks.
+    times = [
+        at
+        for _, path, at in browser_use.requests
+        if path == "/api/v2/tasks" or any(task_id in path for task_id in ours)
+    ]
+    busiest = max(sum(1 for t in times if start <= t < start + 5) for start in times)
+    # A bucket of `rate` tokens refilled at `rate`/s lets 6 x rate through in 5 s; one or two
+    # more may land in a window as they cross loopback.
+    assert busiest <= 6 * rate + 2, f"{busiest} requests in 5 s with a budget of {rate}/s"
+    span = times[-1] - times[0]
+    assert len(times) <= rate * (span + 1) + 2
+    assert len(browser_use.requests) > 2 * rate  # it did keep polling
+
+
+@pytest.mark.parametrize("status", ["finished", "stopped"])
+def test_the_tracker_reads_the_spec_shaped_task(status: str) -> None:
+    from bot.models import TaskView
+
+    task = TaskView.model_validate(
+        {
+            "id": "t",
+            "sessionId": "s",
+            "llm": "gpt-4.1",
+            "task": "x",
+            "status": status,
+            "createdAt": "2026-11-29T06:00:00",
+            "steps": [],
+            "outputFiles": [],
+            "metadata": {"slack": "T1/C1/1.2/U1"},
+            "unknownNewField": 1,
+        }
+    )
+    assert task.ended
