@@ -49,6 +49,17 @@ def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> As
     )
 
 
+def request_kind(body: dict[str, Any]) -> str:
+    if body.get("command"):
+        return f"command:{body['command']}"
+    kind = str(body.get("type", "unknown"))
+    if kind == "event_callback":
+        return f"event:{(body.get('event') or {}).get('type')}"
+    if kind == "block_actions":
+        return f"action:{','.join(a.get('action_id', '') for a in body.get('actions') or [])}"
+    return kind
+
+
 def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> AsyncApp:
     """The Bolt app with every listener registered. Call it inside the running event loop."""
     signing_secret = settings.slack_signing_secret
@@ -93,7 +104,27 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
     seen: OrderedDict[str, float] = OrderedDict()  # webhook signatures, against replays
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        started = time.perf_counter()
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, UnicodeDecodeError):
+            # A body Slack would never send (a payload that is not JSON): nothing to run.
+            return web.json_response({"error": "malformed request"}, status=400)
+        bolt_response = await app.async_dispatch(bolt_request)
+        body = bolt_request.body
+        # One line per Slack request: what it was and who from, never its text.
+        log.info(
+            "slack.request kind=%s user=%s channel=%s status=%d ms=%.1f",
+            request_kind(body),
+            body.get("user_id")
+            or (body.get("user") or {}).get("id")
+            or (body.get("event") or {}).get("user"),
+            body.get("channel_id")
+            or (body.get("channel") or {}).get("id")
+            or (body.get("event") or {}).get("channel"),
+            bolt_response.status,
+            (time.perf_counter() - started) * 1000,
+        )
         return await to_aiohttp_response(bolt_response)
 
     async def health(_: web.Request) -> web.Response:

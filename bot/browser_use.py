@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -40,6 +41,8 @@ class BrowserUseError(Exception):
 
     # True when the request may have reached Browser Use and a task may exist anyway.
     outcome_unknown = False
+    # True when the app looked afterwards and no task had been created: safe to try again.
+    not_created = False
 
     def __init__(self, user_message: str, *, status: int | None = None, detail: str | None = None):
         super().__init__(user_message)
@@ -296,6 +299,18 @@ class BrowserUseClient:
         if after:
             params["after"] = after
         return self._parse(await self._request("GET", "tasks", params=params), TaskList)
+
+    async def find_task(
+        self, since: datetime, matches: Callable[[TaskView], bool], *, max_pages: int = 5
+    ) -> TaskView | None:
+        """The newest task created after `since` that `matches`, or None (it does not exist)."""
+        after = (since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for page in range(1, max_pages + 1):
+            listing = await self.list_tasks(after=after, page=page)
+            found = next((task for task in listing.items if matches(task)), None)
+            if found is not None or page * listing.page_size >= listing.total_items:
+                return found
+        return None
 
     async def get_session(self, session_id: str) -> SessionView:
         return self._parse(await self._request("GET", f"sessions/{session_id}"), SessionView)

@@ -40,6 +40,14 @@ class Settings(BaseModel):
     default_allowed_domains: tuple[str, ...] = ()
     log_level: str = "INFO"
     admin_user_ids: frozenset[str] = frozenset()
+    # Access and limits an admin sets; empty means no limit.
+    allowed_user_ids: frozenset[str] = frozenset()
+    allowed_channel_ids: frozenset[str] = frozenset()
+    max_steps_limit: int | None = None
+    allowed_llms: tuple[str, ...] = ()
+    forced_allowed_domains: tuple[str, ...] = ()
+    max_running_tasks_per_user: int | None = None
+    max_tasks_per_hour_per_user: int | None = None
     # How often a running task is polled at first (it backs off from there), in seconds.
     poll_interval: float = 3.0
 
@@ -113,9 +121,21 @@ def load_settings(
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
     if "DEFAULT_LLM" in values and values["DEFAULT_LLM"] not in KNOWN_LLMS:
         problems.append(f"DEFAULT_LLM {values['DEFAULT_LLM']!r} is not a model Browser Use lists")
-    domains = [d.strip() for d in values.get("DEFAULT_ALLOWED_DOMAINS", "").split(",")]
-    if any(d and not is_domain_pattern(d) for d in domains):
-        problems.append("DEFAULT_ALLOWED_DOMAINS must be domains like example.com,*.example.com")
+    allowed_llms = _ids(values.get("ALLOWED_LLMS", ""))
+    if unknown := [m for m in allowed_llms if m not in KNOWN_LLMS]:
+        problems.append(f"ALLOWED_LLMS names models Browser Use does not list: {unknown}")
+    if allowed_llms and values.get("DEFAULT_LLM", allowed_llms[0]) not in allowed_llms:
+        problems.append("DEFAULT_LLM must be one of ALLOWED_LLMS")
+    domain_lists = {}
+    for name in ("DEFAULT_ALLOWED_DOMAINS", "FORCED_ALLOWED_DOMAINS"):
+        domain_lists[name] = _ids(values.get(name, ""))
+        if any(not is_domain_pattern(d) for d in domain_lists[name]):
+            problems.append(f"{name} must be domains like example.com,*.example.com")
+    max_steps_limit = integer("MAX_STEPS_LIMIT", 1, 10_000)
+    if max_steps_limit and default_max_steps and default_max_steps > max_steps_limit:
+        problems.append("DEFAULT_MAX_STEPS must not be above MAX_STEPS_LIMIT")
+    max_running = integer("MAX_RUNNING_TASKS_PER_USER", 1, 1000)
+    max_per_hour = integer("MAX_TASKS_PER_HOUR_PER_USER", 1, 10_000)
     for name in ("BROWSER_USE_API_URL", "SLACK_API_URL"):
         if name in values and not values[name].startswith(("http://", "https://")):
             problems.append(f"{name} must start with http:// or https://")
@@ -145,10 +165,17 @@ def load_settings(
         browser_use_timeout=float(timeout or 30),
         browser_use_requests_per_second=float(rate or 20),
         browser_use_webhook_secret=secret("BROWSER_USE_WEBHOOK_SECRET"),
-        default_llm=values.get("DEFAULT_LLM"),
+        default_llm=values.get("DEFAULT_LLM") or (allowed_llms[0] if allowed_llms else None),
         default_max_steps=default_max_steps,
-        default_allowed_domains=tuple(d for d in domains if d),
+        default_allowed_domains=tuple(domain_lists["DEFAULT_ALLOWED_DOMAINS"]),
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
         admin_user_ids=frozenset(_ids(values.get("ADMIN_USER_IDS", ""))),
+        allowed_user_ids=frozenset(_ids(values.get("ALLOWED_USER_IDS", ""))),
+        allowed_channel_ids=frozenset(_ids(values.get("ALLOWED_CHANNEL_IDS", ""))),
+        max_steps_limit=max_steps_limit,
+        allowed_llms=tuple(allowed_llms),
+        forced_allowed_domains=tuple(domain_lists["FORCED_ALLOWED_DOMAINS"]),
+        max_running_tasks_per_user=max_running,
+        max_tasks_per_hour_per_user=max_per_hour,
         poll_interval=poll_interval or 3.0,
     )

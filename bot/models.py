@@ -209,6 +209,7 @@ RESERVED_METADATA_KEYS = frozenset({ROUTE_METADATA_KEY})
 
 _SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
 _SLACK_TS = re.compile(r"\d{1,12}\.\d{1,9}")
+_REQUEST_ID = re.compile(r"[0-9a-f]{8,32}")
 
 
 class SlackRoute(BaseModel):
@@ -221,11 +222,15 @@ class SlackRoute(BaseModel):
     thread_ts: str | None
     user: str
     max_steps: int | None = None  # to say "step 3 of 30" after a restart too
+    # Unique per Slack request: finds the task again when a create's outcome is unknown.
+    request_id: str | None = None
 
     def encode(self) -> str:
         parts = [self.team, self.channel, self.thread_ts or "-", self.user]
-        if self.max_steps:
-            parts.append(str(self.max_steps))
+        if self.max_steps or self.request_id:
+            parts.append(str(self.max_steps or "-"))
+        if self.request_id:
+            parts.append(self.request_id)
         return "/".join(parts)
 
     @classmethod
@@ -233,23 +238,26 @@ class SlackRoute(BaseModel):
         """The route in a task's metadata, or None if it is not one this app wrote. Anyone with
         the API key can set metadata, so every part must look like what Slack issues."""
         parts = value.split("/")
-        if len(parts) not in (4, 5):
+        if not 4 <= len(parts) <= 6:
             return None
         team, channel, thread_ts, user = parts[:4]
+        max_steps, request_id = [*parts[4:], "-", "-"][:2]
         if not (
             _SLACK_ID.fullmatch(team)
             and _SLACK_ID.fullmatch(channel)
             and _SLACK_ID.fullmatch(user)
             and (thread_ts == "-" or _SLACK_TS.fullmatch(thread_ts))
+            and (max_steps == "-" or max_steps.isdigit())
+            and (request_id == "-" or _REQUEST_ID.fullmatch(request_id))
         ):
             return None
-        max_steps = int(parts[4]) if len(parts) == 5 and parts[4].isdigit() else None
         return cls(
             team=team,
             channel=channel,
             thread_ts=None if thread_ts == "-" else thread_ts,
             user=user,
-            max_steps=max_steps,
+            max_steps=None if max_steps == "-" else int(max_steps),
+            request_id=None if request_id == "-" else request_id,
         )
 
     @classmethod

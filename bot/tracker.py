@@ -138,6 +138,9 @@ class Tracker:
                 if self._last_progress.get(task_id) != (task.status, step):
                     await self.sink.progress(task, route)
                     self._last_progress[task_id] = (task.status, step)
+                    log.info(
+                        "task.progress task_id=%s status=%s step=%d", task_id, task.status, step
+                    )
             except Exception:
                 log.exception("tracker.report_failed task_id=%s", task_id)
         self.follow(task_id)

@@ -64,11 +64,7 @@ async def task_status(deps: Deps, task_id: str) -> blocks.Message:
     try:
         task = await deps.browser_use.get_task(task_id)
     except BrowserUseError as exc:
-        text = failure_text(exc)
-        return {
-            "text": text,
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-        }
+        return blocks.notice(failure_text(exc))
     route = SlackRoute.from_metadata(task.metadata) or SlackRoute(
         team="", channel="", thread_ts=None, user=""
     )
@@ -86,16 +82,10 @@ async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None
             channel=channel,
             user=body["user"]["id"],
             thread_ts=message.get("thread_ts"),
-            text=text,
-            blocks=[
-                {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-            ],
+            **blocks.notice(text),
         )
     except SLACK_ERRORS:
-        await respond_ephemeral(
-            body.get("response_url"),
-            {"response_type": "ephemeral", "replace_original": False, "text": text},
-        )
+        await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -336,10 +336,22 @@ def task_result(task: TaskView, route: SlackRoute) -> Result:
     )
 
 
+def notice(text: str) -> Message:
+    """A one-section message; `text` is mrkdwn that is already escaped."""
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def queued(wait: float) -> Message:
+    text = (
+        f":hourglass: Queued: many tasks were asked for at once, and Browser Use takes them at a "
+        f"steady pace. This one goes in about {max(1, round(wait))} s."
+    )
+    return notice(text)
+
+
 def task_failed(reason: str) -> Message:
     """`reason` is mrkdwn from `handlers.errors.failure_text`, already escaped."""
-    text = f":x: The task did not start. {reason}"
-    return {"text": text, "blocks": [_section(text)]}
+    return notice(f":x: The task did not start. {reason}")
 
 
 NO_THREAD_HINT = (

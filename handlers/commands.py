@@ -9,9 +9,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers import blocks
+from handlers.access import apply_policy, check_access
 from handlers.actions import stop_task, task_status
 from handlers.errors import UserInputError, failure_text
-from handlers.flags import Help, OpenForm, Status, Stop, parse_command
+from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_of, open_task_form
 from handlers.submit import Origin, respond_ephemeral, start_task
@@ -32,6 +33,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if isinstance(parsed, Help):
             await ack(**blocks.usage())
+            return
+        try:
+            if not isinstance(parsed, Status | Stop):
+                check_access(deps.settings, command["user_id"], command["channel_id"])
+            if isinstance(parsed, Run):
+                parsed = Run(apply_policy(parsed.request, deps.settings))
+        except UserInputError as exc:
+            await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
             return
         await ack()
         if isinstance(parsed, OpenForm):

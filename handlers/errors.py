@@ -18,9 +18,10 @@ class UserInputError(Exception):
 
 
 UNKNOWN_OUTCOME = (
-    " The request may have reached Browser Use, so the task may be running anyway: check the "
-    "Browser Use dashboard before trying again."
+    " The request may have reached Browser Use, and the app could not check whether the task "
+    "was created: look in the Browser Use dashboard before trying again."
 )
+NOT_CREATED = " The app checked: no task was created, so it is safe to try again."
 INTERNAL = "Something went wrong inside the app. The error was logged for the admin."
 
 
@@ -32,5 +33,7 @@ def failure_text(error: BaseException) -> str:
         text = error.user_message
         if error.outcome_unknown:
             text += UNKNOWN_OUTCOME
+        elif error.not_created:
+            text += NOT_CREATED
         return escape(text)
     return INTERNAL

@@ -166,13 +166,7 @@ class SlackTaskSink:
     async def _say(self, channel: str, thread_ts: str | None, text: str) -> None:
         try:
             await self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=text,
-                unfurl_links=False,
-                blocks=[
-                    {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-                ],
+                channel=channel, thread_ts=thread_ts, unfurl_links=False, **blocks.notice(text)
             )
         except SLACK_ERRORS as exc:
             log.warning("slack.post failed: %s", exc)

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
+from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
 from handlers.ids import (
     CHANNEL_BLOCK,
@@ -397,17 +398,29 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         """Check every field; answer errors under their fields, or close and start the task."""
         values = form_values(view.get("state", {}))
+        context = FormContext.load(view.get("private_metadata"))
+        channel_id = context.channel_id or str(values.get(CHANNEL_BLOCK, ""))
         try:
-            request = parse_form(values, defaults_of(deps))
+            check_access(deps.settings, body["user"]["id"], channel_id)
+            request = apply_policy(parse_form(values, defaults_of(deps)), deps.settings)
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
+        except UserInputError as exc:
+            block = exc.field if exc.field in values else TASK_BLOCK
+            if exc.field == "channel" and CHANNEL_BLOCK in values:
+                block = CHANNEL_BLOCK
+            await ack(response_action="errors", errors={block: exc.message})
+            return
         await ack()
-        context = FormContext.load(view.get("private_metadata"))
+        # A double click, or Slack sending the submission again, starts one task, not two.
+        if not deps.once.first(f"view:{view.get('id')}"):
+            log.info("form.duplicate_submission view_id=%s", view.get("id"))
+            return
         urls = body.get("response_urls") or []
         origin = Origin(
             team_id=(body.get("team") or {}).get("id", ""),
-            channel_id=context.channel_id or str(values.get(CHANNEL_BLOCK, "")),
+            channel_id=channel_id,
             user_id=body["user"]["id"],
             thread_ts=context.thread_ts,
             response_url=urls[0]["response_url"] if urls else None,

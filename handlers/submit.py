@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -20,14 +22,19 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
-from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
+from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from handlers import blocks
+from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text
 
 log = logging.getLogger(__name__)
 
 # Errors that mean the bot cannot post in the conversation at all (private channel, DM, not joined).
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+# Tell the person their task is queued when it will wait this long for the request budget.
+QUEUE_NOTICE_SECONDS = 3.0
+# Seconds to wait before each look for a task whose create had an unknown outcome.
+LOOKUP_WAITS = (0.5, 1.5)
 # What a Slack Web API call raises when it fails: an API error, the network, a timeout.
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -101,6 +108,12 @@ async def start_task(
     deps: Deps, client: AsyncWebClient, request: CreateTaskRequest, origin: Origin
 ) -> TaskCreated | None:
     """Post the parent, create the task with its Slack route, and answer in the thread."""
+    try:
+        await check_quota(deps, origin.user_id)
+    except UserInputError as exc:
+        log.info("task.refused_quota user=%s", origin.user_id)
+        await _tell_privately(client, origin, blocks.notice(f":warning: {failure_text(exc)}"), None)
+        return None
     parent = blocks.parent_message(origin.user_id, request)
     parent_ts, post_error = await _post(client, origin.channel_id, parent, origin.thread_ts)
     thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
@@ -110,12 +123,17 @@ async def start_task(
         thread_ts=thread_ts,
         user=origin.user_id,
         max_steps=request.max_steps,
+        request_id=uuid.uuid4().hex[:16],
     )
     request = route.attach(request)
     hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
 
+    wait = deps.browser_use.budget.expected_wait()
+    if wait >= QUEUE_NOTICE_SECONDS and thread_ts:
+        # A burst is sent at the pace Browser Use accepts; say so rather than go quiet.
+        await _post(client, origin.channel_id, blocks.queued(wait), thread_ts)
     try:
-        created = await deps.browser_use.create_task(request)
+        created = await create_once(deps, request, route)
     except Exception as exc:
         if not isinstance(exc, BrowserUseError | UserInputError):
             log.exception("create_task crashed")
@@ -151,6 +169,36 @@ async def start_task(
         await _tell_privately(client, origin, started, hint)
     deps.tracker.follow(created.id)
     return created
+
+
+async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute) -> TaskCreated:
+    """Create the task. When the outcome is unknown (a timeout or a broken connection after
+    sending, a 5xx), look the task up by this request's ID before saying anything: it is either
+    there (and this is a success) or it is not (and the person can safely try again)."""
+    sent_at = datetime.now(timezone.utc)
+    try:
+        return await deps.browser_use.create_task(request)
+    except BrowserUseError as exc:
+        if not exc.outcome_unknown:
+            raise
+        log.warning("task.outcome_unknown request_id=%s error=%s", route.request_id, exc)
+
+        def ours(task: TaskView) -> bool:
+            found = SlackRoute.from_metadata(task.metadata)
+            return found is not None and found.request_id == route.request_id
+
+        for wait in LOOKUP_WAITS:
+            await asyncio.sleep(wait)
+            try:
+                task = await deps.browser_use.find_task(sent_at, ours)
+            except BrowserUseError:
+                continue
+            if task is not None:
+                log.info("task.found_after_unknown_outcome task_id=%s", task.id)
+                return TaskCreated(id=task.id, session_id=task.session_id)
+            if wait == LOOKUP_WAITS[-1]:
+                exc.outcome_unknown, exc.not_created = False, True  # looked: it is not there
+        raise
 
 
 async def _mark_not_started(

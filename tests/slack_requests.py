@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -108,8 +109,10 @@ def view_submission(
     *,
     user_id: str = "U123",
     response_urls: list[dict[str, str]] | None = None,
+    view_id: str | None = None,
 ) -> dict[str, Any]:
     """A `view_submission` payload for the form `view`, as Slack sends it."""
+    view_id = view_id or f"V{uuid.uuid4().hex[:10].upper()}"  # each opened view has its own
     return {
         "type": "view_submission",
         "team": {"id": TEAM_ID, "domain": "test"},
@@ -119,11 +122,11 @@ def view_submission(
         "trigger_id": "1337.42.abcd",
         "view": {
             **view,
-            "id": "V0TEST",
+            "id": view_id,
             "team_id": TEAM_ID,
             "state": view_state(view, entered),
             "hash": "156772938.1827394",
-            "root_view_id": "V0TEST",
+            "root_view_id": view_id,
             "app_id": "A0TEST",
             "bot_id": "BBOT",
         },

@@ -65,7 +65,6 @@ FAILURES = {
     "503 html": (Behaviour(503, raw="<html>Service Unavailable</html>"), "HTTP 503"),
     "timeout": (Behaviour(hang=True), "did not answer in time"),
     "connection dropped": (Behaviour(drop=True), "network error"),
-    "malformed JSON": (Behaviour(202, raw="{not json"), "could not read"),
 }
 
 
@@ -81,7 +80,7 @@ def test_each_failure_is_told_once_in_the_thread(
     browser_use.next_create(behaviour)
     sender.command("Book a table for two at 8pm")
 
-    (reply,) = wait_for(lambda: replies_in_thread(slack), 6, "the failure reply")
+    (reply,) = wait_for(lambda: replies_in_thread(slack), 8, "the failure reply")
     assert "The task did not start" in reply.args["text"]
     assert expected in reply.args["text"]
     (update,) = wait_for(lambda: slack.calls_to("chat.update"), 3, "the parent update")
@@ -92,14 +91,48 @@ def test_each_failure_is_told_once_in_the_thread(
     assert len(slack.posts()) == 2  # parent + one failure reply
 
 
-@pytest.mark.parametrize("name", ["timeout", "connection dropped", "500", "malformed JSON"])
-def test_an_unknown_outcome_says_the_task_may_be_running(
+@pytest.mark.parametrize("name", ["timeout", "connection dropped", "500", "503 html"])
+def test_an_unknown_outcome_is_checked_and_a_missing_task_is_said_to_be_safe_to_retry(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, name: str
 ) -> None:
     browser_use.next_create(FAILURES[name][0])
     sender.command("Book a table for two at 8pm")
-    (reply,) = wait_for(lambda: replies_in_thread(slack), 6, "the failure reply")
-    assert "check the Browser Use dashboard before trying again" in reply.args["text"]
+    (reply,) = wait_for(lambda: replies_in_thread(slack), 8, "the failure reply")
+    assert "no task was created, so it is safe to try again" in reply.args["text"]
+    assert browser_use.created == [] and browser_use.create_calls == 1
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        Behaviour(created=True, hang=True),
+        Behaviour(created=True, drop=True),
+        Behaviour(502, {"detail": "Bad Gateway"}, created=True),
+        Behaviour(202, raw="{not json"),
+    ],
+    ids=["timeout", "reset", "502", "malformed JSON"],
+)
+def test_a_task_created_whose_answer_was_lost_is_found_not_created_again(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, lost: Behaviour
+) -> None:
+    browser_use.next_create(lost)
+    sender.command("Book a table for two at 8pm")
+    (reply,) = wait_for(lambda: replies_in_thread(slack), 8, "the thread reply")
+    (task,) = browser_use.created
+    assert "Task started" in reply.args["text"] and task.id in reply.args["text"]
+    assert browser_use.create_calls == 1
+    assert slack.calls_to("chat.update") == []  # the parent never says "did not start"
+
+
+def test_when_the_check_fails_too_the_person_is_told_to_look_first(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    browser_use.next_create(Behaviour(500, {"detail": "An internal server error occurred"}))
+    browser_use.list_failures = 20
+    sender.command("Book a table for two at 8pm")
+    (reply,) = wait_for(lambda: replies_in_thread(slack), 10, "the failure reply")
+    assert "could not check whether the task was created" in reply.args["text"]
+    assert browser_use.create_calls == 1
 
 
 def test_a_short_rate_limit_is_waited_out_once(

@@ -27,8 +27,26 @@ def test_the_readme_documents_every_option_and_variable() -> None:
         "ADMIN_USER_IDS",
         "BROWSER_USE_WEBHOOK_SECRET",
         "POLL_INTERVAL_SECONDS",
+        "ALLOWED_USER_IDS",
+        "ALLOWED_CHANNEL_IDS",
+        "MAX_STEPS_LIMIT",
+        "ALLOWED_LLMS",
+        "FORCED_ALLOWED_DOMAINS",
+        "MAX_RUNNING_TASKS_PER_USER",
+        "MAX_TASKS_PER_HOUR_PER_USER",
         "BROWSER_USE_REQUESTS_PER_SECOND",
         "LOG_LEVEL",
         "PORT",
     ):
         assert f"`{name}`" in readme, f"README does not document {name}"
+
+
+def test_every_test_the_promises_name_exists() -> None:
+    """The README's promise table names real tests (a renamed test must update the table)."""
+    import re
+
+    tests = README.parent / "tests"
+    section = README.read_text().split("## What the app promises")[1].split("\n## ")[0]
+    for file_name, test_name in re.findall(r"`(test_\w+\.py)::(test_\w+)", section):
+        source = (tests / file_name).read_text()
+        assert f"def {test_name}" in source, f"{file_name}::{test_name} is gone"

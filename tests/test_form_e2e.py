@@ -32,7 +32,7 @@ def thread_replies(slack: FakeSlack) -> list:
 
 def more_options(sender: SlackSender, slack: FakeSlack, view: dict) -> dict:
     """Click "More options…" in `view`; the view Slack then shows."""
-    payload = view_submission(view, {})
+    payload = view_submission(view, {}, view_id="V0TEST")
     payload.update(
         type="block_actions",
         container={"type": "view", "view_id": "V0TEST"},
@@ -67,7 +67,7 @@ def test_the_command_alone_opens_the_form_in_that_channel(
 def test_more_options_updates_the_view_in_place(sender: SlackSender, slack: FakeSlack) -> None:
     sender.command("form")
     view = opened_view(slack)
-    payload = view_submission(view, {"task": "typed so far"})
+    payload = view_submission(view, {"task": "typed so far"}, view_id="V0TEST")
     payload.update(
         type="block_actions",
         container={"type": "view", "view_id": "V0TEST"},

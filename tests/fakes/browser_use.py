@@ -40,6 +40,7 @@ class Behaviour:
     drop: bool = False  # close the connection without an answer
     hang: bool = False  # never answer
     raw: str | None = None  # a body that is not JSON
+    created: bool = False  # create the task, then answer as above (the answer is lost)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class FakeBrowserUse(ThreadedServer):
             self.stops: list[str] = []
             self.shares: list[str] = []
             self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
+            self.list_failures = 0  # answer this many GET /tasks with 503
             self.schema_errors: list[str] = []
             self._next: list[Behaviour] = []
             self.create_delay = 0.0
@@ -234,6 +236,32 @@ class FakeBrowserUse(ThreadedServer):
                 return True
         return False
 
+    def _store(self, body: dict[str, Any], request: web.Request) -> Created:
+        created = Created(body, dict(request.headers), str(uuid.uuid4()), str(uuid.uuid4()))
+        with self._lock:
+            self.created.append(created)
+            self.tasks[created.id] = {
+                "id": created.id,
+                "sessionId": created.session_id,
+                "llm": body.get("llm") or "browser-use-2.0",
+                "task": body["task"],
+                "status": "created",
+                "createdAt": _now(),
+                "startedAt": None,
+                "finishedAt": None,
+                "metadata": body.get("metadata") or {},
+                "steps": [],
+                "output": None,
+                "outputFiles": [],
+                "browserUseVersion": "0.9",
+                "isSuccess": None,
+                "judgement": None,
+                "judgeVerdict": None,
+                "cost": None,
+                "suggestions": None,
+            }
+        return created
+
     async def _create_task(self, request: web.Request) -> web.StreamResponse:
         if self._over_rate_limit():
             return web.json_response(
@@ -261,6 +289,7 @@ class FakeBrowserUse(ThreadedServer):
                     },
                     status=422,
                 )
+        created = self._store(body, request) if behaviour.created else None
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         if behaviour.hang:
@@ -278,29 +307,7 @@ class FakeBrowserUse(ThreadedServer):
             return web.json_response(
                 behaviour.body, status=behaviour.status, headers=behaviour.headers
             )
-        created = Created(body, dict(request.headers), str(uuid.uuid4()), str(uuid.uuid4()))
-        with self._lock:
-            self.created.append(created)
-            self.tasks[created.id] = {
-                "id": created.id,
-                "sessionId": created.session_id,
-                "llm": body.get("llm") or "browser-use-2.0",
-                "task": body["task"],
-                "status": "created",
-                "createdAt": _now(),
-                "startedAt": None,
-                "finishedAt": None,
-                "metadata": body.get("metadata") or {},
-                "steps": [],
-                "output": None,
-                "outputFiles": [],
-                "browserUseVersion": "0.9",
-                "isSuccess": None,
-                "judgement": None,
-                "judgeVerdict": None,
-                "cost": None,
-                "suggestions": None,
-            }
+        created = created or self._store(body, request)
         if behaviour.raw is not None:
             return web.Response(status=202, text=behaviour.raw)
         return web.json_response({"id": created.id, "sessionId": created.session_id}, status=202)
@@ -331,6 +338,9 @@ class FakeBrowserUse(ThreadedServer):
         return web.json_response(task)
 
     async def _list_tasks(self, request: web.Request) -> web.Response:
+        if self.list_failures > 0:
+            self.list_failures -= 1
+            return web.json_response({"detail": "Service Unavailable"}, status=503)
         query = request.query
         size, page = int(query.get("pageSize", 10)), int(query.get("pageNumber", 1))
         items = [

@@ -1,0 +1,99 @@
+"""Who may start tasks where, and the limits an admin set: each refusal says why, politely."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bot.browser_use import BrowserUseError
+from bot.config import Settings
+from bot.deps import Deps
+from bot.models import DEFAULT_LLM, CreateTaskRequest, SlackRoute
+from handlers.errors import UserInputError
+
+NOT_ALLOWED_USER = (
+    "Sorry, you can't start browser tasks in this workspace. If you need to, ask an admin to "
+    "add you."
+)
+NOT_ALLOWED_CHANNEL = (
+    "Browser tasks can't be started in this channel. Ask an admin which channels they're "
+    "allowed in."
+)
+API_DEFAULT_MAX_STEPS = 100
+
+
+def check_access(settings: Settings, user_id: str, channel_id: str | None) -> None:
+    """Raise `UserInputError` unless `user_id` may start a task in `channel_id` (admins may)."""
+    if user_id in settings.admin_user_ids:
+        return
+    if settings.allowed_user_ids and user_id not in settings.allowed_user_ids:
+        raise UserInputError(NOT_ALLOWED_USER)
+    if settings.allowed_channel_ids and channel_id not in settings.allowed_channel_ids:
+        raise UserInputError(NOT_ALLOWED_CHANNEL, field="channel")
+
+
+def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRequest:
+    """The request within the admin's limits: models, max steps, and the domains every task gets."""
+    fields = {name: getattr(request, name) for name in request.model_fields_set}
+    allowed = settings.allowed_llms
+    if allowed:
+        for name, what in (("llm", "model"), ("judge_llm", "judge model")):
+            chosen = fields.get(name) or (DEFAULT_LLM if name == "llm" else None)
+            if chosen is not None and chosen not in allowed:
+                raise UserInputError(
+                    f"The {what} `{chosen}` is not allowed here. Allowed: "
+                    + ", ".join(f"`{m}`" for m in allowed),
+                    field=name,
+                )
+    limit = settings.max_steps_limit
+    if limit is not None:
+        steps = fields.get("max_steps")
+        if steps is not None and steps > limit:
+            raise UserInputError(f"Max steps is limited to {limit} here.", field="max_steps")
+        if steps is None and limit < API_DEFAULT_MAX_STEPS:
+            fields["max_steps"] = limit
+    if settings.forced_allowed_domains:
+        # A floor: every task is kept to these domains, plus any the person added.
+        domains = list(
+            dict.fromkeys(
+                [*(fields.get("allowed_domains") or []), *settings.forced_allowed_domains]
+            )
+        )
+        fields["allowed_domains"] = domains
+    return CreateTaskRequest.model_validate(fields)
+
+
+async def check_quota(deps: Deps, user_id: str) -> None:
+    """Per-person limits, counted at Browser Use itself so every process sees the same numbers."""
+    settings = deps.settings
+    if user_id in settings.admin_user_ids:
+        return
+    if settings.max_running_tasks_per_user is None and settings.max_tasks_per_hour_per_user is None:
+        return
+
+    async def count(status: str | None, after: datetime) -> int:
+        listing = await deps.browser_use.list_tasks(
+            status=status, after=after.strftime("%Y-%m-%dT%H:%M:%SZ"), page_size=100
+        )
+        routes = (SlackRoute.from_metadata(item.metadata) for item in listing.items)
+        return sum(1 for route in routes if route is not None and route.user == user_id)
+
+    now = datetime.now(timezone.utc)
+    try:
+        running_limit = settings.max_running_tasks_per_user
+        if running_limit is not None:
+            running = sum([await count(s, now - timedelta(days=1)) for s in ("created", "started")])
+            if running >= running_limit:
+                raise UserInputError(
+                    f"You already have {running} task{'s' if running != 1 else ''} running, and "
+                    f"the limit here is {running_limit}. Wait for one to finish, or stop one."
+                )
+        hourly_limit = settings.max_tasks_per_hour_per_user
+        if hourly_limit is not None:
+            recent = await count(None, now - timedelta(hours=1))
+            if recent >= hourly_limit:
+                raise UserInputError(
+                    f"You've started {recent} tasks in the last hour, and the limit here is "
+                    f"{hourly_limit}. Try again a little later."
+                )
+    except BrowserUseError:
+        return  # the limits cannot be counted right now; the create itself will say what is wrong

@@ -1,0 +1,211 @@
+"""What the app promises under misuse, bad input and load: each with what the person is told and
+the exact number of tasks created and messages posted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.app_process import AppProcess
+from tests.conftest import WEBHOOK_SECRET, app_env
+from tests.fakes.browser_use import API_KEY, FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackSender, signed_headers, view_submission
+from tests.test_form_e2e import more_options, opened_view
+
+
+def thread_starts(slack: FakeSlack) -> list:
+    return [
+        c for c in slack.posts() if c.args.get("thread_ts") and "Task started" in c.args["text"]
+    ]
+
+
+def test_a_double_submitted_form_creates_one_task(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    sender.command("")
+    payload = view_submission(opened_view(slack), {"task": "Only once, please"})
+    assert sender.interactive(payload).status_code == 200
+    assert sender.interactive(payload).status_code == 200  # Slack re-sends, or a double click
+    wait_for(lambda: thread_starts(slack), 5, "the thread reply")
+    time.sleep(0.5)
+    assert len(browser_use.created) == 1 and len(thread_starts(slack)) == 1
+
+
+def test_forged_stale_and_unsigned_requests_run_nothing_and_the_app_keeps_serving(
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    url = f"{app.url}/slack/events"
+    body = sender.command_body("Book it")
+    assert httpx.post(url, content=body).status_code == 401
+    headers = signed_headers(body)
+    headers.pop("X-Slack-Signature")
+    assert httpx.post(url, content=body, headers=headers).status_code == 401
+    huge = "x" * (300 * 1024)
+    assert httpx.post(url, content=huge, headers=signed_headers(huge)).status_code == 413
+    for junk in ("payload=%7Bnot-json", "payload=", "\x00\xff", '{"type": "nonsense"}'):
+        response = httpx.post(url, content=junk, headers=signed_headers(junk))
+        assert 400 <= response.status_code < 500, (junk, response.status_code)
+    time.sleep(0.3)
+    assert browser_use.create_calls == 0 and slack.posts() == []
+    assert sender.command("Still here?").status_code == 200
+    wait_for(lambda: thread_starts(slack), 5, "a task after the junk")
+
+
+def test_no_token_or_key_reaches_slack_or_a_log_line(
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    sender.command("Look up the weather --model gpt-4.1")
+    wait_for(lambda: thread_starts(slack), 5, "the thread reply")
+    browser_use.finish(browser_use.created[0].id, output="Sunny")
+    wait_for(lambda: len(slack.posts()) >= 3, 5, "the result")
+    logs, sent = app.logs(), slack.everything_sent()
+    for secret in (BOT_TOKEN, API_KEY, SIGNING_SECRET, WEBHOOK_SECRET):
+        assert secret not in logs, "a secret is in the log (at DEBUG, the most verbose level)"
+        assert secret not in sent
+    assert "Look up the weather" not in "\n".join(
+        line for line in logs.splitlines() if " INFO " in line
+    ), "prompts are not logged at INFO"
+
+
+def test_a_burst_is_paced_and_each_person_is_told_they_are_queued(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    slack.reset()
+    browser_use.reset()
+    env = {
+        **app_env(slack, browser_use),
+        "BROWSER_USE_REQUESTS_PER_SECOND": "2",
+        "POLL_INTERVAL_SECONDS": "30",
+    }
+    process = AppProcess(env, tmp_path).start()
+    try:
+        sender = SlackSender(process.url, slack.response_url())
+        acks = [sender.command(f"Burst task {i}", user_id=f"U{i}") for i in range(12)]
+        assert [r.status_code for r in acks] == [200] * 12
+        wait_for(lambda: len(thread_starts(slack)) == 12, 15, "twelve tasks started")
+    finally:
+        process.stop()
+    queued = [c for c in slack.posts() if "Queued" in c.args["text"]]
+    assert len(queued) >= 6, "the tasks that waited were told so"
+    assert len(browser_use.created) == 12 and browser_use.create_calls == 12
+    creates = sorted(c.at for c in browser_use.created)
+    assert creates[-1] - creates[0] >= 3.5, "12 creates at 2 a second take about 5 s"
+
+
+POLICY = {
+    "ALLOWED_USER_IDS": "U1,U2",
+    "ALLOWED_CHANNEL_IDS": "C1",
+    "ADMIN_USER_IDS": "UADMIN",
+    "MAX_STEPS_LIMIT": "50",
+    "ALLOWED_LLMS": "gpt-4.1,o3",
+    "FORCED_ALLOWED_DOMAINS": "intranet.example",
+    "MAX_RUNNING_TASKS_PER_USER": "2",
+    "MAX_TASKS_PER_HOUR_PER_USER": "3",
+}
+
+
+@pytest.fixture(scope="module")
+def strict_app(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppProcess]:
+    env = {**app_env(slack, browser_use), **POLICY, "POLL_INTERVAL_SECONDS": "30"}
+    process = AppProcess(env, tmp_path_factory.mktemp("strict")).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def strict(strict_app: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) -> SlackSender:
+    slack.reset()
+    browser_use.reset()
+    return SlackSender(strict_app.url, slack.response_url())
+
+
+def refused(response: httpx.Response) -> str:
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    return body["text"]
+
+
+def test_only_allowed_people_in_allowed_channels_start_tasks(
+    strict: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    assert "can't start browser tasks" in refused(
+        strict.command("Go", user_id="U9", channel_id="C1")
+    )
+    assert "can't be started in this channel" in refused(
+        strict.command("Go", user_id="U1", channel_id="C2")
+    )
+    assert "can't start browser tasks" in refused(strict.command("", user_id="U9", channel_id="C1"))
+    time.sleep(0.3)
+    assert browser_use.create_calls == 0 and slack.posts() == []
+    assert slack.calls_to("views.open") == []
+    assert strict.command("Go", user_id="UADMIN", channel_id="C2").text == ""  # admins may
+    wait_for(lambda: len(browser_use.created) == 1, 5, "the admin's task")
+
+
+def test_the_admins_limits_on_models_steps_and_domains(
+    strict: SlackSender, browser_use: FakeBrowserUse
+) -> None:
+    assert "Max steps is limited to 50" in refused(
+        strict.command("Go --max-steps 80", user_id="U1", channel_id="C1")
+    )
+    text = refused(strict.command("Go --model gemini-2.5-pro", user_id="U1", channel_id="C1"))
+    assert "`gemini-2.5-pro` is not allowed here" in text and "`gpt-4.1`" in text
+    strict.command("Go", user_id="U1", channel_id="C1")
+    strict.command("Go --domains shop.example --model o3", user_id="U2", channel_id="C1")
+    wait_for(lambda: len(browser_use.created) == 2, 5, "two tasks")
+    bodies = sorted((c.body for c in browser_use.created), key=lambda b: b["llm"])
+    assert (bodies[0]["llm"], bodies[0]["maxSteps"], bodies[0]["allowedDomains"]) == (
+        "gpt-4.1",
+        50,
+        ["intranet.example"],
+    )
+    assert (bodies[1]["llm"], bodies[1]["allowedDomains"]) == (
+        "o3",
+        ["shop.example", "intranet.example"],
+    )
+
+
+def test_the_form_shows_a_limit_under_its_field(
+    strict: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    strict.command("", user_id="U1", channel_id="C1")
+    view = more_options(strict, slack, opened_view(slack))
+    response = strict.interactive(
+        view_submission(view, {"task": "Go", "max_steps": "80", "llm": "gpt-4.1"}, user_id="U1")
+    )
+    assert response.json()["errors"] == {"max_steps": "Max steps is limited to 50 here."}
+    assert browser_use.create_calls == 0
+
+
+def test_per_person_limits_on_running_tasks_and_tasks_an_hour(
+    strict: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    for i in range(2):
+        strict.command(f"Task {i}", user_id="U1", channel_id="C1")
+        wait_for(lambda n=i: len(browser_use.created) == n + 1, 5, "a task")
+    strict.command("A third at once", user_id="U1", channel_id="C1")
+    (no,) = wait_for(lambda: slack.responses, 5, "the refusal")
+    assert "already have 2 tasks running" in no.args["text"]
+    assert len(browser_use.created) == 2
+    assert not [c for c in slack.posts() if "A third at once" in c.args["text"]]
+
+    for task in browser_use.created:
+        browser_use.finish(task.id)
+    strict.command("Third in the hour", user_id="U1", channel_id="C1")
+    wait_for(lambda: len(browser_use.created) == 3, 5, "the third task")
+    browser_use.finish(browser_use.created[-1].id)
+    strict.command("Fourth in the hour", user_id="U1", channel_id="C1")
+    wait_for(lambda: len(slack.responses) == 2, 5, "the second refusal")
+    assert "3 tasks in the last hour" in slack.responses[1].args["text"]
+    assert len(browser_use.created) == 3
+    strict.command("Someone else", user_id="U2", channel_id="C1")  # limits are per person
+    wait_for(lambda: len(browser_use.created) == 4, 5, "U2's task")
