@@ -10,7 +10,13 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from bot.app import build_app, build_slack_client, build_web_app, resume_following
+from bot.app import (
+    build_app,
+    build_janitor,
+    build_slack_client,
+    build_web_app,
+    resume_following,
+)
 from bot.browser_use import BrowserUseClient
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps
@@ -53,7 +59,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             log.info("listening on port %d", settings.port)
         # Tasks started before a restart are followed again; none is left unreported.
         deps.inflight.spawn(lambda: resume_following(deps))
+        janitor = asyncio.get_running_loop().create_task(build_janitor(deps, app).run())
         await stop.wait()
+        janitor.cancel()
         log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
     finally:
         # Stop taking requests, let those in flight finish, then the work that follows their acks.

@@ -19,8 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.janitor import SessionJanitor
+from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from handlers import actions, commands, modals, shortcuts
+from handlers import actions, commands, conversations, home, modals, shortcuts
 from handlers.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
@@ -85,9 +87,19 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         )
 
     deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use)
-    for listeners in (commands, modals, shortcuts, actions):
+    for listeners in (commands, modals, shortcuts, actions, conversations, home):
         listeners.register(app, deps)
     return app
+
+
+def build_janitor(deps: Deps, app: AsyncApp) -> SessionJanitor:
+    """Closes idle thread sessions; the thread is told."""
+    minutes = deps.settings.session_idle_minutes
+
+    async def on_closed(session: SessionView, route: SlackRoute) -> None:
+        await conversations.announce_idle_close(app.client, route, minutes)
+
+    return SessionJanitor(deps.browser_use, minutes * 60, on_closed)
 
 
 async def resume_following(deps: Deps) -> None:

@@ -17,8 +17,11 @@ import httpx
 from pydantic import BaseModel
 
 from bot.models import (
+    Account,
+    CreateSessionRequest,
     CreateTaskRequest,
     OutputFileLink,
+    SessionList,
     SessionView,
     ShareView,
     TaskCreated,
@@ -161,6 +164,12 @@ def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) ->
         )
     if status == 404:
         return NotFoundError(f"Browser Use could not find that: {detail or 'not found'}.", **kw)
+    if status == 400 and "running task" in (detail or "").lower():
+        return InvalidRequestError(
+            "This browser session is still working on a previous task. Wait for it to finish, "
+            "or stop it, then try again.",
+            **kw,
+        )
     if status in (400, 422):
         return InvalidRequestError(
             f"Browser Use refused the task: {detail or 'the request was not valid'}.", **kw
@@ -314,6 +323,23 @@ class BrowserUseClient:
 
     async def get_session(self, session_id: str) -> SessionView:
         return self._parse(await self._request("GET", f"sessions/{session_id}"), SessionView)
+
+    async def create_session(self, request: CreateSessionRequest) -> SessionView:
+        """`POST /sessions`. Not idempotent (a browser costs money): never re-sent after a 5xx."""
+        response = await self._request("POST", "sessions", json=request.to_wire(), idempotent=False)
+        return self._parse(response, SessionView)
+
+    async def stop_session(self, session_id: str) -> SessionView:
+        """`PATCH /sessions/{id}` with `stop`: the browser and any task in it end."""
+        response = await self._request("PATCH", f"sessions/{session_id}", json={"action": "stop"})
+        return self._parse(response, SessionView)
+
+    async def list_sessions(self, *, status: str = "active", page: int = 1) -> SessionList:
+        params = {"filterBy": status, "pageNumber": page, "pageSize": 100}
+        return self._parse(await self._request("GET", "sessions", params=params), SessionList)
+
+    async def get_account(self) -> Account:
+        return self._parse(await self._request("GET", "billing/account"), Account)
 
     async def share_session(self, session_id: str) -> ShareView:
         """A public watch link: created, or the existing one returned, so retrying is safe."""

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     forced_allowed_domains: tuple[str, ...] = ()
     max_running_tasks_per_user: int | None = None
     max_tasks_per_hour_per_user: int | None = None
+    # A thread's browser session is closed after this long without a task.
+    session_idle_minutes: float = 10.0
     # How often a running task is polled at first (it backs off from there), in seconds.
     poll_interval: float = 3.0
 
@@ -116,6 +118,7 @@ def load_settings(
 
     port = integer("PORT", 1, 65535)
     poll_interval = decimal("POLL_INTERVAL_SECONDS", 0.1, 60)
+    session_idle = decimal("SESSION_IDLE_MINUTES", 0.01, 1440)
     timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
     rate = integer("BROWSER_USE_REQUESTS_PER_SECOND", 1, 1000)
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
@@ -178,4 +181,5 @@ def load_settings(
         max_running_tasks_per_user=max_running,
         max_tasks_per_hour_per_user=max_per_hour,
         poll_interval=poll_interval or 3.0,
+        session_idle_minutes=session_idle or 10.0,
     )

@@ -202,9 +202,11 @@ class TaskCreated(WireModel):
     session_id: str
 
 
-# The metadata key the app keeps for itself; a person cannot set it.
+# The metadata keys the app keeps for itself; a person cannot set them. The second is set only on
+# tasks in a browser session the app opened for a thread (so it may close it when idle).
 ROUTE_METADATA_KEY = "slack"
-RESERVED_METADATA_KEYS = frozenset({ROUTE_METADATA_KEY})
+SESSION_METADATA_KEY = "slack_session"
+RESERVED_METADATA_KEYS = frozenset({ROUTE_METADATA_KEY, SESSION_METADATA_KEY})
 
 
 _SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
@@ -265,9 +267,14 @@ class SlackRoute(BaseModel):
         value = (metadata or {}).get(ROUTE_METADATA_KEY)
         return cls.decode(value) if value else None
 
-    def attach(self, request: CreateTaskRequest) -> CreateTaskRequest:
-        """A copy of `request` whose metadata carries this route (one of the ten pairs)."""
+    def attach(
+        self, request: CreateTaskRequest, *, thread_session: str | None = None
+    ) -> CreateTaskRequest:
+        """A copy of `request` whose metadata carries this route (and, for a task in a session
+        the app opened for the thread, that session's ID): one or two of the ten pairs."""
         metadata = {**(request.metadata or {}), ROUTE_METADATA_KEY: self.encode()}
+        if thread_session:
+            metadata[SESSION_METADATA_KEY] = thread_session
         # Validating anew (rather than model_copy) re-checks the pair limit and marks the field set.
         fields = {name: getattr(request, name) for name in request.model_fields_set}
         return CreateTaskRequest.model_validate({**fields, "metadata": metadata})
@@ -363,6 +370,43 @@ class SessionView(ReadModel):
     status: str
     live_url: str | None = None
     public_share_url: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    keep_alive: bool | None = None
+    tasks: list[TaskView] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def busy(self) -> bool:
+        """A session runs one task at a time; is one running now?"""
+        return any(not task.ended for task in self.tasks)
+
+
+class SessionList(ReadModel):
+    items: list[SessionView]
+    total_items: int = 0
+    page_number: int = 1
+    page_size: int = 10
+
+
+class CreateSessionRequest(WireModel):
+    """`POST /sessions`: a browser kept alive between tasks, for a conversation in a thread."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_alive: bool = True
+    persist_memory: bool = True
+    profile_id: UUID | None = None
+    proxy_country_code: str | None = None
+    browser_screen_width: int | None = None
+    browser_screen_height: int | None = None
+
+
+class Account(ReadModel):
+    total_credits_balance_usd: float | None = None
 
 
 class ShareView(ReadModel):

@@ -32,8 +32,9 @@ class TaskSink(Protocol):
 
     def accepts(self, route: SlackRoute) -> bool: ...
 
-    def remember_status(self, task_id: str, ref: str) -> None:
-        """Where the task's status is shown (a message), known when the task was started."""
+    def remember_status(self, task_id: str, ref: str, react_ref: str | None = None) -> None:
+        """Where the task's status is shown (a message), known when the task was started, and
+        the message that asked for it, when it is to get a reaction at the end."""
 
     async def progress(self, task: TaskView, route: SlackRoute) -> None: ...
 

@@ -10,8 +10,25 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView, parse_time
-from handlers.ids import COMMAND, LIVE_VIEW, SHARE_SESSION, STOP_TASK, TASK_BUTTONS
+from bot.models import (
+    SESSION_METADATA_KEY,
+    CreateTaskRequest,
+    SlackRoute,
+    TaskCreated,
+    TaskView,
+    parse_time,
+)
+from handlers.ids import (
+    BUSY_BUTTONS,
+    CLOSE_SESSION,
+    COMMAND,
+    LIVE_VIEW,
+    QUEUE_FOLLOW_UP,
+    SESSION_BUTTONS,
+    SHARE_SESSION,
+    STOP_TASK,
+    TASK_BUTTONS,
+)
 from handlers.options import OPTIONS
 from handlers.slack_text import escape, quote, shorten
 
@@ -168,14 +185,15 @@ def _buttons(task_id: str) -> dict[str, Any]:
     return {"type": "actions", "block_id": TASK_BUTTONS, "elements": [stop, live, share]}
 
 
-def _metadata(event_type: str, task_id: str, session_id: str) -> dict[str, Any]:
-    return {
-        "event_type": event_type,
-        "event_payload": {"task_id": task_id, "session_id": session_id},
-    }
+def _metadata(event_type: str, task_id: str, session_id: str, **extra: Any) -> dict[str, Any]:
+    payload = {"task_id": task_id, "session_id": session_id}
+    payload.update({k: v for k, v in extra.items() if v})
+    return {"event_type": event_type, "event_payload": payload}
 
 
-def task_started(created: TaskCreated) -> Message:
+def task_started(
+    created: TaskCreated, *, react_ts: str | None = None, thread_session: bool = False
+) -> Message:
     """The thread reply with both IDs, verbatim in `text` for notifications and search.
 
     It is the task's status message from then on, edited in place, with its buttons."""
@@ -184,7 +202,15 @@ def task_started(created: TaskCreated) -> Message:
     return {
         "text": text,
         "blocks": [_section(body), _context(STATES["created"][2]), _buttons(created.id)],
-        "metadata": _metadata(STATUS_EVENT, created.id, created.session_id),
+        # Found again in the thread after a restart: the task, the message to react to, and
+        # whether this session is the thread's own (kept alive for follow-ups).
+        "metadata": _metadata(
+            STATUS_EVENT,
+            created.id,
+            created.session_id,
+            react_ts=react_ts,
+            thread_session=thread_session,
+        ),
     }
 
 
@@ -194,6 +220,12 @@ def _duration(task: TaskView) -> str | None:
         return None
     seconds = int((end - start).total_seconds())
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def end_reaction(task: TaskView) -> str:
+    """The reaction a mention gets when its task ends."""
+    good = task.status == "finished" and task.is_success is not False
+    return "white_check_mark" if good else "x"
 
 
 def outcome(task: TaskView) -> tuple[str, str]:
@@ -234,11 +266,8 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
         blocks.append(_context("\n".join(details)))
     if not task.ended:
         blocks.append(_buttons(task.id))
-    return {
-        "text": text,
-        "blocks": blocks,
-        "metadata": _metadata(STATUS_EVENT, task.id, task.session_id),
-    }
+    # No metadata: chat.update keeps the message's own (with what only the first post knew).
+    return {"text": text, "blocks": blocks}
 
 
 SECTION_CHARS = 2900
@@ -325,6 +354,27 @@ def task_result(task: TaskView, route: SlackRoute) -> Result:
     if task.output_files:
         names = ", ".join(escape(f.file_name) for f in task.output_files[:10])
         blocks.append(_context(f"Files from the task: {names}"))
+    if task.metadata.get(SESSION_METADATA_KEY):
+        blocks.append(
+            _context(
+                "The browser stays open for this thread: mention me here to keep "
+                "going in it, or say `done` to close it."
+            )
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": SESSION_BUTTONS,
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": CLOSE_SESSION,
+                        "value": task.session_id,
+                        "text": {"type": "plain_text", "text": "Close session"},
+                    }
+                ],
+            }
+        )
     text = f"{mention} {headline}: {escape(shorten(task.output or '', 200)) or task.status}"
     return Result(
         message={
@@ -339,6 +389,57 @@ def task_result(task: TaskView, route: SlackRoute) -> Result:
 def notice(text: str) -> Message:
     """A one-section message; `text` is mrkdwn that is already escaped."""
     return {"text": text, "blocks": [_section(text)]}
+
+
+def mention_usage() -> Message:
+    return notice(
+        "Tell me what the browser should do, like `@Browser Use find the opening hours of the "
+        "Louvre`. Options work as on the command (`--model gpt-4.1 --url https://…`; "
+        f"`{COMMAND} help` lists them). In this thread, follow-ups run in the same browser "
+        "(same cookies, same page); `--new` starts a fresh one, and `done` closes it."
+    )
+
+
+def session_busy(running_task_id: str, queue_value: str | None) -> Message:
+    """A follow-up while the thread's browser is still busy: never lost, never a raw error."""
+    text = (
+        ":hourglass: I'm still working on the previous step in this thread's browser. Stop it, "
+        "or queue your follow-up to run as soon as it is done."
+    )
+    stop = {
+        "type": "button",
+        "action_id": STOP_TASK,
+        "value": running_task_id,
+        "style": "danger",
+        "text": {"type": "plain_text", "text": "Stop the previous step"},
+    }
+    buttons = [stop]
+    if queue_value is not None:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": QUEUE_FOLLOW_UP,
+                "value": queue_value,
+                "text": {"type": "plain_text", "text": "Queue my follow-up"},
+            }
+        )
+    else:
+        text += " (Your follow-up is too long to queue: ask again when it is done.)"
+    return {
+        "text": text,
+        "blocks": [
+            _section(text),
+            {"type": "actions", "block_id": BUSY_BUTTONS, "elements": buttons},
+        ],
+    }
+
+
+def session_closed(reason: str, idle_minutes: int | None = None) -> Message:
+    why = f"after {idle_minutes} idle minutes" if reason == "idle" else "as asked"
+    return notice(
+        f":white_check_mark: I closed this thread's browser {why}, so it no longer costs "
+        "anything. Mention me here to start a new one."
+    )
 
 
 def queued(wait: float) -> Message:

@@ -33,7 +33,8 @@ class SlackTaskSink:
         self.client = client
         self.browser_use = browser_use
         self.team_id: str | None = None  # learned from auth.test at start-up
-        self._status_ts: OrderedDict[str, str] = OrderedDict()
+        # task ID -> (its status message ts, the message to react to when it ends)
+        self._status: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         # Two reports of one task's end inside this process (a webhook racing a poll) queue here.
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -47,10 +48,10 @@ class SlackTaskSink:
         """Only tasks this workspace's app started (one Browser Use project may serve several)."""
         return self.team_id is None or not route.team or route.team == self.team_id
 
-    def remember_status(self, task_id: str, ts: str) -> None:
-        self._status_ts[task_id] = ts
-        while len(self._status_ts) > REMEMBERED:
-            self._status_ts.popitem(last=False)
+    def remember_status(self, task_id: str, ts: str, react_ts: str | None = None) -> None:
+        self._status[task_id] = (ts, react_ts)
+        while len(self._status) > REMEMBERED:
+            self._status.popitem(last=False)
 
     async def _thread(self, route: SlackRoute) -> list[dict[str, Any]]:
         if not route.thread_ts:
@@ -65,13 +66,26 @@ class SlackTaskSink:
         return list(reply.get("messages") or [])
 
     @staticmethod
-    def _find(messages: list[dict[str, Any]], event_type: str, task_id: str) -> str | None:
+    def _find_message(
+        messages: list[dict[str, Any]], event_type: str, task_id: str
+    ) -> dict[str, Any] | None:
         for message in messages:
             meta = message.get("metadata") or {}
             payload = meta.get("event_payload") or {}
             if meta.get("event_type") == event_type and payload.get("task_id") == task_id:
-                return str(message["ts"])
+                return message
         return None
+
+    def _find(self, messages: list[dict[str, Any]], event_type: str, task_id: str) -> str | None:
+        message = self._find_message(messages, event_type, task_id)
+        return str(message["ts"]) if message else None
+
+    def _status_from(self, messages: list[dict[str, Any]], task_id: str) -> tuple[str, str | None]:
+        message = self._find_message(messages, blocks.STATUS_EVENT, task_id)
+        if message is None:
+            return "", None
+        payload = message["metadata"].get("event_payload") or {}
+        return str(message["ts"]), payload.get("react_ts")
 
     async def _update_status(self, task: TaskView, route: SlackRoute, ts: str | None) -> None:
         if ts is None:
@@ -84,12 +98,12 @@ class SlackTaskSink:
             log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
 
     async def progress(self, task: TaskView, route: SlackRoute) -> None:
-        ts = self._status_ts.get(task.id)
-        if ts is None:
-            ts = self._find(await self._thread(route), blocks.STATUS_EVENT, task.id)
+        if task.id not in self._status:
+            ts, react_ts = self._status_from(await self._thread(route), task.id)
             if ts:
-                self.remember_status(task.id, ts)
-        await self._update_status(task, route, ts)
+                self.remember_status(task.id, ts, react_ts)
+        ts = self._status.get(task.id, ("", None))[0]
+        await self._update_status(task, route, ts or None)
 
     async def finished(self, task: TaskView, route: SlackRoute) -> None:
         lock = self._locks.setdefault(task.id, asyncio.Lock())
@@ -102,10 +116,9 @@ class SlackTaskSink:
         if self._find(thread, blocks.RESULT_EVENT, task.id):
             log.info("task.already_reported task_id=%s", task.id)
             return
-        status_ts = self._status_ts.pop(task.id, None) or self._find(
-            thread, blocks.STATUS_EVENT, task.id
-        )
-        await self._update_status(task, route, status_ts)
+        known = self._status.pop(task.id, None)
+        status_ts, react_ts = known if known else self._status_from(thread, task.id)
+        await self._update_status(task, route, status_ts or None)
         result = blocks.task_result(task, route)
         # With no thread (the bot could not post there), the result goes to the person directly.
         channel, thread_ts = (
@@ -118,10 +131,23 @@ class SlackTaskSink:
             unfurl_media=False,
             **result.message,
         )
+        if react_ts:
+            await self._react(route.channel, react_ts, blocks.end_reaction(task))
         for name, content in result.attachments:
             await self._upload(channel, thread_ts, name, content)
         for output_file in task.output_files:
             await self._attach_output_file(task, channel, thread_ts, output_file.id)
+
+    async def _react(self, channel: str, ts: str, name: str) -> None:
+        """Swap the 👀 on the message that asked for the ✅ or ❌ of how it ended."""
+        for call, emoji in (
+            (self.client.reactions_remove, "eyes"),
+            (self.client.reactions_add, name),
+        ):
+            try:
+                await call(channel=channel, timestamp=ts, name=emoji)
+            except SLACK_ERRORS as exc:
+                log.info("slack.reaction %s failed: %s", emoji, exc)
 
     async def _upload(
         self, channel: str, thread_ts: str | None, name: str, content: bytes, comment: str = ""

@@ -19,3 +19,9 @@ TASK_BUTTONS = "task_buttons"
 STOP_TASK = "stop_task"
 LIVE_VIEW = "live_view"
 SHARE_SESSION = "share_session"
+
+# Conversations in threads (mentions, DMs) and their browser sessions
+SESSION_BUTTONS = "session_buttons"
+CLOSE_SESSION = "close_session"
+BUSY_BUTTONS = "busy_buttons"
+QUEUE_FOLLOW_UP = "queue_follow_up"

@@ -27,7 +27,14 @@ from handlers.ids import (
     TASK_FORM,
     VALUE,
 )
-from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
+from handlers.options import (
+    BY_KEY,
+    USER_METADATA_MAX_PAIRS,
+    Defaults,
+    Fields,
+    build_request,
+    merge,
+)
 from handlers.submit import SLACK_ERRORS, Origin, start_task
 
 log = logging.getLogger(__name__)
@@ -278,7 +285,7 @@ def _advanced_blocks() -> list[dict[str, Any]]:
             "metadata",
             "Metadata",
             _text("key=value, one a line", multiline=True),
-            hint="Up to 9 pairs, kept with the task at Browser Use.",
+            hint=f"Up to {USER_METADATA_MAX_PAIRS} pairs, kept with the task at Browser Use.",
         ),
     ]
 

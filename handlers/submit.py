@@ -49,6 +49,12 @@ class Origin:
     # Set when the request belongs to an existing thread (a message shortcut on a message).
     thread_ts: str | None = None
     response_url: str | None = None
+    # False for a mention or a DM: the person's own message heads the thread already.
+    announce: bool = True
+    # The message to react to (👀, then ✅ or ❌): a mention or a DM.
+    react_ts: str | None = None
+    # The browser session the app opened for this thread (kept alive between tasks).
+    thread_session: str | None = None
 
 
 async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
@@ -114,9 +120,12 @@ async def start_task(
         log.info("task.refused_quota user=%s", origin.user_id)
         await _tell_privately(client, origin, blocks.notice(f":warning: {failure_text(exc)}"), None)
         return None
-    parent = blocks.parent_message(origin.user_id, request)
-    parent_ts, post_error = await _post(client, origin.channel_id, parent, origin.thread_ts)
-    thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
+    if origin.announce:
+        parent = blocks.parent_message(origin.user_id, request)
+        parent_ts, post_error = await _post(client, origin.channel_id, parent, origin.thread_ts)
+        thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
+    else:
+        parent_ts, post_error, thread_ts = None, None, origin.thread_ts
     route = SlackRoute(
         team=origin.team_id,
         channel=origin.channel_id,
@@ -125,7 +134,7 @@ async def start_task(
         max_steps=request.max_steps,
         request_id=uuid.uuid4().hex[:16],
     )
-    request = route.attach(request)
+    request = route.attach(request, thread_session=origin.thread_session)
     hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
 
     wait = deps.browser_use.budget.expected_wait()
@@ -157,12 +166,14 @@ async def start_task(
         origin.channel_id,
         thread_ts,
     )
-    started = blocks.task_started(created)
+    started = blocks.task_started(
+        created, react_ts=origin.react_ts, thread_session=origin.thread_session is not None
+    )
     status_ts = (
         (await _post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
     if status_ts and deps.tracker.sink is not None:
-        deps.tracker.sink.remember_status(created.id, status_ts)
+        deps.tracker.sink.remember_status(created.id, status_ts, origin.react_ts)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)

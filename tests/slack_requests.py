@@ -73,6 +73,15 @@ class SlackSender:
         body = self.command_body(text, **kw)
         return self.post(body, signed_headers(body))
 
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
+    ) -> httpx.Response:
+        body = event_body(event, event_id=event_id)
+        headers = signed_headers(body, content_type="application/json")
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(body, headers)
+
     def interactive(self, payload: dict[str, Any]) -> httpx.Response:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, signed_headers(body))
@@ -133,3 +142,19 @@ def view_submission(
         "response_urls": response_urls or [],
         "is_enterprise_install": False,
     }
+
+
+def event_body(event: dict[str, Any], *, event_id: str | None = None) -> str:
+    """An Events API envelope, as Slack POSTs it."""
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0TEST",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True}],
+        }
+    )

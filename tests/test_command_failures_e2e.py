@@ -59,7 +59,11 @@ FAILURES = {
     ),
     "400 busy session": (
         Behaviour(400, {"detail": "Agent session already has a running task."}),
-        "refused the task: Agent session already has a running task.",
+        "still working on a previous task",
+    ),
+    "400 stopped session": (
+        Behaviour(400, {"detail": "Browser session is stopped."}),
+        "refused the task: Browser session is stopped.",
     ),
     "500": (Behaviour(500, {"detail": "An internal server error occurred"}), "HTTP 500"),
     "503 html": (Behaviour(503, raw="<html>Service Unavailable</html>"), "HTTP 503"),

@@ -27,6 +27,7 @@ def test_the_readme_documents_every_option_and_variable() -> None:
         "ADMIN_USER_IDS",
         "BROWSER_USE_WEBHOOK_SECRET",
         "POLL_INTERVAL_SECONDS",
+        "SESSION_IDLE_MINUTES",
         "ALLOWED_USER_IDS",
         "ALLOWED_CHANNEL_IDS",
         "MAX_STEPS_LIMIT",

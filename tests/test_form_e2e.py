@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 from handlers.ids import CHANNEL_BLOCK, MORE_OPTIONS, NEW_BROWSER_TASK, RUN_IN_BROWSER
 from tests.app_process import AppProcess
@@ -258,7 +257,7 @@ def test_a_secret_appears_in_no_slack_call_and_no_log_line(
 def test_a_session_id_from_the_form_reaches_browser_use(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    session = str(uuid.uuid4())
+    session = browser_use.open_session()
     sender.command("")
     view = more_options(sender, slack, opened_view(slack))
     sender.interactive(view_submission(view, {"task": "Go on", "session_id": session}))

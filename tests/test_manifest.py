@@ -36,3 +36,12 @@ def test_manifest_declares_the_command_on_the_one_events_url() -> None:
 def test_manifest_declares_both_shortcuts_the_app_listens_for() -> None:
     shortcuts = {s["callback_id"]: s["type"] for s in manifest()["features"]["shortcuts"]}
     assert shortcuts == {RUN_IN_BROWSER: "message", NEW_BROWSER_TASK: "global"}
+
+
+def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
+    data = manifest()
+    events = set(data["settings"]["event_subscriptions"]["bot_events"])
+    assert events == {"app_mention", "message.im", "app_home_opened"}
+    scopes = set(data["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "im:history", "reactions:write"} <= scopes
+    assert data["features"]["app_home"]["home_tab_enabled"] is True

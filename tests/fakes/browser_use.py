@@ -57,6 +57,7 @@ class FakeBrowserUse(ThreadedServer):
         super().__init__()
         self._lock = threading.Lock()
         self._validator = schema_validator("CreateTaskRequest")
+        self._session_validator = schema_validator("CreateSessionRequest")
         self.create_delay = 0.0
         self.reset()
 
@@ -71,6 +72,9 @@ class FakeBrowserUse(ThreadedServer):
             self.shares: list[str] = []
             self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
             self.list_failures = 0  # answer this many GET /tasks with 503
+            self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
+            self.session_requests: list[dict[str, Any]] = []
+            self.session_stops: list[str] = []
             self.schema_errors: list[str] = []
             self._next: list[Behaviour] = []
             self.create_delay = 0.0
@@ -134,6 +138,12 @@ class FakeBrowserUse(ThreadedServer):
                 file_id = str(uuid.uuid4())
                 self.files[file_id] = content
                 task["outputFiles"].append({"id": file_id, "fileName": name})
+
+    def open_session(self) -> str:
+        """A kept-alive session, as if opened from the dashboard or another client."""
+        session_id = str(uuid.uuid4())
+        self.sessions[session_id] = {"status": "active", "startedAt": _now(), "body": {}}
+        return session_id
 
     def task(self, task_id: str) -> dict[str, Any]:
         with self._lock:
@@ -202,6 +212,10 @@ class FakeBrowserUse(ThreadedServer):
         app.router.add_get("/api/v2/tasks/{id}/status", self._get_status)
         app.router.add_patch("/api/v2/tasks/{id}", self._patch_task)
         app.router.add_get("/api/v2/sessions/{id}", self._get_session)
+        app.router.add_post("/api/v2/sessions", self._create_session)
+        app.router.add_get("/api/v2/sessions", self._list_sessions)
+        app.router.add_patch("/api/v2/sessions/{id}", self._patch_session)
+        app.router.add_get("/api/v2/billing/account", self._account)
         app.router.add_post("/api/v2/sessions/{id}/public-share", self._share)
         app.router.add_get("/api/v2/files/tasks/{id}/output-files/{file}", self._output_file)
         app.router.add_get("/downloads/{file}", self._download)
@@ -237,7 +251,8 @@ class FakeBrowserUse(ThreadedServer):
         return False
 
     def _store(self, body: dict[str, Any], request: web.Request) -> Created:
-        created = Created(body, dict(request.headers), str(uuid.uuid4()), str(uuid.uuid4()))
+        session_id = body.get("sessionId") or str(uuid.uuid4())
+        created = Created(body, dict(request.headers), str(uuid.uuid4()), session_id)
         with self._lock:
             self.created.append(created)
             self.tasks[created.id] = {
@@ -288,6 +303,17 @@ class FakeBrowserUse(ThreadedServer):
                         ]
                     },
                     status=422,
+                )
+        session_id = body.get("sessionId")
+        if session_id:
+            view = self._session_view(session_id)
+            if view is None:
+                return web.json_response({"detail": "Session not found"}, status=404)
+            if view["status"] != "active":
+                return web.json_response({"detail": "Browser session is stopped."}, status=400)
+            if any(t["status"] in ("created", "started") for t in view["tasks"]):
+                return web.json_response(
+                    {"detail": "Agent session already has a running task."}, status=400
                 )
         created = self._store(body, request) if behaviour.created else None
         if behaviour.delay:
@@ -360,25 +386,75 @@ class FakeBrowserUse(ThreadedServer):
             }
         )
 
-    async def _get_session(self, request: web.Request) -> web.Response:
-        session_id = request.match_info["id"]
+    def _session_view(self, session_id: str) -> dict[str, Any] | None:
+        """A session as GET /sessions/{id} shows it: opened explicitly (kept alive until
+        stopped), or made for one task (active while that task runs)."""
         tasks = [t for t in self.tasks.values() if t["sessionId"] == session_id]
-        if not tasks:
-            return await _not_found("Session")
+        opened = self.sessions.get(session_id)
+        if opened is None and not tasks:
+            return None
         running = any(t["status"] in ("created", "started") for t in tasks)
+        active = opened["status"] == "active" if opened else running
+        return {
+            "id": session_id,
+            "status": "active" if active else "stopped",
+            "liveUrl": f"{self.url}/live/{session_id}" if active else None,
+            "startedAt": opened["startedAt"] if opened else tasks[0]["createdAt"],
+            "finishedAt": None if active else _now(),
+            "tasks": [_item(t) for t in tasks],
+            "publicShareUrl": None,
+            "persistMemory": True,
+            "keepAlive": bool(opened),
+            "proxyUsedMb": "0",
+            "proxyCost": "0",
+        }
+
+    async def _get_session(self, request: web.Request) -> web.Response:
+        view = self._session_view(request.match_info["id"])
+        return web.json_response(view) if view else await _not_found("Session")
+
+    async def _create_session(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        self.session_requests.append(body)
+        if self._session_validator is not None:
+            problems = [e.message for e in self._session_validator.iter_errors(body)]
+            if problems:
+                self.schema_errors.extend(problems)
+                return web.json_response({"detail": problems}, status=422)
+        session_id = str(uuid.uuid4())
+        self.sessions[session_id] = {"status": "active", "startedAt": _now(), "body": body}
+        return web.json_response(self._session_view(session_id), status=201)
+
+    async def _patch_session(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["id"]
+        if self._session_view(session_id) is None:
+            return await _not_found("Session")
+        self.session_stops.append(session_id)
+        self.sessions.setdefault(session_id, {"startedAt": _now()})["status"] = "stopped"
+        for task in self.tasks.values():
+            if task["sessionId"] == session_id and task["status"] in ("created", "started"):
+                task.update(status="stopped", finishedAt=_now(), isSuccess=False)
+        return web.json_response(self._session_view(session_id))
+
+    async def _list_sessions(self, request: web.Request) -> web.Response:
+        ids = list(dict.fromkeys([*self.sessions, *(t["sessionId"] for t in self.tasks.values())]))
+        views = [v for i in ids if (v := self._session_view(i))]
+        wanted = request.query.get("filterBy")
+        items = [v for v in views if not wanted or v["status"] == wanted]
+        return web.json_response(
+            {"items": items, "totalItems": len(items), "pageNumber": 1, "pageSize": 100}
+        )
+
+    async def _account(self, _: web.Request) -> web.Response:
         return web.json_response(
             {
-                "id": session_id,
-                "status": "active" if running else "stopped",
-                "liveUrl": f"{self.url}/live/{session_id}" if running else None,
-                "startedAt": tasks[0]["createdAt"],
-                "finishedAt": None,
-                "tasks": [_item(t) for t in tasks],
-                "publicShareUrl": None,
-                "persistMemory": True,
-                "keepAlive": False,
-                "proxyUsedMb": "0",
-                "proxyCost": "0",
+                "totalCreditsBalanceUsd": 42.5,
+                "monthlyCreditsBalanceUsd": 0,
+                "additionalCreditsBalanceUsd": 42.5,
+                "rateLimit": 10,
+                "planInfo": None,
+                "isFreeTier": False,
+                "projectId": "p",
             }
         )
 

@@ -92,6 +92,18 @@ class FakeSlack(ThreadedServer):
         """The messages posted into a thread (its parent excluded)."""
         return [c for c in self.posts() if c.args.get("thread_ts") == thread_ts]
 
+    def reactions(self, ts: str) -> list[str]:
+        """The reactions on a message now, after every add and remove."""
+        present: list[str] = []
+        for call in self.calls:
+            if call.args.get("timestamp") != ts:
+                continue
+            if call.method == "reactions.add":
+                present.append(call.args["name"])
+            elif call.method == "reactions.remove" and call.args["name"] in present:
+                present.remove(call.args["name"])
+        return present
+
     def files_in(self, thread_ts: str) -> dict[str, bytes]:
         """Files completed into a thread: name -> content."""
         return {
@@ -201,6 +213,13 @@ class FakeSlack(ThreadedServer):
                 if c.answer.get("ts") == thread or c.args.get("thread_ts") == thread
             ]
             return {"ok": True, "messages": messages, "has_more": False}
+        if method == "chat.getPermalink":
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "permalink": f"https://test.slack.com/archives/{args.get('channel')}/"
+                f"p{str(args.get('message_ts')).replace('.', '')}",
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
         if method == "files.getUploadURLExternal":

@@ -1,0 +1,57 @@
+"""Closes the browser sessions the app opened for threads once they sit idle, so nobody pays for
+a browser left open. It reads everything from Browser Use (no memory of its own), so it works
+after a restart and with several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+
+from bot.browser_use import BrowserUseClient, BrowserUseError
+from bot.models import SESSION_METADATA_KEY, SessionView, SlackRoute, parse_time
+
+log = logging.getLogger(__name__)
+
+OnClosed = Callable[[SessionView, SlackRoute], Awaitable[None]]
+
+
+class SessionJanitor:
+    def __init__(self, client: BrowserUseClient, idle_seconds: float, on_closed: OnClosed):
+        self.client = client
+        self.idle_seconds = idle_seconds
+        self.on_closed = on_closed
+        self.interval = max(1.0, min(60.0, idle_seconds / 3))
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.sweep()
+            except BrowserUseError as exc:
+                log.warning("janitor.sweep_failed: %s", exc)
+            except Exception:
+                log.exception("janitor.sweep crashed")
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Close every idle thread session; returns how many it closed."""
+        now = now or datetime.now(timezone.utc)
+        closed = 0
+        listing = await self.client.list_sessions(status="active")
+        for item in listing.items:
+            session = await self.client.get_session(item.id)
+            ours = [t for t in session.tasks if t.metadata.get(SESSION_METADATA_KEY) == session.id]
+            if not ours or session.busy or not session.active:
+                continue  # not a thread session the app opened, or still working
+            ends = [end for t in session.tasks if (end := parse_time(t.finished_at))]
+            last = max(ends, default=None) or parse_time(session.started_at)
+            if last is None or (now - last).total_seconds() < self.idle_seconds:
+                continue
+            await self.client.stop_session(session.id)
+            closed += 1
+            log.info("session.closed_idle session_id=%s", session.id)
+            route = SlackRoute.from_metadata(ours[-1].metadata)
+            if route is not None:
+                await self.on_closed(session, route)
+        return closed

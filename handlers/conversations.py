@@ -1,0 +1,336 @@
+"""Talking to the browser: @mentions and DMs, in threads that keep their browser session.
+
+The first task in a thread gets a browser session the app opens itself (kept alive); every
+follow-up in that thread runs in it, with the same cookies and the same open page. The link from
+thread to session is not kept in memory: the thread's status messages carry it in their Slack
+message metadata, so it survives a restart and works across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.browser_use import BrowserUseError
+from bot.deps import Deps
+from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
+from handlers import blocks
+from handlers.access import apply_policy, check_access
+from handlers.actions import stop_task, task_status
+from handlers.errors import UserInputError, failure_text
+from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
+from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
+from handlers.modals import defaults_of
+from handlers.submit import SLACK_ERRORS, Origin, start_task
+
+log = logging.getLogger(__name__)
+
+CLOSE_WORDS = {"done", "close", "close session", "end", "end session", "bye", "thanks, done"}
+NEW_SESSION_FLAG = "--new"
+FOLLOW_UP_MAX_CHARS = 1800  # it rides in a button's value (Slack allows 2,000)
+QUEUE_WAIT_SECONDS = 30 * 60
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
+
+
+@dataclass(frozen=True)
+class Said:
+    """One message to the bot: who, where, and in which thread."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    text: str
+    ts: str  # the message itself (it gets the reactions)
+    thread_ts: str  # the thread it belongs to (its own ts when it starts one)
+
+
+def words_of(text: str) -> str:
+    """The message without the bot's @mention in front."""
+    return _LEADING_MENTION.sub("", text or "", count=1).strip()
+
+
+async def _say(client: AsyncWebClient, said: Said, message: blocks.Message) -> None:
+    try:
+        await client.chat_postMessage(
+            channel=said.channel_id, thread_ts=said.thread_ts, unfurl_links=False, **message
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("slack.post failed: %s", exc)
+
+
+async def _react(client: AsyncWebClient, said: Said, name: str, remove: str | None = None) -> None:
+    try:
+        if remove:
+            await client.reactions_remove(channel=said.channel_id, timestamp=said.ts, name=remove)
+        await client.reactions_add(channel=said.channel_id, timestamp=said.ts, name=name)
+    except SLACK_ERRORS as exc:
+        log.info("slack.reaction failed: %s", exc)
+
+
+async def thread_session_id(client: AsyncWebClient, said: Said) -> str | None:
+    """The browser session the app opened for this thread, from its status messages."""
+    try:
+        reply = await client.conversations_replies(
+            channel=said.channel_id, ts=said.thread_ts, include_all_metadata=True, limit=200
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("slack.conversations_replies failed: %s", exc)
+        return None
+    for message in reversed(reply.get("messages") or []):
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") == blocks.STATUS_EVENT and payload.get("thread_session"):
+            return str(payload["session_id"])
+    return None
+
+
+async def _live_session(deps: Deps, session_id: str | None) -> SessionView | None:
+    if session_id is None:
+        return None
+    try:
+        session = await deps.browser_use.get_session(session_id)
+    except BrowserUseError as exc:
+        log.info("session.unavailable session_id=%s: %s", session_id, exc)
+        return None
+    return session if session.active else None
+
+
+async def _open_session(deps: Deps, request: CreateTaskRequest) -> SessionView:
+    """A browser kept alive for the thread, with the session settings the person asked for."""
+    settings = request.session_settings
+    fields: dict[str, Any] = {}
+    if settings is not None:
+        fields = {name: getattr(settings, name) for name in settings.model_fields_set}
+    # Kept alive for follow-ups, with the agent's memory; both said, not left to defaults.
+    session = await deps.browser_use.create_session(
+        CreateSessionRequest(keep_alive=True, persist_memory=True, **fields)
+    )
+    log.info("session.opened session_id=%s", session.id)
+    return session
+
+
+async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
+    """What a mention or a DM asks for: a task (in the thread's browser), help, or `done`."""
+    text = words_of(said.text)
+    new_session = NEW_SESSION_FLAG in text.split()
+    if new_session:
+        text = " ".join(word for word in text.split(" ") if word != NEW_SESSION_FLAG)
+    if text.lower().strip(" .!") in CLOSE_WORDS:
+        await close_thread_session(deps, client, said)
+        return
+    try:
+        check_access(deps.settings, said.user_id, said.channel_id)
+        parsed = parse_command(text, defaults_of(deps))
+        if isinstance(parsed, Run):
+            parsed = Run(apply_policy(parsed.request, deps.settings))
+    except UserInputError as exc:
+        await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
+        await _react(client, said, "x", remove="eyes")
+        return
+    if isinstance(parsed, Help | OpenForm):
+        await _say(client, said, blocks.mention_usage())
+        await _react(client, said, "wave", remove="eyes")
+        return
+    if isinstance(parsed, Stop):
+        await _say(client, said, blocks.notice(await stop_task(deps, said.user_id, parsed.task_id)))
+        return
+    if isinstance(parsed, Status):
+        await _say(client, said, await task_status(deps, parsed.task_id))
+        return
+    await run_in_thread(deps, client, said, parsed.request, new_session=new_session)
+
+
+async def run_in_thread(
+    deps: Deps,
+    client: AsyncWebClient,
+    said: Said,
+    request: CreateTaskRequest,
+    *,
+    new_session: bool = False,
+) -> None:
+    """Run the task in the thread's browser session, opening one for the thread's first task."""
+    session: SessionView | None = None
+    if request.session_id is None:
+        if not new_session:
+            session = await _live_session(deps, await thread_session_id(client, said))
+        if session is not None and session.busy:
+            running = next(task.id for task in session.tasks if not task.ended)
+            queue = follow_up_value(said, session.id)
+            await _say(client, said, blocks.session_busy(running, queue))
+            await _react(client, said, "hourglass", remove="eyes")
+            return
+        if session is None:
+            try:
+                session = await _open_session(deps, request)
+            except BrowserUseError as exc:
+                await _say(client, said, blocks.task_failed(failure_text(exc)))
+                await _react(client, said, "x", remove="eyes")
+                return
+        fields = {name: getattr(request, name) for name in request.model_fields_set}
+        fields.pop("session_settings", None)  # they went to the session itself
+        request = CreateTaskRequest.model_validate({**fields, "session_id": session.id})
+    origin = Origin(
+        team_id=said.team_id,
+        channel_id=said.channel_id,
+        user_id=said.user_id,
+        thread_ts=said.thread_ts,
+        announce=False,
+        react_ts=said.ts,
+        thread_session=session.id if session else None,
+    )
+    created = await start_task(deps, client, request, origin)
+    if created is None:
+        await _react(client, said, "x", remove="eyes")
+
+
+async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -> None:
+    session = await _live_session(deps, await thread_session_id(client, said))
+    if session is None:
+        await _say(client, said, blocks.notice("There is no open browser in this thread."))
+        return
+    try:
+        await deps.browser_use.stop_session(session.id)
+    except BrowserUseError as exc:
+        await _say(client, said, blocks.notice(failure_text(exc)))
+        return
+    log.info("session.closed session_id=%s by=%s", session.id, said.user_id)
+    await _say(client, said, blocks.session_closed(reason="asked"))
+    await _react(client, said, "white_check_mark", remove="eyes")
+
+
+async def wait_then_run(deps: Deps, client: AsyncWebClient, said: Said, session_id: str) -> None:
+    """A queued follow-up: start it as soon as the thread's browser is free."""
+    deadline = time.monotonic() + QUEUE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        session = await _live_session(deps, session_id)
+        if session is None or not session.busy:
+            await converse(deps, client, said)
+            return
+        await asyncio.sleep(deps.settings.poll_interval)
+    await _say(
+        client,
+        said,
+        blocks.notice(
+            f"<@{said.user_id}> your queued follow-up did not start: the previous step was still "
+            "running after 30 minutes. Stop it, or ask again."
+        ),
+    )
+
+
+async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes: float) -> None:
+    """Tell a thread its browser was closed for being idle."""
+    if route.thread_ts is None:
+        return
+    message = blocks.session_closed("idle", idle_minutes=max(1, round(minutes)))
+    try:
+        await client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts, **message)
+    except SLACK_ERRORS as exc:
+        log.warning("slack.session_closed post failed: %s", exc)
+
+
+def _said_from_event(body: dict[str, Any]) -> Said | None:
+    event = body.get("event") or {}
+    # Bots (this one included), edits, joins and other message subtypes never start tasks.
+    if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+        return None
+    return Said(
+        team_id=str(body.get("team_id") or event.get("team") or ""),
+        channel_id=str(event["channel"]),
+        user_id=str(event["user"]),
+        text=str(event.get("text") or ""),
+        ts=str(event["ts"]),
+        thread_ts=str(event.get("thread_ts") or event["ts"]),
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def handle_said(
+        body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient
+    ) -> None:
+        said = _said_from_event(body)
+        if said is None:
+            return
+        # Slack re-delivers an event it thinks failed; the same event never starts two tasks.
+        event_id = body.get("event_id") or f"{said.channel_id}:{said.ts}"
+        if not deps.once.first(f"event:{event_id}") or not deps.once.first(
+            f"message:{said.channel_id}:{said.ts}"
+        ):
+            retry = request.headers.get("x-slack-retry-num", [""])[0]
+            log.info("event.duplicate event_id=%s retry=%s", event_id, retry)
+            return
+
+        async def work() -> None:
+            await _react(client, said, "eyes")
+            await converse(deps, client, said)
+
+        deps.inflight.spawn(work)
+
+    @app.event("app_mention")
+    async def handle_mention(
+        body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient
+    ) -> None:
+        """@Browser Use in a channel or a thread: a task, answered in that message's thread."""
+        await handle_said(body, request, client)
+
+    @app.event("message")
+    async def handle_message(
+        body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient
+    ) -> None:
+        """A direct message to the bot works like a mention; other messages are not for us."""
+        if (body.get("event") or {}).get("channel_type") == "im":
+            await handle_said(body, request, client)
+
+    @app.action(QUEUE_FOLLOW_UP)
+    async def handle_queue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Run the follow-up when the thread's browser is free."""
+        await ack()
+        value = json.loads(body["actions"][0]["value"])
+        if body["user"]["id"] != value["user"]:
+            return  # only the person who asked may queue their follow-up
+        message = body.get("message") or {}
+        said = Said(
+            team_id=str((body.get("team") or {}).get("id", "")),
+            channel_id=str(body["channel"]["id"]),
+            user_id=value["user"],
+            text=value["text"],
+            ts=value["ts"],
+            thread_ts=str(message.get("thread_ts") or message.get("ts")),
+        )
+        await _say(
+            client,
+            said,
+            blocks.notice(":hourglass: Queued: it starts as soon as the current step is done."),
+        )
+        deps.inflight.spawn(lambda: wait_then_run(deps, client, said, value["session"]))
+
+    @app.action(CLOSE_SESSION)
+    async def handle_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Close the thread's browser (anyone in the thread may: it only saves money)."""
+        await ack()
+        message = body.get("message") or {}
+        said = Said(
+            team_id=str((body.get("team") or {}).get("id", "")),
+            channel_id=str(body["channel"]["id"]),
+            user_id=str(body["user"]["id"]),
+            text="done",
+            ts=str(message.get("ts")),
+            thread_ts=str(message.get("thread_ts") or message.get("ts")),
+        )
+        deps.inflight.spawn(lambda: close_thread_session(deps, client, said))
+
+
+def follow_up_value(said: Said, session_id: str) -> str | None:
+    """What the Queue button carries, or None when the follow-up is too long to carry."""
+    if len(said.text) > FOLLOW_UP_MAX_CHARS:
+        return None
+    return json.dumps(
+        {"text": said.text, "user": said.user_id, "ts": said.ts, "session": session_id}
+    )
