@@ -90,35 +90,27 @@ def load_settings(
             "single-workspace install and Bolt would ignore SLACK_BOT_TOKEN"
         )
 
-    def integer(name: str, low: int, high: int) -> int | None:
+    def number(name: str, low: float, high: float, kind: type[float] = float) -> float | None:
         raw = values.get(name)
         if raw is None:
             return None
         try:
-            number = int(raw)
+            value = kind(raw)
         except ValueError:
-            number = low - 1
-        if not low <= number <= high:
-            problems.append(f"{name} must be a whole number from {low} to {high}")
+            value = low - 1
+        if not low <= value <= high:
+            what = "whole number" if kind is int else "number"
+            problems.append(f"{name} must be a {what} from {low:g} to {high:g}")
             return None
-        return number
+        return value
 
-    def decimal(name: str, low: float, high: float) -> float | None:
-        raw = values.get(name)
-        if raw is None:
-            return None
-        try:
-            number = float(raw)
-        except ValueError:
-            number = low - 1
-        if not low <= number <= high:
-            problems.append(f"{name} must be a number from {low:g} to {high:g}")
-            return None
-        return number
+    def integer(name: str, low: int, high: int) -> int | None:
+        value = number(name, low, high, int)
+        return None if value is None else int(value)
 
     port = integer("PORT", 1, 65535)
-    poll_interval = decimal("POLL_INTERVAL_SECONDS", 0.1, 60)
-    session_idle = decimal("SESSION_IDLE_MINUTES", 0.01, 1440)
+    poll_interval = number("POLL_INTERVAL_SECONDS", 0.1, 60)
+    session_idle = number("SESSION_IDLE_MINUTES", 0.01, 1440)
     timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
     rate = integer("BROWSER_USE_REQUESTS_PER_SECOND", 1, 1000)
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,24 @@ def app(app_process: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) 
 @pytest.fixture
 def sender(app: AppProcess, slack: FakeSlack) -> SlackSender:
     return SlackSender(app.url, slack.response_url())
+
+
+OwnApp = Callable[..., AbstractContextManager[tuple[AppProcess, SlackSender]]]
+
+
+@pytest.fixture
+def own_app(slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path) -> OwnApp:
+    """Start an app of the test's own, with extra settings (`own_app(SESSION_IDLE_MINUTES="1")`),
+    the stand-ins wiped first; it is stopped when the `with` block ends."""
+    slack.reset()
+    browser_use.reset()
+
+    @contextmanager
+    def start(**env: str) -> Iterator[tuple[AppProcess, SlackSender]]:
+        process = AppProcess({**app_env(slack, browser_use), **env}, tmp_path).start()
+        try:
+            yield process, SlackSender(process.url, slack.response_url())
+        finally:
+            process.stop()
+
+    return start

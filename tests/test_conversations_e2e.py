@@ -6,10 +6,8 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from tests.app_process import AppProcess
-from tests.conftest import app_env
+from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -54,6 +52,15 @@ def mention(
     response = sender.event(event, event_id=event_id, retry=retry)
     assert response.status_code == 200
     return Mention(ts, thread_ts or ts)
+
+
+def status_in(slack: FakeSlack, thread_ts: str, task_id: str) -> list:
+    """Wait for the status message of `task_id` in the thread."""
+    return wait_for(
+        lambda: [c for c in slack.in_thread(thread_ts) if task_id in c.args["text"]],
+        5,
+        "the status message",
+    )
 
 
 def created_count(browser_use: FakeBrowserUse, n: int) -> list:
@@ -102,11 +109,7 @@ def test_a_follow_up_in_the_thread_reuses_the_browser_and_new_starts_another(
 ) -> None:
     first = mention(sender, "search for flights to Porto")
     (task,) = created_count(browser_use, 1)
-    wait_for(
-        lambda: [c for c in slack.in_thread(first.ts) if task.id in c.args["text"]],
-        5,
-        "the status message",
-    )
+    status_in(slack, first.ts, task.id)
     browser_use.finish(task.id)
     mention(sender, "now open the second result", thread_ts=first.ts)
     second = created_count(browser_use, 2)[1]
@@ -125,11 +128,7 @@ def test_a_follow_up_while_busy_is_held_then_queued(
 ) -> None:
     first = mention(sender, "compare three laptops")
     (task,) = created_count(browser_use, 1)
-    wait_for(
-        lambda: [c for c in slack.in_thread(first.ts) if task.id in c.args["text"]],
-        5,
-        "the status message",
-    )
+    status_in(slack, first.ts, task.id)
     follow_up = mention(sender, "add the cheapest to the cart", thread_ts=first.ts)
     busy = wait_for(
         lambda: [
@@ -186,11 +185,7 @@ def test_done_closes_the_threads_browser(
 ) -> None:
     first = mention(sender, "check the news")
     (task,) = created_count(browser_use, 1)
-    wait_for(
-        lambda: [c for c in slack.in_thread(first.ts) if task.id in c.args["text"]],
-        5,
-        "the status message",
-    )
+    status_in(slack, first.ts, task.id)
     browser_use.finish(task.id)
     mention(sender, "done", thread_ts=first.ts)
     wait_for(lambda: browser_use.session_stops == [task.body["sessionId"]], 5, "the stop")
@@ -281,50 +276,26 @@ def test_a_direct_message_starts_a_task_answered_in_its_thread(
 
 
 def test_a_thread_keeps_its_session_across_a_restart(
-    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    slack.reset()
-    browser_use.reset()
-    env = app_env(slack, browser_use)
-    first_app = AppProcess(env, tmp_path).start()
-    try:
-        sender = SlackSender(first_app.url, slack.response_url())
+    with own_app() as (_, sender):
         first = mention(sender, "log in to the shop")
         (task,) = created_count(browser_use, 1)
-        wait_for(
-            lambda: [c for c in slack.in_thread(first.ts) if task.id in c.args["text"]],
-            5,
-            "the status message",
-        )
+        status_in(slack, first.ts, task.id)
         browser_use.finish(task.id)
-    finally:
-        first_app.stop()
-    second_app = AppProcess(env, tmp_path).start()
-    try:
-        sender = SlackSender(second_app.url, slack.response_url())
+    with own_app() as (_, sender):
         mention(sender, "now open my orders", thread_ts=first.ts)
         second = created_count(browser_use, 2)[1]
-    finally:
-        second_app.stop()
     assert second.body["sessionId"] == task.body["sessionId"]
 
 
 def test_an_idle_thread_session_is_closed_and_the_thread_told(
-    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    slack.reset()
-    browser_use.reset()
-    env = {**app_env(slack, browser_use), "SESSION_IDLE_MINUTES": "0.05"}  # 3 seconds
-    process = AppProcess(env, tmp_path).start()
-    try:
-        sender = SlackSender(process.url, slack.response_url())
+    with own_app(SESSION_IDLE_MINUTES="0.05") as (_, sender):  # 3 seconds
         first = mention(sender, "read the menu")
         (task,) = created_count(browser_use, 1)
-        wait_for(
-            lambda: [c for c in slack.in_thread(first.ts) if task.id in c.args["text"]],
-            5,
-            "the status message",
-        )
+        status_in(slack, first.ts, task.id)
         browser_use.finish(task.id)
         wait_for(
             lambda: browser_use.session_stops == [task.body["sessionId"]], 10, "the idle close"
@@ -334,9 +305,7 @@ def test_an_idle_thread_session_is_closed_and_the_thread_told(
             5,
             "the thread told",
         )
-        assert "Mention me here to start a new one" in note[0].args["text"]
-    finally:
-        process.stop()
+    assert "Mention me here to start a new one" in note[0].args["text"]
 
 
 def test_app_home_shows_the_persons_tasks_and_the_credit(

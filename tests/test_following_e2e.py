@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.app_process import AppProcess
-from tests.conftest import WEBHOOK_SECRET, app_env
+from tests.conftest import WEBHOOK_SECRET, OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -316,23 +315,15 @@ def test_a_webhook_twice_and_a_poll_give_one_result(
 
 
 def test_a_restart_mid_task_still_ends_with_exactly_one_result(
-    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    slack.reset()
-    browser_use.reset()
-    env = app_env(slack, browser_use)
-    first = AppProcess(env, tmp_path).start()
-    try:
-        sender = SlackSender(first.url, slack.response_url())
+    with own_app() as (_, sender):
         ended_while_down = start(sender, slack, browser_use, text="Task one")
         still_running = start(sender, slack, browser_use, text="Task two")
         browser_use.step(still_running.task_id, "Halfway")
-    finally:
-        first.stop()
     browser_use.finish(ended_while_down.task_id, output="Finished while the app was down")
 
-    second = AppProcess(env, tmp_path).start()
-    try:
+    with own_app():
         one_result(slack, ended_while_down)
         browser_use.step(still_running.task_id, "Almost there")
         wait_for(
@@ -345,40 +336,27 @@ def test_a_restart_mid_task_still_ends_with_exactly_one_result(
         )
         browser_use.finish(still_running.task_id, output="Finished after the restart")
         one_result(slack, still_running)
-    finally:
-        second.stop()
 
-    third = AppProcess(env, tmp_path).start()  # and once more: nothing is posted again
-    try:
+    with own_app():  # and once more: nothing is posted again
         time.sleep(1.5)
-    finally:
-        third.stop()
     assert len(results(slack, ended_while_down)) == 1
     assert len(results(slack, still_running)) == 1
 
 
 def test_many_running_tasks_stay_within_the_request_budget(
-    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+    own_app: OwnApp, browser_use: FakeBrowserUse
 ) -> None:
-    slack.reset()
-    browser_use.reset()
     rate = 5
-    env = {
-        **app_env(slack, browser_use),
-        "BROWSER_USE_REQUESTS_PER_SECOND": str(rate),
-        "POLL_INTERVAL_SECONDS": "0.1",
-    }
-    process = AppProcess(env, tmp_path).start()
-    try:
-        sender = SlackSender(process.url, slack.response_url())
+    with own_app(BROWSER_USE_REQUESTS_PER_SECOND=str(rate), POLL_INTERVAL_SECONDS="0.1") as (
+        _,
+        sender,
+    ):
         for i in range(15):
             sender.command(f"Task number {i}")
         wait_for(lambda: len(browser_use.created) == 15, 10, "fifteen tasks")
         for task in browser_use.created:
             browser_use.step(task.id, "Busy")
         time.sleep(5)
-    finally:
-        process.stop()
     ours = {task.id for task in browser_use.created}
     # Only this process's calls: the suite's shared app may still be polling earlier tasks.
     times = [

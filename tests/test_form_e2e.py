@@ -29,9 +29,11 @@ def thread_replies(slack: FakeSlack) -> list:
     )
 
 
-def more_options(sender: SlackSender, slack: FakeSlack, view: dict) -> dict:
-    """Click "More options…" in `view`; the view Slack then shows."""
-    payload = view_submission(view, {}, view_id="V0TEST")
+def more_options(
+    sender: SlackSender, slack: FakeSlack, view: dict, entered: dict | None = None
+) -> dict:
+    """Click "More options…" in `view` (with `entered` typed so far); the view Slack then shows."""
+    payload = view_submission(view, entered or {}, view_id="V0TEST")
     payload.update(
         type="block_actions",
         container={"type": "view", "view_id": "V0TEST"},
@@ -66,23 +68,9 @@ def test_the_command_alone_opens_the_form_in_that_channel(
 def test_more_options_updates_the_view_in_place(sender: SlackSender, slack: FakeSlack) -> None:
     sender.command("form")
     view = opened_view(slack)
-    payload = view_submission(view, {"task": "typed so far"}, view_id="V0TEST")
-    payload.update(
-        type="block_actions",
-        container={"type": "view", "view_id": "V0TEST"},
-        actions=[
-            {
-                "action_id": MORE_OPTIONS,
-                "block_id": MORE_OPTIONS,
-                "type": "button",
-                "action_ts": "1.2",
-            }
-        ],
-    )
-    assert sender.interactive(payload).status_code == 200
-    (update,) = wait_for(lambda: slack.calls_to("views.update"), 5, "views.update")
+    more = more_options(sender, slack, view, {"task": "typed so far"})
+    (update,) = slack.calls_to("views.update")
     assert update.args["view_id"] == "V0TEST" and update.args["hash"] == "156772938.1827394"
-    more = opened_view(slack, "views.update")
     assert "secrets" in [b.get("block_id") for b in more["blocks"]]
     assert "typed so far" not in json.dumps(more)  # Slack keeps typed values itself
 

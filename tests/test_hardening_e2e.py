@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.app_process import AppProcess
-from tests.conftest import WEBHOOK_SECRET, app_env
+from tests.conftest import WEBHOOK_SECRET, OwnApp, app_env
 from tests.fakes.browser_use import API_KEY, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
@@ -74,23 +73,12 @@ def test_no_token_or_key_reaches_slack_or_a_log_line(
 
 
 def test_a_burst_is_paced_and_each_person_is_told_they_are_queued(
-    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    slack.reset()
-    browser_use.reset()
-    env = {
-        **app_env(slack, browser_use),
-        "BROWSER_USE_REQUESTS_PER_SECOND": "2",
-        "POLL_INTERVAL_SECONDS": "30",
-    }
-    process = AppProcess(env, tmp_path).start()
-    try:
-        sender = SlackSender(process.url, slack.response_url())
+    with own_app(BROWSER_USE_REQUESTS_PER_SECOND="2", POLL_INTERVAL_SECONDS="30") as (_, sender):
         acks = [sender.command(f"Burst task {i}", user_id=f"U{i}") for i in range(12)]
         assert [r.status_code for r in acks] == [200] * 12
         wait_for(lambda: len(thread_starts(slack)) == 12, 15, "twelve tasks started")
-    finally:
-        process.stop()
     queued = [c for c in slack.posts() if "Queued" in c.args["text"]]
     assert len(queued) >= 6, "the tasks that waited were told so"
     assert len(browser_use.created) == 12 and browser_use.create_calls == 12
