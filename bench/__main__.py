@@ -141,12 +141,17 @@ async def send_all(
         await asyncio.gather(*(one(item, body) for item, body in zip(sent, bodies, strict=True)))
 
 
+def is_ids_reply(post: dict[str, Any]) -> bool:
+    """The thread reply with the task and session IDs (not a "queued" note or a status)."""
+    return bool(post["thread_ts"]) and (post["text"] or "").startswith("Task started")
+
+
 def wait_for_replies(stand_ins: StandIns, expected: int, quiet_seconds: float) -> list[dict]:
     """Poll until every command has its thread reply, or nothing new came for a while."""
     last, last_change = -1, time.monotonic()
     while True:
         posts = stand_ins.posts()
-        replies = sum(1 for p in posts if p["thread_ts"])
+        replies = sum(1 for p in posts if is_ids_reply(p))
         if replies >= expected:
             return posts
         if replies != last:
@@ -186,7 +191,7 @@ def scenario(
         if not p["thread_ts"]
         if (m := MARK.search(p["text"] or ""))
     }
-    replies = [p for p in posts if p["thread_ts"] in parents]
+    replies = [p for p in posts if is_ids_reply(p) and p["thread_ts"] in parents]
     created = stand_ins.created()
     overheads = [(r["at"] - sent[parents[r["thread_ts"]]].at - upstream) * 1000 for r in replies]
     return Row(

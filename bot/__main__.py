@@ -35,7 +35,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         timeout=settings.browser_use_timeout,
         requests_per_second=settings.browser_use_requests_per_second,
     )
-    session = aiohttp.ClientSession()
+    # One connection pool for every Slack call. A small one: in a burst, reusing 32 warm
+    # connections costs less than opening a new one per post (py-spy: 8% in sock_connect).
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
     tracker = Tracker(browser_use, poll_interval=settings.poll_interval)
     deps = Deps(settings=settings, browser_use=browser_use, tracker=tracker)
     app = build_app(settings, deps, build_slack_client(settings, session))

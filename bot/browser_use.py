@@ -201,7 +201,8 @@ class RequestBudget:
 
     Browser Use allows about 25 requests a second per project, counted over 5-second windows
     (125 a window). A bucket of `rate` tokens refilled at `rate` a second lets through at most
-    6 x rate in any window: 120 at the default 20. Waiters are served in order.
+    6 x rate in any window: 120 at the default 20. Waiters are served in order, except that
+    background reads (polling) give way while a request someone is waiting for is queued.
     """
 
     def __init__(
@@ -216,19 +217,29 @@ class RequestBudget:
         self._tokens = rate
         self._updated = clock()
         self._lock = asyncio.Lock()
-        self.waiting = 0
+        self.urgent_waiting = 0
 
     def expected_wait(self) -> float:
-        """Roughly how long a request asking now would wait, in seconds."""
-        return max(0.0, (self.waiting + 1 - self._tokens) / self.rate)
+        """Roughly how long a request someone waits for would wait if it asked now, in seconds."""
+        return max(0.0, (self.urgent_waiting + 1 - self._available()) / self.rate)
+
+    def _available(self) -> float:
+        self._refill()
+        return self._tokens
 
     def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    async def acquire(self) -> None:
-        self.waiting += 1
+    async def acquire(self, *, background: bool = False) -> None:
+        if background:
+            # Polls go only when nobody waits and half the bucket is spare: under a steady
+            # stream of creates they pause, rather than push the creates into a queue.
+            while self.urgent_waiting or self._available() < self.rate / 2:
+                await self._sleep(1 / self.rate)
+        else:
+            self.urgent_waiting += 1
         try:
             async with self._lock:
                 self._refill()
@@ -237,7 +248,8 @@ class RequestBudget:
                     self._refill()
                 self._tokens -= 1
         finally:
-            self.waiting -= 1
+            if not background:
+                self.urgent_waiting -= 1
 
 
 class BrowserUseClient:
@@ -283,11 +295,16 @@ class BrowserUseClient:
         )
         return self._parse(response, TaskCreated)
 
-    async def get_task(self, task_id: str) -> TaskView:
-        return self._parse(await self._request("GET", f"tasks/{task_id}"), TaskView)
+    async def get_task(self, task_id: str, *, background: bool = False) -> TaskView:
+        return self._parse(
+            await self._request("GET", f"tasks/{task_id}", background=background), TaskView
+        )
 
-    async def get_task_status(self, task_id: str) -> TaskStatusView:
-        return self._parse(await self._request("GET", f"tasks/{task_id}/status"), TaskStatusView)
+    async def get_task_status(self, task_id: str, *, background: bool = False) -> TaskStatusView:
+        return self._parse(
+            await self._request("GET", f"tasks/{task_id}/status", background=background),
+            TaskStatusView,
+        )
 
     async def stop_task(self, task_id: str) -> TaskView:
         """`PATCH /tasks/{id}` with `stop`. Stopping twice does no harm, so it may be retried."""
@@ -301,13 +318,15 @@ class BrowserUseClient:
         after: str | None = None,
         page: int = 1,
         page_size: int = 100,
+        background: bool = False,
     ) -> TaskList:
         params: dict[str, Any] = {"pageNumber": page, "pageSize": page_size}
         if status:
             params["filterBy"] = status
         if after:
             params["after"] = after
-        return self._parse(await self._request("GET", "tasks", params=params), TaskList)
+        response = await self._request("GET", "tasks", params=params, background=background)
+        return self._parse(response, TaskList)
 
     async def find_task(
         self, since: datetime, matches: Callable[[TaskView], bool], *, max_pages: int = 5
@@ -321,8 +340,10 @@ class BrowserUseClient:
                 return found
         return None
 
-    async def get_session(self, session_id: str) -> SessionView:
-        return self._parse(await self._request("GET", f"sessions/{session_id}"), SessionView)
+    async def get_session(self, session_id: str, *, background: bool = False) -> SessionView:
+        return self._parse(
+            await self._request("GET", f"sessions/{session_id}", background=background), SessionView
+        )
 
     async def create_session(self, request: CreateSessionRequest) -> SessionView:
         """`POST /sessions`. Not idempotent (a browser costs money): never re-sent after a 5xx."""
@@ -335,8 +356,10 @@ class BrowserUseClient:
         return self._parse(response, SessionView)
 
     async def list_sessions(self, *, status: str = "active", page: int = 1) -> SessionList:
+        """Read by the idle-session janitor only, so it always gives way to people's requests."""
         params = {"filterBy": status, "pageNumber": page, "pageSize": 100}
-        return self._parse(await self._request("GET", "sessions", params=params), SessionList)
+        response = await self._request("GET", "sessions", params=params, background=True)
+        return self._parse(response, SessionList)
 
     async def get_account(self) -> Account:
         return self._parse(await self._request("GET", "billing/account"), Account)
@@ -378,16 +401,20 @@ class BrowserUseClient:
         *,
         idempotent: bool = True,
         secrets: Iterable[str] = (),
+        background: bool = False,
         **kw: Any,
     ) -> httpx.Response:
         """Send with the retry policy: a 429 with a short Retry-After for any method; 502, 503,
-        504 and connection failures only where sending twice does no harm."""
+        504 and connection failures only where sending twice does no harm. `background` reads
+        (polling) give way to requests a person is waiting for."""
         attempts = 3 if idempotent else 2
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             started = time.perf_counter()
             try:
-                response = await self._send(method, path, may_have_arrived=not idempotent, **kw)
+                response = await self._send(
+                    method, path, may_have_arrived=not idempotent, background=background, **kw
+                )
             except (UpstreamTimeout, NetworkError):
                 if not idempotent or last:
                     raise
@@ -423,9 +450,9 @@ class BrowserUseClient:
         return min(0.5 * 2**attempt, 5.0) + random.uniform(0, 0.25)  # noqa: S311
 
     async def _send(
-        self, method: str, path: str, *, may_have_arrived: bool, **kw: Any
+        self, method: str, path: str, *, may_have_arrived: bool, background: bool, **kw: Any
     ) -> httpx.Response:
-        await self.budget.acquire()
+        await self.budget.acquire(background=background)
         try:
             return await self._http.request(method, path, **kw)
         except httpx.TimeoutException as exc:

@@ -40,7 +40,7 @@ class SessionJanitor:
         closed = 0
         listing = await self.client.list_sessions(status="active")
         for item in listing.items:
-            session = await self.client.get_session(item.id)
+            session = await self.client.get_session(item.id, background=True)
             ours = [t for t in session.tasks if t.metadata.get(SESSION_METADATA_KEY) == session.id]
             if not ours or session.busy or not session.active:
                 continue  # not a thread session the app opened, or still working

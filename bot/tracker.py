@@ -97,7 +97,7 @@ class Tracker:
                 await self.refresh(task_id)
                 continue
             try:
-                status = await self.client.get_task_status(task_id)
+                status = await self.client.get_task_status(task_id, background=True)
             except NotFoundError:
                 log.warning("tracker.gone task_id=%s", task_id)
                 return
@@ -120,7 +120,7 @@ class Tracker:
             if task_id in self._reported or self.sink is None:
                 return
             try:
-                task = await self.client.get_task(task_id)
+                task = await self.client.get_task(task_id, background=True)
             except BrowserUseError as exc:
                 log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
                 return
@@ -167,7 +167,7 @@ class Tracker:
                 for page in range(1, RESUME_MAX_PAGES + 1):
                     try:
                         listing = await self.client.list_tasks(
-                            status=status, after=after, page=page
+                            status=status, after=after, page=page, background=True
                         )
                     except BrowserUseError as exc:
                         log.warning("tracker.resume_failed status=%s error=%s", status, exc)

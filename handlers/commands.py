@@ -28,19 +28,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         """Answer at once; the task is created after the ack so Browser Use never delays it."""
         try:
             parsed = parse_command(command.get("text", ""), defaults_of(deps))
-        except UserInputError as exc:
-            await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
-            return
-        if isinstance(parsed, Help):
-            await ack(**blocks.usage())
-            return
-        try:
-            if not isinstance(parsed, Status | Stop):
+            if not isinstance(parsed, Help):
                 check_access(deps.settings, command["user_id"], command["channel_id"])
             if isinstance(parsed, Run):
                 parsed = Run(apply_policy(parsed.request, deps.settings))
         except UserInputError as exc:
             await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
+            return
+        if isinstance(parsed, Help):
+            await ack(**blocks.usage())
             return
         await ack()
         if isinstance(parsed, OpenForm):

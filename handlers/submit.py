@@ -137,13 +137,21 @@ async def start_task(
     request = route.attach(request, thread_session=origin.thread_session)
     hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
 
+    notice = None
     wait = deps.browser_use.budget.expected_wait()
     if wait >= QUEUE_NOTICE_SECONDS and thread_ts:
-        # A burst is sent at the pace Browser Use accepts; say so rather than go quiet.
-        await _post(client, origin.channel_id, blocks.queued(wait), thread_ts)
+        # A burst is sent at the pace Browser Use accepts; say so rather than go quiet. Posted a
+        # moment later, so the notices don't compete with the burst's own acks.
+        async def tell_queued() -> None:
+            await asyncio.sleep(1.0)
+            await _post(client, origin.channel_id, blocks.queued(wait - 1.0), thread_ts)
+
+        notice = asyncio.get_running_loop().create_task(tell_queued())
     try:
         created = await create_once(deps, request, route)
     except Exception as exc:
+        if notice is not None:
+            notice.cancel()
         if not isinstance(exc, BrowserUseError | UserInputError):
             log.exception("create_task crashed")
         log.warning(
@@ -159,6 +167,8 @@ async def start_task(
             await _tell_privately(client, origin, failed, hint)
         return None
 
+    if notice is not None:
+        notice.cancel()
     log.info(
         "task.created task_id=%s session_id=%s channel=%s thread_ts=%s",
         created.id,

@@ -145,3 +145,26 @@ def test_the_request_budget_stays_under_browser_uses_window_limit() -> None:
     assert busiest <= 120
     assert times[19] == 0.0  # the first 20 go at once
     assert times[-1] == pytest.approx((400 - 20) / 20)  # then 20 a second, no slower
+
+
+def test_polling_gives_way_to_requests_people_wait_for() -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    async def go() -> list[str]:
+        budget = RequestBudget(2, clock=lambda: now[0], sleep=sleep)
+        for _ in range(2):
+            await budget.acquire()  # the bucket is empty now
+        order: list[str] = []
+
+        async def take(name: str, background: bool) -> None:
+            await budget.acquire(background=background)
+            order.append(name)
+
+        await asyncio.gather(take("create 1", False), take("poll", True), take("create 2", False))
+        return order
+
+    assert asyncio.run(go()) == ["create 1", "create 2", "poll"]
