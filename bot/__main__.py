@@ -52,13 +52,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
             await socket_handler.connect_async()
             log.info("Socket Mode connected")
-        else:
-            runner = web.AppRunner(
-                build_web_app(app, deps), shutdown_timeout=SHUTDOWN_GRACE_SECONDS
-            )
-            await runner.setup()
-            await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
-            log.info("listening on port %d", settings.port)
+        # HTTP: Slack's requests, webhooks and /healthz; in Socket Mode, /healthz alone.
+        runner = web.AppRunner(
+            build_web_app(app, deps, slack_routes=socket_handler is None),
+            shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        )
+        await runner.setup()
+        await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
+        log.info("listening on port %d", settings.port)
         # Tasks started before a restart are followed again; none is left unreported.
         deps.inflight.spawn(lambda: resume_following(deps))
         janitor = asyncio.get_running_loop().create_task(build_janitor(deps, app).run())

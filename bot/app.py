@@ -110,7 +110,7 @@ async def resume_following(deps: Deps) -> None:
     await deps.tracker.resume()
 
 
-def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
+def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> web.Application:
     """`POST /slack/events` for everything Slack sends, `POST /browser-use/webhook` for Browser
     Use's task events, and `GET /healthz` for the platform."""
     seen: OrderedDict[str, float] = OrderedDict()  # webhook signatures, against replays
@@ -171,7 +171,9 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
         return web.json_response({"ok": True})
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-    web_app.router.add_post(SLACK_EVENTS_PATH, slack_events)
-    web_app.router.add_post(WEBHOOK_PATH, browser_use_webhook)
+    if slack_routes:
+        # Never in Socket Mode: its requests are not signed, so Bolt does not check signatures.
+        web_app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+        web_app.router.add_post(WEBHOOK_PATH, browser_use_webhook)
     web_app.router.add_get(HEALTH_PATH, health)
     return web_app

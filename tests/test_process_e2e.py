@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import httpx
 import pytest
 
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import APP_TOKEN, FakeSlack
 
 
 def test_sigterm_finishes_the_task_in_flight_then_exits_cleanly(
@@ -45,3 +47,28 @@ def test_the_admins_defaults_reach_every_task(own_app: OwnApp, browser_use: Fake
         ("gpt-4.1-mini", 12, ["example.com"]),
         ("o3", 3, ["other.example"]),
     ]
+
+
+def test_socket_mode_runs_the_same_command_without_a_public_url(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(SLACK_APP_TOKEN=APP_TOKEN) as (process, sender):
+        wait_for(lambda: slack.sockets, 10, "the Socket Mode connection")
+        # Socket Mode requests are not signed, so nothing Slack-shaped is served over HTTP.
+        assert httpx.get(f"{process.url}/healthz").json() == {"ok": True}
+        body = sender.command_body("Check the opening hours", user_id="U42", channel_id="C77")
+        assert httpx.post(f"{process.url}/slack/events", content=body).status_code == 404
+
+        payload = dict(parse_qsl(body))
+        envelope_id = slack.send_envelope("slash_commands", payload)
+        wait_for(
+            lambda: [a for a in slack.socket_acks if a["envelope_id"] == envelope_id],
+            5,
+            "the ack over the socket",
+        )
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        assert task.body["task"] == "Check the opening hours"
+        reply = wait_for(
+            lambda: [c for c in slack.posts() if c.args.get("thread_ts")], 5, "the thread reply"
+        )
+        assert task.id in reply[0].args["text"]

@@ -7,6 +7,7 @@ like Slack: `ok`, a `ts` per posted message, `not_in_channel` and friends, and `
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -15,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.fakes.server import ThreadedServer
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"  # Socket Mode
 TEAM_ID = "T0TEST"
 BOT_USER_ID = "UBOT"
 
@@ -49,6 +51,7 @@ class FakeSlack(ThreadedServer):
         super().__init__()
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
+        self.sockets: list[web.WebSocketResponse] = []
         self.reset()
 
     def reset(self) -> None:
@@ -58,6 +61,7 @@ class FakeSlack(ThreadedServer):
             self._failures: dict[str, list[Failure]] = {}
             self._blocked: dict[str, str] = {}
             self.uploads: dict[str, dict[str, Any]] = {}  # file ID -> name, content, where
+            self.socket_acks: list[dict[str, Any]] = []
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -125,6 +129,7 @@ class FakeSlack(ThreadedServer):
         app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few read methods
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_post("/upload/{file}", self._upload)
+        app.router.add_get("/socket", self._socket)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_get("/_control/posts", self._control_posts)
         app.router.add_post("/_control/reset", self._control_reset)
@@ -166,7 +171,8 @@ class FakeSlack(ThreadedServer):
             self.calls.append(call)
             queue = self._failures.get(method)
             failure = queue.pop(0) if queue else None
-        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+        token = BOT_TOKEN if method != "apps.connections.open" else APP_TOKEN
+        if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
@@ -200,6 +206,8 @@ class FakeSlack(ThreadedServer):
                 "ts": ts,
                 "message": {"text": args.get("text"), "ts": ts},
             }
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "conversations.replies":
             thread = str(args.get("ts"))
             messages = [
@@ -242,6 +250,36 @@ class FakeSlack(ThreadedServer):
             view = json.loads(view) if isinstance(view, str) else view
             return {"ok": True, "view": {**(view or {}), "id": "V0TEST", "hash": "h1"}}
         return {"ok": True}
+
+    # --- Socket Mode --------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0TEST"}}
+        )
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+        return ws
+
+    def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push a request down the Socket Mode connection, as Slack does; returns its ID."""
+        envelope_id = f"env-{next(self._ts)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+
+        async def send() -> None:
+            await self.sockets[-1].send_json(envelope)
+
+        asyncio.run_coroutine_threadsafe(send(), self.loop).result(5)
+        return envelope_id
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file"]]["content"] = await request.read()
