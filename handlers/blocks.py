@@ -461,9 +461,13 @@ NO_THREAD_HINT = (
 )
 
 
+def with_hint(message: Message, hint: str | None) -> Message:
+    """`message` with a line of advice under it."""
+    if not hint:
+        return message
+    return {**message, "blocks": [*message["blocks"], _context(hint)]}
+
+
 def ephemeral(message: Message, hint: str | None = None) -> Message:
-    """A reply that only the person who asked sees (through the command's `response_url`)."""
-    blocks = list(message["blocks"])
-    if hint:
-        blocks.append(_context(hint))
-    return {**message, "blocks": blocks, "response_type": "ephemeral", "replace_original": False}
+    """A reply that only the person who asked sees (through a `response_url`)."""
+    return {**with_hint(message, hint), "response_type": "ephemeral", "replace_original": False}

@@ -103,9 +103,7 @@ async def _tell_privately(
     """No thread to answer in: the command's response_url, else a DM from the bot."""
     if await respond_ephemeral(origin.response_url, blocks.ephemeral(message, hint)):
         return
-    dm = blocks.ephemeral(message, hint)
-    dm.pop("response_type"), dm.pop("replace_original")
-    ts, _ = await _post(client, origin.user_id, dm)
+    ts, _ = await _post(client, origin.user_id, blocks.with_hint(message, hint))
     if ts is None:
         log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
 
