@@ -99,11 +99,9 @@ class SlackTaskSink:
 
     async def progress(self, task: TaskView, route: SlackRoute) -> None:
         if task.id not in self._status:
-            ts, react_ts = self._status_from(await self._thread(route), task.id)
-            if ts:
-                self.remember_status(task.id, ts, react_ts)
-        ts = self._status.get(task.id, ("", None))[0]
-        await self._update_status(task, route, ts or None)
+            # Remembered even when not found, so later steps don't read the thread again.
+            self.remember_status(task.id, *self._status_from(await self._thread(route), task.id))
+        await self._update_status(task, route, self._status[task.id][0] or None)
 
     async def finished(self, task: TaskView, route: SlackRoute) -> None:
         lock = self._locks.setdefault(task.id, asyncio.Lock())
@@ -117,7 +115,7 @@ class SlackTaskSink:
             log.info("task.already_reported task_id=%s", task.id)
             return
         known = self._status.pop(task.id, None)
-        status_ts, react_ts = known if known else self._status_from(thread, task.id)
+        status_ts, react_ts = known if known and known[0] else self._status_from(thread, task.id)
         await self._update_status(task, route, status_ts or None)
         result = blocks.task_result(task, route)
         # With no thread (the bot could not post there), the result goes to the person directly.
