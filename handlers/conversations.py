@@ -23,7 +23,7 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
 from handlers import blocks
-from handlers.access import apply_policy, check_access
+from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
 from handlers.errors import UserInputError, failure_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
@@ -159,8 +159,25 @@ async def run_in_thread(
     """Run the task in the thread's browser session, opening one for the thread's first task."""
     session: SessionView | None = None
     if request.session_id is None:
+        try:
+            await check_quota(deps, said.user_id)  # before a browser is opened for nothing
+        except UserInputError as exc:
+            await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
+            await _react(client, said, "x", remove="eyes")
+            return
         if not new_session:
             session = await _live_session(deps, await thread_session_id(client, said))
+        if session is not None and request.session_settings is not None:
+            await _say(
+                client,
+                said,
+                blocks.notice(
+                    "Profile, proxy and screen size apply to a new browser, and this thread "
+                    f"already has one. Add `{NEW_SESSION_FLAG}` to start a fresh one with them."
+                ),
+            )
+            await _react(client, said, "x", remove="eyes")
+            return
         if session is not None and session.busy:
             running = next(task.id for task in session.tasks if not task.ended)
             queue = follow_up_value(said, session.id)

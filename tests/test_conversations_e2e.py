@@ -334,3 +334,24 @@ def test_app_home_shows_the_persons_tasks_and_the_credit(
     assert "Compare two phones" in text and "Someone else" not in text
     assert "open the thread" in text and "$42.50" in text
     assert "/browser-use" in text
+
+
+def test_session_settings_in_a_follow_up_ask_for_a_new_browser(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    first = mention(sender, "open the shop --proxy de")
+    (task,) = created_count(browser_use, 1)
+    assert browser_use.session_requests[0]["proxyCountryCode"] == "de"
+    assert "sessionSettings" not in task.body  # they went to the session itself
+    status_in(slack, first.ts, task.id)
+    browser_use.finish(task.id)
+    mention(sender, "same again from Japan --proxy jp", thread_ts=first.ts)
+    note = wait_for(
+        lambda: [c for c in slack.in_thread(first.ts) if "--new" in c.args["text"]],
+        5,
+        "the explanation",
+    )
+    assert "apply to a new browser" in note[0].args["text"]
+    mention(sender, "same again from Japan --proxy jp --new", thread_ts=first.ts)
+    created_count(browser_use, 2)
+    assert browser_use.session_requests[1]["proxyCountryCode"] == "jp"
