@@ -51,3 +51,18 @@ def test_every_test_the_promises_name_exists() -> None:
     for file_name, test_name in re.findall(r"`(test_\w+\.py)::(test_\w+)", section):
         source = (tests / file_name).read_text()
         assert f"def {test_name}" in source, f"{file_name}::{test_name} is gone"
+
+
+def test_every_variable_the_app_reads_is_in_the_readme_and_env_example() -> None:
+    import re
+
+    config = (README.parent / "bot" / "config.py").read_text()
+    names = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', config)) - {
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+    }
+    assert "BROWSER_USE_API_KEY" in names and len(names) > 20
+    readme, example = README.read_text(), (README.parent / ".env.example").read_text()
+    for name in sorted(names):
+        assert f"`{name}`" in readme, f"README does not document {name}"
+        assert name in example, f".env.example does not mention {name}"
