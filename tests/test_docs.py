@@ -57,7 +57,9 @@ def test_every_variable_the_app_reads_is_in_the_readme_and_env_example() -> None
     import re
 
     config = (README.parent / "bot" / "config.py").read_text()
+    # The two OAuth variables are named only to be refused; INFO is LOG_LEVEL's default.
     names = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', config)) - {
+        "INFO",
         "SLACK_CLIENT_ID",
         "SLACK_CLIENT_SECRET",
     }
