@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 WEBHOOK_PATH = "/browser-use/webhook"
-REPLAY_WINDOW_SECONDS = 600
 # Slack's payloads are small; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
 
@@ -113,7 +111,6 @@ async def resume_following(deps: Deps) -> None:
 def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> web.Application:
     """`POST /slack/events` for everything Slack sends, `POST /browser-use/webhook` for Browser
     Use's task events, and `GET /healthz` for the platform."""
-    seen: OrderedDict[str, float] = OrderedDict()  # webhook signatures, against replays
 
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -156,13 +153,9 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
         except WebhookRejected as exc:
             log.warning("webhook.rejected reason=%s", exc)
             return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
-        now = time.monotonic()
-        while seen and next(iter(seen.values())) < now - REPLAY_WINDOW_SECONDS:
-            seen.popitem(last=False)
-        signature = request.headers[SIGNATURE_HEADER]
-        if signature in seen:
+        # A signature is only valid for 5 minutes, and remembered for longer: a replay is ignored.
+        if not deps.once.first(f"webhook:{request.headers[SIGNATURE_HEADER]}"):
             return web.json_response({"ok": True, "duplicate": True})
-        seen[signature] = now
         task_id = task_id_of(event)
         log.info("webhook.received type=%s task_id=%s", event.get("type"), task_id)
         if task_id:
