@@ -27,6 +27,7 @@ from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
 from handlers.errors import UserInputError, failure_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
+from handlers.following import react
 from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
 from handlers.modals import defaults_of
 from handlers.submit import SLACK_ERRORS, Origin, start_task
@@ -67,12 +68,7 @@ async def _say(client: AsyncWebClient, said: Said, message: blocks.Message) -> N
 
 
 async def _react(client: AsyncWebClient, said: Said, name: str, remove: str | None = None) -> None:
-    try:
-        if remove:
-            await client.reactions_remove(channel=said.channel_id, timestamp=said.ts, name=remove)
-        await client.reactions_add(channel=said.channel_id, timestamp=said.ts, name=name)
-    except SLACK_ERRORS as exc:
-        log.info("slack.reaction failed: %s", exc)
+    await react(client, said.channel_id, said.ts, name, remove)
 
 
 async def thread_session_id(client: AsyncWebClient, said: Said) -> str | None:

@@ -28,6 +28,19 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 REMEMBERED = 5000
 
 
+async def react(
+    client: AsyncWebClient, channel: str, ts: str, add: str, remove: str | None = None
+) -> None:
+    """Put `add` on a message (taking `remove` off first): 👀, then ✅ or ❌. Each step is tried
+    on its own: a 👀 that never landed must not keep the ✅ off."""
+    steps = [(client.reactions_remove, remove)] if remove else []
+    for call, name in [*steps, (client.reactions_add, add)]:
+        try:
+            await call(channel=channel, timestamp=ts, name=name)
+        except SLACK_ERRORS as exc:
+            log.info("slack.reaction %s failed: %s", name, exc)
+
+
 class SlackTaskSink:
     def __init__(self, client: AsyncWebClient, browser_use: BrowserUseClient):
         self.client = client
@@ -130,22 +143,11 @@ class SlackTaskSink:
             **result.message,
         )
         if react_ts:
-            await self._react(route.channel, react_ts, blocks.end_reaction(task))
+            await react(self.client, route.channel, react_ts, blocks.end_reaction(task), "eyes")
         for name, content in result.attachments:
             await self._upload(channel, thread_ts, name, content)
         for output_file in task.output_files:
             await self._attach_output_file(task, channel, thread_ts, output_file.id)
-
-    async def _react(self, channel: str, ts: str, name: str) -> None:
-        """Swap the 👀 on the message that asked for the ✅ or ❌ of how it ended."""
-        for call, emoji in (
-            (self.client.reactions_remove, "eyes"),
-            (self.client.reactions_add, name),
-        ):
-            try:
-                await call(channel=channel, timestamp=ts, name=emoji)
-            except SLACK_ERRORS as exc:
-                log.info("slack.reaction %s failed: %s", emoji, exc)
 
     async def _upload(
         self, channel: str, thread_ts: str | None, name: str, content: bytes, comment: str = ""
