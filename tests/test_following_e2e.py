@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
 from tests.app_process import AppProcess
@@ -273,27 +274,22 @@ def test_webhooks_are_verified_and_only_prompt_a_read(
     url = webhook_url(app)
     event = browser_use.status_event(browser_use.task(started.task_id), status="finished")
     # The event claims "finished"; the task is still running, and the app believes the task.
-    good = browser_use.send_webhook(url, WEBHOOK_SECRET, event)
+    now = int(time.time())
+    good = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=now)
     assert good.status_code == 200
-    assert browser_use.send_webhook(url, WEBHOOK_SECRET, event).json()["duplicate"] is True
+    # The very same delivery again (same timestamp, same signature) is a replay.
+    replay = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=now)
+    assert replay.json()["duplicate"] is True
     assert browser_use.send_webhook(url, "wrong-secret", event).status_code == 401
     stale = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=int(time.time()) - 301)
     assert stale.status_code == 401
-    for bad in ("", "NaN", "1e9"):
-        assert (
-            browser_use.send_webhook(url, WEBHOOK_SECRET, event, signature="0" * 64).status_code
-            == 401
-        )
-        import httpx
-
-        assert (
-            httpx.post(
-                url,
-                content=json.dumps(event),
-                headers={"X-Browser-Use-Signature": "0" * 64, "X-Browser-Use-Timestamp": bad},
-            ).status_code
-            == 401
-        )
+    forged = browser_use.send_webhook(url, WEBHOOK_SECRET, event, signature="0" * 64)
+    assert forged.status_code == 401
+    unsigned = httpx.post(url, content=json.dumps(event))
+    assert unsigned.status_code == 401
+    for bad_timestamp in ("", "NaN", "1e9"):
+        headers = {"X-Browser-Use-Signature": "0" * 64, "X-Browser-Use-Timestamp": bad_timestamp}
+        assert httpx.post(url, content=json.dumps(event), headers=headers).status_code == 401
     assert browser_use.send_webhook(url, WEBHOOK_SECRET, event, body="{not json").status_code == 400
     time.sleep(0.5)
     assert results(slack, started) == []
