@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -142,3 +143,11 @@ def test_healthz(app: AppProcess) -> None:
     import httpx
 
     assert httpx.get(f"{app.url}/healthz").json() == {"ok": True}
+
+
+def test_slack_can_verify_the_events_url(sender: SlackSender) -> None:
+    """Creating the app from the manifest makes Slack send this challenge once."""
+    body = json.dumps({"token": "t", "challenge": "3eZbrw1aB", "type": "url_verification"})
+    response = sender.post(body, signed_headers(body, content_type="application/json"))
+    assert response.status_code == 200
+    assert "3eZbrw1aB" in response.text
