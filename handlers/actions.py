@@ -20,7 +20,7 @@ from handlers import blocks
 from handlers.errors import UserInputError, failure_text
 from handlers.ids import LIVE_VIEW, SHARE_SESSION, STOP_TASK
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS, respond_ephemeral
+from handlers.submit import SLACK_ERRORS, post, respond_ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +151,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 f":link: <@{user_id}> shared a public replay of this browser session: "
                 f"{escape(share.share_url)}"
             )
-            try:
-                await client.chat_postMessage(
-                    channel=body["channel"]["id"],
-                    thread_ts=message.get("thread_ts") or message.get("ts"),
-                    text=text,
-                    unfurl_links=False,
-                )
-            except SLACK_ERRORS as exc:
-                log.warning("slack.share_post failed: %s", exc)
+            thread_ts = message.get("thread_ts") or message.get("ts")
+            await post(client, body["channel"]["id"], blocks.notice(text), thread_ts)
 
         deps.inflight.spawn(work)

@@ -30,7 +30,7 @@ from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.following import react
 from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
 from handlers.modals import defaults_of
-from handlers.submit import SLACK_ERRORS, Origin, start_task
+from handlers.submit import SLACK_ERRORS, Origin, post, start_task
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,7 @@ def words_of(text: str) -> str:
 
 
 async def _say(client: AsyncWebClient, said: Said, message: blocks.Message) -> None:
-    try:
-        await client.chat_postMessage(
-            channel=said.channel_id, thread_ts=said.thread_ts, unfurl_links=False, **message
-        )
-    except SLACK_ERRORS as exc:
-        log.warning("slack.post failed: %s", exc)
+    await post(client, said.channel_id, message, said.thread_ts)
 
 
 async def _react(client: AsyncWebClient, said: Said, name: str, remove: str | None = None) -> None:
@@ -243,10 +238,7 @@ async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes
     if route.thread_ts is None:
         return
     message = blocks.session_closed("idle", idle_minutes=max(1, round(minutes)))
-    try:
-        await client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts, **message)
-    except SLACK_ERRORS as exc:
-        log.warning("slack.session_closed post failed: %s", exc)
+    await post(client, route.channel, message, route.thread_ts)
 
 
 def _said_from_event(body: dict[str, Any]) -> Said | None:

@@ -20,7 +20,7 @@ from bot.models import SlackRoute, TaskView
 from handlers import blocks
 from handlers.errors import failure_text
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS
+from handlers.submit import SLACK_ERRORS, post
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +190,4 @@ class SlackTaskSink:
         )
 
     async def _say(self, channel: str, thread_ts: str | None, text: str) -> None:
-        try:
-            await self.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, unfurl_links=False, **blocks.notice(text)
-            )
-        except SLACK_ERRORS as exc:
-            log.warning("slack.post failed: %s", exc)
+        await post(self.client, channel, blocks.notice(text), thread_ts)

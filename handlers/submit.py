@@ -75,10 +75,11 @@ async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
     return response.status_code == 200
 
 
-async def _post(
+async def post(
     client: AsyncWebClient, channel: str, message: blocks.Message, thread_ts: str | None = None
 ) -> tuple[str | None, str | None]:
-    """Post a message. Returns (its ts, None) or (None, the Slack error code)."""
+    """Post a message (no unfurls). Returns (its ts, None) or (None, the Slack error code);
+    never raises, so a post that fails is logged and the flow goes on."""
     try:
         result = await client.chat_postMessage(
             channel=channel,
@@ -103,7 +104,7 @@ async def _tell_privately(
     """No thread to answer in: the command's response_url, else a DM from the bot."""
     if await respond_ephemeral(origin.response_url, blocks.ephemeral(message, hint)):
         return
-    ts, _ = await _post(client, origin.user_id, blocks.with_hint(message, hint))
+    ts, _ = await post(client, origin.user_id, blocks.with_hint(message, hint))
     if ts is None:
         log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
 
@@ -120,7 +121,7 @@ async def start_task(
         return None
     if origin.announce:
         parent = blocks.parent_message(origin.user_id, request)
-        parent_ts, post_error = await _post(client, origin.channel_id, parent, origin.thread_ts)
+        parent_ts, post_error = await post(client, origin.channel_id, parent, origin.thread_ts)
         thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
     else:
         parent_ts, post_error, thread_ts = None, None, origin.thread_ts
@@ -142,7 +143,7 @@ async def start_task(
         # moment later, so the notices don't compete with the burst's own acks.
         async def tell_queued() -> None:
             await asyncio.sleep(1.0)
-            await _post(client, origin.channel_id, blocks.queued(wait - 1.0), thread_ts)
+            await post(client, origin.channel_id, blocks.queued(wait - 1.0), thread_ts)
 
         notice = asyncio.get_running_loop().create_task(tell_queued())
     try:
@@ -159,7 +160,7 @@ async def start_task(
             getattr(exc, "status", None),
         )
         failed = blocks.task_failed(failure_text(exc))
-        if thread_ts and (await _post(client, origin.channel_id, failed, thread_ts))[0]:
+        if thread_ts and (await post(client, origin.channel_id, failed, thread_ts))[0]:
             await _mark_not_started(client, origin, parent_ts, request)
         else:
             await _tell_privately(client, origin, failed, hint)
@@ -178,7 +179,7 @@ async def start_task(
         created, react_ts=origin.react_ts, thread_session=origin.thread_session is not None
     )
     status_ts = (
-        (await _post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
+        (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
     if status_ts and deps.tracker.sink is not None:
         deps.tracker.sink.remember_status(created.id, status_ts, origin.react_ts)
