@@ -149,9 +149,11 @@ async def run_in_thread(
 ) -> None:
     """Run the task in the thread's browser session, opening one for the thread's first task."""
     session: SessionView | None = None
+    limits_checked = False
     if request.session_id is None:
         try:
             await check_quota(deps, said.user_id)  # before a browser is opened for nothing
+            limits_checked = True
         except UserInputError as exc:
             await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
             await _react(client, said, "x", remove="eyes")
@@ -193,6 +195,7 @@ async def run_in_thread(
         announce=False,
         react_ts=said.ts,
         thread_session=session.id if session else None,
+        limits_checked=limits_checked,
     )
     created = await start_task(deps, client, request, origin)
     if created is None:

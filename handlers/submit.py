@@ -55,6 +55,8 @@ class Origin:
     react_ts: str | None = None
     # The browser session the app opened for this thread (kept alive between tasks).
     thread_session: str | None = None
+    # True when the caller already checked the person's limits (before opening a browser).
+    limits_checked: bool = False
 
 
 async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
@@ -114,7 +116,8 @@ async def start_task(
 ) -> TaskCreated | None:
     """Post the parent, create the task with its Slack route, and answer in the thread."""
     try:
-        await check_quota(deps, origin.user_id)
+        if not origin.limits_checked:
+            await check_quota(deps, origin.user_id)
     except UserInputError as exc:
         log.info("task.refused_quota user=%s", origin.user_id)
         await _tell_privately(client, origin, blocks.notice(f":warning: {failure_text(exc)}"), None)
