@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from tests.conftest import OwnApp
-from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.browser_use import Created, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackSender
@@ -63,6 +63,16 @@ def status_in(slack: FakeSlack, thread_ts: str, task_id: str) -> list:
     )
 
 
+def first_task(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, text: str
+) -> tuple[Mention, Created]:
+    """Mention the bot with `text` and wait for its task and the task's status message."""
+    said = mention(sender, text)
+    (task,) = created_count(browser_use, 1)
+    status_in(slack, said.ts, task.id)
+    return said, task
+
+
 def created_count(browser_use: FakeBrowserUse, n: int) -> list:
     return wait_for(
         lambda: browser_use.created if len(browser_use.created) >= n else [], 5, f"{n} task(s)"
@@ -107,9 +117,7 @@ def test_a_mention_starts_a_task_in_its_thread_in_a_session_of_its_own(
 def test_a_follow_up_in_the_thread_reuses_the_browser_and_new_starts_another(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    first = mention(sender, "search for flights to Porto")
-    (task,) = created_count(browser_use, 1)
-    status_in(slack, first.ts, task.id)
+    first, task = first_task(sender, slack, browser_use, "search for flights to Porto")
     browser_use.finish(task.id)
     mention(sender, "now open the second result", thread_ts=first.ts)
     second = created_count(browser_use, 2)[1]
@@ -126,9 +134,7 @@ def test_a_follow_up_in_the_thread_reuses_the_browser_and_new_starts_another(
 def test_a_follow_up_while_busy_is_held_then_queued(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    first = mention(sender, "compare three laptops")
-    (task,) = created_count(browser_use, 1)
-    status_in(slack, first.ts, task.id)
+    first, task = first_task(sender, slack, browser_use, "compare three laptops")
     follow_up = mention(sender, "add the cheapest to the cart", thread_ts=first.ts)
     busy = wait_for(
         lambda: [
@@ -183,9 +189,7 @@ def test_a_follow_up_while_busy_is_held_then_queued(
 def test_done_closes_the_threads_browser(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    first = mention(sender, "check the news")
-    (task,) = created_count(browser_use, 1)
-    status_in(slack, first.ts, task.id)
+    first, task = first_task(sender, slack, browser_use, "check the news")
     browser_use.finish(task.id)
     mention(sender, "done", thread_ts=first.ts)
     wait_for(lambda: browser_use.session_stops == [task.body["sessionId"]], 5, "the stop")
@@ -279,9 +283,7 @@ def test_a_thread_keeps_its_session_across_a_restart(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     with own_app() as (_, sender):
-        first = mention(sender, "log in to the shop")
-        (task,) = created_count(browser_use, 1)
-        status_in(slack, first.ts, task.id)
+        first, task = first_task(sender, slack, browser_use, "log in to the shop")
         browser_use.finish(task.id)
     with own_app() as (_, sender):
         mention(sender, "now open my orders", thread_ts=first.ts)
@@ -293,9 +295,7 @@ def test_an_idle_thread_session_is_closed_and_the_thread_told(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     with own_app(SESSION_IDLE_MINUTES="0.05") as (_, sender):  # 3 seconds
-        first = mention(sender, "read the menu")
-        (task,) = created_count(browser_use, 1)
-        status_in(slack, first.ts, task.id)
+        first, task = first_task(sender, slack, browser_use, "read the menu")
         browser_use.finish(task.id)
         wait_for(
             lambda: browser_use.session_stops == [task.body["sessionId"]], 10, "the idle close"
