@@ -73,7 +73,15 @@ class Tracker:
             return
         loop = asyncio.get_running_loop().create_task(self._poll(task_id))
         self._loops[task_id] = loop
-        loop.add_done_callback(lambda _: self._loops.pop(task_id, None))
+        loop.add_done_callback(lambda _: self._forget(task_id))
+
+    def _forget(self, task_id: str) -> None:
+        """A task no longer followed (ended, gone, or given up on) keeps no state here."""
+        self._loops.pop(task_id, None)
+        self._last_progress.pop(task_id, None)
+        lock = self._locks.get(task_id)
+        if lock is not None and not lock.locked():
+            del self._locks[task_id]
 
     async def close(self) -> None:
         loops = list(self._loops.values())
@@ -147,6 +155,7 @@ class Tracker:
         self.follow(task_id)
 
     def _remember_reported(self, task_id: str) -> None:
+        # Dropping the lock while it is held is safe: a reported task is never reported again.
         self._reported[task_id] = None
         self._locks.pop(task_id, None)
         self._last_progress.pop(task_id, None)
