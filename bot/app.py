@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -21,7 +22,7 @@ from bot.deps import Deps
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from handlers import actions, commands, conversations, home, modals, shortcuts
+from handlers import actions, commands, conversations, home, modals, payloads, shortcuts
 from handlers.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,36 @@ def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> As
     )
 
 
+def _field(body: dict[str, Any], *path: str) -> str | None:
+    """A string at `path` in a payload, or None: the log line never trusts a payload's shape."""
+    value: Any = body
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def request_kind(body: dict[str, Any]) -> str:
-    if body.get("command"):
-        return f"command:{body['command']}"
-    kind = str(body.get("type", "unknown"))
+    if command := _field(body, "command"):
+        return f"command:{command}"
+    kind = _field(body, "type") or "unknown"
     if kind == "event_callback":
-        return f"event:{(body.get('event') or {}).get('type')}"
+        return f"event:{_field(body, 'event', 'type')}"
     if kind == "block_actions":
-        return f"action:{','.join(a.get('action_id', '') for a in body.get('actions') or [])}"
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else {}
+        return f"action:{_field(first, 'action_id') if isinstance(first, dict) else None}"
     return kind
+
+
+def request_who(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(user, channel) of any payload, for the log line."""
+    user = _field(body, "user_id") or _field(body, "user", "id") or _field(body, "event", "user")
+    channel = (
+        _field(body, "channel_id")
+        or _field(body, "channel", "id")
+        or _field(body, "event", "channel")
+    )
+    return user, channel
 
 
 def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> AsyncApp:
@@ -112,25 +134,38 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
     """`POST /slack/events` for everything Slack sends, `POST /browser-use/webhook` for Browser
     Use's task events, and `GET /healthz` for the platform."""
 
+    secret = deps.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
+        raw = await request.text()
+        if verifier is not None and not verifier.is_valid_request(raw, dict(request.headers)):
+            # Nothing of an unsigned body is parsed (Bolt would answer the same).
+            return web.json_response({"error": "invalid request"}, status=401)
         try:
             bolt_request = await to_bolt_request(request)
-        except (ValueError, UnicodeDecodeError):
-            # A body Slack would never send (a payload that is not JSON): nothing to run.
+            reason = payloads.problem(bolt_request.body)
+        except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError) as exc:
+            # Bolt's own parsing met a body Slack would never send (not JSON, not a form).
+            bolt_request, reason = None, f"unreadable body ({type(exc).__name__})"
+        if bolt_request is None or reason is not None:
+            body = bolt_request.body if bolt_request is not None else {}
+            log.warning(
+                "slack.malformed kind=%s status=400 reason=%s",
+                request_kind(body) if isinstance(body, dict) else "unknown",
+                reason,
+            )
             return web.json_response({"error": "malformed request"}, status=400)
         bolt_response = await app.async_dispatch(bolt_request)
         body = bolt_request.body
         # One line per Slack request: what it was and who from, never its text.
+        user, channel = request_who(body)
         log.info(
             "slack.request kind=%s user=%s channel=%s status=%d ms=%.1f",
             request_kind(body),
-            body.get("user_id")
-            or (body.get("user") or {}).get("id")
-            or (body.get("event") or {}).get("user"),
-            body.get("channel_id")
-            or (body.get("channel") or {}).get("id")
-            or (body.get("event") or {}).get("channel"),
+            user,
+            channel,
             bolt_response.status,
             (time.perf_counter() - started) * 1000,
         )

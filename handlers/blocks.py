@@ -30,14 +30,31 @@ from handlers.ids import (
     TASK_BUTTONS,
 )
 from handlers.options import OPTIONS
-from handlers.slack_text import escape, quote, shorten
+from handlers.slack_text import escape, escape_within, quote, shorten
 
 Message = dict[str, Any]
 PARENT_TASK_CHARS = 500
 
 
+TEXT_OBJECT_CHARS = 3000  # Slack's limit for a section's or a context element's text
+
+
+def fit_mrkdwn(text: str, limit: int = TEXT_OBJECT_CHARS) -> str:
+    """Already-escaped mrkdwn in at most `limit` characters, never cut inside `&amp;` or `<…>`.
+
+    The builders measure untrusted text as they escape it (`escape_within`); this is the floor
+    under them, for messages that quote text of any length back (an error naming a bad flag)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    for opener, closer in (("&", ";"), ("<", ">")):
+        if cut.rfind(opener) > cut.rfind(closer):
+            cut = cut[: cut.rfind(opener)]
+    return cut + "…"
+
+
 def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
+    return {"type": "mrkdwn", "text": fit_mrkdwn(text), "verbatim": True}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -293,10 +310,11 @@ def _json_fields(value: Any) -> tuple[list[dict[str, Any]], int]:
         items = row.items() if isinstance(row, dict) else [("value", row)]
         prefix = f"{i + 1}. " if isinstance(value, list) else ""
         pairs += [(f"{prefix}{k}", v) for k, v in items]
+    # A field holds 2,000 characters as Slack counts them: after escaping.
     fields = [
         _mrkdwn(
-            f"*{escape(shorten(str(k), 100))}*\n"
-            f"{escape(shorten(v if isinstance(v, str) else json.dumps(v), 300))}"
+            f"*{escape_within(str(k), 400)}*\n"
+            f"{escape_within(v if isinstance(v, str) else json.dumps(v), 1500)}"
         )
         for k, v in pairs[:10]
     ]
@@ -339,10 +357,11 @@ def task_result(task: TaskView, route: SlackRoute) -> Result:
         attachments.append(
             ("result.json", json.dumps(value, indent=2, ensure_ascii=False).encode())
         )
-    elif task.output:
+    elif task.output and task.output.strip():
         output = task.output.strip()
-        if len(output) > SECTION_CHARS:
-            blocks.append(_section(escape(shorten(output, PREVIEW_CHARS))))
+        # Measured as Slack counts it: escaping turns each `&` into five characters.
+        if len(escape(output)) > SECTION_CHARS:
+            blocks.append(_section(escape_within(output, PREVIEW_CHARS)))
             blocks.append(
                 _context(f"The whole output ({len(output):,} characters) is in output.txt")
             )

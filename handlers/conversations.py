@@ -9,13 +9,13 @@ message metadata, so it survives a restart and works across processes.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -30,13 +30,15 @@ from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.following import react
 from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
 from handlers.modals import defaults_of
+from handlers.payloads import QueuedFollowUp
 from handlers.submit import SLACK_ERRORS, Origin, post, start_task
 
 log = logging.getLogger(__name__)
 
 CLOSE_WORDS = {"done", "close", "close session", "end", "end session", "bye", "thanks, done"}
 NEW_SESSION_FLAG = "--new"
-FOLLOW_UP_MAX_CHARS = 1800  # it rides in a button's value (Slack allows 2,000)
+# A queued follow-up rides in a button's value: Slack takes at most 2,000 characters there.
+BUTTON_VALUE_MAX = 2000
 QUEUE_WAIT_SECONDS = 30 * 60
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
 
@@ -300,24 +302,29 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_queue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Run the follow-up when the thread's browser is free."""
         await ack()
-        value = json.loads(body["actions"][0]["value"])
-        if body["user"]["id"] != value["user"]:
+        try:
+            value = QueuedFollowUp.model_validate_json(body["actions"][0]["value"])
+        except ValidationError:
+            log.warning("action.malformed_value action=%s", QUEUE_FOLLOW_UP)
+            return
+        if body["user"]["id"] != value.user:
             return  # only the person who asked may queue their follow-up
         message = body.get("message") or {}
         said = Said(
             team_id=str((body.get("team") or {}).get("id", "")),
             channel_id=str(body["channel"]["id"]),
-            user_id=value["user"],
-            text=value["text"],
-            ts=value["ts"],
+            user_id=value.user,
+            text=value.text,
+            ts=value.ts,
             thread_ts=str(message.get("thread_ts") or message.get("ts")),
         )
-        await _say(
-            client,
-            said,
-            blocks.notice(":hourglass: Queued: it starts as soon as the current step is done."),
-        )
-        deps.inflight.spawn(lambda: wait_then_run(deps, client, said, value["session"]))
+
+        async def queue() -> None:
+            notice = ":hourglass: Queued: it starts as soon as the current step is done."
+            await _say(client, said, blocks.notice(notice))
+            await wait_then_run(deps, client, said, value.session)
+
+        deps.inflight.spawn(queue)
 
     @app.action(CLOSE_SESSION)
     async def handle_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -337,8 +344,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 def follow_up_value(said: Said, session_id: str) -> str | None:
     """What the Queue button carries, or None when the follow-up is too long to carry."""
-    if len(said.text) > FOLLOW_UP_MAX_CHARS:
-        return None
-    return json.dumps(
-        {"text": said.text, "user": said.user_id, "ts": said.ts, "session": session_id}
-    )
+    value = QueuedFollowUp(
+        text=said.text, user=said.user_id, ts=said.ts, session=session_id
+    ).encode()
+    return value if len(value) <= BUTTON_VALUE_MAX else None

@@ -29,6 +29,23 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
+def escape_within(text: str, limit: int) -> str:
+    """`text` escaped, in at most `limit` characters as Slack counts them (after escaping: each
+    `&` becomes five), shortened at a word boundary with an ellipsis when it does not fit."""
+    text = text.strip()
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    # The longest prefix whose escaped form leaves room for the ellipsis.
+    size, keep = 0, 0
+    for char in text:
+        size += len(escape(char))
+        if size > limit - 1:
+            break
+        keep += 1
+    return escape(shorten(text, keep + 1)) if keep else ELLIPSIS
+
+
 def quote(text: str) -> str:
     """A mrkdwn block quote of already-escaped text."""
     return "\n".join(f">{line}" for line in text.splitlines() or [""])

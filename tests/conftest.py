@@ -24,6 +24,17 @@ def slack() -> Iterator[FakeSlack]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def slack_refused_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that talks to the Slack stand-in fails if the app sent anything real Slack
+    would refuse (a message or a view that breaks a Block Kit rule), asserted or not."""
+    yield
+    if "slack" in request.fixturenames:
+        server: FakeSlack = request.getfixturevalue("slack")
+        refused, server.refused = list(server.refused), []
+        assert not refused, f"Slack would refuse what the app sent: {refused}"
+
+
 @pytest.fixture(scope="session")
 def browser_use() -> Iterator[FakeBrowserUse]:
     server = FakeBrowserUse().start()

@@ -2,7 +2,9 @@
 
 The real slack_sdk client reaches it through `SLACK_API_URL`. It records every call and answers
 like Slack: `ok`, a `ts` per posted message, `not_in_channel` and friends, and `ratelimited` with
-`Retry-After`.
+`Retry-After`. Like Slack, it refuses a message or a view that breaks a Block Kit rule
+(`invalid_blocks`, `invalid_arguments`; see `tests.fakes.blockkit`), and keeps the reasons in
+`refused`, which the test fixtures check is empty after every test.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +21,10 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.blockkit import message_problems, view_problems
 from tests.fakes.server import ThreadedServer
+
+log = logging.getLogger(__name__)
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"  # Socket Mode
@@ -62,6 +68,7 @@ class FakeSlack(ThreadedServer):
             self._blocked: dict[str, str] = {}
             self.uploads: dict[str, dict[str, Any]] = {}  # file ID -> name, content, where
             self.socket_acks: list[dict[str, Any]] = []
+            self.refused: list[tuple[str, list[str]]] = []  # (method, why Slack said no)
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -183,8 +190,38 @@ class FakeSlack(ThreadedServer):
         channel = str(args.get("channel", ""))
         if method.startswith("chat.") and channel in self._blocked:
             return web.json_response({"ok": False, "error": self._blocked[channel]})
+        refusal = self._refusal(method, args)
+        if refusal is not None:
+            call.answer = refusal
+            return web.json_response(refusal)
         call.answer = self._answer(method, args)
         return web.json_response(call.answer)
+
+    MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+    VIEW_METHODS = frozenset({"views.open", "views.update", "views.push", "views.publish"})
+
+    def _refusal(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer to a payload it would refuse, or None when it is valid."""
+        if method in self.MESSAGE_METHODS:
+            problems = message_problems(args)
+            error = "invalid_blocks"
+            if any(p.startswith("no_text") for p in problems):
+                error = "no_text"
+            elif any(p.startswith("metadata") for p in problems):
+                error = "invalid_metadata_format"
+        elif method in self.VIEW_METHODS:
+            problems, error = view_problems(args.get("view")), "invalid_arguments"
+        else:
+            return None
+        if not problems:
+            return None
+        return self._refuse(method, error, problems)
+
+    def _refuse(self, method: str, error: str, problems: list[str]) -> dict[str, Any]:
+        with self._lock:
+            self.refused.append((method, problems))
+        log.warning("fake slack refused %s: %s: %s", method, error, "; ".join(problems))
+        return {"ok": False, "error": error, "response_metadata": {"messages": problems}}
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -287,6 +324,11 @@ class FakeSlack(ThreadedServer):
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
+        problems = message_problems(body)
+        if problems:
+            # A response_url answers a refused message with HTTP 400 and the error as text.
+            self._refuse("response_url", "invalid_blocks", problems)
+            return web.Response(status=400, text="invalid_blocks")
         with self._lock:
             self.responses.append(Call("response_url", body, dict(request.headers)))
         return web.Response(text="ok")

@@ -1,0 +1,230 @@
+"""The shapes of what Slack sends, checked once at the door; and the values the app's own buttons
+carry, typed.
+
+Bolt's request parsing (`extract_user_id`, `build_async_context`) and the listeners read the
+fields Slack documents without checking them. A signed payload that lacks one, or has one of the
+wrong type (a message shortcut on a message that has only a file, a click on a message that has
+since changed, a forged body), is refused here with a reason, before any of that code runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from handlers.ids import (
+    CLOSE_SESSION,
+    LIVE_VIEW,
+    MORE_OPTIONS,
+    QUEUE_FOLLOW_UP,
+    SHARE_SESSION,
+    STOP_TASK,
+)
+
+
+class _Loose(BaseModel):
+    """Slack adds fields all the time: only the ones the app reads are checked."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Ref(_Loose):
+    """`{"id": …}`: a user, a channel, a team, a view."""
+
+    id: str
+
+
+class QueuedFollowUp(BaseModel):
+    """What the "Queue my follow-up" button carries: the follow-up and where it goes."""
+
+    text: str
+    user: str
+    ts: str
+    session: str
+
+    def encode(self) -> str:
+        # Non-ASCII stays as it is (json.dumps would make each character six: `\\uXXXX`).
+        return self.model_dump_json()
+
+
+def _uuid(value: str | None) -> None:
+    UUID(str(value))
+
+
+# What each of the app's own buttons carries: a task or session ID, or a queued follow-up.
+BUTTON_VALUES = {
+    STOP_TASK: _uuid,
+    LIVE_VIEW: _uuid,
+    SHARE_SESSION: _uuid,
+    CLOSE_SESSION: _uuid,
+    QUEUE_FOLLOW_UP: lambda value: QueuedFollowUp.model_validate_json(str(value)),
+}
+# Buttons that answer in the conversation they were clicked in.
+IN_A_CONVERSATION = frozenset(BUTTON_VALUES)
+
+
+class SlashCommand(_Loose):
+    command: str
+    user_id: str
+    channel_id: str
+    trigger_id: str
+    text: str = ""
+    team_id: str = ""
+    response_url: str | None = None
+
+
+class Action(_Loose):
+    action_id: str
+    value: str | None = None
+
+
+class BlockActions(_Loose):
+    type: Literal["block_actions"]
+    user: Ref
+    actions: list[Action] = Field(min_length=1)
+    channel: Ref | None = None
+    view: Ref | None = None
+    message: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _what_each_button_needs(self) -> BlockActions:
+        action = self.actions[0]
+        check = BUTTON_VALUES.get(action.action_id)
+        if check is not None:
+            check(action.value)  # raises ValueError for a mangled value
+        if action.action_id in IN_A_CONVERSATION and self.channel is None:
+            raise ValueError("a button in a message needs its channel")
+        if action.action_id == MORE_OPTIONS and self.view is None:
+            raise ValueError("the form's button needs its view")
+        return self
+
+
+class SubmittedView(_Loose):
+    id: str
+    type: str
+    callback_id: str
+    private_metadata: str = ""
+    state: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+
+
+class ViewSubmission(_Loose):
+    type: Literal["view_submission"]
+    user: Ref
+    view: SubmittedView
+
+
+class GlobalShortcut(_Loose):
+    type: Literal["shortcut"]
+    callback_id: str
+    trigger_id: str
+    user: Ref
+
+
+class MessageShortcut(_Loose):
+    type: Literal["message_action"]
+    callback_id: str
+    trigger_id: str
+    user: Ref
+    channel: Ref
+    message: dict[str, Any] = Field(default_factory=dict)
+
+
+class Event(_Loose):
+    type: str
+    user: str | None = None
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _a_message_has_its_place(self) -> Event:
+        placed = self.channel is not None and self.ts is not None
+        if self.type in ("app_mention", "message") and self.user is not None and not placed:
+            raise ValueError("a message needs its channel and ts")
+        if self.type == "app_home_opened" and self.user is None:
+            raise ValueError("app_home_opened needs its user")
+        return self
+
+
+class EventCallback(_Loose):
+    type: Literal["event_callback"]
+    event: Event
+    event_id: str | None = None
+    team_id: str | None = None
+
+
+class UrlVerification(_Loose):
+    type: Literal["url_verification"]
+    challenge: str
+
+
+KINDS: dict[str, type[BaseModel]] = {
+    "block_actions": BlockActions,
+    "view_submission": ViewSubmission,
+    "shortcut": GlobalShortcut,
+    "message_action": MessageShortcut,
+    "event_callback": EventCallback,
+    "url_verification": UrlVerification,
+}
+# Fields Bolt reads from any payload while it builds the request's context.
+_REFS = ("user", "team", "channel", "enterprise", "view", "container")
+_OBJECTS = ("event", "message", "previous_message", "view", "container", "state")
+
+
+def _context_problem(body: dict[str, Any]) -> str | None:
+    for name in _REFS:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str | dict):
+            return f"{name} is neither an ID nor an object"
+        if isinstance(value, dict) and not isinstance(value.get("id", ""), str):
+            return f"{name}.id is not a string"
+    for name in _OBJECTS:
+        if name in body and body[name] is not None and not isinstance(body[name], dict):
+            return f"{name} is not an object"
+    event = body.get("event")
+    if isinstance(event, dict):
+        for name in ("user", "team", "channel"):
+            value = event.get(name)
+            if value is not None and not isinstance(value, str | dict):
+                return f"event.{name} is neither an ID nor an object"
+    authorizations = body.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+    ):
+        return "authorizations is not a list of objects"
+    return None
+
+
+def problem(body: Any) -> str | None:
+    """Why the app cannot act on this payload, or None when its shape is what Slack documents.
+
+    A payload of a kind the app does not handle is not a problem here: Bolt answers it 404."""
+    if not isinstance(body, dict):
+        return "the payload is not an object"
+    if "command" in body:
+        model: type[BaseModel] | None = SlashCommand
+    else:
+        if not isinstance(body.get("type"), str):
+            return "the payload has no type"
+        found = _context_problem(body)
+        if found:
+            return found
+        model = KINDS.get(body["type"])
+    if model is None:
+        return None
+    try:
+        model.model_validate(body)
+    except (ValidationError, ValueError) as exc:
+        return _first_error(exc)
+    return None
+
+
+def _first_error(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where or 'payload'}: {error['msg']}"
+    return str(exc)
