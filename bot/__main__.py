@@ -60,10 +60,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await runner.setup()
         await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
         log.info("listening on port %d", settings.port)
-        # Tasks started before a restart are followed again; none is left unreported.
-        deps.inflight.spawn(lambda: resume_following(deps))
-        janitor = asyncio.get_running_loop().create_task(build_janitor(deps, app).run())
+        # Tasks started before a restart are followed again; none is left unreported. Not part
+        # of the work a shutdown waits for: the next process does it again anyway.
+        loop = asyncio.get_running_loop()
+        resume = loop.create_task(resume_following(deps))
+        janitor = loop.create_task(build_janitor(deps, app).run())
         await stop.wait()
+        resume.cancel()
         janitor.cancel()
         log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
     finally:

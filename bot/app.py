@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.deps import Deps
+from bot.deps import Deps, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
@@ -98,11 +98,12 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
 
     @app.error
     async def handle_error(error: Exception, body: dict[str, Any]) -> None:
-        """Log what a listener raised, with the request type, never the payload."""
+        """Log what a listener raised, with the request kind and a reference, never the payload."""
         log.error(
-            "listener.error type=%s error=%s",
-            body.get("type") or body.get("command"),
+            "listener.error kind=%s error=%s ref=%s",
+            request_kind(body) if isinstance(body, dict) else "unknown",
             type(error).__name__,
+            new_reference(),
             exc_info=error,
         )
 

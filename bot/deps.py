@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ from bot.tracker import Tracker
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+def new_reference() -> str:
+    """A short reference for an unexpected failure: in the log line and in what the person reads."""
+    return uuid.uuid4().hex[:8]
 
 
 class InFlight:
@@ -31,14 +37,25 @@ class InFlight:
     def count(self) -> int:
         return self._count
 
-    def spawn(self, work: Callable[[], Awaitable[object]]) -> None:
-        """Run `work` in the background; its failure is logged, never lost silently."""
+    def spawn(
+        self,
+        work: Callable[[], Awaitable[object]],
+        on_error: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        """Run `work` in the background. An unexpected failure is logged with a short reference,
+        and `on_error(reference)` tells the person who is waiting, so nobody waits forever."""
 
         async def guarded() -> None:
             try:
                 await work()
             except Exception:
-                log.exception("background work failed")
+                reference = new_reference()
+                log.exception("background work failed ref=%s", reference)
+                if on_error is not None:
+                    try:
+                        await on_error(reference)
+                    except Exception:
+                        log.exception("telling the person failed ref=%s", reference)
 
         task = asyncio.get_running_loop().create_task(self.run(guarded))
         # The loop keeps only weak references to tasks; hold them until they finish.

@@ -8,6 +8,7 @@ ephemerally, never posted in the channel.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -17,7 +18,7 @@ from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import SlackRoute, TaskView
 from handlers import blocks
-from handlers.errors import UserInputError, failure_text
+from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.ids import LIVE_VIEW, SHARE_SESSION, STOP_TASK
 from handlers.slack_text import escape
 from handlers.submit import SLACK_ERRORS, post, respond_ephemeral
@@ -73,6 +74,13 @@ async def task_status(deps: Deps, task_id: str) -> blocks.Message:
     return message
 
 
+def _reporter(client: AsyncWebClient, body: dict[str, Any]) -> Callable[[str], Awaitable[None]]:
+    async def report(reference: str) -> None:
+        await _tell(client, body, internal_error_text(reference))
+
+    return report
+
+
 async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
     """An ephemeral answer to the person who clicked, in the thread where they clicked."""
     channel = str((body.get("channel") or {}).get("id", ""))
@@ -98,7 +106,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         async def work() -> None:
             await _tell(client, body, await stop_task(deps, body["user"]["id"], task_id))
 
-        deps.inflight.spawn(work)
+        deps.inflight.spawn(work, on_error=_reporter(client, body))
 
     @app.action(LIVE_VIEW)
     async def handle_live_view(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -130,7 +138,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 f"so don't share it): {escape(session.live_url)}",
             )
 
-        deps.inflight.spawn(work)
+        deps.inflight.spawn(work, on_error=_reporter(client, body))
 
     @app.action(SHARE_SESSION)
     async def handle_share(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -154,4 +162,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts = message.get("thread_ts") or message.get("ts")
             await post(client, body["channel"]["id"], blocks.notice(text), thread_ts)
 
-        deps.inflight.spawn(work)
+        deps.inflight.spawn(work, on_error=_reporter(client, body))

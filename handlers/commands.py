@@ -11,11 +11,11 @@ from bot.deps import Deps
 from handlers import blocks
 from handlers.access import apply_policy, check_access
 from handlers.actions import stop_task, task_status
-from handlers.errors import UserInputError, failure_text
+from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_of, open_task_form
-from handlers.submit import Origin, respond_ephemeral, start_task
+from handlers.submit import Origin, failure_reporter, respond_ephemeral, start_task
 
 FORM_FAILED = "The task form could not be opened. Try again, or give the task as text."
 
@@ -39,6 +39,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(**blocks.usage())
             return
         await ack()
+        url = command.get("response_url")
+
+        async def failed(reference: str) -> None:
+            notice = blocks.notice(internal_error_text(reference))
+            await respond_ephemeral(url, blocks.ephemeral(notice))
+
         if isinstance(parsed, OpenForm):
             context = FormContext(channel_id=command["channel_id"])
 
@@ -47,10 +53,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     message = {"response_type": "ephemeral", "text": FORM_FAILED}
                     await respond_ephemeral(command.get("response_url"), message)
 
-            deps.inflight.spawn(open_form)
+            deps.inflight.spawn(open_form, on_error=failed)
             return
         if isinstance(parsed, Status | Stop):
-            url = command.get("response_url")
 
             async def control() -> None:
                 if isinstance(parsed, Stop):
@@ -60,7 +65,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     message = await task_status(deps, parsed.task_id)
                 await respond_ephemeral(url, {**message, "response_type": "ephemeral"})
 
-            deps.inflight.spawn(control)
+            deps.inflight.spawn(control, on_error=failed)
             return
         origin = Origin(
             team_id=command.get("team_id", ""),
@@ -68,4 +73,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user_id=command["user_id"],
             response_url=command.get("response_url"),
         )
-        deps.inflight.spawn(lambda: start_task(deps, client, parsed.request, origin))
+        deps.inflight.spawn(
+            lambda: start_task(deps, client, parsed.request, origin),
+            on_error=failure_reporter(client, origin),
+        )

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, Sla
 from handlers import blocks
 from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
-from handlers.errors import UserInputError, failure_text
+from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.following import react
 from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
@@ -66,6 +67,16 @@ async def _say(client: AsyncWebClient, said: Said, message: blocks.Message) -> N
 
 async def _react(client: AsyncWebClient, said: Said, name: str, remove: str | None = None) -> None:
     await react(client, said.channel_id, said.ts, name, remove)
+
+
+def _reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[None]]:
+    """For `InFlight.spawn`: an unexpected failure is told in the thread, and 👀 becomes ❌."""
+
+    async def report(reference: str) -> None:
+        await _say(client, said, blocks.notice(internal_error_text(reference)))
+        await _react(client, said, "x", remove="eyes")
+
+    return report
 
 
 async def thread_session_id(client: AsyncWebClient, said: Said) -> str | None:
@@ -120,8 +131,9 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
         await close_thread_session(deps, client, said)
         return
     try:
-        check_access(deps.settings, said.user_id, said.channel_id)
         parsed = parse_command(text, defaults_of(deps))
+        if not isinstance(parsed, Help):  # help is for everyone, as on the command
+            check_access(deps.settings, said.user_id, said.channel_id)
         if isinstance(parsed, Run):
             parsed = Run(apply_policy(parsed.request, deps.settings))
     except UserInputError as exc:
@@ -281,7 +293,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await _react(client, said, "eyes")
             await converse(deps, client, said)
 
-        deps.inflight.spawn(work)
+        deps.inflight.spawn(work, on_error=_reporter(client, said))
 
     @app.event("app_mention")
     async def handle_mention(
@@ -324,7 +336,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await _say(client, said, blocks.notice(notice))
             await wait_then_run(deps, client, said, value.session)
 
-        deps.inflight.spawn(queue)
+        deps.inflight.spawn(queue, on_error=_reporter(client, said))
 
     @app.action(CLOSE_SESSION)
     async def handle_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -339,7 +351,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             ts=str(message.get("ts")),
             thread_ts=str(message.get("thread_ts") or message.get("ts")),
         )
-        deps.inflight.spawn(lambda: close_thread_session(deps, client, said))
+        deps.inflight.spawn(
+            lambda: close_thread_session(deps, client, said), on_error=_reporter(client, said)
+        )
 
 
 def follow_up_value(said: Said, session_id: str) -> str | None:

@@ -25,6 +25,14 @@ NOT_CREATED = " The app checked: no task was created, so it is safe to try again
 INTERNAL = "Something went wrong inside the app. The error was logged for the admin."
 
 
+def internal_error_text(reference: str) -> str:
+    """What a person reads when the app itself failed: the reference is in the log line too."""
+    return (
+        f":x: Something went wrong inside the app, so this did not finish. Ask the admin about "
+        f"reference `{reference}` (it is in the app's log), or try again."
+    )
+
+
 def failure_text(error: BaseException) -> str:
     """The Slack mrkdwn (already escaped) that tells a person what failed and what to do."""
     if isinstance(error, UserInputError):

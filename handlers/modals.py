@@ -35,7 +35,7 @@ from handlers.options import (
     build_request,
     merge,
 )
-from handlers.submit import SLACK_ERRORS, Origin, start_task
+from handlers.submit import SLACK_ERRORS, Origin, failure_reporter, start_task
 
 log = logging.getLogger(__name__)
 
@@ -432,4 +432,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=context.thread_ts,
             response_url=urls[0]["response_url"] if urls else None,
         )
-        deps.inflight.spawn(lambda: start_task(deps, client, request, origin))
+        deps.inflight.spawn(
+            lambda: start_task(deps, client, request, origin),
+            on_error=failure_reporter(client, origin),
+        )

@@ -34,7 +34,7 @@ from bot.models import (
 from handlers.errors import UserInputError
 
 Fields = dict[str, Any]
-# The app keeps one metadata pair for the Slack route.
+# The app keeps metadata pairs of its own (the Slack route, the thread's browser session).
 USER_METADATA_MAX_PAIRS = METADATA_MAX_PAIRS - len(RESERVED_METADATA_KEYS)
 
 
@@ -207,8 +207,9 @@ def pairs(raw: str, what: str, *, reserved: frozenset[str] = frozenset()) -> dic
 
 
 TOO_MANY_PAIRS = (
-    f"Metadata takes at most {USER_METADATA_MAX_PAIRS} pairs (the app keeps one of Browser "
-    f"Use's {METADATA_MAX_PAIRS} for the Slack thread)."
+    f"Metadata takes at most {USER_METADATA_MAX_PAIRS} pairs (the app keeps "
+    f"{len(RESERVED_METADATA_KEYS)} of Browser Use's {METADATA_MAX_PAIRS} for the Slack thread "
+    "and its browser)."
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -25,7 +26,7 @@ from bot.deps import Deps
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from handlers import blocks
 from handlers.access import check_quota
-from handlers.errors import UserInputError, failure_text
+from handlers.errors import UserInputError, failure_text, internal_error_text
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ async def post(
         return None, "network"
 
 
-async def _tell_privately(
+async def tell_privately(
     client: AsyncWebClient, origin: Origin, message: blocks.Message, hint: str | None
 ) -> None:
     """No thread to answer in: the command's response_url, else a DM from the bot."""
@@ -109,6 +110,15 @@ async def _tell_privately(
     ts, _ = await post(client, origin.user_id, blocks.with_hint(message, hint))
     if ts is None:
         log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
+
+
+def failure_reporter(client: AsyncWebClient, origin: Origin) -> Callable[[str], Awaitable[None]]:
+    """For `InFlight.spawn`: tells the person privately when starting their task crashed."""
+
+    async def report(reference: str) -> None:
+        await tell_privately(client, origin, blocks.notice(internal_error_text(reference)), None)
+
+    return report
 
 
 async def start_task(
@@ -120,7 +130,7 @@ async def start_task(
             await check_quota(deps, origin.user_id)
     except UserInputError as exc:
         log.info("task.refused_quota user=%s", origin.user_id)
-        await _tell_privately(client, origin, blocks.notice(f":warning: {failure_text(exc)}"), None)
+        await tell_privately(client, origin, blocks.notice(f":warning: {failure_text(exc)}"), None)
         return None
     if origin.announce:
         parent = blocks.parent_message(origin.user_id, request)
@@ -166,7 +176,7 @@ async def start_task(
         if thread_ts and (await post(client, origin.channel_id, failed, thread_ts))[0]:
             await _mark_not_started(client, origin, parent_ts, request)
         else:
-            await _tell_privately(client, origin, failed, hint)
+            await tell_privately(client, origin, failed, hint)
         return None
 
     if notice is not None:
@@ -189,7 +199,7 @@ async def start_task(
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)
-        await _tell_privately(client, origin, started, hint)
+        await tell_privately(client, origin, started, hint)
     deps.tracker.follow(created.id)
     return created
 

@@ -72,6 +72,7 @@ class FakeBrowserUse(ThreadedServer):
             self.shares: list[str] = []
             self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
             self.list_failures = 0  # answer this many GET /tasks with 503
+            self.list_delay = 0.0  # seconds before each GET /tasks answers
             self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
             self.session_requests: list[dict[str, Any]] = []
             self.session_stops: list[str] = []
@@ -364,6 +365,8 @@ class FakeBrowserUse(ThreadedServer):
         return web.json_response(task)
 
     async def _list_tasks(self, request: web.Request) -> web.Response:
+        if self.list_delay:
+            await asyncio.sleep(self.list_delay)
         if self.list_failures > 0:
             self.list_failures -= 1
             return web.json_response({"detail": "Service Unavailable"}, status=503)

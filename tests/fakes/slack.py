@@ -69,6 +69,8 @@ class FakeSlack(ThreadedServer):
             self.uploads: dict[str, dict[str, Any]] = {}  # file ID -> name, content, where
             self.socket_acks: list[dict[str, Any]] = []
             self.refused: list[tuple[str, list[str]]] = []  # (method, why Slack said no)
+            self.delays: dict[str, float] = {}  # method -> seconds before it answers
+            self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -84,6 +86,11 @@ class FakeSlack(ThreadedServer):
         with self._lock:
             queue = self._failures.setdefault(method, [])
             queue.extend(Failure(error, status, retry_after) for _ in range(times))
+
+    def answer_next(self, method: str, answer: dict[str, Any]) -> None:
+        """The next call of `method` gets `answer` as it is (a shape Slack may change to)."""
+        with self._lock:
+            self._answers.setdefault(method, []).append(answer)
 
     def block_channel(self, channel: str, error: str = "not_in_channel") -> None:
         """The bot cannot post in `channel`: every chat.* call there fails with `error`."""
@@ -178,6 +185,13 @@ class FakeSlack(ThreadedServer):
             self.calls.append(call)
             queue = self._failures.get(method)
             failure = queue.pop(0) if queue else None
+            canned = self._answers.get(method)
+            answer = canned.pop(0) if canned else None
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
+        if answer is not None:
+            call.answer = answer
+            return web.json_response(answer)
         token = BOT_TOKEN if method != "apps.connections.open" else APP_TOKEN
         if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})

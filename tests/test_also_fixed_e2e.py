@@ -1,0 +1,85 @@
+"""Small promises found broken while reading main: each failed before its fix."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.conftest import OwnApp
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.slack_requests import SlackSender
+from tests.test_conversations_e2e import first_task, mention
+
+
+def test_shutdown_does_not_wait_for_the_start_up_resume(
+    own_app: OwnApp, browser_use: FakeBrowserUse
+) -> None:
+    browser_use.list_delay = 30.0  # the resume's task listing hangs
+    with own_app() as (process, _):
+        wait_for(lambda: any(p == "/api/v2/tasks" for _, p, _ in browser_use.requests), 5, "resume")
+        assert process.proc is not None
+        started = time.monotonic()
+        process.proc.terminate()
+        assert process.proc.wait(10) == 0
+        assert time.monotonic() - started < 5
+
+
+def test_help_by_mention_is_for_everyone_as_on_the_command(
+    own_app: OwnApp, slack: FakeSlack
+) -> None:
+    with own_app(ALLOWED_USER_IDS="U1") as (_, sender):
+        said = mention(sender, "help", user="U9")
+        (reply,) = wait_for(lambda: slack.in_thread(said.ts), 5, "the help")
+        assert "Tell me what the browser should do" in reply.args["text"]
+        assert "can't start" not in reply.args["text"]
+        assert sender.command("help", user_id="U9").status_code == 200
+
+
+def test_an_unexpected_failure_is_told_with_the_reference_in_the_log(
+    app_process, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    # A follow-up in a thread reads the thread; Slack answers in a shape the app cannot use.
+    first, _ = first_task(sender, slack, browser_use, "open the news")
+    slack.answer_next("conversations.replies", {"ok": True, "messages": ["not a message"]})
+    follow_up = mention(sender, "and the weather", thread_ts=first.ts)
+    told = wait_for(
+        lambda: [c for c in slack.in_thread(first.ts) if "went wrong" in c.args["text"]],
+        5,
+        "the note",
+    )
+    reference = told[0].args["text"].split("reference `")[1].split("`")[0]
+    assert f"ref={reference}" in app_process.logs()
+    wait_for(lambda: slack.reactions(follow_up.ts) == ["x"], 5, "❌ instead of 👀")
+
+
+def test_queueing_a_follow_up_is_answered_before_anything_is_posted(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    first, task = first_task(sender, slack, browser_use, "compare three laptops")
+    value = (
+        '{"text":"add it to the cart","user":"U42","ts":"1800000999.000100",'
+        f'"session":"{task.session_id}"}}'
+    )
+    slack.delays["chat.postMessage"] = 2.0
+    started = time.monotonic()
+    response = sender.interactive(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": "U42"},
+            "channel": {"id": "C77"},
+            "message": {"ts": "1800000998.000100", "thread_ts": first.ts, "text": "busy"},
+            "response_url": sender.response_url,
+            "actions": [{"action_id": "queue_follow_up", "value": value, "type": "button"}],
+        }
+    )
+    assert response.status_code == 200
+    assert time.monotonic() - started < 1.0
+    wait_for(
+        lambda: [c for c in slack.in_thread(first.ts) if "Queued" in c.args["text"]], 5, "queued"
+    )
+    slack.delays.clear()
+    assert httpx.get(f"{sender.app_url}/healthz").status_code == 200
