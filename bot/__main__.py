@@ -15,11 +15,13 @@ from bot.app import (
     build_janitor,
     build_slack_client,
     build_web_app,
+    keep_house,
     resume_following,
 )
 from bot.browser_use import BrowserUseClient
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps
+from bot.store import Store, describe, main_migrate
 from bot.tracker import Tracker
 
 log = logging.getLogger("bot")
@@ -38,9 +40,19 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     # One connection pool for every Slack call. A small one: in a burst, reusing 32 warm
     # connections costs less than opening a new one per post (py-spy: 8% in sock_connect).
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
-    tracker = Tracker(browser_use, poll_interval=settings.poll_interval)
-    deps = Deps(settings=settings, browser_use=browser_use, tracker=tracker)
+    database = settings.database_url.get_secret_value()
+    store = await Store.open(database)
+    log.info("store.ready url=%s", describe(database))
+    tracker = Tracker(
+        browser_use,
+        store,
+        poll_interval=settings.poll_interval,
+        follow_lease=settings.follow_lease_seconds,
+    )
+    deps = Deps(settings=settings, browser_use=browser_use, store=store, tracker=tracker)
     app = build_app(settings, deps, build_slack_client(settings, session))
+    # Counted among the live processes (and given its share of the request budget) at once.
+    await tracker.sweep(settings.heartbeat_seconds)
     runner: web.AppRunner | None = None
     socket_handler = None
     try:
@@ -63,11 +75,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         # Tasks started before a restart are followed again; none is left unreported. Not part
         # of the work a shutdown waits for: the next process does it again anyway.
         loop = asyncio.get_running_loop()
-        resume = loop.create_task(resume_following(deps))
-        janitor = loop.create_task(build_janitor(deps, app).run())
+        background = [
+            loop.create_task(resume_following(deps)),
+            loop.create_task(build_janitor(deps, app).run()),
+            loop.create_task(keep_house(deps, app)),
+        ]
         await stop.wait()
-        resume.cancel()
-        janitor.cancel()
+        for task in background:
+            task.cancel()
         log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
     finally:
         # Stop taking requests, let those in flight finish, then the work that follows their acks.
@@ -77,8 +92,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await socket_handler.close_async()
         if not await deps.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.error("shutdown: %d task(s) still in flight were cut off", deps.inflight.count)
-        # Polling stops; the next process picks the running tasks up again (tracker.resume).
+        # Polling stops and its leases are handed on: another process (or the next one to
+        # start) takes the running tasks over.
         await tracker.close()
+        await store.close()
         await browser_use.aclose()
         await session.close()
         log.info("stopped")
@@ -92,7 +109,13 @@ async def _main(settings: Settings) -> None:
     await serve(settings, stop)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot` serves; `python -m bot migrate` only brings the store's schema up to date
+    (a release step on a PaaS; serving does it too, so it is optional)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["migrate"]):
+        print("usage: python -m bot [migrate]", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -106,6 +129,9 @@ def main() -> int:
     if settings.log_level != "DEBUG":
         # httpx logs every URL at INFO, presigned download links (credentials) included.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args == ["migrate"]:
+        asyncio.run(main_migrate(settings.database_url.get_secret_value()))
+        return 0
     asyncio.run(_main(settings))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -107,7 +108,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
             exc_info=error,
         )
 
-    deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use)
+    deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use, deps.store)
     for listeners in (commands, modals, shortcuts, actions, conversations, home):
         listeners.register(app, deps)
     return app
@@ -118,7 +119,9 @@ def build_janitor(deps: Deps, app: AsyncApp) -> SessionJanitor:
     minutes = deps.settings.session_idle_minutes
 
     async def on_closed(session: SessionView, route: SlackRoute) -> None:
-        await conversations.announce_idle_close(app.client, route, minutes)
+        # Every process's janitor may close the same idle session: the thread is told once.
+        if await deps.store.first(f"idle-close:{session.id}"):
+            await conversations.announce_idle_close(app.client, route, minutes)
 
     return SessionJanitor(deps.browser_use, minutes * 60, on_closed)
 
@@ -129,6 +132,19 @@ async def resume_following(deps: Deps) -> None:
     if isinstance(sink, SlackTaskSink):
         await sink.learn_team()
     await deps.tracker.resume()
+
+
+async def keep_house(deps: Deps, app: AsyncApp) -> None:
+    """Forever: the heartbeat and the takeover of tasks (the tracker), and of follow-ups whose
+    process stopped waiting for them (the conversations)."""
+    interval = deps.settings.heartbeat_seconds
+    while True:
+        try:
+            await deps.tracker.sweep(interval)
+            await conversations.resume_waiting(deps, app.client)
+        except Exception:
+            log.exception("housekeeping failed")
+        await asyncio.sleep(interval)
 
 
 def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> web.Application:
@@ -189,8 +205,9 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
         except WebhookRejected as exc:
             log.warning("webhook.rejected reason=%s", exc)
             return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
-        # A signature is only valid for 5 minutes, and remembered for longer: a replay is ignored.
-        if not deps.once.first(f"webhook:{request.headers[SIGNATURE_HEADER]}"):
+        # A signature is only valid for 5 minutes, and remembered for longer (by every process):
+        # a replay is ignored.
+        if not await deps.store.first(f"webhook:{request.headers[SIGNATURE_HEADER]}"):
             return web.json_response({"ok": True, "duplicate": True})
         task_id = task_id_of(event)
         log.info("webhook.received type=%s task_id=%s", event.get("type"), task_id)

@@ -203,6 +203,8 @@ class RequestBudget:
     (125 a window). A bucket of `rate` tokens refilled at `rate` a second lets through at most
     6 x rate in any window: 120 at the default 20. Waiters are served in order, except that
     background reads (polling) give way while a request someone is waiting for is queued.
+    With several processes on one key, each takes `1/n` of the rate (`share`), so together they
+    stay within it.
     """
 
     def __init__(
@@ -212,12 +214,20 @@ class RequestBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
-        self.rate = rate
+        self.total_rate = self.rate = rate
         self._clock, self._sleep = clock, sleep
         self._tokens = rate
         self._updated = clock()
         self._lock = asyncio.Lock()
         self.urgent_waiting = 0
+
+    def share(self, processes: int) -> None:
+        """Take this process's share of the budget, when `processes` share one API key."""
+        rate = self.total_rate / max(1, processes)
+        if rate != self.rate:
+            log.info("budget.share processes=%d rate=%.2f", processes, rate)
+            self.rate = rate
+            self._tokens = min(self._tokens, rate)
 
     def expected_wait(self) -> float:
         """Roughly how long a request someone waits for would wait if it asked now, in seconds."""

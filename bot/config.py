@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from bot.models import KNOWN_LLMS, is_domain_pattern
+from bot.store import DEFAULT_DATABASE_URL, database_url
 
 DEFAULT_BROWSER_USE_API_URL = "https://api.browser-use.com/api/v2"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -52,6 +53,12 @@ class Settings(BaseModel):
     session_idle_minutes: float = 10.0
     # How often a running task is polled at first (it backs off from there), in seconds.
     poll_interval: float = 3.0
+    # The store: SQLite in a file unless DATABASE_URL names a PostgreSQL (see bot/store.py).
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
+    # A process that stops renewing its lease on a task is taken over after this many seconds.
+    follow_lease_seconds: float = 30.0
+    # How often each process says it is alive (and re-takes its share of the request budget).
+    heartbeat_seconds: float = 5.0
 
     @property
     def socket_mode(self) -> bool:
@@ -131,6 +138,13 @@ def load_settings(
         problems.append("DEFAULT_MAX_STEPS must not be above MAX_STEPS_LIMIT")
     max_running = integer("MAX_RUNNING_TASKS_PER_USER", 1, 1000)
     max_per_hour = integer("MAX_TASKS_PER_HOUR_PER_USER", 1, 10_000)
+    follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
+    heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
+    try:
+        database = database_url(values.get("DATABASE_URL"))
+    except ValueError as exc:
+        problems.append(str(exc))
+        database = DEFAULT_DATABASE_URL
     for name in ("BROWSER_USE_API_URL", "SLACK_API_URL"):
         if name in values and not values[name].startswith(("http://", "https://")):
             problems.append(f"{name} must start with http:// or https://")
@@ -174,4 +188,7 @@ def load_settings(
         max_tasks_per_hour_per_user=max_per_hour,
         poll_interval=poll_interval or 3.0,
         session_idle_minutes=session_idle or 10.0,
+        database_url=SecretStr(database),
+        follow_lease_seconds=follow_lease or 30.0,
+        heartbeat_seconds=heartbeat or 5.0,
     )

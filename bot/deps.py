@@ -1,18 +1,18 @@
-"""What every listener gets: settings, the one Browser Use client, the in-flight work tracker."""
+"""What every listener gets: settings, the one Browser Use client, the store, the tracker, and
+the work in flight."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.browser_use import BrowserUseClient
 from bot.config import Settings
+from bot.store import Store
 from bot.tracker import Tracker
 
 T = TypeVar("T")
@@ -81,36 +81,13 @@ class InFlight:
         return True
 
 
-class OnceSet:
-    """Remembers keys for a while: `first(key)` is True only the first time within `ttl` seconds.
-
-    In process memory: it stops a double click or a re-sent payload reaching the same process;
-    several processes behind a load balancer each keep their own.
-    """
-
-    def __init__(self, ttl: float = 3600.0, size: int = 10_000):
-        self.ttl, self.size = ttl, size
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first(self, key: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (
-            len(self._seen) > self.size or next(iter(self._seen.values())) < now - self.ttl
-        ):
-            self._seen.popitem(last=False)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
-
-
 @dataclass
 class Deps:
     settings: Settings
     browser_use: BrowserUseClient
+    store: Store
     tracker: Tracker
     inflight: InFlight = field(default_factory=InFlight)
-    once: OnceSet = field(default_factory=OnceSet)
 
     def may_control(self, user_id: str, owner_id: str) -> bool:
         """Stop, share or watch a task: the person who started it, or an admin."""

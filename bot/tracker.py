@@ -1,8 +1,15 @@
-"""Follows tasks to their end: polling with backoff, webhook nudges, and recovery after a restart.
+"""Follows tasks to their end: polling with backoff, webhook nudges, and takeover across processes.
 
 The tracker knows Browser Use, not Slack: it hands what it learns to a `TaskSink` (the Slack side
 implements it). It trusts no event's status: every nudge is a prompt to read the task itself.
 Every read goes through the client's shared request budget.
+
+Which process does what is the store's to decide, never this process's memory:
+- one process polls a task: the one holding its follow lease, renewed at every poll; a lease that
+  runs out (its process died) is taken over by the next sweep of any other process;
+- one process reports a task's end: the one whose report claim wins; a claim whose process died
+  expires, and the report is made by another;
+- each live process takes its share of the request budget (its heartbeat counts it).
 """
 
 from __future__ import annotations
@@ -10,21 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import OrderedDict
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError
-from bot.models import SlackRoute, TaskView
+from bot.models import SESSION_METADATA_KEY, SlackRoute, TaskView
+from bot.store import Store, TaskRecord
 
 log = logging.getLogger(__name__)
 
 RESUME_RUNNING_WITHIN = timedelta(days=1)
 RESUME_ENDED_WITHIN = timedelta(hours=6)
 RESUME_MAX_PAGES = 10
-REMEMBERED_TASKS = 5000
 MAX_REPORT_TRIES = 10
+# Posting a result (and its files) takes seconds; a claim older than this is a dead process's.
+REPORT_LEASE_SECONDS = 120.0
+# Request keys (one task per Slack request) are kept this long; Slack retries within minutes.
+REQUEST_KEYS_KEPT_SECONDS = 24 * 3600.0
 
 
 class TaskSink(Protocol):
@@ -32,62 +43,66 @@ class TaskSink(Protocol):
 
     def accepts(self, route: SlackRoute) -> bool: ...
 
-    def remember_status(self, task_id: str, ref: str, react_ref: str | None = None) -> None:
-        """Where the task's status is shown (a message), known when the task was started, and
-        the message that asked for it, when it is to get a reaction at the end."""
+    async def progress(self, task: TaskView, record: TaskRecord) -> None: ...
 
-    async def progress(self, task: TaskView, route: SlackRoute) -> None: ...
-
-    async def finished(self, task: TaskView, route: SlackRoute) -> None: ...
+    async def finished(self, task: TaskView, record: TaskRecord) -> None: ...
 
 
 class Tracker:
     def __init__(
         self,
         client: BrowserUseClient,
+        store: Store,
         *,
         poll_interval: float = 3.0,
         max_poll_interval: float = 15.0,
         progress_every: float | None = None,
+        follow_lease: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self.client = client
+        self.store = store
         self.sink: TaskSink | None = None
         self.poll_interval = poll_interval
-        self.max_poll_interval = max_poll_interval
+        # The lease outlives the longest wait between two polls, or a live follower would lose it.
+        self.max_poll_interval = min(max_poll_interval, follow_lease / 2)
+        self.follow_lease = follow_lease
         # How often the status message shows the agent's latest step.
         self.progress_every = progress_every or 3 * poll_interval
         self._sleep = sleep
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._reported: OrderedDict[str, None] = OrderedDict()
-        self._last_progress: dict[str, tuple[str, int]] = {}
+        self._pruned_at = time.monotonic()
 
     @property
     def following(self) -> int:
         return len(self._loops)
 
     def follow(self, task_id: str) -> None:
-        """Poll `task_id` until it ends (no-op if it is followed already or reported)."""
-        if task_id in self._loops or task_id in self._reported:
+        """Poll `task_id` until it ends, if no other process does (no-op if this one does)."""
+        if task_id in self._loops:
             return
         loop = asyncio.get_running_loop().create_task(self._poll(task_id))
         self._loops[task_id] = loop
         loop.add_done_callback(lambda _: self._forget(task_id))
 
     def _forget(self, task_id: str) -> None:
-        """A task no longer followed (ended, gone, or given up on) keeps no state here."""
+        """A task no longer followed (ended, gone, given up on, or followed elsewhere)."""
         self._loops.pop(task_id, None)
-        self._last_progress.pop(task_id, None)
         lock = self._locks.get(task_id)
         if lock is not None and not lock.locked():
             del self._locks[task_id]
 
     async def close(self) -> None:
+        """Stop polling, and hand every lease on at once: another process takes over."""
         loops = list(self._loops.values())
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+        try:
+            await self.store.release_all()
+        except Exception:
+            log.exception("tracker.release_failed: the leases run out by themselves")
 
     async def _poll(self, task_id: str) -> None:
         """Cheap `/status` reads with backoff; the full task (for the step shown in Slack) every
@@ -96,7 +111,10 @@ class Tracker:
         since_full_read = 0.0
         last_status = ""
         tries_after_end = 0
-        while task_id not in self._reported and tries_after_end < MAX_REPORT_TRIES:
+        while tries_after_end < MAX_REPORT_TRIES:
+            # The lease is renewed before each wait, and covers it.
+            if not await self.store.claim_follow(task_id, self.follow_lease):
+                return  # reported, or followed by another process
             await self._sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311
             since_full_read += interval
             interval = min(interval * 1.5, self.max_poll_interval)
@@ -108,6 +126,7 @@ class Tracker:
                 status = await self.client.get_task_status(task_id, background=True)
             except NotFoundError:
                 log.warning("tracker.gone task_id=%s", task_id)
+                await self.store.reported(task_id, "gone")  # nothing left to report
                 return
             except BrowserUseError as exc:
                 log.warning("tracker.poll_failed task_id=%s error=%s", task_id, exc)
@@ -115,38 +134,36 @@ class Tracker:
             if status.ended or status.status != last_status:
                 last_status, since_full_read = status.status, 0.0
                 await self.refresh(task_id)
-                # Reported, or the report failed and is tried again on the next round.
+                # Reported, or the report failed (or is another process's) and is looked at again.
                 tries_after_end += status.ended
-        if task_id not in self._reported:
-            log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)
+        log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)
 
     async def refresh(self, task_id: str) -> None:
         """Read the task and pass on what changed. Safe to call from anywhere, any number of
-        times: a webhook, a poll, a button, or two of them at once."""
+        times, in any process: a webhook, a poll, a button, or two of them at once."""
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
-            if task_id in self._reported or self.sink is None:
+            if self.sink is None:
+                return
+            record = await self.store.task(task_id)
+            if record is not None and record.reported_at is not None:
                 return
             try:
                 task = await self.client.get_task(task_id, background=True)
             except BrowserUseError as exc:
                 log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
                 return
-            route = SlackRoute.from_metadata(task.metadata)
-            if route is None or not self.sink.accepts(route):
-                return  # not a task this app started
+            if record is None:
+                record = await self._recover(task)
+                if record is None:
+                    return  # not a task this app started
             try:
                 if task.ended:
-                    await self.sink.finished(task, route)
-                    self._remember_reported(task_id)
-                    log.info(
-                        "task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id
-                    )
+                    await self._report(task, record)
                     return
                 step = task.last_step.number if task.last_step else 0
-                if self._last_progress.get(task_id) != (task.status, step):
-                    await self.sink.progress(task, route)
-                    self._last_progress[task_id] = (task.status, step)
+                if await self.store.show_progress(task_id, f"{task.status}:{step}"):
+                    await self.sink.progress(task, record)
                     log.info(
                         "task.progress task_id=%s status=%s step=%d", task_id, task.status, step
                     )
@@ -154,17 +171,47 @@ class Tracker:
                 log.exception("tracker.report_failed task_id=%s", task_id)
         self.follow(task_id)
 
-    def _remember_reported(self, task_id: str) -> None:
-        # Dropping the lock while it is held is safe: a reported task is never reported again.
-        self._reported[task_id] = None
-        self._locks.pop(task_id, None)
-        self._last_progress.pop(task_id, None)
-        while len(self._reported) > REMEMBERED_TASKS:
-            self._reported.popitem(last=False)
+    async def _report(self, task: TaskView, record: TaskRecord) -> None:
+        assert self.sink is not None
+        if not await self.store.claim_report(task.id, REPORT_LEASE_SECONDS):
+            return  # another process reports it (or has)
+        try:
+            await self.sink.finished(task, record)
+        except BaseException:
+            await self.store.release_report(task.id)
+            raise
+        await self.store.reported(task.id, task.status)
+        log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
+
+    async def _recover(self, task: TaskView) -> TaskRecord | None:
+        """A task of this app the store does not know (the store was lost, or a webhook beat the
+        create's own record): recorded from the Slack route in its Browser Use metadata."""
+        route = SlackRoute.from_metadata(task.metadata)
+        if route is None or self.sink is None or not self.sink.accepts(route):
+            return None
+        record = TaskRecord.from_route(
+            task.id,
+            task.session_id,
+            route,
+            thread_session=bool(task.metadata.get(SESSION_METADATA_KEY)),
+            recovered=True,
+        )
+        await self.store.add_task(record)
+        return await self.store.task(task.id)
 
     async def resume(self) -> int:
-        """After a (re)start: follow the tasks this app started that have not ended, and make sure
-        the ones that ended meanwhile were reported. Returns how many tasks it looked at."""
+        """After a (re)start: follow every unreported task the store knows (the follow leases
+        decide which process polls which). With an empty store (a new database, or SQLite on a
+        disk the platform wiped), the tasks are found at Browser Use by their metadata."""
+        if await self.store.has_tasks():
+            unreported = await self.store.unreported()
+            for task_id in unreported:
+                self.follow(task_id)
+            log.info("tracker.resumed from=store tasks=%d", len(unreported))
+            return len(unreported)
+        return await self._resume_from_browser_use()
+
+    async def _resume_from_browser_use(self) -> int:
         now = datetime.now(timezone.utc)
         seen = 0
         for statuses, within in (
@@ -188,5 +235,17 @@ class Tracker:
                             await self.refresh(item.id)
                     if page * listing.page_size >= listing.total_items or not listing.items:
                         break
-        log.info("tracker.resumed tasks=%d following=%d", seen, self.following)
+        log.info("tracker.resumed from=browser_use tasks=%d following=%d", seen, self.following)
         return seen
+
+    async def sweep(self, heartbeat_seconds: float) -> None:
+        """One round of housekeeping: say this process is alive and take its share of the
+        request budget; follow the tasks whose follower stopped renewing its lease; once an
+        hour, forget old request keys."""
+        live = await self.store.heartbeat(alive_within=3 * heartbeat_seconds)
+        self.client.budget.share(live)
+        for task_id in await self.store.unreported(unfollowed=True):
+            self.follow(task_id)
+        if time.monotonic() - self._pruned_at > 3600:
+            self._pruned_at = time.monotonic()
+            await self.store.prune(REQUEST_KEYS_KEPT_SECONDS)

@@ -407,7 +407,7 @@ def task_result(task: TaskView, route: SlackRoute) -> Result:
 
 def notice(text: str) -> Message:
     """A one-section message; `text` is mrkdwn that is already escaped."""
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": fit_mrkdwn(text), "blocks": [_section(text)]}
 
 
 def mention_usage() -> Message:

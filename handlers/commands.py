@@ -15,7 +15,7 @@ from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_of, open_task_form
-from handlers.submit import Origin, failure_reporter, respond_ephemeral, start_task
+from handlers.submit import Origin, failure_reporter, first_time, respond_ephemeral, start_task
 
 FORM_FAILED = "The task form could not be opened. Try again, or give the task as text."
 
@@ -73,7 +73,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user_id=command["user_id"],
             response_url=command.get("response_url"),
         )
-        deps.inflight.spawn(
-            lambda: start_task(deps, client, parsed.request, origin),
-            on_error=failure_reporter(client, origin),
-        )
+
+        async def start() -> None:
+            # The same command reaching two processes (or Slack re-sending it) starts one task.
+            if await first_time(deps, f"command:{command['trigger_id']}"):
+                await start_task(deps, client, parsed.request, origin)
+
+        deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

@@ -2,18 +2,18 @@
 
 The first task in a thread gets a browser session the app opens itself (kept alive); every
 follow-up in that thread runs in it, with the same cookies and the same open page. The link from
-thread to session is not kept in memory: the thread's status messages carry it in their Slack
-message metadata, so it survives a restart and works across processes.
+thread to session, and a follow-up queued while the browser is busy, are kept in the store, so
+they survive a restart and work across processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
+from bot.store import FollowUp
 from handlers import blocks
 from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
@@ -32,7 +33,7 @@ from handlers.following import react
 from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
 from handlers.modals import defaults_of
 from handlers.payloads import QueuedFollowUp
-from handlers.submit import SLACK_ERRORS, Origin, post, start_task
+from handlers.submit import Origin, first_time, post, start_task
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +80,9 @@ def _reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[N
     return report
 
 
-async def thread_session_id(client: AsyncWebClient, said: Said) -> str | None:
-    """The browser session the app opened for this thread, from its status messages."""
-    try:
-        reply = await client.conversations_replies(
-            channel=said.channel_id, ts=said.thread_ts, include_all_metadata=True, limit=200
-        )
-    except SLACK_ERRORS as exc:
-        log.warning("slack.conversations_replies failed: %s", exc)
-        return None
-    for message in reversed(reply.get("messages") or []):
-        meta = message.get("metadata") or {}
-        payload = meta.get("event_payload") or {}
-        if meta.get("event_type") == blocks.STATUS_EVENT and payload.get("thread_session"):
-            return str(payload["session_id"])
-    return None
+async def thread_session_id(deps: Deps, said: Said) -> str | None:
+    """The browser session the app opened for this thread (kept in the store)."""
+    return await deps.store.thread_session(said.channel_id, said.thread_ts)
 
 
 async def _live_session(deps: Deps, session_id: str | None) -> SessionView | None:
@@ -173,7 +162,7 @@ async def run_in_thread(
             await _react(client, said, "x", remove="eyes")
             return
         if not new_session:
-            session = await _live_session(deps, await thread_session_id(client, said))
+            session = await _live_session(deps, await thread_session_id(deps, said))
         if session is not None and request.session_settings is not None:
             await _say(
                 client,
@@ -198,6 +187,7 @@ async def run_in_thread(
                 await _say(client, said, blocks.task_failed(failure_text(exc)))
                 await _react(client, said, "x", remove="eyes")
                 return
+            await deps.store.set_thread_session(said.channel_id, said.thread_ts, session.id)
         fields = {name: getattr(request, name) for name in request.model_fields_set}
         fields.pop("session_settings", None)  # they went to the session itself
         request = CreateTaskRequest.model_validate({**fields, "session_id": session.id})
@@ -217,7 +207,7 @@ async def run_in_thread(
 
 
 async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -> None:
-    session = await _live_session(deps, await thread_session_id(client, said))
+    session = await _live_session(deps, await thread_session_id(deps, said))
     if session is None:
         await _say(client, said, blocks.notice("There is no open browser in this thread."))
         return
@@ -231,23 +221,46 @@ async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -
     await _react(client, said, "white_check_mark", remove="eyes")
 
 
-async def wait_then_run(deps: Deps, client: AsyncWebClient, said: Said, session_id: str) -> None:
-    """A queued follow-up: start it as soon as the thread's browser is free."""
-    deadline = time.monotonic() + QUEUE_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        session = await _live_session(deps, session_id)
-        if session is None or not session.busy:
-            await converse(deps, client, said)
-            return
-        await asyncio.sleep(deps.settings.poll_interval)
-    await _say(
-        client,
-        said,
-        blocks.notice(
-            f"<@{said.user_id}> your queued follow-up did not start: the previous step was still "
-            "running after 30 minutes. Stop it, or ask again."
-        ),
+async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -> None:
+    """A queued follow-up: start it as soon as the thread's browser is free. It is kept in the
+    store, held by this process while it waits; if this process stops, another one picks it up
+    (`resume_waiting`), and only one ever starts it."""
+    assert waiting.id is not None
+    said = Said(
+        team_id=waiting.team,
+        channel_id=waiting.channel,
+        user_id=waiting.user_id,
+        text=waiting.text,
+        ts=waiting.ts,
+        thread_ts=waiting.thread_ts,
     )
+    hold = deps.settings.follow_lease_seconds
+    deadline = waiting.created_at + QUEUE_WAIT_SECONDS
+    while deps.store.clock() < deadline:
+        if not await deps.store.hold_follow_up(waiting.id, hold):
+            return  # another process waits for it now
+        session = await _live_session(deps, waiting.session_id)
+        if session is None or not session.busy:
+            if await deps.store.start_follow_up(waiting.id):
+                await converse(deps, client, said)
+            return
+        await asyncio.sleep(min(deps.settings.poll_interval, hold / 3))
+    if await deps.store.start_follow_up(waiting.id):  # given up on, once
+        await _say(
+            client,
+            said,
+            blocks.notice(
+                f"<@{said.user_id}> your queued follow-up did not start: the previous step was "
+                "still running after 30 minutes. Stop it, or ask again."
+            ),
+        )
+
+
+async def resume_waiting(deps: Deps, client: AsyncWebClient) -> None:
+    """Wait for the follow-ups whose process stopped waiting for them (a restart, a crash)."""
+    for waiting in await deps.store.claim_follow_ups(deps.settings.follow_lease_seconds):
+        log.info("follow_up.resumed id=%s", waiting.id)
+        deps.inflight.spawn(functools.partial(wait_then_run, deps, client, waiting))
 
 
 async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes: float) -> None:
@@ -280,16 +293,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         said = _said_from_event(body)
         if said is None:
             return
-        # Slack re-delivers an event it thinks failed; the same event never starts two tasks.
         event_id = body.get("event_id") or f"{said.channel_id}:{said.ts}"
-        if not deps.once.first(f"event:{event_id}") or not deps.once.first(
-            f"message:{said.channel_id}:{said.ts}"
-        ):
-            retry = request.headers.get("x-slack-retry-num", [""])[0]
-            log.info("event.duplicate event_id=%s retry=%s", event_id, retry)
-            return
+        retry = request.headers.get("x-slack-retry-num", [""])[0]
 
         async def work() -> None:
+            # Slack re-delivers an event it thinks failed, to any process; and a mention in a DM
+            # comes twice (as a mention and as a message). Either way: one task.
+            if not await first_time(deps, f"event:{event_id}") or not await first_time(
+                deps, f"message:{said.channel_id}:{said.ts}"
+            ):
+                log.info("event.duplicate event_id=%s retry=%s", event_id, retry)
+                return
             await _react(client, said, "eyes")
             await converse(deps, client, said)
 
@@ -331,10 +345,27 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=str(message.get("thread_ts") or message.get("ts")),
         )
 
+        action_ts = body["actions"][0].get("action_ts") or message.get("ts")
+
         async def queue() -> None:
+            if not await first_time(deps, f"queue:{said.channel_id}:{said.ts}:{action_ts}"):
+                return
+            waiting = FollowUp(
+                team=said.team_id,
+                channel=said.channel_id,
+                thread_ts=said.thread_ts,
+                user_id=said.user_id,
+                text=said.text,
+                ts=said.ts,
+                session_id=value.session,
+                created_at=deps.store.clock(),
+            )
+            waiting_id = await deps.store.queue_follow_up(
+                waiting, deps.settings.follow_lease_seconds
+            )
             notice = ":hourglass: Queued: it starts as soon as the current step is done."
             await _say(client, said, blocks.notice(notice))
-            await wait_then_run(deps, client, said, value.session)
+            await wait_then_run(deps, client, replace(waiting, id=waiting_id))
 
         deps.inflight.spawn(queue, on_error=_reporter(client, said))
 

@@ -1,22 +1,22 @@
 """The Slack side of following a task: its status message edited in place, its result posted once.
 
-`SlackTaskSink` is what `bot.tracker.Tracker` reports to. No database: the thread is found from
-the task's metadata (its Slack route), and the status message and any earlier result reply are
-found in the thread itself by their Slack message metadata, so any process, after any restart,
-can pick a task up, and a result already in the thread is never posted again.
+`SlackTaskSink` is what `bot.tracker.Tracker` reports to. Where a task's thread and status
+message are comes from the store (`bot.store.TaskRecord`); the tracker makes sure one process
+reports each task's end. The status message and the result also carry Slack message metadata, so
+a task found again after the store was lost is matched to its thread, and a result already there
+is not posted twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import OrderedDict
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import SlackRoute, TaskView
+from bot.store import Store, TaskRecord
 from handlers import blocks
 from handlers.errors import failure_text
 from handlers.slack_text import escape
@@ -25,7 +25,6 @@ from handlers.submit import SLACK_ERRORS, post
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-REMEMBERED = 5000
 
 
 async def react(
@@ -42,14 +41,11 @@ async def react(
 
 
 class SlackTaskSink:
-    def __init__(self, client: AsyncWebClient, browser_use: BrowserUseClient):
+    def __init__(self, client: AsyncWebClient, browser_use: BrowserUseClient, store: Store):
         self.client = client
         self.browser_use = browser_use
+        self.store = store
         self.team_id: str | None = None  # learned from auth.test at start-up
-        # task ID -> (its status message ts, the message to react to when it ends)
-        self._status: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
-        # Two reports of one task's end inside this process (a webhook racing a poll) queue here.
-        self._locks: dict[str, asyncio.Lock] = {}
 
     async def learn_team(self) -> None:
         try:
@@ -60,11 +56,6 @@ class SlackTaskSink:
     def accepts(self, route: SlackRoute) -> bool:
         """Only tasks this workspace's app started (one Browser Use project may serve several)."""
         return self.team_id is None or not route.team or route.team == self.team_id
-
-    def remember_status(self, task_id: str, ts: str, react_ts: str | None = None) -> None:
-        self._status[task_id] = (ts, react_ts)
-        while len(self._status) > REMEMBERED:
-            self._status.popitem(last=False)
 
     async def _thread(self, route: SlackRoute) -> list[dict[str, Any]]:
         if not route.thread_ts:
@@ -89,16 +80,21 @@ class SlackTaskSink:
                 return message
         return None
 
-    def _find(self, messages: list[dict[str, Any]], event_type: str, task_id: str) -> str | None:
-        message = self._find_message(messages, event_type, task_id)
-        return str(message["ts"]) if message else None
-
-    def _status_from(self, messages: list[dict[str, Any]], task_id: str) -> tuple[str, str | None]:
-        message = self._find_message(messages, blocks.STATUS_EVENT, task_id)
-        if message is None:
-            return "", None
-        payload = message["metadata"].get("event_payload") or {}
-        return str(message["ts"]), payload.get("react_ts")
+    async def _status_message(
+        self, record: TaskRecord, thread: list[dict[str, Any]] | None = None
+    ) -> tuple[str | None, str | None]:
+        """(status message ts, message to react to). The store knows them for every task the
+        app started; a task recovered after the store was lost has them in its thread's message
+        metadata, read once and then kept in the store (as "" when there is none)."""
+        if record.status_ts is not None or not record.recovered:
+            return record.status_ts or None, record.react_ts
+        if thread is None:
+            thread = await self._thread(record.route)
+        message = self._find_message(thread, blocks.STATUS_EVENT, record.task_id)
+        payload = ((message or {}).get("metadata") or {}).get("event_payload") or {}
+        ts, react_ts = (str(message["ts"]) if message else ""), payload.get("react_ts")
+        await self.store.set_status_message(record.task_id, ts, react_ts)
+        return ts or None, react_ts
 
     async def _update_status(self, task: TaskView, route: SlackRoute, ts: str | None) -> None:
         if ts is None:
@@ -110,26 +106,23 @@ class SlackTaskSink:
         except SLACK_ERRORS as exc:
             log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
 
-    async def progress(self, task: TaskView, route: SlackRoute) -> None:
-        if task.id not in self._status:
-            # Remembered even when not found, so later steps don't read the thread again.
-            self.remember_status(task.id, *self._status_from(await self._thread(route), task.id))
-        await self._update_status(task, route, self._status[task.id][0] or None)
+    async def progress(self, task: TaskView, record: TaskRecord) -> None:
+        status_ts, _ = await self._status_message(record)
+        await self._update_status(task, record.route, status_ts)
 
-    async def finished(self, task: TaskView, route: SlackRoute) -> None:
-        lock = self._locks.setdefault(task.id, asyncio.Lock())
-        async with lock:
-            await self._finish(task, route)
-        self._locks.pop(task.id, None)
-
-    async def _finish(self, task: TaskView, route: SlackRoute) -> None:
-        thread = await self._thread(route)
-        if self._find(thread, blocks.RESULT_EVENT, task.id):
-            log.info("task.already_reported task_id=%s", task.id)
-            return
-        known = self._status.pop(task.id, None)
-        status_ts, react_ts = known if known and known[0] else self._status_from(thread, task.id)
-        await self._update_status(task, route, status_ts or None)
+    async def finished(self, task: TaskView, record: TaskRecord) -> None:
+        """Post the result. Called once per task (the store's report claim decides by whom);
+        raises when the result could not be posted, so the claim is released and tried again."""
+        route = record.route
+        thread = None
+        if record.recovered:
+            # Found again after the store was lost: its result may be in the thread already.
+            thread = await self._thread(route)
+            if self._find_message(thread, blocks.RESULT_EVENT, task.id):
+                log.info("task.already_reported task_id=%s", task.id)
+                return
+        status_ts, react_ts = await self._status_message(record, thread)
+        await self._update_status(task, route, status_ts)
         result = blocks.task_result(task, route)
         # With no thread (the bot could not post there), the result goes to the person directly.
         channel, thread_ts = (

@@ -35,7 +35,7 @@ from handlers.options import (
     build_request,
     merge,
 )
-from handlers.submit import SLACK_ERRORS, Origin, failure_reporter, start_task
+from handlers.submit import SLACK_ERRORS, Origin, failure_reporter, first_time, start_task
 
 log = logging.getLogger(__name__)
 
@@ -420,10 +420,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors={block: exc.message})
             return
         await ack()
-        # A double click, or Slack sending the submission again, starts one task, not two.
-        if not deps.once.first(f"view:{view.get('id')}"):
-            log.info("form.duplicate_submission view_id=%s", view.get("id"))
-            return
         urls = body.get("response_urls") or []
         origin = Origin(
             team_id=(body.get("team") or {}).get("id", ""),
@@ -432,7 +428,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=context.thread_ts,
             response_url=urls[0]["response_url"] if urls else None,
         )
-        deps.inflight.spawn(
-            lambda: start_task(deps, client, request, origin),
-            on_error=failure_reporter(client, origin),
-        )
+
+        async def start() -> None:
+            # A double click, or Slack sending the submission again, starts one task, not two.
+            if await first_time(deps, f"view:{view['id']}"):
+                await start_task(deps, client, request, origin)
+
+        deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

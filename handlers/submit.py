@@ -24,6 +24,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
+from bot.store import TaskRecord
 from handlers import blocks
 from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
@@ -60,6 +61,15 @@ class Origin:
     limits_checked: bool = False
 
 
+async def first_time(deps: Deps, key: str) -> bool:
+    """True the first time any process sees this Slack request (by its ID): Slack re-sends, a
+    person double-clicks, and with several processes each copy may reach another one."""
+    if await deps.store.first(key):
+        return True
+    log.info("request.duplicate key=%s", key.split(":")[0])
+    return False
+
+
 async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
     """Answer through a `response_url`; True when Slack took it."""
     if not url:
@@ -91,7 +101,6 @@ async def post(
             unfurl_media=False,
             **message,
         )
-        return str(result["ts"]), None
     except SlackApiError as exc:
         code = str(exc.response.get("error", "unknown"))
         log.warning("slack.post error=%s channel=%s", code, channel)
@@ -99,6 +108,12 @@ async def post(
     except SLACK_ERRORS as exc:
         log.warning("slack.post failed: %s channel=%s", type(exc).__name__, channel)
         return None, "network"
+    ts = result.get("ts")
+    if not isinstance(ts, str) or not ts:
+        # slack_sdk answers None for a missing key: never take it for a message's ts.
+        log.warning("slack.post answered without a ts channel=%s", channel)
+        return None, "no_ts"
+    return ts, None
 
 
 async def tell_privately(
@@ -188,14 +203,22 @@ async def start_task(
         origin.channel_id,
         thread_ts,
     )
-    started = blocks.task_started(
-        created, react_ts=origin.react_ts, thread_session=origin.thread_session is not None
+    thread_session = origin.thread_session is not None
+    await deps.store.add_task(
+        TaskRecord.from_route(
+            created.id,
+            created.session_id,
+            route,
+            thread_session=thread_session,
+            react_ts=origin.react_ts,
+        )
     )
+    started = blocks.task_started(created, react_ts=origin.react_ts, thread_session=thread_session)
     status_ts = (
         (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
-    if status_ts and deps.tracker.sink is not None:
-        deps.tracker.sink.remember_status(created.id, status_ts, origin.react_ts)
+    if status_ts:
+        await deps.store.set_status_message(created.id, status_ts, origin.react_ts)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import databases
 from tests.app_process import AppProcess
 from tests.app_process import app_env as stand_in_env
 from tests.fakes.browser_use import FakeBrowserUse
@@ -22,6 +23,19 @@ def slack() -> Iterator[FakeSlack]:
     server = FakeSlack().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    yield from databases.start_postgres()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each backend the store supports."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    return databases.fresh_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(autouse=True)

@@ -64,7 +64,8 @@ class SlackSender:
             "api_app_id": "A0TEST",
             "is_enterprise_install": "false",
             "response_url": self.response_url,
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            # Unique per command, as Slack's are: the app keeps one task per trigger ID.
+            "trigger_id": f"13345224609.{uuid.uuid4().int % 10**9}.{uuid.uuid4().hex[:19]}",
             **extra,
         }
         return urlencode(fields)

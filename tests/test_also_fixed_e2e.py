@@ -6,6 +6,7 @@ import time
 
 import httpx
 
+from tests import databases
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -39,20 +40,32 @@ def test_help_by_mention_is_for_everyone_as_on_the_command(
 
 
 def test_an_unexpected_failure_is_told_with_the_reference_in_the_log(
-    app_process, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+    own_app: OwnApp, slack: FakeSlack, postgres_server: str
 ) -> None:
-    # A follow-up in a thread reads the thread; Slack answers in a shape the app cannot use.
-    first, _ = first_task(sender, slack, browser_use, "open the news")
-    slack.answer_next("conversations.replies", {"ok": True, "messages": ["not a message"]})
-    follow_up = mention(sender, "and the weather", thread_ts=first.ts)
-    told = wait_for(
-        lambda: [c for c in slack.in_thread(first.ts) if "went wrong" in c.args["text"]],
-        5,
-        "the note",
-    )
-    reference = told[0].args["text"].split("reference `")[1].split("`")[0]
-    assert f"ref={reference}" in app_process.logs()
-    wait_for(lambda: slack.reactions(follow_up.ts) == ["x"], 5, "❌ instead of 👀")
+    database = databases.fresh_database(postgres_server)
+    with own_app(DATABASE_URL=database) as (process, sender):
+        databases.drop_database(postgres_server, database)  # the database goes away
+        said = mention(sender, "open the news")
+        told = wait_for(
+            lambda: [c for c in slack.in_thread(said.ts) if "went wrong" in c.args["text"]],
+            5,
+            "the note",
+        )
+        reference = told[0].args["text"].split("reference `")[1].split("`")[0]
+        assert f"ref={reference}" in process.logs()
+        wait_for(lambda: slack.reactions(said.ts) == ["x"], 5, "❌ instead of 👀")
+
+
+def test_a_post_answered_without_a_ts_is_not_taken_for_a_message(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    slack.answer_next("chat.postMessage", {"ok": True})  # the parent's answer lacks its ts
+    sender.command("Find the opening hours of the Louvre")
+    (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+    # No thread to answer in, so the IDs come privately, never into a thread called "None".
+    (told,) = wait_for(lambda: slack.responses, 5, "the private answer")
+    assert task.id in told.args["text"]
+    assert all(c.args.get("thread_ts") != "None" for c in slack.calls)
 
 
 def test_queueing_a_follow_up_is_answered_before_anything_is_posted(
@@ -82,4 +95,10 @@ def test_queueing_a_follow_up_is_answered_before_anything_is_posted(
         lambda: [c for c in slack.in_thread(first.ts) if "Queued" in c.args["text"]], 5, "queued"
     )
     slack.delays.clear()
+    # Leave nothing running for the next test: the follow-up starts once the first task ends.
+    browser_use.finish(task.id)
+    second = wait_for(lambda: browser_use.created[1:], 5, "the follow-up's task")[0]
+    assert second.body["task"] == "add it to the cart"
+    browser_use.finish(second.id)
+    wait_for(lambda: [c for c in slack.in_thread(first.ts) if c.args.get("metadata")], 5, "results")
     assert httpx.get(f"{sender.app_url}/healthz").status_code == 200

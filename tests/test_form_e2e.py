@@ -56,10 +56,10 @@ def more_options(
 def test_the_command_alone_opens_the_form_in_that_channel(
     sender: SlackSender, slack: FakeSlack
 ) -> None:
-    response = sender.command("", channel_id="C55")
+    response = sender.command("", channel_id="C55", trigger_id="13345224609.7384.8088930838d")
     assert response.status_code == 200 and response.text == ""
     (call,) = wait_for(lambda: slack.calls_to("views.open"), 5, "views.open")
-    assert call.args["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
+    assert call.args["trigger_id"] == "13345224609.7384.8088930838d"
     view = opened_view(slack)
     assert view["callback_id"] == "task_form"
     assert json.loads(view["private_metadata"]) == {"channel_id": "C55"}

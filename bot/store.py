@@ -1,0 +1,613 @@
+"""The app's store: what it knows of its tasks, threads and requests, shared by every process.
+
+SQLite in a file by default (one process, nothing to install), PostgreSQL when `DATABASE_URL` is
+set (what several processes share). Every promise that spans processes is decided by the
+database, never by one process's memory:
+
+- one task per Slack request: a unique key (`first`);
+- one result per task, and one follower per task: conditional updates that only one process wins
+  (`claim_report`, `claim_follow`), held as leases that expire, so the work of a process that
+  died is taken over once its lease runs out;
+- one request budget: each live process (a heartbeat row) takes its share of it (`heartbeat`).
+
+Times are Unix seconds (floats): the same on both backends, and compared in SQL as numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.models import SlackRoute
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any number will do, as long as it is this app's alone: serialises migrations across processes.
+MIGRATION_LOCK = 0x42_55_53_4C  # "BUSL"
+
+metadata = MetaData()
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("team", String(32), nullable=False, default=""),
+    Column("channel", String(32), nullable=False),
+    Column("thread_ts", String(32)),
+    Column("user_id", String(32), nullable=False),
+    # Unique per Slack request: a second create for one request cannot be recorded.
+    Column("request_id", String(32), unique=True),
+    Column("max_steps", Integer),
+    # True when the task runs in the browser session the app opened for its thread.
+    Column("thread_session", Boolean, nullable=False, default=False),
+    Column("status_ts", String(32)),  # the status message, edited in place
+    Column("react_ts", String(32)),  # the message that gets ✅ or ❌ at the end
+    # Learned from Browser Use after the store was lost: its thread may hold a result already.
+    Column("recovered", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False, default="created"),
+    Column("progress", String(64)),  # the last step shown: "status:step"
+    Column("created_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("reported_at", Float),
+    # Leases: who reports the result, and who polls the task, until when.
+    Column("report_owner", String(64)),
+    Column("report_until", Float),
+    Column("follower", String(64)),
+    Column("follow_until", Float),
+    Index("tasks_unreported", "reported_at", "follow_until"),
+)
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("thread_ts", String(32), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+request_keys = Table(
+    "request_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+    Index("request_keys_seen_at", "seen_at"),
+)
+
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=False, default=""),
+    Column("channel", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("owner", String(64)),
+    Column("owner_until", Float),
+)
+
+processes = Table(
+    "processes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+)
+
+
+def database_url(raw: str | None) -> str:
+    """`DATABASE_URL` as SQLAlchemy's async drivers take it. Heroku's `postgres://…?sslmode=…`
+    becomes `postgresql+asyncpg://…?ssl=…`; an unset value is the SQLite file."""
+    if not raw:
+        return DEFAULT_DATABASE_URL
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        raise ValueError("DATABASE_URL must look like postgresql://user:pass@host/db")
+    scheme = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+    }.get(scheme, scheme)
+    url = make_url(f"{scheme}://{rest}")
+    if url.drivername == "postgresql+asyncpg" and "sslmode" in url.query:
+        # asyncpg knows `ssl`, not libpq's `sslmode`.
+        query = dict(url.query)
+        query["ssl"] = query.pop("sslmode")
+        url = url.set(query=query)
+    return url.render_as_string(hide_password=False)
+
+
+def describe(url: str) -> str:
+    """The URL fit for a log line: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task the app started (or found again at Browser Use), and where its thread is."""
+
+    task_id: str
+    session_id: str
+    channel: str
+    user_id: str
+    team: str = ""
+    thread_ts: str | None = None
+    request_id: str | None = None
+    max_steps: int | None = None
+    thread_session: bool = False
+    status_ts: str | None = None
+    react_ts: str | None = None
+    recovered: bool = False
+    status: str = "created"
+    created_at: float = 0.0
+    reported_at: float | None = None
+
+    @classmethod
+    def from_route(
+        cls, task_id: str, session_id: str, route: SlackRoute, **extra: Any
+    ) -> TaskRecord:
+        return cls(
+            task_id=task_id,
+            session_id=session_id,
+            channel=route.channel,
+            user_id=route.user,
+            team=route.team,
+            thread_ts=route.thread_ts,
+            request_id=route.request_id,
+            max_steps=route.max_steps,
+            **extra,
+        )
+
+    @property
+    def route(self) -> SlackRoute:
+        return SlackRoute(
+            team=self.team,
+            channel=self.channel,
+            thread_ts=self.thread_ts,
+            user=self.user_id,
+            max_steps=self.max_steps,
+            request_id=self.request_id,
+        )
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up waiting for its thread's browser to be free."""
+
+    channel: str
+    thread_ts: str
+    user_id: str
+    text: str
+    ts: str
+    session_id: str
+    team: str = ""
+    id: int | None = None
+    created_at: float = 0.0
+
+
+_TASK_FIELDS = [f.name for f in fields(TaskRecord)]
+_FOLLOW_UP_FIELDS = [f.name for f in fields(FollowUp)]
+
+
+def new_owner() -> str:
+    """This process's name in leases and heartbeats: readable in the database, and unique."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Store:
+    """One per process. Each method is one short transaction."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.engine = engine
+        self.owner = owner or new_owner()
+        self.clock = clock
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True, **kw: Any) -> Store:
+        """Connect (creating the SQLite file's folder), and bring the schema up to date."""
+        engine = _engine(url)
+        store = cls(engine, **kw)
+        if migrate:
+            await store.migrate()
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def migrate(self) -> None:
+        """Alembic's `upgrade head`. Two processes starting at once on PostgreSQL queue on an
+        advisory lock; the second finds the schema current and does nothing."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+
+        def upgrade(connection: Any) -> None:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+        if self.backend == "sqlite":
+            # SQLite has no advisory lock, and its driver runs DDL outside a transaction.
+            lock = Path(self.engine.url.database or "bot.db").with_suffix(".lock")
+            async with _file_lock(lock), self.engine.begin() as conn:
+                await conn.run_sync(upgrade)
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            await conn.run_sync(upgrade)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    async def first(self, key: str) -> bool:
+        """True only the first time any process asks about `key` (a Slack request's ID)."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(request_keys).values(key=key[:255], seen_at=self.clock()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def prune(self, older_than: float) -> int:
+        """Forget request keys and ended follow-ups older than `older_than` seconds."""
+        cutoff = self.clock() - older_than
+        async with self.engine.begin() as conn:
+            gone = await conn.execute(delete(request_keys).where(request_keys.c.seen_at < cutoff))
+            await conn.execute(
+                delete(follow_ups).where(
+                    follow_ups.c.created_at < cutoff, follow_ups.c.started_at.is_not(None)
+                )
+            )
+        return int(gone.rowcount or 0)
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    async def add_task(self, record: TaskRecord) -> bool:
+        """Record a task; False when it is known already (another process found it first)."""
+        values = {name: getattr(record, name) for name in _TASK_FIELDS}
+        values["created_at"] = record.created_at or self.clock()
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(tasks).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    async def task(self, task_id: str) -> TaskRecord | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*[tasks.c[name] for name in _TASK_FIELDS]).where(
+                        tasks.c.task_id == task_id
+                    )
+                )
+            ).first()
+        return TaskRecord(**row._mapping) if row else None
+
+    async def has_tasks(self) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(tasks.c.task_id).limit(1))).first() is not None
+
+    async def set_status_message(self, task_id: str, status_ts: str, react_ts: str | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id)
+                .values(status_ts=status_ts, react_ts=react_ts)
+            )
+
+    async def claim_follow(self, task_id: str, seconds: float) -> bool:
+        """Become (or stay) the one process that polls `task_id`, for `seconds`. False when the
+        task is reported, unknown, or another process holds a lease that has not run out."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(tasks)
+                .where(
+                    tasks.c.task_id == task_id,
+                    tasks.c.reported_at.is_(None),
+                    or_(
+                        tasks.c.follower.is_(None),
+                        tasks.c.follower == self.owner,
+                        tasks.c.follow_until < now,
+                    ),
+                )
+                .values(follower=self.owner, follow_until=now + seconds)
+            )
+        return result.rowcount == 1
+
+    async def release_follow(self, task_id: str) -> None:
+        """Stop polling `task_id` (at shutdown): another process may take it at once."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id, tasks.c.follower == self.owner)
+                .values(follower=None, follow_until=None)
+            )
+
+    async def release_all(self) -> None:
+        """At shutdown: every lease of this process ends now, so the others take over at once."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.follower == self.owner)
+                .values(follower=None, follow_until=None)
+            )
+            await conn.execute(
+                update(follow_ups).where(follow_ups.c.owner == self.owner).values(owner_until=0.0)
+            )
+            await conn.execute(delete(processes).where(processes.c.id == self.owner))
+
+    async def unreported(self, *, unfollowed: bool = False, limit: int = 500) -> list[str]:
+        """Tasks whose result is not posted yet (only those nobody follows, if `unfollowed`)."""
+        query = select(tasks.c.task_id).where(tasks.c.reported_at.is_(None))
+        if unfollowed:
+            query = query.where(
+                or_(tasks.c.follower.is_(None), tasks.c.follow_until < self.clock())
+            )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
+        return [row.task_id for row in rows]
+
+    async def show_progress(self, task_id: str, progress: str) -> bool:
+        """True for the one process that first shows this step: the others skip the edit."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(tasks)
+                .where(
+                    tasks.c.task_id == task_id,
+                    tasks.c.reported_at.is_(None),
+                    or_(tasks.c.progress.is_(None), tasks.c.progress != progress),
+                )
+                .values(progress=progress)
+            )
+        return result.rowcount == 1
+
+    async def claim_report(self, task_id: str, seconds: float) -> bool:
+        """Become the one process that posts `task_id`'s result. The claim is a lease: if this
+        process dies before `reported`, another claims it once `seconds` have passed."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(tasks)
+                .where(
+                    tasks.c.task_id == task_id,
+                    tasks.c.reported_at.is_(None),
+                    or_(
+                        tasks.c.report_owner.is_(None),
+                        tasks.c.report_owner == self.owner,
+                        tasks.c.report_until < now,
+                    ),
+                )
+                .values(report_owner=self.owner, report_until=now + seconds)
+            )
+        return result.rowcount == 1
+
+    async def reported(self, task_id: str, status: str) -> None:
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id)
+                .values(
+                    reported_at=now,
+                    ended_at=now,
+                    status=status,
+                    follower=None,
+                    follow_until=None,
+                )
+            )
+
+    async def release_report(self, task_id: str) -> None:
+        """The report failed: let the next try (here or elsewhere) claim it at once."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id, tasks.c.report_owner == self.owner)
+                .values(report_owner=None, report_until=None)
+            )
+
+    # --- threads -----------------------------------------------------------------------------
+
+    async def thread_session(self, channel: str, thread_ts: str) -> str | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(threads.c.session_id).where(
+                        threads.c.channel == channel, threads.c.thread_ts == thread_ts
+                    )
+                )
+            ).first()
+        return row.session_id if row else None
+
+    async def set_thread_session(self, channel: str, thread_ts: str, session_id: str) -> None:
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            changed = await conn.execute(
+                update(threads)
+                .where(threads.c.channel == channel, threads.c.thread_ts == thread_ts)
+                .values(session_id=session_id, updated_at=now)
+            )
+            if changed.rowcount == 0:
+                await conn.execute(
+                    insert(threads).values(
+                        channel=channel, thread_ts=thread_ts, session_id=session_id, updated_at=now
+                    )
+                )
+
+    # --- follow-ups waiting for a busy browser ------------------------------------------------
+
+    async def queue_follow_up(self, follow_up: FollowUp, seconds: float) -> int:
+        """Keep a follow-up until its thread's browser is free; this process waits for it."""
+        now = self.clock()
+        values = {name: getattr(follow_up, name) for name in _FOLLOW_UP_FIELDS if name != "id"}
+        values.update(created_at=now, owner=self.owner, owner_until=now + seconds)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(insert(follow_ups).values(**values))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def claim_follow_ups(self, seconds: float) -> list[FollowUp]:
+        """Waiting follow-ups whose process is gone, now this process's to wait for."""
+        now = self.clock()
+        waiting = and_(
+            follow_ups.c.started_at.is_(None),
+            or_(follow_ups.c.owner.is_(None), follow_ups.c.owner_until < now),
+        )
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(*[follow_ups.c[name] for name in _FOLLOW_UP_FIELDS]).where(waiting)
+                )
+            ).all()
+            claimed = []
+            for row in rows:
+                won = await conn.execute(
+                    update(follow_ups)
+                    .where(follow_ups.c.id == row.id, waiting)
+                    .values(owner=self.owner, owner_until=now + seconds)
+                )
+                if won.rowcount == 1:
+                    claimed.append(FollowUp(**row._mapping))
+        return claimed
+
+    async def hold_follow_up(self, follow_up_id: int, seconds: float) -> bool:
+        """Renew this process's hold on a waiting follow-up; False if it is no longer ours."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(follow_ups)
+                .where(
+                    follow_ups.c.id == follow_up_id,
+                    follow_ups.c.owner == self.owner,
+                    follow_ups.c.started_at.is_(None),
+                )
+                .values(owner_until=self.clock() + seconds)
+            )
+        return result.rowcount == 1
+
+    async def start_follow_up(self, follow_up_id: int) -> bool:
+        """True for the one process that gets to start it."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(follow_ups)
+                .where(follow_ups.c.id == follow_up_id, follow_ups.c.started_at.is_(None))
+                .values(started_at=self.clock())
+            )
+        return result.rowcount == 1
+
+    # --- processes ---------------------------------------------------------------------------
+
+    async def heartbeat(self, alive_within: float) -> int:
+        """Say this process is alive; how many processes are (this one included)."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            changed = await conn.execute(
+                update(processes).where(processes.c.id == self.owner).values(seen_at=now)
+            )
+            if changed.rowcount == 0:
+                await conn.execute(insert(processes).values(id=self.owner, seen_at=now))
+            await conn.execute(
+                delete(processes).where(processes.c.seen_at < now - 10 * alive_within)
+            )
+            live = await conn.execute(
+                select(func.count())
+                .select_from(processes)
+                .where(processes.c.seen_at >= now - alive_within)
+            )
+        return max(1, int(live.scalar_one()))
+
+
+@contextlib.asynccontextmanager
+async def _file_lock(path: Path) -> AsyncIterator[None]:
+    """An exclusive lock on `path`, waited for without blocking the event loop."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # A connection that died with its server (a failover) is noticed before it is used.
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+        # WAL lets reads go on during a write; the busy timeout waits for a write in progress.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+async def main_migrate(url: str) -> None:
+    """`python -m bot migrate`."""
+    store = await Store.open(url)
+    log.info("store.migrated url=%s", describe(url))
+    await store.close()

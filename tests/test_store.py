@@ -1,0 +1,210 @@
+"""The store on both of its backends: each promise that spans processes is the database's.
+
+Two `Store`s on one database stand for two processes; a clock the test moves stands for time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from bot.store import FollowUp, Store, TaskRecord, database_url
+
+T = TypeVar("T")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(url: str, test: Callable[[Store, Store, Clock], Awaitable[T]]) -> T:
+    """Run `test` with two processes' stores on the database at `url`, both migrated at once."""
+
+    async def main() -> T:
+        clock = Clock()
+        one, two = await asyncio.gather(
+            Store.open(url, owner="one", clock=clock), Store.open(url, owner="two", clock=clock)
+        )
+        try:
+            return await test(one, two, clock)
+        finally:
+            await one.close()
+            await two.close()
+
+    return asyncio.run(main())
+
+
+def record(task_id: str = "t-1", **extra: Any) -> TaskRecord:
+    fields = {"session_id": "s-1", "channel": "C1", "user_id": "U1", "thread_ts": "1.1"}
+    return TaskRecord(task_id=task_id, **{**fields, **extra})
+
+
+def test_a_request_key_is_first_once_across_processes(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> list[bool]:
+        keys = ["command:1", "command:1", "view:V1", "view:V1"]
+        return await asyncio.gather(
+            *(s.first(k) for s, k in zip([one, two] * 2, keys, strict=True))
+        )
+
+    assert sorted(run(database_url, test)) == [False, False, True, True]
+
+
+def test_one_task_per_request_id(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> tuple[bool, bool, bool]:
+        first = await one.add_task(record("t-1", request_id="r1"))
+        again = await two.add_task(record("t-1", request_id="r1"))
+        other_task_same_request = await two.add_task(record("t-2", request_id="r1"))
+        return first, again, other_task_same_request
+
+    assert run(database_url, test) == (True, False, False)
+
+
+def test_one_process_reports_a_result_and_a_dead_ones_claim_runs_out(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        await one.add_task(record())
+        wins = await asyncio.gather(*(s.claim_report("t-1", 60) for s in [one, two] * 10))
+        assert sum(wins) == 10 and all(wins[i] == wins[0] for i in range(0, 20, 2))
+        winner, loser = (one, two) if wins[0] else (two, one)
+        clock.now += 59
+        assert not await loser.claim_report("t-1", 60)  # the winner may still be posting
+        clock.now += 2  # it died: its claim ran out
+        assert await loser.claim_report("t-1", 60)
+        await loser.reported("t-1", "finished")
+        clock.now += 1000
+        assert not await winner.claim_report("t-1", 60)
+        assert not await loser.claim_report("t-1", 60)
+        found = await one.task("t-1")
+        assert found is not None and found.reported_at is not None and found.status == "finished"
+
+    run(database_url, test)
+
+
+def test_a_failed_report_is_released_for_the_next_try(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        await one.add_task(record())
+        assert await one.claim_report("t-1", 60)
+        await one.release_report("t-1")
+        assert await two.claim_report("t-1", 60)
+
+    run(database_url, test)
+
+
+def test_one_follower_renews_its_lease_and_another_takes_over_when_it_stops(
+    database_url: str,
+) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        await one.add_task(record())
+        assert await one.claim_follow("t-1", 30)
+        assert not await two.claim_follow("t-1", 30)
+        assert await two.unreported(unfollowed=True) == []
+        clock.now += 20
+        assert await one.claim_follow("t-1", 30)  # renewed
+        clock.now += 20
+        assert not await two.claim_follow("t-1", 30)
+        clock.now += 11  # one stopped renewing
+        assert await two.unreported(unfollowed=True) == ["t-1"]
+        assert await two.claim_follow("t-1", 30)
+        assert not await one.claim_follow("t-1", 30)  # and one knows it lost it
+        await two.release_all()  # a clean shutdown hands it on at once
+        assert await one.claim_follow("t-1", 30)
+        await one.reported("t-1", "stopped")
+        assert not await one.claim_follow("t-1", 30)
+        assert await one.unreported() == []
+
+    run(database_url, test)
+
+
+def test_each_step_is_shown_by_one_process(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> list[bool]:
+        await one.add_task(record())
+        return [
+            await one.show_progress("t-1", "started:1"),
+            await two.show_progress("t-1", "started:1"),
+            await two.show_progress("t-1", "started:2"),
+            await one.show_progress("t-1", "started:2"),
+        ]
+
+    assert run(database_url, test) == [True, False, True, False]
+
+
+def test_a_status_message_and_a_thread_session_are_remembered(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        await one.add_task(record(thread_session=True))
+        await one.set_status_message("t-1", "2.2", "1.1")
+        found = await two.task("t-1")
+        assert found is not None and (found.status_ts, found.react_ts) == ("2.2", "1.1")
+        assert found.thread_session and found.route.thread_ts == "1.1"
+        assert await two.thread_session("C1", "1.1") is None
+        await one.set_thread_session("C1", "1.1", "s-1")
+        await two.set_thread_session("C1", "1.1", "s-2")
+        assert await one.thread_session("C1", "1.1") == "s-2"
+        assert await one.has_tasks()
+
+    run(database_url, test)
+
+
+def test_a_waiting_follow_up_outlives_its_process_and_starts_once(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        follow_up = FollowUp(
+            channel="C1", thread_ts="1.1", user_id="U1", text="and then", ts="1.5", session_id="s"
+        )
+        queued = await one.queue_follow_up(follow_up, 30)
+        assert await two.claim_follow_ups(30) == []
+        clock.now += 20
+        assert await one.hold_follow_up(queued, 30)
+        clock.now += 31  # one died
+        (taken,) = await two.claim_follow_ups(30)
+        assert taken.id == queued and taken.text == "and then"
+        assert not await one.hold_follow_up(queued, 30)
+        assert await two.start_follow_up(queued)
+        assert not await one.start_follow_up(queued)
+        clock.now += 100
+        assert await one.claim_follow_ups(30) == []
+
+    run(database_url, test)
+
+
+def test_live_processes_are_counted_by_their_heartbeat(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> list[int]:
+        counts = [await one.heartbeat(5), await two.heartbeat(5)]
+        clock.now += 6
+        counts.append(await two.heartbeat(5))  # one stopped beating
+        await two.release_all()
+        counts.append(await one.heartbeat(5))
+        return counts
+
+    assert run(database_url, test) == [1, 2, 1, 1]
+
+
+def test_old_request_keys_are_forgotten(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> tuple[int, bool]:
+        await one.first("old")
+        clock.now += 90_000
+        gone = await one.prune(older_than=86_400)
+        return gone, await two.first("old")
+
+    assert run(database_url, test) == (1, True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, "sqlite+aiosqlite:///data/bot.db"),
+        ("postgres://u:p@db.example:5432/app", "postgresql+asyncpg://u:p@db.example:5432/app"),
+        (
+            "postgres://u:p@db.example/app?sslmode=require",
+            "postgresql+asyncpg://u:p@db.example/app?ssl=require",
+        ),
+        ("postgresql://u@/app?host=/run/pg", "postgresql+asyncpg://u@/app?host=%2Frun%2Fpg"),
+        ("sqlite:////var/data/bot.db", "sqlite+aiosqlite:////var/data/bot.db"),
+    ],
+)
+def test_database_urls_as_a_paas_gives_them(raw: str | None, expected: str) -> None:
+    assert database_url(raw) == expected
