@@ -1,7 +1,9 @@
 """`make bench`: the app against the tutorial-style baseline, on the same local stand-ins.
 
-Starts the Slack and Browser Use stand-ins in a process of their own, then for each target
-(`python -m bot`, then `bench/baseline.py`) sends slash commands signed as Slack signs them:
+Starts the Slack and Browser Use stand-ins in a process of their own, then for each target sends
+slash commands signed as Slack signs them. The targets: `app` (`python -m bot`, its store in a
+SQLite file), `app-2` (two `python -m bot` processes sharing one PostgreSQL, the commands spread
+over both as a router would), and `baseline` (`bench/baseline.py`, the tutorial-style bot).
 
   single     one command at a time: ack latency, and the app's overhead (command to thread reply,
              minus Browser Use's own latency)
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import platform
 import re
@@ -31,6 +34,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from tests import databases
 from tests.app_process import ROOT, AppProcess, app_env
 from tests.slack_requests import SlackSender, signed_headers
 
@@ -61,6 +65,9 @@ class Row:
     overhead_p50_ms: float | None
     wall_seconds: float
     rss_mb: float | None = None
+    requests_per_5s_peak: int | None = None  # to Browser Use, all processes together
+    # Transactions and rows written in the store per task created (PostgreSQL only).
+    store_per_task: dict[str, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,16 +116,17 @@ class StandIns:
 
 
 async def send_all(
-    sender: SlackSender, sent: list[Sent], *, in_flight: int, rate: float | None, tag: str
+    senders: list[SlackSender], sent: list[Sent], *, in_flight: int, rate: float | None, tag: str
 ) -> None:
-    """Send a command for each of `sent`: at most `in_flight` at once, or at `rate` a second.
+    """Send a command for each of `sent`: at most `in_flight` at once, or at `rate` a second,
+    round-robin over the processes of `senders`.
 
     aiohttp rather than httpx on this side: httpx's pool costs more CPU than the app under test
     at 50 requests in flight, and the sender shares the machine's two cores with it.
     """
     gate = asyncio.Semaphore(in_flight)
-    url = f"{sender.app_url}/slack/events"
-    bodies = [sender.command_body(f"bench {tag} task n{item.index}z") for item in sent]
+    urls = [f"{sender.app_url}/slack/events" for sender in senders]
+    bodies = [senders[0].command_body(f"bench {tag} task n{item.index}z") for item in sent]
     connector = aiohttp.TCPConnector(limit=in_flight)
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -129,6 +137,7 @@ async def send_all(
             async with gate:
                 headers = signed_headers(body)
                 item.at = time.monotonic()
+                url = urls[item.index % len(urls)]
                 try:
                     async with http.post(url, data=body, headers=headers) as response:
                         await response.read()
@@ -165,22 +174,24 @@ def scenario(
     target: str,
     name: str,
     stand_ins: StandIns,
-    sender: SlackSender,
+    senders: list[SlackSender],
     upstream: float,
     count: int,
     *,
     in_flight: int,
     rate: float | None = None,
     one_by_one: bool = False,
+    store_stats: StoreStats | None = None,
 ) -> Row:
     """Run one scenario; `one_by_one` waits for each thread reply before the next command."""
     stand_ins.reset(upstream)
     quiet = max(5.0, 3 * upstream)
+    before = store_stats.read() if store_stats else None
     started = time.monotonic()
     sent = [Sent(i, 0.0) for i in range(count)]
     batches = [[s] for s in sent] if one_by_one else [sent]
     for batch in batches:
-        asyncio.run(send_all(sender, batch, in_flight=in_flight, rate=rate, tag=name))
+        asyncio.run(send_all(senders, batch, in_flight=in_flight, rate=rate, tag=name))
         posts = wait_for_replies(stand_ins, batch[-1].index + 1, quiet_seconds=quiet)
     wall = time.monotonic() - started
     acks = [s.ack_seconds for s in sent if s.ack_seconds is not None and s.status == 200]
@@ -207,54 +218,88 @@ def scenario(
         thread_replies=len(replies),
         overhead_p50_ms=statistics.median(overheads) if overheads else None,
         wall_seconds=wall,
+        requests_per_5s_peak=created["peak_per_window"],
+        store_per_task=store_stats.per_task(before, len(created["created"])) if before else None,
         extra={"rate_limited_by_browser_use": created["rate_limited"]},
     )
+
+
+class StoreStats:
+    """What the store did, from PostgreSQL's own counters for the database."""
+
+    QUERY = (
+        "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted AS writes "
+        "FROM pg_stat_database WHERE datname = current_database()"
+    )
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+
+    def read(self) -> dict[str, int]:
+        async def query() -> dict[str, int]:
+            connection = await databases.connect(self.database_url)
+            try:
+                row = await connection.fetchrow(self.QUERY)
+            finally:
+                await connection.close()
+            return {"transactions": int(row["xact_commit"]), "rows_written": int(row["writes"])}
+
+        # Each backend hands its counters to the statistics at most once a second.
+        time.sleep(1.5)
+        return asyncio.run(query())
+
+    def per_task(self, before: dict[str, int], tasks: int) -> dict[str, float]:
+        after = self.read()
+        return {key: (after[key] - before[key]) / max(1, tasks) for key in before}
 
 
 def run_target(target: str, stand_ins: StandIns, args: argparse.Namespace) -> list[Row]:
     env = {**app_env(stand_ins.slack_url, stand_ins.browser_use_url), "LOG_LEVEL": "WARNING"}
     argv = [sys.executable, str(ROOT / "bench" / "baseline.py")] if target == "baseline" else None
-    with tempfile.TemporaryDirectory() as workdir:
-        process = AppProcess(env, Path(workdir), argv=argv).start()
-        try:
-            sender = SlackSender(process.url, f"{stand_ins.slack_url}/response/bench")
-            # One command first, so first-call costs (auth.test, connections) are not measured.
-            scenario(target, "warm-up", stand_ins, sender, 0.0, 1, in_flight=1)
-            idle_rss = process.rss_mb()
-            upstream = args.upstream_ms / 1000
-            rows = [
+    count, store_stats = 1, None
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if target == "app-2":
+            server = stack.enter_context(contextlib.contextmanager(databases.start_postgres)())
+            env["DATABASE_URL"] = databases.fresh_database(server)
+            store_stats, count = StoreStats(env["DATABASE_URL"]), 2
+        processes = []
+        for n in range(count):
+            (workdir / str(n)).mkdir()
+            processes.append(AppProcess(env, workdir / str(n), argv=argv).start())
+            stack.callback(processes[-1].stop)
+        senders = [SlackSender(p.url, f"{stand_ins.slack_url}/response/bench") for p in processes]
+        # Commands first, so first-call costs (auth.test, connections) are not measured.
+        scenario(target, "warm-up", stand_ins, senders, 0.0, 2 * count, in_flight=1)
+        idle_rss = sum(p.rss_mb() for p in processes)
+        upstream = args.upstream_ms / 1000
+        common = {"stand_ins": stand_ins, "senders": senders, "upstream": upstream}
+        rows = [
+            scenario(target, "single", **common, count=args.single, in_flight=1, one_by_one=True)
+        ]
+        burst = scenario(
+            target,
+            "burst",
+            **common,
+            count=args.burst,
+            in_flight=args.in_flight,
+            store_stats=store_stats,
+        )
+        burst.rss_mb = sum(p.rss_mb() for p in processes)
+        rows.append(burst)
+        if args.seconds > 0:
+            rows.append(
                 scenario(
                     target,
-                    "single",
-                    stand_ins,
-                    sender,
-                    upstream,
-                    args.single,
-                    in_flight=1,
-                    one_by_one=True,
+                    "sustained",
+                    **common,
+                    count=int(args.rate * args.seconds),
+                    in_flight=int(args.rate * 10),
+                    rate=args.rate,
+                    store_stats=store_stats,
                 )
-            ]
-            burst = scenario(
-                target, "burst", stand_ins, sender, upstream, args.burst, in_flight=args.in_flight
             )
-            burst.rss_mb = process.rss_mb()
-            rows.append(burst)
-            if args.seconds > 0:
-                rows.append(
-                    scenario(
-                        target,
-                        "sustained",
-                        stand_ins,
-                        sender,
-                        upstream,
-                        int(args.rate * args.seconds),
-                        in_flight=int(args.rate * 10),
-                        rate=args.rate,
-                    )
-                )
-            rows[0].rss_mb = idle_rss
-        finally:
-            process.stop()
+        rows[0].rss_mb = idle_rss
     return rows
 
 
@@ -264,8 +309,9 @@ def table(rows: list[Row]) -> str:
 
     lines = [
         "| target | scenario | commands | ack p50 ms | ack p95 ms | ack p99 ms | ack max ms | "
-        "late acks | tasks | thread replies | overhead p50 ms | wall s | RSS MB |",
-        "| --- | --- |" + " ---: |" * 11,
+        "late acks | tasks | thread replies | overhead p50 ms | Browser Use req/5 s peak | "
+        "wall s | RSS MB |",
+        "| --- | --- |" + " ---: |" * 12,
     ]
     for r in rows:
         rss = (
@@ -274,8 +320,20 @@ def table(rows: list[Row]) -> str:
         lines.append(
             f"| {r.target} | {r.scenario} | {r.commands} | {ms(r.ack_p50_ms)} | {ms(r.ack_p95_ms)} "
             f"| {ms(r.ack_p99_ms)} | {ms(r.ack_max_ms)} | {r.late_acks} | {r.tasks_created} | "
-            f"{r.thread_replies} | {ms(r.overhead_p50_ms)} | {r.wall_seconds:.1f} | {rss} |"
+            f"{r.thread_replies} | {ms(r.overhead_p50_ms)} | {r.requests_per_5s_peak} | "
+            f"{r.wall_seconds:.1f} | {rss} |"
         )
+    stores = [r for r in rows if r.store_per_task]
+    if stores:
+        lines.append("\nThe store's work per task created (PostgreSQL's counters):\n")
+        lines.append("| target | scenario | transactions | rows written |")
+        lines.append("| --- | --- | ---: | ---: |")
+        for r in stores:
+            assert r.store_per_task is not None
+            lines.append(
+                f"| {r.target} | {r.scenario} | {r.store_per_task['transactions']:.1f} | "
+                f"{r.store_per_task['rows_written']:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -287,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, default=50, help="burst commands at once")
     parser.add_argument("--rate", type=float, default=20, help="sustained commands a second")
     parser.add_argument("--seconds", type=float, default=30, help="sustained duration (0: skip)")
-    parser.add_argument("--targets", default="app,baseline", help="app, baseline or both")
+    parser.add_argument(
+        "--targets", default="app,app-2,baseline", help="app, app-2 and/or baseline"
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
 

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -38,17 +39,22 @@ def start_postgres() -> Iterator[str]:
         server._cleanup()
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def connect(database_url: str, database: str | None = None) -> Any:
+    """An asyncpg connection to the database at `database_url` (or to `database` there)."""
     import asyncpg
 
-    url = make_url(server_url)
-    connection = await asyncpg.connect(
+    url = make_url(database_url)
+    return await asyncpg.connect(
         user=url.username,
         password=url.password or None,
         host=url.query.get("host") or url.host,
         port=url.port,
-        database="postgres",
+        database=database or url.database or "postgres",
     )
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    connection = await connect(server_url, "postgres")
     try:
         await connection.execute(statement)
     finally:

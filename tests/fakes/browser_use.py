@@ -140,6 +140,17 @@ class FakeBrowserUse(ThreadedServer):
                 self.files[file_id] = content
                 task["outputFiles"].append({"id": file_id, "fileName": name})
 
+    def add_task(self, metadata: dict[str, str], status: str = "started") -> str:
+        """A task already running at Browser Use (started before the test), as if created."""
+        task_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
+        with self._lock:
+            self.tasks[task_id] = {
+                **self._new_task(task_id, session_id, "Keep an eye on it", None, metadata),
+                "status": status,
+                "startedAt": _now(),
+            }
+        return task_id
+
     def open_session(self) -> str:
         """A kept-alive session, as if opened from the dashboard or another client."""
         session_id = str(uuid.uuid4())
@@ -235,8 +246,23 @@ class FakeBrowserUse(ThreadedServer):
     async def _control_created(self, _: web.Request) -> web.Response:
         created = [{"id": c.id, "task": c.body["task"], "at": c.at} for c in self.created]
         return web.json_response(
-            {"calls": self.create_calls, "created": created, "rate_limited": self.rate_limited}
+            {
+                "calls": self.create_calls,
+                "created": created,
+                "rate_limited": self.rate_limited,
+                "peak_per_window": self.peak_per_window(),
+            }
         )
+
+    def peak_per_window(self, seconds: float = 5.0) -> int:
+        """The most API requests received in any `seconds` (Browser Use counts 5 s windows)."""
+        times = sorted(at for _, path, at in self.requests if path.startswith("/api/v2/"))
+        peak, first = 0, 0
+        for last, at in enumerate(times):
+            while times[first] <= at - seconds:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
 
     def _over_rate_limit(self) -> bool:
         if self.rate_limit_per_window is None:
@@ -256,27 +282,35 @@ class FakeBrowserUse(ThreadedServer):
         created = Created(body, dict(request.headers), str(uuid.uuid4()), session_id)
         with self._lock:
             self.created.append(created)
-            self.tasks[created.id] = {
-                "id": created.id,
-                "sessionId": created.session_id,
-                "llm": body.get("llm") or "browser-use-2.0",
-                "task": body["task"],
-                "status": "created",
-                "createdAt": _now(),
-                "startedAt": None,
-                "finishedAt": None,
-                "metadata": body.get("metadata") or {},
-                "steps": [],
-                "output": None,
-                "outputFiles": [],
-                "browserUseVersion": "0.9",
-                "isSuccess": None,
-                "judgement": None,
-                "judgeVerdict": None,
-                "cost": None,
-                "suggestions": None,
-            }
+            self.tasks[created.id] = self._new_task(
+                created.id, session_id, body["task"], body.get("llm"), body.get("metadata") or {}
+            )
         return created
+
+    @staticmethod
+    def _new_task(
+        task_id: str, session_id: str, task: str, llm: str | None, metadata: dict[str, str]
+    ) -> dict[str, Any]:
+        return {
+            "id": task_id,
+            "sessionId": session_id,
+            "llm": llm or "browser-use-2.0",
+            "task": task,
+            "status": "created",
+            "createdAt": _now(),
+            "startedAt": None,
+            "finishedAt": None,
+            "metadata": metadata,
+            "steps": [],
+            "output": None,
+            "outputFiles": [],
+            "browserUseVersion": "0.9",
+            "isSuccess": None,
+            "judgement": None,
+            "judgeVerdict": None,
+            "cost": None,
+            "suggestions": None,
+        }
 
     async def _create_task(self, request: web.Request) -> web.StreamResponse:
         if self._over_rate_limit():

@@ -1,0 +1,204 @@
+"""Two real app processes behind one 'router', one PostgreSQL, one Slack, one Browser Use.
+
+What a PaaS does with `web` scaled to 2: any request may reach either process, a webhook may
+reach one while the other polls, and a process may be stopped at any moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.models import SlackRoute
+from bot.store import Store, TaskRecord
+from tests import databases
+from tests.app_process import AppProcess
+from tests.conftest import WEBHOOK_SECRET, app_env
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.slack_requests import SlackSender, signed_headers
+
+# Real Slack takes 100–300 ms to answer a post: slow enough for two processes to race.
+SLACK_LATENCY = {"chat.postMessage": 0.15, "chat.update": 0.15}
+FAST_TAKEOVER = {"FOLLOW_LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "0.5"}
+
+
+@contextmanager
+def two_processes(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str, **env: str
+) -> Iterator[list[tuple[AppProcess, SlackSender]]]:
+    slack.reset()
+    browser_use.reset()
+    settings = {**app_env(slack, browser_use), "DATABASE_URL": database, **env}
+    started: list[AppProcess] = []
+    try:
+        for name in ("a", "b"):
+            workdir = tmp_path / name
+            workdir.mkdir()
+            started.append(AppProcess(settings, workdir).start())
+        yield [(p, SlackSender(p.url, slack.response_url())) for p in started]
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def database(postgres_server: str) -> str:
+    return databases.fresh_database(postgres_server)
+
+
+def metadata_of(call: Any) -> dict[str, Any]:
+    meta = call.args.get("metadata") or {}
+    return json.loads(meta) if isinstance(meta, str) else meta
+
+
+def messages(slack: FakeSlack, event_type: str, task_id: str) -> list[Any]:
+    """Posts of one kind (status message, result) for one task."""
+    return [
+        c
+        for c in slack.posts()
+        if metadata_of(c).get("event_type") == event_type
+        and metadata_of(c).get("event_payload", {}).get("task_id") == task_id
+    ]
+
+
+def results(slack: FakeSlack, task_id: str) -> list[Any]:
+    return messages(slack, "browser_use_result", task_id)
+
+
+def every_task_has_one_result(slack: FakeSlack, task_ids: list[str], timeout: float) -> None:
+    wait_for(lambda: all(results(slack, t) for t in task_ids), timeout, "every result")
+    time.sleep(1.5)  # a duplicate would come now: polls every 0.2 s, Slack answers in 0.15 s
+    counts = {t: len(results(slack, t)) for t in task_ids}
+    assert set(counts.values()) == {1}, counts
+
+
+def test_a_webhook_to_both_processes_and_racing_a_poll_gives_one_result(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str
+) -> None:
+    with two_processes(slack, browser_use, tmp_path, database) as apps:
+        slack.delays.update(SLACK_LATENCY)
+        for i, (_, sender) in zip(range(8), itertools.cycle(apps)):
+            sender.command(f"Check price number {i}")
+        created = wait_for(lambda: browser_use.created[7:] and browser_use.created, 10, "tasks")
+        ids = [task.id for task in created]
+        wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+        with ThreadPoolExecutor(16) as pool:
+            for task_id in ids:
+                browser_use.finish(task_id)
+                event = browser_use.status_event(browser_use.task(task_id))
+                # The same webhook delivered to both processes at once, while both may poll.
+                for process, _ in apps:
+                    url = f"{process.url}/browser-use/webhook"
+                    pool.submit(browser_use.send_webhook, url, WEBHOOK_SECRET, event)
+        every_task_has_one_result(slack, ids, 10)
+
+
+def test_commands_spread_over_both_processes_get_one_of_everything(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str
+) -> None:
+    with two_processes(slack, browser_use, tmp_path, database) as apps:
+        slack.delays.update(SLACK_LATENCY)
+        with ThreadPoolExecutor(8) as pool:
+            for i, (_, sender) in zip(range(40), itertools.cycle(apps)):
+                body = sender.command_body(f"Find flight number {i}", user_id=f"U{i}")
+                headers = signed_headers(body)
+                # Every fourth command reaches both processes (a router retrying, say).
+                targets = [s for _, s in apps] if i % 4 == 0 else [sender]
+                for target in targets:
+                    pool.submit(target.post, body, headers)
+        created = wait_for(lambda: browser_use.created[39:] and browser_use.created, 15, "tasks")
+        ids = [task.id for task in created]
+        wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+        for task_id in ids:
+            browser_use.finish(task_id)
+        every_task_has_one_result(slack, ids, 15)
+    assert browser_use.create_calls == 40
+    parents = [c for c in slack.posts() if "asked the browser" in c.args["text"]]
+    assert len(parents) == 40
+    assert sorted(len(messages(slack, "browser_use_task", t)) for t in ids) == [1] * 40
+
+
+def test_many_running_tasks_keep_both_processes_within_one_budget(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str
+) -> None:
+    rate = 10
+    env = {"BROWSER_USE_REQUESTS_PER_SECOND": str(rate), "POLL_INTERVAL_SECONDS": "0.1"}
+    with two_processes(slack, browser_use, tmp_path, database, **env, **FAST_TAKEOVER):
+        ids = asyncio.run(running_tasks(browser_use, database, 100))
+        started = time.monotonic()
+        time.sleep(10)  # the sweeps pick the tasks up; both processes poll them
+        followers = asyncio.run(followers_of(database))
+    assert len(followers) == 2 and sum(followers.values()) == 100, followers  # shared out
+    ours = set(ids)
+    times = sorted(
+        at
+        for _, path, at in browser_use.requests
+        if at >= started and any(task_id in path for task_id in ours)
+    )
+    busiest = max(sum(1 for t in times if start <= t < start + 5) for start in times)
+    # Each process takes half of the budget: together at most 6 x rate in any 5 s (a bucket
+    # of `rate` tokens refilled at `rate`/s), plus one or two crossing loopback.
+    assert busiest <= 6 * rate + 2, f"{busiest} requests in 5 s with a budget of {rate}/s"
+    assert len(times) > 3 * rate  # and they did keep polling
+
+
+async def followers_of(database: str) -> dict[str, int]:
+    """How many tasks each process follows."""
+    from sqlalchemy import func, select
+
+    from bot.store import tasks
+
+    store = await Store.open(database, migrate=False)
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(select(tasks.c.follower, func.count()).group_by(tasks.c.follower))
+        counts = {str(follower): int(n) for follower, n in rows}
+    await store.close()
+    return counts
+
+
+async def running_tasks(browser_use: FakeBrowserUse, database: str, count: int) -> list[str]:
+    """`count` tasks running at Browser Use that the store knows and nobody follows yet."""
+    store = await Store.open(database, migrate=False)
+    ids = []
+    for i in range(count):
+        route = SlackRoute(team=TEAM_ID, channel="C9", thread_ts=f"17.{i}", user="U9")
+        task_id = browser_use.add_task({"slack": route.encode()})
+        await store.add_task(TaskRecord.from_route(task_id, "s", route, status_ts=f"17.{i}"))
+        ids.append(task_id)
+    await store.close()
+    return ids
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_process_hands_its_tasks_to_the_other(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str, how: str
+) -> None:
+    with two_processes(slack, browser_use, tmp_path, database, **FAST_TAKEOVER) as apps:
+        (first, first_sender), (second, _) = apps
+        for i in range(6):
+            first_sender.command(f"Watch the queue number {i}")
+        created = wait_for(lambda: browser_use.created[5:] and browser_use.created, 10, "tasks")
+        ids = [task.id for task in created]
+        wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+        assert first.proc is not None
+        (first.proc.terminate if how == "SIGTERM" else first.proc.kill)()
+        first.proc.wait(10)
+        stopped = time.monotonic()
+        for task_id in ids:
+            browser_use.finish(task_id)
+        # Taken over within the lease (3 s) and a sweep (0.5 s), then polled and reported.
+        every_task_has_one_result(slack, ids, 10)
+        took = max(results(slack, t)[0].at for t in ids) - stopped
+        assert took < 3 + 0.5 + 3, f"the results took {took:.1f} s after the stop"
+        assert "tracker.resumed" in second.logs() or "task.finished" in second.logs()
