@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if settings.log_level != "DEBUG":
         # httpx logs every URL at INFO, presigned download links (credentials) included.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its values at DEBUG, a workflow token among them.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     if args == ["migrate"]:
         asyncio.run(main_migrate(settings.database_url.get_secret_value()))
         return 0

@@ -23,7 +23,16 @@ from bot.deps import Deps, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from handlers import actions, commands, conversations, home, modals, payloads, shortcuts
+from handlers import (
+    actions,
+    commands,
+    conversations,
+    home,
+    modals,
+    payloads,
+    shortcuts,
+    workflow,
+)
 from handlers.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
@@ -109,7 +118,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         )
 
     deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use, deps.store)
-    for listeners in (commands, modals, shortcuts, actions, conversations, home):
+    for listeners in (commands, modals, shortcuts, actions, conversations, home, workflow):
         listeners.register(app, deps)
     return app
 

@@ -24,7 +24,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,10 @@ tasks = Table(
     Column("report_until", Float),
     Column("follower", String(64)),
     Column("follow_until", Float),
+    # Started by the Workflow Builder step: the execution to complete when the task ends.
+    Column("execution_id", String(64)),
+    Column("execution_token", String(255)),
+    Column("quiet", Boolean, nullable=False, default=False),  # nobody to mention
     Index("tasks_unreported", "reported_at", "follow_until"),
 )
 
@@ -182,6 +186,9 @@ class TaskRecord:
     status: str = "created"
     created_at: float = 0.0
     reported_at: float | None = None
+    execution_id: str | None = None
+    execution_token: str | None = field(default=None, repr=False)  # a secret while it lasts
+    quiet: bool = False
 
     @classmethod
     def from_route(
@@ -446,6 +453,7 @@ class Store:
                     status=status,
                     follower=None,
                     follow_until=None,
+                    execution_token=None,  # the step is completed: its token is not kept
                 )
             )
 
@@ -598,8 +606,12 @@ def _engine(url: str) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
         # WAL lets reads go on during a write; the busy timeout waits for a write in progress.
+        # In WAL mode, synchronous=NORMAL syncs at checkpoints rather than at every commit: the
+        # database cannot be corrupted, and a power cut loses at most the last few lease
+        # renewals, which expire anyway.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

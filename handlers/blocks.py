@@ -144,10 +144,20 @@ def describe_options(request: CreateTaskRequest) -> list[str]:
     return [escape(p) for p in parts]
 
 
-def parent_message(user_id: str, request: CreateTaskRequest, status: str = STARTING) -> Message:
-    """The message a task's thread hangs from: who asked, what, and with which options."""
+def parent_message(
+    user_id: str | None,
+    request: CreateTaskRequest,
+    status: str = STARTING,
+    *,
+    workflow: bool = False,
+) -> Message:
+    """The message a task's thread hangs from: who asked (a person, or a workflow on someone's
+    behalf), what, and with which options."""
     asked = escape(shorten(request.task, PARENT_TASK_CHARS))
-    head = f"<@{user_id}> asked the browser:"
+    if workflow:
+        head = "A workflow asked the browser" + (f" for <@{user_id}>:" if user_id else ":")
+    else:
+        head = f"<@{user_id}> asked the browser:"
     options = describe_options(request)
     body = f"{head}\n{quote(asked)}"
     context = " · ".join([*options, status]) if options else status
@@ -329,13 +339,14 @@ class Result:
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-def task_result(task: TaskView, route: SlackRoute) -> Result:
-    """The reply that tells the person how it ended, mentioning them so they are notified."""
+def task_result(task: TaskView, route: SlackRoute, *, mention_asker: bool = True) -> Result:
+    """The reply that tells the person how it ended, mentioning them so they are notified
+    (nobody, for a workflow step that names nobody)."""
     emoji, headline = outcome(task)
-    mention = f"<@{route.user}>"
+    mention = f"<@{route.user}>" if mention_asker else ""
     blocks: list[dict[str, Any]] = []
     attachments: list[tuple[str, bytes]] = []
-    head = f"{emoji} {mention} *{headline}.*"
+    head = f"{emoji} {mention} *{headline}.*".replace("  ", " ")
     step = task.last_step
     if task.status in ("failed", "stopped"):
         where = []
@@ -395,6 +406,7 @@ def task_result(task: TaskView, route: SlackRoute) -> Result:
             }
         )
     text = f"{mention} {headline}: {escape(shorten(task.output or '', 200)) or task.status}"
+    text = text.strip()
     return Result(
         message={
             "text": text,

@@ -33,7 +33,7 @@ from handlers.following import react
 from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
 from handlers.modals import defaults_of
 from handlers.payloads import QueuedFollowUp
-from handlers.submit import Origin, first_time, post, start_task
+from handlers.submit import NotStarted, Origin, first_time, post, start_task
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ async def run_in_thread(
         limits_checked=limits_checked,
     )
     created = await start_task(deps, client, request, origin)
-    if created is None:
+    if isinstance(created, NotStarted):
         await _react(client, said, "x", remove="eyes")
 
 

@@ -21,6 +21,7 @@ from handlers import blocks
 from handlers.errors import failure_text
 from handlers.slack_text import escape
 from handlers.submit import SLACK_ERRORS, post
+from handlers.workflow import complete_step
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,16 @@ class SlackTaskSink:
                 return
         status_ts, react_ts = await self._status_message(record, thread)
         await self._update_status(task, route, status_ts)
-        result = blocks.task_result(task, route)
-        # With no thread (the bot could not post there), the result goes to the person directly.
+        # With no thread (the bot could not post there), the result goes to the person directly;
+        # a workflow step with no thread and nobody to notify has its outputs say it all.
+        if route.thread_ts or not record.quiet:
+            await self._post_result(task, record, react_ts)
+        if record.execution_id:
+            await complete_step(self.client, self.browser_use, task, record)
+
+    async def _post_result(self, task: TaskView, record: TaskRecord, react_ts: str | None) -> None:
+        route = record.route
+        result = blocks.task_result(task, route, mention_asker=not record.quiet)
         channel, thread_ts = (
             (route.channel, route.thread_ts) if route.thread_ts else (route.user, None)
         )

@@ -25,3 +25,6 @@ SESSION_BUTTONS = "session_buttons"
 CLOSE_SESSION = "close_session"
 BUSY_BUTTONS = "busy_buttons"
 QUEUE_FOLLOW_UP = "queue_follow_up"
+
+# The Workflow Builder step (manifest.yaml declares it under `functions`)
+RUN_BROWSER_TASK = "run_browser_task"

@@ -106,7 +106,7 @@ class SubmittedView(_Loose):
     type: str
     callback_id: str
     private_metadata: str = ""
-    state: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    state: dict[str, dict[str, dict[str, dict[str, Any]]]]  # Slack always sends it
 
 
 class ViewSubmission(_Loose):
@@ -122,13 +122,21 @@ class GlobalShortcut(_Loose):
     user: Ref
 
 
+class Message(_Loose):
+    ts: str  # every message has one; it may have no text (a file alone)
+
+
 class MessageShortcut(_Loose):
     type: Literal["message_action"]
     callback_id: str
     trigger_id: str
     user: Ref
     channel: Ref
-    message: dict[str, Any] = Field(default_factory=dict)
+    message: Message  # the message it was used on
+
+
+class StepFunction(_Loose):
+    callback_id: str
 
 
 class Event(_Loose):
@@ -138,6 +146,11 @@ class Event(_Loose):
     ts: str | None = None
     thread_ts: str | None = None
     text: str | None = None
+    # function_executed (a Workflow Builder step)
+    function: StepFunction | None = None
+    function_execution_id: str | None = None
+    inputs: dict[str, Any] | None = None
+    bot_access_token: str | None = None
 
     @model_validator(mode="after")
     def _a_message_has_its_place(self) -> Event:
@@ -146,6 +159,9 @@ class Event(_Loose):
             raise ValueError("a message needs its channel and ts")
         if self.type == "app_home_opened" and self.user is None:
             raise ValueError("app_home_opened needs its user")
+        step = (self.function, self.function_execution_id, self.inputs)
+        if self.type == "function_executed" and any(part is None for part in step):
+            raise ValueError("function_executed needs its function, execution ID and inputs")
         return self
 
 

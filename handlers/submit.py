@@ -9,7 +9,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import aiohttp
@@ -59,6 +59,18 @@ class Origin:
     thread_session: str | None = None
     # True when the caller already checked the person's limits (before opening a browser).
     limits_checked: bool = False
+    # A Workflow Builder step: its execution (completed when the task ends) and its token.
+    execution_id: str | None = None
+    execution_token: str | None = field(default=None, repr=False)
+    # Nobody asked in person (a workflow step with nobody to notify): no mention, no DM.
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """The task did not start; `reason` (mrkdwn, escaped) was told where the person looks."""
+
+    reason: str
 
 
 async def first_time(deps: Deps, key: str) -> bool:
@@ -120,6 +132,8 @@ async def tell_privately(
     client: AsyncWebClient, origin: Origin, message: blocks.Message, hint: str | None
 ) -> None:
     """No thread to answer in: the command's response_url, else a DM from the bot."""
+    if origin.quiet:
+        return  # nobody to tell: a workflow step's outputs say it all
     if await respond_ephemeral(origin.response_url, blocks.ephemeral(message, hint)):
         return
     ts, _ = await post(client, origin.user_id, blocks.with_hint(message, hint))
@@ -138,17 +152,19 @@ def failure_reporter(client: AsyncWebClient, origin: Origin) -> Callable[[str], 
 
 async def start_task(
     deps: Deps, client: AsyncWebClient, request: CreateTaskRequest, origin: Origin
-) -> TaskCreated | None:
+) -> TaskCreated | NotStarted:
     """Post the parent, create the task with its Slack route, and answer in the thread."""
     try:
         if not origin.limits_checked:
             await check_quota(deps, origin.user_id)
     except UserInputError as exc:
         log.info("task.refused_quota user=%s", origin.user_id)
-        await tell_privately(client, origin, blocks.notice(f":warning: {failure_text(exc)}"), None)
-        return None
+        reason = failure_text(exc)
+        await tell_privately(client, origin, blocks.notice(f":warning: {reason}"), None)
+        return NotStarted(reason)
+    asker = None if origin.quiet else origin.user_id
     if origin.announce:
-        parent = blocks.parent_message(origin.user_id, request)
+        parent = blocks.parent_message(asker, request, workflow=origin.execution_id is not None)
         parent_ts, post_error = await post(client, origin.channel_id, parent, origin.thread_ts)
         thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
     else:
@@ -187,12 +203,13 @@ async def start_task(
             type(exc).__name__,
             getattr(exc, "status", None),
         )
-        failed = blocks.task_failed(failure_text(exc))
+        reason = failure_text(exc)
+        failed = blocks.task_failed(reason)
         if thread_ts and (await post(client, origin.channel_id, failed, thread_ts))[0]:
             await _mark_not_started(client, origin, parent_ts, request)
         else:
             await tell_privately(client, origin, failed, hint)
-        return None
+        return NotStarted(reason)
 
     if notice is not None:
         notice.cancel()
@@ -211,6 +228,9 @@ async def start_task(
             route,
             thread_session=thread_session,
             react_ts=origin.react_ts,
+            execution_id=origin.execution_id,
+            execution_token=origin.execution_token,
+            quiet=origin.quiet,
         )
     )
     started = blocks.task_started(created, react_ts=origin.react_ts, thread_session=thread_session)
@@ -263,10 +283,12 @@ async def _mark_not_started(
     if ts is None:
         return
     try:
+        asker = None if origin.quiet else origin.user_id
+        workflow = origin.execution_id is not None
         await client.chat_update(
             channel=origin.channel_id,
             ts=ts,
-            **blocks.parent_message(origin.user_id, request, status=blocks.NOT_STARTED),
+            **blocks.parent_message(asker, request, status=blocks.NOT_STARTED, workflow=workflow),
         )
     except SLACK_ERRORS as exc:
         log.warning("slack.parent_update failed: %s", exc)

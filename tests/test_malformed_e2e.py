@@ -211,3 +211,18 @@ def test_each_valid_payload_above_is_acted_on(app: AppProcess, sender: SlackSend
         assert response.status_code == 200, name
     assert sender.event(MENTION).status_code == 200
     assert sender.command("Find flights").status_code == 200
+
+
+def test_every_break_in_the_table_is_refused_at_the_door() -> None:
+    """All of the property test's breaks, each one, not a sample: the shape check refuses it."""
+    from handlers.payloads import problem
+
+    for name, (payload, paths) in INTERACTIVE.items():
+        assert problem(payload) is None, name
+        for path in paths:
+            for value in [..., *NOT_A_STRING]:
+                assert problem(broken(payload, path, value)), (name, path, value)
+    for path in EVENT_PATHS:
+        for value in [..., *NOT_A_STRING]:
+            body = {"type": "event_callback", "event": broken(MENTION, path, value)}
+            assert problem(body), (path, value)

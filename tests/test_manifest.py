@@ -8,7 +8,9 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft7Validator
 
-from handlers.ids import COMMAND, NEW_BROWSER_TASK, RUN_IN_BROWSER
+from bot.models import TaskView
+from handlers.ids import COMMAND, NEW_BROWSER_TASK, RUN_BROWSER_TASK, RUN_IN_BROWSER
+from handlers.workflow import INPUT_OPTIONS, step_outputs
 from tests.reference import MANIFEST_SCHEMA, require
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yaml"
@@ -41,7 +43,24 @@ def test_manifest_declares_both_shortcuts_the_app_listens_for() -> None:
 def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
     data = manifest()
     events = set(data["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"app_mention", "message.im", "app_home_opened"}
+    assert events == {"app_mention", "message.im", "app_home_opened", "function_executed"}
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "im:history", "reactions:write"} <= scopes
     assert data["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_workflow_step_declares_what_the_app_reads_and_gives() -> None:
+    data = manifest()
+    assert data["settings"]["function_runtime"] == "remote"
+    step = data["functions"][RUN_BROWSER_TASK]
+    inputs = step["input_parameters"]
+    assert set(inputs) == {"task", "channel", "notify", *INPUT_OPTIONS}
+    assert inputs["task"]["is_required"] is True
+    assert inputs["channel"]["type"] == "slack#/types/channel_id"
+    assert inputs["notify"]["type"] == "slack#/types/user_id"
+    task = TaskView.model_validate({"id": "t", "sessionId": "s", "status": "finished"})
+    outputs = step_outputs(task, None)
+    assert set(step["output_parameters"]) == set(outputs)
+    kinds = {bool: "boolean", int: "integer", str: "string"}
+    for name, value in outputs.items():
+        assert step["output_parameters"][name]["type"] == kinds[type(value)], name

@@ -70,6 +70,7 @@ class FakeSlack(ThreadedServer):
             self.socket_acks: list[dict[str, Any]] = []
             self.refused: list[tuple[str, list[str]]] = []  # (method, why Slack said no)
             self.delays: dict[str, float] = {}  # method -> seconds before it answers
+            self.workflow_tokens: set[str] = set()  # execution tokens not yet expired
             self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
 
     # --- what a test can ask for -------------------------------------------------------------
@@ -86,6 +87,10 @@ class FakeSlack(ThreadedServer):
         with self._lock:
             queue = self._failures.setdefault(method, [])
             queue.extend(Failure(error, status, retry_after) for _ in range(times))
+
+    def succeeded(self, method: str) -> list[Call]:
+        """The calls of `method` that Slack accepted."""
+        return [c for c in self.calls_to(method) if c.answer.get("ok")]
 
     def answer_next(self, method: str, answer: dict[str, Any]) -> None:
         """The next call of `method` gets `answer` as it is (a shape Slack may change to)."""
@@ -193,8 +198,15 @@ class FakeSlack(ThreadedServer):
             call.answer = answer
             return web.json_response(answer)
         token = BOT_TOKEN if method != "apps.connections.open" else APP_TOKEN
-        if request.headers.get("Authorization") != f"Bearer {token}":
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given.startswith("xwfp-"):
+            # A workflow execution's token: good until it expires (a test says when).
+            if given not in self.workflow_tokens:
+                call.answer = {"ok": False, "error": "token_expired"}
+                return web.json_response(call.answer)
+        elif given != token:
+            call.answer = {"ok": False, "error": "invalid_auth"}
+            return web.json_response(call.answer)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             status = 429 if failure.error == "ratelimited" else failure.status

@@ -1,0 +1,196 @@
+"""Workflow Builder's "Run a browser task" step.
+
+Slack sends `function_executed` with the step's inputs; they are checked as the form checks its
+fields (a bad one fails the step at once with the form's message), and the task starts through
+the same path as every other entry point (access, limits, defaults, its thread when a channel is
+given). The step is completed when the task ends, however long that takes: by whichever process
+reports the task (`complete_step`, called from the result's report, so exactly once), with the
+execution's own token while it lasts and the bot token after.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.browser_use import BrowserUseClient, BrowserUseError
+from bot.deps import Deps
+from bot.models import CreateTaskRequest, TaskView
+from bot.store import TaskRecord
+from handlers import blocks
+from handlers.access import apply_policy, check_access
+from handlers.errors import UserInputError
+from handlers.ids import RUN_BROWSER_TASK
+from handlers.modals import defaults_of
+from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
+from handlers.slack_text import shorten
+from handlers.submit import SLACK_ERRORS, NotStarted, Origin, first_time, start_task
+
+log = logging.getLogger(__name__)
+
+# The step's inputs (manifest.yaml declares them) and the option each one is.
+INPUT_OPTIONS = {
+    "start_url": "start_url",
+    "model": "llm",
+    "max_steps": "max_steps",
+    "allowed_domains": "allowed_domains",
+    "structured_output": "structured_output",
+    "profile_id": "profile_id",
+}
+# Slack's answers that mean "this token is no good (any more)": try the bot token instead.
+TOKEN_REFUSED = {"invalid_auth", "token_expired", "not_authed", "token_revoked", "account_inactive"}
+
+
+def request_from_inputs(inputs: dict[str, Any], defaults: Defaults) -> CreateTaskRequest:
+    """The Create Task request the step's inputs ask for, or `UserInputError` (the form's
+    message for the first input at fault)."""
+    fields: Fields = {}
+    for name, key in INPUT_OPTIONS.items():
+        value = inputs.get(name)
+        if value is None or str(value).strip() == "":
+            continue
+        try:
+            merge(fields, BY_KEY[key].parse(str(value)))
+        except UserInputError as exc:
+            raise UserInputError(f"{name}: {exc.message}", field=name) from None
+    return build_request(str(inputs.get("task") or ""), fields, defaults)
+
+
+def step_outputs(task: TaskView, share_url: str | None) -> dict[str, Any]:
+    """The step's outputs (manifest.yaml declares them): every one always present."""
+    structured = blocks.structured(task.output)
+    return {
+        "output": task.output or "",
+        "structured_output": task.output if structured is not None else "",
+        "success": task.status == "finished" and task.is_success is not False,
+        "task_id": task.id,
+        "session_id": task.session_id,
+        "share_url": share_url or "",
+        "steps": len(task.steps),
+        "cost": task.cost or "",
+    }
+
+
+def step_error(task: TaskView) -> str:
+    """Why the step failed, in plain words (a failed or stopped task)."""
+    _, headline = blocks.outcome(task)
+    step = task.last_step
+    where = ""
+    if step is not None:
+        where = f" at step {step.number}" + (f" on {shorten(step.url, 200)}" if step.url else "")
+    return f"The browser task {headline.lower()}{where}. Task ID: {task.id}"
+
+
+async def complete_step(
+    client: AsyncWebClient, browser_use: BrowserUseClient, task: TaskView, record: TaskRecord
+) -> bool:
+    """Complete the workflow step of `record` with how `task` ended. True when Slack took it."""
+    assert record.execution_id is not None
+    args: dict[str, Any]
+    if task.status == "finished":
+        share_url = None
+        try:
+            share_url = (await browser_use.share_session(task.session_id)).share_url
+        except BrowserUseError as exc:
+            log.warning("workflow.share_failed task_id=%s: %s", task.id, exc)
+        method, args = "functions.completeSuccess", {"outputs": step_outputs(task, share_url)}
+    else:
+        method, args = "functions.completeError", {"error": step_error(task)}
+    # The execution's token expires (15 minutes after it is issued, or when the step completes);
+    # a task may run for hours, so the bot token is the fallback.
+    tokens: list[str | None] = [record.execution_token] if record.execution_token else []
+    for token in [*tokens, None]:
+        caller = client if token is None else _with_token(client, token)
+        try:
+            await caller.api_call(
+                method, json={"function_execution_id": record.execution_id, **args}
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            log.warning(
+                "workflow.complete_refused task_id=%s token=%s error=%s",
+                task.id,
+                "execution" if token else "bot",
+                error,
+            )
+            if error in TOKEN_REFUSED:
+                continue
+            return False
+        except SLACK_ERRORS as exc:
+            log.warning("workflow.complete_failed task_id=%s: %s", task.id, type(exc).__name__)
+            return False
+        log.info("workflow.completed task_id=%s execution_id=%s", task.id, record.execution_id)
+        return True
+    log.error(
+        "workflow.unreported task_id=%s execution_id=%s: Slack refused both tokens",
+        task.id,
+        record.execution_id,
+    )
+    return False
+
+
+def _with_token(client: AsyncWebClient, token: str) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=client.base_url,
+        session=client.session,
+        timeout=client.timeout,
+        retry_handlers=client.retry_handlers,
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    bot_client = app.client  # the execution's token lasts minutes; the task's thread, hours
+
+    @app.function(RUN_BROWSER_TASK)
+    async def handle_run_browser_task(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Check the inputs and start the task; the step completes when the task ends."""
+        inputs = event.get("inputs") or {}
+        execution_id = str(event["function_execution_id"])
+        token = event.get("bot_access_token")
+        channel = str(inputs.get("channel") or "") or None
+        person = str(inputs.get("notify") or "") or None
+        origin = Origin(
+            team_id=str(body.get("team_id") or ""),
+            channel_id=channel or "",
+            user_id=person or str(context.bot_user_id or ""),
+            announce=channel is not None,
+            execution_id=execution_id,
+            execution_token=str(token) if token else None,
+            quiet=person is None,
+        )
+
+        async def start() -> None:
+            if not await first_time(deps, f"execution:{execution_id}"):
+                return
+            try:
+                check_access(deps.settings, person or "", channel)
+                request = request_from_inputs(inputs, defaults_of(deps))
+                request = apply_policy(request, deps.settings)
+            except UserInputError as exc:
+                log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)
+                await _fail(bot_client, origin, exc.message)
+                return
+            started = await start_task(deps, bot_client, request, origin)
+            if isinstance(started, NotStarted):
+                await _fail(bot_client, origin, started.reason)
+
+        deps.inflight.spawn(start)
+
+
+async def _fail(client: AsyncWebClient, origin: Origin, reason: str) -> None:
+    """Fail the step at once (the execution's token is fresh now)."""
+    token = origin.execution_token
+    caller = _with_token(client, token) if token else client
+    try:
+        await caller.functions_completeError(
+            function_execution_id=origin.execution_id or "", error=reason
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("workflow.fail_refused execution_id=%s: %s", origin.execution_id, exc)
