@@ -48,6 +48,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         store,
         poll_interval=settings.poll_interval,
         follow_lease=settings.follow_lease_seconds,
+        status_refresh=settings.status_refresh_seconds,
     )
     deps = Deps(settings=settings, browser_use=browser_use, store=store, tracker=tracker)
     app = build_app(settings, deps, build_slack_client(settings, session))

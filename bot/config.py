@@ -59,6 +59,8 @@ class Settings(BaseModel):
     follow_lease_seconds: float = 30.0
     # How often each process says it is alive (and re-takes its share of the request budget).
     heartbeat_seconds: float = 5.0
+    # How often a running task's "is browsing…" status is sent again (Slack drops it after 120 s).
+    status_refresh_seconds: float = 90.0
 
     @property
     def socket_mode(self) -> bool:
@@ -140,6 +142,7 @@ def load_settings(
     max_per_hour = integer("MAX_TASKS_PER_HOUR_PER_USER", 1, 10_000)
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
+    status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
     try:
         database = database_url(values.get("DATABASE_URL"))
     except ValueError as exc:
@@ -191,4 +194,5 @@ def load_settings(
         database_url=SecretStr(database),
         follow_lease_seconds=follow_lease or 30.0,
         heartbeat_seconds=heartbeat or 5.0,
+        status_refresh_seconds=status_refresh or 90.0,
     )

@@ -407,19 +407,32 @@ class Store:
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
 
-    async def show_progress(self, task_id: str, progress: str) -> bool:
-        """True for the one process that first shows this step: the others skip the edit."""
+    async def show_progress(self, task_id: str, step: str, period: int) -> bool | None:
+        """Which process passes on this task's progress, and what: None when there is nothing
+        new (or another process just did it); else whether the step itself is new (True) or
+        only the refresh `period` turned (False). A compare-and-swap on one column."""
+        wanted = f"{step}@{period}"
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(tasks)
-                .where(
-                    tasks.c.task_id == task_id,
-                    tasks.c.reported_at.is_(None),
-                    or_(tasks.c.progress.is_(None), tasks.c.progress != progress),
+            row = (
+                await conn.execute(
+                    select(tasks.c.progress).where(
+                        tasks.c.task_id == task_id, tasks.c.reported_at.is_(None)
+                    )
                 )
-                .values(progress=progress)
+            ).first()
+            if row is None or row.progress == wanted:
+                return None
+            seen = (
+                tasks.c.progress.is_(None)
+                if row.progress is None
+                else (tasks.c.progress == row.progress)
             )
-        return result.rowcount == 1
+            result = await conn.execute(
+                update(tasks).where(tasks.c.task_id == task_id, seen).values(progress=wanted)
+            )
+        if result.rowcount != 1:
+            return None
+        return (row.progress or "").split("@")[0] != step
 
     async def claim_report(self, task_id: str, seconds: float) -> bool:
         """Become the one process that posts `task_id`'s result. The claim is a lease: if this

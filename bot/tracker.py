@@ -43,7 +43,8 @@ class TaskSink(Protocol):
 
     def accepts(self, route: SlackRoute) -> bool: ...
 
-    async def progress(self, task: TaskView, record: TaskRecord) -> None: ...
+    async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
+        """The task moved (`new_step`), or only its live status is due to be sent again."""
 
     async def finished(self, task: TaskView, record: TaskRecord) -> None: ...
 
@@ -58,6 +59,7 @@ class Tracker:
         max_poll_interval: float = 15.0,
         progress_every: float | None = None,
         follow_lease: float = 30.0,
+        status_refresh: float = 90.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self.client = client
@@ -65,10 +67,13 @@ class Tracker:
         self.sink: TaskSink | None = None
         self.poll_interval = poll_interval
         # The lease outlives the longest wait between two polls, or a live follower would lose it.
-        self.max_poll_interval = min(max_poll_interval, follow_lease / 2)
+        self.max_poll_interval = min(max_poll_interval, follow_lease / 2, status_refresh / 3)
         self.follow_lease = follow_lease
         # How often the status message shows the agent's latest step.
         self.progress_every = progress_every or 3 * poll_interval
+        # A running task's progress is passed on at least this often, even without a new step:
+        # Slack drops a thread's "is browsing…" status after 2 minutes unless it is sent again.
+        self.status_refresh = status_refresh
         self._sleep = sleep
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -162,11 +167,17 @@ class Tracker:
                     await self._report(task, record)
                     return
                 step = task.last_step.number if task.last_step else 0
-                if await self.store.show_progress(task_id, f"{task.status}:{step}"):
-                    await self.sink.progress(task, record)
-                    log.info(
-                        "task.progress task_id=%s status=%s step=%d", task_id, task.status, step
-                    )
+                period = int(time.time() // self.status_refresh)
+                new_step = await self.store.show_progress(task_id, f"{task.status}:{step}", period)
+                if new_step is not None:
+                    await self.sink.progress(task, record, new_step=new_step)
+                    if new_step:
+                        log.info(
+                            "task.progress task_id=%s status=%s step=%d",
+                            task_id,
+                            task.status,
+                            step,
+                        )
             except Exception:
                 log.exception("tracker.report_failed task_id=%s", task_id)
         self.follow(task_id)

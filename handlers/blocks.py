@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.models import (
     SESSION_METADATA_KEY,
@@ -30,7 +31,7 @@ from handlers.ids import (
     TASK_BUTTONS,
 )
 from handlers.options import OPTIONS
-from handlers.slack_text import escape, escape_within, quote, shorten
+from handlers.slack_text import escape, escape_within, quote, shorten, slack_to_plain
 
 Message = dict[str, Any]
 PARENT_TASK_CHARS = 500
@@ -241,6 +242,25 @@ def task_started(
     }
 
 
+STATUS_MESSAGE_CHARS = 150  # a loading message is one line under the app's name
+
+
+def browsing_status(task: TaskView, route: SlackRoute) -> tuple[str, list[str]]:
+    """The thread's live status while the browser works ("<app> is browsing amazon.com…"), and
+    the loading messages Slack rotates under it: the agent's goal, the step, the page."""
+    step = task.last_step
+    if step is None:
+        return "is starting a browser…", ["Opening a browser for this task…"]
+    host = urlsplit(step.url).hostname if step.url else None
+    status = f"is browsing {host}…" if host else "is working in the browser…"
+    of = f" of {route.max_steps}" if route.max_steps else ""
+    messages = [shorten(step.next_goal, STATUS_MESSAGE_CHARS)] if step.next_goal else []
+    messages.append(f"Step {step.number}{of}")
+    if step.url:
+        messages.append(shorten(step.url, STATUS_MESSAGE_CHARS))
+    return status, messages
+
+
 def _duration(task: TaskView) -> str | None:
     start, end = parse_time(task.started_at or task.created_at), parse_time(task.finished_at)
     if start is None or end is None or end < start:
@@ -289,12 +309,59 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
         details.append(" · ".join(f for f in facts if f))
     text = f"{headline}. Task ID: {task.id} · Session ID: {task.session_id}"
     blocks = [_section("\n".join(lines) + "\n" + _ids(task.id, task.session_id))]
+    if task.steps:
+        blocks.append(steps_plan(task))
     if details:
         blocks.append(_context("\n".join(details)))
     if not task.ended:
         blocks.append(_buttons(task.id))
     # No metadata: chat.update keeps the message's own (with what only the first post knew).
     return {"text": text, "blocks": blocks}
+
+
+PLAN_STEPS = 8  # the latest steps; the step count and the fallback text say how many in all
+STEP_TITLE_CHARS = 150
+
+
+def plain(text: str) -> str:
+    """Untrusted text for a plain-text field: Slack's markup (`<@U…>`, `<!here>`, links) shown as
+    the words it stands for (`@U…`, `@here`), so no control sequence reaches Slack at all."""
+    return slack_to_plain(text).replace("<", "‹").replace(">", "›")
+
+
+def steps_plan(task: TaskView) -> dict[str, Any]:
+    """The agent's steps as Slack's plan: a task card per step (its goal, its page, its state).
+    Titles and details are plain text (never mrkdwn), and untrusted text goes through `plain`."""
+    steps = sorted(task.steps, key=lambda s: s.number)
+    shown = steps[-PLAN_STEPS:]
+    cards = []
+    for step in shown:
+        last = step is shown[-1]
+        state = "complete"
+        if last and not task.ended:
+            state = "in_progress"
+        elif last and task.status in ("failed", "stopped"):
+            state = "error"
+        card: dict[str, Any] = {
+            "type": "task_card",
+            "task_id": f"step-{step.number}",
+            "title": shorten(plain(f"{step.number}. {step.next_goal or 'Step'}"), STEP_TITLE_CHARS),
+            "status": state,
+        }
+        if step.url:
+            card["details"] = {
+                "type": "rich_text",
+                "elements": [
+                    {
+                        "type": "rich_text_section",
+                        "elements": [{"type": "text", "text": shorten(plain(step.url), 300)}],
+                    }
+                ],
+            }
+        cards.append(card)
+    earlier = len(steps) - len(shown)
+    title = f"Steps ({earlier} earlier not shown)" if earlier else "Steps"
+    return {"type": "plan", "title": title, "tasks": cards}
 
 
 SECTION_CHARS = 2900

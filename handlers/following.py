@@ -20,7 +20,7 @@ from bot.store import Store, TaskRecord
 from handlers import blocks
 from handlers.errors import failure_text
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS, post
+from handlers.submit import SLACK_ERRORS, post, set_thread_status
 from handlers.workflow import complete_step
 
 log = logging.getLogger(__name__)
@@ -107,9 +107,16 @@ class SlackTaskSink:
         except SLACK_ERRORS as exc:
             log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
 
-    async def progress(self, task: TaskView, record: TaskRecord) -> None:
-        status_ts, _ = await self._status_message(record)
-        await self._update_status(task, record.route, status_ts)
+    async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
+        """A new step: the status message is edited. Either way the thread's live status is
+        sent (again), before Slack's 2 minutes run out."""
+        route = record.route
+        if new_step:
+            status_ts, _ = await self._status_message(record)
+            await self._update_status(task, route, status_ts)
+        if route.thread_ts and not task.ended:
+            status, messages = blocks.browsing_status(task, route)
+            await set_thread_status(self.client, route.channel, route.thread_ts, status, messages)
 
     async def finished(self, task: TaskView, record: TaskRecord) -> None:
         """Post the result. Called once per task (the store's report claim decides by whom);

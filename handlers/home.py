@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, SlackRoute, TaskView, parse_time
 from handlers.blocks import STATES, outcome
-from handlers.ids import COMMAND
+from handlers.ids import COMMAND, SUGGESTED_PROMPTS
 from handlers.slack_text import escape, shorten
 from handlers.submit import SLACK_ERRORS
 
@@ -134,9 +134,23 @@ async def publish_home(deps: Deps, client: AsyncWebClient, user_id: str) -> None
         log.warning("slack.views_publish failed: %s", exc)
 
 
+async def suggest_prompts(client: AsyncWebClient, channel_id: str) -> None:
+    """The Messages tab's suggested prompts. Under `agent_view` they belong to the DM itself:
+    Slack ignores them, silently, when they are sent with a thread."""
+    try:
+        await client.assistant_threads_setSuggestedPrompts(
+            channel_id=channel_id, prompts=[dict(p) for p in SUGGESTED_PROMPTS]
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("slack.suggested_prompts failed: %s", exc)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("app_home_opened")
     async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-        """Publish the person's Home tab each time they open it."""
-        if event.get("tab", "home") == "home":
+        """The Home tab: the person's tasks. The Messages tab: what to ask the browser."""
+        tab = event.get("tab", "home")
+        if tab == "home":
             deps.inflight.spawn(lambda: publish_home(deps, client, event["user"]))
+        elif tab == "messages" and event.get("channel"):
+            deps.inflight.spawn(lambda: suggest_prompts(client, str(event["channel"])))

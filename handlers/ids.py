@@ -28,3 +28,24 @@ QUEUE_FOLLOW_UP = "queue_follow_up"
 
 # The Workflow Builder step (manifest.yaml declares it under `functions`)
 RUN_BROWSER_TASK = "run_browser_task"
+
+# The Messages tab (features.agent_view in manifest.yaml): the same four prompts, shown when a
+# person opens the DM. Titles are what the button says; messages are what it sends.
+SUGGESTED_PROMPTS = (
+    {
+        "title": "Check a price",
+        "message": "Find the current price of the Sony WH-1000XM5 on amazon.com",
+    },
+    {
+        "title": "Read a page for me",
+        "message": "Open https://status.slack.com and tell me if anything is degraded",
+    },
+    {
+        "title": "Compare options",
+        "message": "Compare the three cheapest flights from Berlin to Lisbon next Friday",
+    },
+    {
+        "title": "Fill in a form",
+        "message": "Go to https://example.com/contact and draft a message asking for a quote",
+    },
+)

@@ -237,8 +237,12 @@ async def start_task(
     status_ts = (
         (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
-    if status_ts:
+    if status_ts and thread_ts:
         await deps.store.set_status_message(created.id, status_ts, origin.react_ts)
+        status, messages = blocks.browsing_status(
+            TaskView(id=created.id, session_id=created.session_id, status="created"), route
+        )
+        await set_thread_status(client, origin.channel_id, thread_ts, status, messages)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)
@@ -275,6 +279,19 @@ async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute)
             if wait == LOOKUP_WAITS[-1]:
                 exc.outcome_unknown, exc.not_created = False, True  # looked: it is not there
         raise
+
+
+async def set_thread_status(
+    client: AsyncWebClient, channel: str, thread_ts: str, status: str, messages: list[str]
+) -> None:
+    """ "<app> is browsing…" under the thread, with rotating loading messages. Slack drops it
+    after 2 minutes, or when the app posts in the thread; never worth failing a flow for."""
+    try:
+        await client.assistant_threads_setStatus(
+            channel_id=channel, thread_ts=thread_ts, status=status, loading_messages=messages
+        )
+    except SLACK_ERRORS as exc:
+        log.info("slack.set_status failed channel=%s: %s", channel, exc)
 
 
 async def _mark_not_started(

@@ -187,3 +187,37 @@ def test_a_stopped_task_says_where_it_was() -> None:
     task = view(status="stopped", steps=[step(3, "Fill the form", "https://f.example/")])
     text = all_text(blocks.task_result(task, ROUTE).message["blocks"])
     assert "Stopped" in text and "step 3" in text and "Fill the form" in text
+
+
+def test_the_status_message_shows_the_latest_steps_as_a_plan() -> None:
+    steps = [step(n, f"Goal {n}", f"https://a.example/{n}") for n in range(1, 11)]
+    running = blocks.task_status(view(steps=steps), ROUTE)
+    (plan,) = [b for b in running["blocks"] if b["type"] == "plan"]
+    assert plan["title"] == "Steps (2 earlier not shown)"
+    assert [c["title"] for c in plan["tasks"]] == [f"{n}. Goal {n}" for n in range(3, 11)]
+    assert [c["status"] for c in plan["tasks"]] == ["complete"] * 7 + ["in_progress"]
+    assert "https://a.example/10" in str(plan["tasks"][-1]["details"])
+    assert running["text"].startswith("Running. Task ID: t-1")  # the text fallback stays
+
+    failed = blocks.task_status(view(status="failed", steps=steps[:2]), ROUTE)
+    (plan,) = [b for b in failed["blocks"] if b["type"] == "plan"]
+    assert [c["status"] for c in plan["tasks"]] == ["complete", "error"]
+    finished = blocks.task_status(view(status="finished", steps=steps[:2]), ROUTE)
+    (plan,) = [b for b in finished["blocks"] if b["type"] == "plan"]
+    assert [c["status"] for c in plan["tasks"]] == ["complete", "complete"]
+
+
+def test_a_step_title_cannot_carry_a_mention_even_as_plain_text() -> None:
+    task = view(steps=[step(1, "Tell <!channel> and <@U1> about <https://x.example|this>")])
+    (plan,) = [b for b in blocks.task_status(task, ROUTE)["blocks"] if b["type"] == "plan"]
+    title = plan["tasks"][0]["title"]
+    assert title == "1. Tell @channel and @U1 about https://x.example"
+    assert "<" not in str(plan)
+
+
+def test_the_live_status_names_the_site_and_the_goal() -> None:
+    task = view(steps=[step(3, "Open the cart", "https://www.amazon.com/cart")])
+    status, messages = blocks.browsing_status(task, ROUTE)
+    assert status == "is browsing www.amazon.com…"
+    assert messages == ["Open the cart", "Step 3 of 20", "https://www.amazon.com/cart"]
+    assert blocks.browsing_status(view(), ROUTE)[0] == "is starting a browser…"

@@ -9,7 +9,13 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bot.models import TaskView
-from handlers.ids import COMMAND, NEW_BROWSER_TASK, RUN_BROWSER_TASK, RUN_IN_BROWSER
+from handlers.ids import (
+    COMMAND,
+    NEW_BROWSER_TASK,
+    RUN_BROWSER_TASK,
+    RUN_IN_BROWSER,
+    SUGGESTED_PROMPTS,
+)
 from handlers.workflow import INPUT_OPTIONS, step_outputs
 from tests.reference import MANIFEST_SCHEMA, require
 
@@ -64,3 +70,11 @@ def test_the_workflow_step_declares_what_the_app_reads_and_gives() -> None:
     kinds = {bool: "boolean", int: "integer", str: "string"}
     for name, value in outputs.items():
         assert step["output_parameters"][name]["type"] == kinds[type(value)], name
+
+
+def test_the_messages_tab_is_an_agent_with_the_apps_own_prompts() -> None:
+    data = manifest()
+    agent = data["features"]["agent_view"]
+    assert 0 < len(agent["agent_description"]) <= 300
+    assert agent["suggested_prompts"] == [dict(p) for p in SUGGESTED_PROMPTS]
+    assert "assistant:write" in data["oauth_config"]["scopes"]["bot"]

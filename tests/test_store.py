@@ -122,16 +122,18 @@ def test_one_follower_renews_its_lease_and_another_takes_over_when_it_stops(
 
 
 def test_each_step_is_shown_by_one_process(database_url: str) -> None:
-    async def test(one: Store, two: Store, clock: Clock) -> list[bool]:
+    async def test(one: Store, two: Store, clock: Clock) -> list[bool | None]:
         await one.add_task(record())
         return [
-            await one.show_progress("t-1", "started:1"),
-            await two.show_progress("t-1", "started:1"),
-            await two.show_progress("t-1", "started:2"),
-            await one.show_progress("t-1", "started:2"),
+            await one.show_progress("t-1", "started:1", 7),
+            await two.show_progress("t-1", "started:1", 7),  # nothing new
+            await two.show_progress("t-1", "started:2", 7),
+            await one.show_progress("t-1", "started:2", 7),
+            await one.show_progress("t-1", "started:2", 8),  # only the refresh is due
+            await two.show_progress("t-1", "started:2", 8),
         ]
 
-    assert run(database_url, test) == [True, False, True, False]
+    assert run(database_url, test) == [True, None, True, None, False, None]
 
 
 def test_a_status_message_and_a_thread_session_are_remembered(database_url: str) -> None:

@@ -125,6 +125,29 @@ def _element(element: Any, where: str, action_ids: set[str]) -> list[str]:
     return problems
 
 
+TASK_CARD_STATES = {"pending", "in_progress", "complete", "error"}  # PLAN: task card block
+
+
+def _task_card(card: Any, where: str) -> list[str]:
+    """PLAN (https://docs.slack.dev/reference/block-kit/blocks/task-card-block): task_id and a
+    plain-text title required; status one of four; details and output a single rich_text."""
+    if not isinstance(card, dict) or card.get("type") != "task_card":
+        return [f"{where}: not a task_card"]
+    problems = []
+    for name in ("task_id", "title"):
+        value = card.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}.{name} is required")
+    if "status" in card and card["status"] not in TASK_CARD_STATES:
+        problems.append(f"{where}.status {card['status']!r} is not one of {TASK_CARD_STATES}")
+    for name in ("details", "output"):
+        if name in card and (
+            not isinstance(card[name], dict) or card[name].get("type") != "rich_text"
+        ):
+            problems.append(f"{where}.{name} must be a rich_text block")
+    return problems
+
+
 def _block(block: Any, where: str, block_ids: set[str]) -> list[str]:
     if not isinstance(block, dict):
         return [f"{where}: not a block"]
@@ -174,6 +197,18 @@ def _block(block: Any, where: str, block_ids: set[str]) -> list[str]:
             problems.append(f"{where}: {len(elements)} elements (1 to {ACTIONS_ELEMENTS_MAX})")
         for i, element in enumerate(elements):
             problems += _element(element, f"{where}.elements[{i}]", action_ids)
+    elif kind == "plan":
+        title = block.get("title")
+        if not isinstance(title, str) or not title.strip():
+            problems.append(f"{where}: a plan needs a title")
+        tasks = block.get("tasks") or []
+        if not isinstance(tasks, list):
+            problems.append(f"{where}.tasks must be a list")
+            tasks = []
+        for i, card in enumerate(tasks):
+            problems += _task_card(card, f"{where}.tasks[{i}]")
+    elif kind == "task_card":
+        problems += _task_card(block, where)
     elif kind == "input":
         problems += _text_object(block.get("label"), f"{where}.label", INPUT_LABEL_MAX, plain=True)
         if "hint" in block:
