@@ -1,0 +1,123 @@
+"""Slack's agent experience: the Messages tab, a live status while the browser works, the steps as
+a plan in the status message."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from handlers.ids import SUGGESTED_PROMPTS
+from tests.conftest import OwnApp
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import FakeSlack
+from tests.slack_requests import SlackSender
+from tests.test_conversations_e2e import created_count, new_ts
+
+
+def dm(sender: SlackSender, text: str, *, thread_ts: str | None = None) -> str:
+    ts = new_ts()
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U42",
+        "channel": "D042",
+        "ts": ts,
+        "text": text,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    assert sender.event(event).status_code == 200
+    return ts
+
+
+def test_opening_the_messages_tab_sets_the_suggested_prompts_without_a_thread(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    sender.event({"type": "app_home_opened", "user": "U42", "channel": "D042", "tab": "messages"})
+    (call,) = wait_for(lambda: slack.calls_to("assistant.threads.setSuggestedPrompts"), 5)
+    assert call.args["channel_id"] == "D042"
+    assert "thread_ts" not in call.args  # with one, Slack drops the prompts silently
+    assert call.args["prompts"] == [dict(p) for p in SUGGESTED_PROMPTS]
+    assert slack.calls_to("views.publish") == []  # the Home tab is another tab
+
+
+def test_each_top_level_dm_is_a_conversation_with_its_own_browser(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    first = dm(sender, "find the opening hours of the Louvre")
+    (one,) = created_count(browser_use, 1)
+    browser_use.finish(one.id)
+    wait_for(lambda: [c for c in slack.in_thread(first) if "Finished" in c.args["text"]], 5)
+    dm(sender, "and its ticket prices", thread_ts=first)  # a reply: same conversation
+    two = created_count(browser_use, 2)[1]
+    assert two.body["sessionId"] == one.body["sessionId"]
+    browser_use.finish(two.id)
+    dm(sender, "what is the weather in Lisbon")  # a new top-level DM: a new conversation
+    three = created_count(browser_use, 3)[2]
+    assert three.body["sessionId"] != one.body["sessionId"]
+
+
+def statuses(slack: FakeSlack, thread_ts: str) -> list[Any]:
+    return [
+        c
+        for c in slack.calls_to("assistant.threads.setStatus")
+        if c.args.get("thread_ts") == thread_ts
+    ]
+
+
+def test_a_running_task_shows_a_live_status_refreshed_until_its_result(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(STATUS_REFRESH_SECONDS="1") as (_, sender):
+        sender.command("Check the price of the Sony WH-1000XM5")
+        (task,) = created_count(browser_use, 1)
+        parent = wait_for(lambda: [c for c in slack.posts() if not c.args.get("thread_ts")], 5)
+        thread = parent[0].answer["ts"]
+        (first,) = wait_for(lambda: statuses(slack, thread), 5, "the status at the start")
+        assert first.args["status"] == "is starting a browser…"
+
+        browser_use.step(task.id, "Open the product page", "https://www.amazon.com/dp/B0")
+        browsing = wait_for(
+            lambda: [c for c in statuses(slack, thread) if "amazon" in c.args["status"]], 5
+        )
+        assert browsing[0].args["status"] == "is browsing www.amazon.com…"
+        assert browsing[0].args["loading_messages"][0] == "Open the product page"
+        edits = len(slack.calls_to("chat.update"))
+        # No new step for a while: the status is sent again (Slack drops it after 2 minutes).
+        time.sleep(3.5)
+        again = [c for c in statuses(slack, thread) if "amazon" in c.args["status"]]
+        assert len(again) >= 3
+        assert len(slack.calls_to("chat.update")) == edits  # the message is not edited for it
+
+        browser_use.finish(task.id)
+        (result,) = wait_for(
+            lambda: [c for c in slack.in_thread(thread) if c.args["text"].startswith("<@U123>")],
+            5,
+        )
+        time.sleep(1.5)
+    # Slack clears the status when the app posts in the thread; nothing sets it again after.
+    assert all(c.at < result.at for c in statuses(slack, thread))
+
+
+def test_the_status_message_shows_the_steps_as_a_plan(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    sender.command("Compare three laptops")
+    (task,) = created_count(browser_use, 1)
+    browser_use.step(task.id, "Search for laptops", "https://shop.example/search")
+    browser_use.step(task.id, "Open the <!here> first result", "https://shop.example/1")
+
+    def plans() -> list[dict[str, Any]]:
+        return [
+            block
+            for call in slack.calls_to("chat.update")
+            for block in call.args.get("blocks") or []
+            if block.get("type") == "plan" and len(block["tasks"]) == 2
+        ]
+
+    plan = wait_for(plans, 5, "a plan with both steps")[-1]
+    assert [c["status"] for c in plan["tasks"]] == ["complete", "in_progress"]
+    assert plan["tasks"][1]["title"] == "2. Open the @here first result"
+    # Slack accepted every message: the stand-in refuses invalid plan and task_card blocks.
+    assert slack.refused == []
