@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -184,6 +185,24 @@ class CreateTaskRequest(WireModel):
                 "session settings only apply to new sessions; leave them out with a session ID"
             )
         return self
+
+    def to_kept(self) -> str:
+        """The request as JSON to keep and start again: what the person set, without secrets
+        (never stored), the app's own metadata, or the session (a re-run gets a fresh one,
+        unless its thread keeps one)."""
+        data = self.model_dump(mode="json", exclude_unset=True, exclude={"secrets", "session_id"})
+        metadata = {
+            k: v for k, v in (self.metadata or {}).items() if k not in RESERVED_METADATA_KEYS
+        }
+        if metadata:
+            data["metadata"] = metadata
+        else:
+            data.pop("metadata", None)
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_kept(cls, kept: str) -> CreateTaskRequest:
+        return cls.model_validate_json(kept)
 
     @field_serializer("secrets")
     def _hide_secrets(

@@ -95,6 +95,7 @@ tasks = Table(
     Column("execution_id", String(64)),
     Column("execution_token", String(255)),
     Column("quiet", Boolean, nullable=False, default=False),  # nobody to mention
+    Column("request", Text),  # the request as set, secrets left out: for "Run again"
     Index("tasks_unreported", "reported_at", "follow_until"),
 )
 
@@ -189,6 +190,7 @@ class TaskRecord:
     execution_id: str | None = None
     execution_token: str | None = field(default=None, repr=False)  # a secret while it lasts
     quiet: bool = False
+    request: str | None = None  # JSON (`bot.models.CreateTaskRequest.to_kept`)
 
     @classmethod
     def from_route(

@@ -21,7 +21,7 @@ from handlers import blocks
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.ids import LIVE_VIEW, SHARE_SESSION, STOP_TASK
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS, post, respond_ephemeral
+from handlers.submit import post, tell_clicker
 
 log = logging.getLogger(__name__)
 
@@ -76,24 +76,9 @@ async def task_status(deps: Deps, task_id: str) -> blocks.Message:
 
 def _reporter(client: AsyncWebClient, body: dict[str, Any]) -> Callable[[str], Awaitable[None]]:
     async def report(reference: str) -> None:
-        await _tell(client, body, internal_error_text(reference))
+        await tell_clicker(client, body, internal_error_text(reference))
 
     return report
-
-
-async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-    """An ephemeral answer to the person who clicked, in the thread where they clicked."""
-    channel = str((body.get("channel") or {}).get("id", ""))
-    message = body.get("message") or {}
-    try:
-        await client.chat_postEphemeral(
-            channel=channel,
-            user=body["user"]["id"],
-            thread_ts=message.get("thread_ts"),
-            **blocks.notice(text),
-        )
-    except SLACK_ERRORS:
-        await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -104,7 +89,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         task_id = body["actions"][0]["value"]
 
         async def work() -> None:
-            await _tell(client, body, await stop_task(deps, body["user"]["id"], task_id))
+            await tell_clicker(client, body, await stop_task(deps, body["user"]["id"], task_id))
 
         deps.inflight.spawn(work, on_error=_reporter(client, body))
 
@@ -121,17 +106,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 )
                 session = await deps.browser_use.get_session(task.session_id)
             except (UserInputError, BrowserUseError) as exc:
-                await _tell(client, body, failure_text(exc))
+                await tell_clicker(client, body, failure_text(exc))
                 return
             if not session.live_url or session.status != "active":
-                await _tell(
+                await tell_clicker(
                     client,
                     body,
                     "The browser is not up right now, so there is no "
                     "live view. Try again in a few seconds.",
                 )
                 return
-            await _tell(
+            await tell_clicker(
                 client,
                 body,
                 f":eyes: Live view (only you see this; it gives full control of the browser, "
@@ -152,7 +137,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 task = await controlled_task(deps, user_id, task_id, "share it")
                 share = await deps.browser_use.share_session(task.session_id)
             except (UserInputError, BrowserUseError) as exc:
-                await _tell(client, body, failure_text(exc))
+                await tell_clicker(client, body, failure_text(exc))
                 return
             message = body.get("message") or {}
             text = (

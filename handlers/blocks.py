@@ -21,11 +21,13 @@ from bot.models import (
 )
 from handlers.ids import (
     BUSY_BUTTONS,
+    CHANGE_AND_RUN,
     CLOSE_SESSION,
     COMMAND,
     LIVE_VIEW,
     QUEUE_FOLLOW_UP,
-    SESSION_BUTTONS,
+    RESULT_BUTTONS,
+    RUN_AGAIN,
     SHARE_SESSION,
     STOP_TASK,
     TASK_BUTTONS,
@@ -406,9 +408,21 @@ class Result:
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-def task_result(task: TaskView, route: SlackRoute, *, mention_asker: bool = True) -> Result:
+def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
+        "text": {"type": "plain_text", "text": text},
+    }
+
+
+def task_result(
+    task: TaskView, route: SlackRoute, *, mention_asker: bool = True, again: bool = True
+) -> Result:
     """The reply that tells the person how it ended, mentioning them so they are notified
-    (nobody, for a workflow step that names nobody)."""
+    (nobody, for a workflow step that names nobody), with Run again and Change and run (for
+    the person who asked and the admins; `again=False` when the request was not kept)."""
     emoji, headline = outcome(task)
     mention = f"<@{route.user}>" if mention_asker else ""
     blocks: list[dict[str, Any]] = []
@@ -451,6 +465,10 @@ def task_result(task: TaskView, route: SlackRoute, *, mention_asker: bool = True
     if task.output_files:
         names = ", ".join(escape(f.file_name) for f in task.output_files[:10])
         blocks.append(_context(f"Files from the task: {names}"))
+    buttons = [
+        _button(RUN_AGAIN, "Run again", task.id),
+        _button(CHANGE_AND_RUN, "Change and run…", task.id),
+    ]
     if task.metadata.get(SESSION_METADATA_KEY):
         blocks.append(
             _context(
@@ -458,20 +476,11 @@ def task_result(task: TaskView, route: SlackRoute, *, mention_asker: bool = True
                 "going in it, or say `done` to close it."
             )
         )
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": SESSION_BUTTONS,
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": CLOSE_SESSION,
-                        "value": task.session_id,
-                        "text": {"type": "plain_text", "text": "Close session"},
-                    }
-                ],
-            }
-        )
+        buttons.append(_button(CLOSE_SESSION, "Close session", task.session_id))
+    if not again:
+        buttons = buttons[2:]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": RESULT_BUTTONS, "elements": buttons})
     text = f"{mention} {headline}: {escape(shorten(task.output or '', 200)) or task.status}"
     text = text.strip()
     return Result(
@@ -530,6 +539,10 @@ def session_busy(running_task_id: str, queue_value: str | None) -> Message:
             {"type": "actions", "block_id": BUSY_BUTTONS, "elements": buttons},
         ],
     }
+
+
+def ran_again(user_id: str) -> Message:
+    return notice(f":repeat: <@{user_id}> is running this task again, with the same options.")
 
 
 def session_closed(reason: str, idle_minutes: int | None = None) -> Message:

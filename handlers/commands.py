@@ -11,13 +11,11 @@ from bot.deps import Deps
 from handlers import blocks
 from handlers.access import apply_policy, check_access
 from handlers.actions import stop_task, task_status
-from handlers.errors import UserInputError, failure_text, internal_error_text
+from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_of, open_task_form
 from handlers.submit import Origin, failure_reporter, first_time, respond_ephemeral, start_task
-
-FORM_FAILED = "The task form could not be opened. Try again, or give the task as text."
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

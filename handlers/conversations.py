@@ -23,17 +23,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
-from bot.store import FollowUp
+from bot.store import FollowUp, TaskRecord
 from handlers import blocks
 from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
-from handlers.errors import UserInputError, failure_text, internal_error_text
+from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.following import react
-from handlers.ids import CLOSE_SESSION, QUEUE_FOLLOW_UP
-from handlers.modals import defaults_of
+from handlers.ids import CHANGE_AND_RUN, CLOSE_SESSION, QUEUE_FOLLOW_UP, RUN_AGAIN
+from handlers.modals import FormContext, Prefill, defaults_of, open_task_form
 from handlers.payloads import QueuedFollowUp
-from handlers.submit import NotStarted, Origin, first_time, post, start_task
+from handlers.submit import NotStarted, Origin, first_time, post, start_task, tell_clicker
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,15 @@ async def _say(client: AsyncWebClient, said: Said, message: blocks.Message) -> N
 
 async def _react(client: AsyncWebClient, said: Said, name: str, remove: str | None = None) -> None:
     await react(client, said.channel_id, said.ts, name, remove)
+
+
+def _clicker_reporter(
+    client: AsyncWebClient, body: dict[str, Any]
+) -> Callable[[str], Awaitable[None]]:
+    async def report(reference: str) -> None:
+        await tell_clicker(client, body, internal_error_text(reference))
+
+    return report
 
 
 def _reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[None]]:
@@ -153,6 +162,7 @@ async def run_in_thread(
     """Run the task in the thread's browser session, opening one for the thread's first task."""
     session: SessionView | None = None
     limits_checked = False
+    kept = None
     if request.session_id is None:
         try:
             await check_quota(deps, said.user_id)  # before a browser is opened for nothing
@@ -190,6 +200,7 @@ async def run_in_thread(
             await deps.store.set_thread_session(said.channel_id, said.thread_ts, session.id)
         fields = {name: getattr(request, name) for name in request.model_fields_set}
         fields.pop("session_settings", None)  # they went to the session itself
+        kept = request.to_kept()  # as asked, session settings included: for Run again
         request = CreateTaskRequest.model_validate({**fields, "session_id": session.id})
     origin = Origin(
         team_id=said.team_id,
@@ -200,6 +211,7 @@ async def run_in_thread(
         react_ts=said.ts,
         thread_session=session.id if session else None,
         limits_checked=limits_checked,
+        kept_request=kept,
     )
     created = await start_task(deps, client, request, origin)
     if isinstance(created, NotStarted):
@@ -369,6 +381,28 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(queue, on_error=_reporter(client, said))
 
+    @app.action(RUN_AGAIN)
+    async def handle_run_again(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The same task again, once per click."""
+        await ack()
+        click = f"again:{body['actions'][0]['value']}:{body['actions'][0].get('action_ts')}"
+
+        async def work() -> None:
+            if await first_time(deps, click):
+                await run_again(deps, client, body)
+
+        deps.inflight.spawn(work, on_error=_clicker_reporter(client, body))
+
+    @app.action(CHANGE_AND_RUN)
+    async def handle_change_and_run(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Open the form prefilled with the earlier task (the trigger lasts 3 seconds)."""
+        await ack()
+        deps.inflight.spawn(
+            lambda: change_and_run(deps, client, body), on_error=_clicker_reporter(client, body)
+        )
+
     @app.action(CLOSE_SESSION)
     async def handle_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Close the thread's browser (anyone in the thread may: it only saves money)."""
@@ -385,6 +419,81 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.inflight.spawn(
             lambda: close_thread_session(deps, client, said), on_error=_reporter(client, said)
         )
+
+
+async def _earlier_task(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], task_id: str
+) -> tuple[TaskRecord, CreateTaskRequest] | None:
+    """The task a result's button is about and its request, if the clicker may run it again
+    (the person who asked, or an admin); else they are told why, only them."""
+    user = body["user"]["id"]
+    record = await deps.store.task(task_id)
+    if record is None or record.request is None:
+        await tell_clicker(client, body, AGAIN_UNKNOWN)
+        return None
+    if not deps.may_control(user, record.user_id):
+        await tell_clicker(
+            client, body, f"Only <@{record.user_id}> (who asked) or an admin can run it again."
+        )
+        return None
+    try:
+        check_access(deps.settings, user, record.channel)
+        request = apply_policy(CreateTaskRequest.from_kept(record.request), deps.settings)
+    except UserInputError as exc:
+        await tell_clicker(client, body, f":warning: {failure_text(exc)}")
+        return None
+    return record, request
+
+
+AGAIN_UNKNOWN = (
+    "This app did not keep that task's options, so it can't run it again from here. Start it "
+    "anew with `/browser-use`."
+)
+
+
+async def run_again(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> None:
+    """The same task with the same options, in the same thread: in the thread's browser when
+    the thread keeps one, in a new browser otherwise."""
+    earlier = await _earlier_task(deps, client, body, body["actions"][0]["value"])
+    if earlier is None:
+        return
+    record, request = earlier
+    user = body["user"]["id"]
+    message = body.get("message") or {}
+    thread_ts = record.thread_ts or str(message.get("thread_ts") or message.get("ts"))
+    await post(client, record.channel, blocks.ran_again(user), thread_ts)
+    if record.thread_session:
+        said = Said(
+            team_id=record.team,
+            channel_id=record.channel,
+            user_id=user,
+            text=request.task,
+            ts=str(message.get("ts") or thread_ts),
+            thread_ts=thread_ts,
+        )
+        await run_in_thread(deps, client, said, request)
+        return
+    origin = Origin(
+        team_id=record.team,
+        channel_id=record.channel,
+        user_id=user,
+        thread_ts=thread_ts,
+        announce=False,
+        response_url=body.get("response_url"),
+    )
+    await start_task(deps, client, request, origin)
+
+
+async def change_and_run(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> None:
+    """The task form with every option of the earlier task (secrets excepted), answering in its
+    thread."""
+    earlier = await _earlier_task(deps, client, body, body["actions"][0]["value"])
+    if earlier is None:
+        return
+    record, request = earlier
+    context = FormContext(channel_id=record.channel, thread_ts=record.thread_ts)
+    if not await open_task_form(client, deps, body["trigger_id"], context, Prefill.of(request)):
+        await tell_clicker(client, body, FORM_FAILED)
 
 
 def follow_up_value(said: Said, session_id: str) -> str | None:

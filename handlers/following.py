@@ -140,7 +140,9 @@ class SlackTaskSink:
 
     async def _post_result(self, task: TaskView, record: TaskRecord, react_ts: str | None) -> None:
         route = record.route
-        result = blocks.task_result(task, route, mention_asker=not record.quiet)
+        result = blocks.task_result(
+            task, route, mention_asker=not record.quiet, again=record.request is not None
+        )
         channel, thread_ts = (
             (route.channel, route.thread_ts) if route.thread_ts else (route.user, None)
         )

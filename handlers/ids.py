@@ -20,8 +20,12 @@ STOP_TASK = "stop_task"
 LIVE_VIEW = "live_view"
 SHARE_SESSION = "share_session"
 
+# The buttons on a result: run the same task again, as it was or changed first
+RESULT_BUTTONS = "result_buttons"
+RUN_AGAIN = "run_again"
+CHANGE_AND_RUN = "change_and_run"
+
 # Conversations in threads (mentions, DMs) and their browser sessions
-SESSION_BUTTONS = "session_buttons"
 CLOSE_SESSION = "close_session"
 BUSY_BUTTONS = "busy_buttons"
 QUEUE_FOLLOW_UP = "queue_follow_up"

@@ -7,6 +7,7 @@ is rebuilt with the same block and action IDs, so Slack keeps everything typed s
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -70,10 +71,72 @@ class FormContext(BaseModel):
 
 @dataclass(frozen=True)
 class Prefill:
-    """Values the form opens with (from a message shortcut)."""
+    """Values the form opens with: a message's text and link (a message shortcut), or every
+    option of an earlier task (Change and run; its secrets are never kept, so never shown)."""
 
     task: str = ""
     start_url: str | None = None
+    request: CreateTaskRequest | None = None
+
+    @classmethod
+    def of(cls, request: CreateTaskRequest) -> Prefill:
+        return cls(task=request.task, start_url=request.start_url, request=request)
+
+    def initials(self) -> dict[str, str | list[str]]:
+        """Block ID → the value its field opens with, as the form's parser reads it back."""
+        r = self.request
+        if r is None:
+            return {}
+        values: dict[str, str | list[str]] = {}
+        if r.llm:
+            values["llm"] = r.llm
+        if r.max_steps:
+            values["max_steps"] = str(r.max_steps)
+        if r.structured_output:
+            values["structured_output"] = json.dumps(json.loads(r.structured_output), indent=2)
+        if r.allowed_domains:
+            values["allowed_domains"] = ", ".join(r.allowed_domains)
+        switches = [key for key, _ in SWITCHES if getattr(r, key)]
+        if switches:
+            values[SWITCHES_BLOCK] = switches
+        if r.vision is not None:
+            values["vision"] = "auto" if r.vision == "auto" else "on" if r.vision else "off"
+        for key in ("thinking_level", "system_prompt_extension", "judge_ground_truth"):
+            if getattr(r, key):
+                values[key] = str(getattr(r, key))
+        if r.judge_llm:
+            values["judge_llm"] = r.judge_llm
+        settings = r.session_settings
+        if settings is not None:
+            if settings.profile_id:
+                values["profile_id"] = str(settings.profile_id)
+            if "proxy_country_code" in settings.model_fields_set:
+                values["proxy_country_code"] = settings.proxy_country_code or "none"
+            for key in ("browser_screen_width", "browser_screen_height"):
+                if getattr(settings, key):
+                    values[key] = str(getattr(settings, key))
+        if r.skill_ids:
+            values["skill_ids"] = "all" if r.skill_ids == ["*"] else ", ".join(r.skill_ids)
+        if r.op_vault_id:
+            values["op_vault_id"] = r.op_vault_id
+        if r.metadata:
+            values["metadata"] = "\n".join(f"{k}={v}" for k, v in r.metadata.items())
+        return values
+
+
+def _with_initial(block: dict[str, Any], value: str | list[str]) -> dict[str, Any]:
+    """An input block whose element opens with `value` (in the shape its kind takes)."""
+    element = dict(block["element"])
+    kind = element["type"]
+    if kind == "checkboxes":
+        element["initial_options"] = [o for o in element["options"] if o["value"] in value]
+    elif kind == "static_select":
+        chosen = [o for o in element["options"] if o["value"] == value]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    else:
+        element["initial_value"] = str(value)[:INPUT_MAX_CHARS]
+    return {**block, "element": element}
 
 
 # --- the view ---------------------------------------------------------------------------------
@@ -200,8 +263,16 @@ def task_form(
             hint="The browser stays on these domains. Comma-separated; *. for subdomains.",
         ),
     ]
-    if advanced:
+    initials = prefill.initials()
+    if advanced or initials:
         blocks += _advanced_blocks()
+        if prefill.request is not None:
+            blocks.append(
+                _note(
+                    "Every option of the earlier task is filled in. Secrets are never kept, so "
+                    "type them again if it needs them."
+                )
+            )
     else:
         blocks.append(
             {
@@ -212,6 +283,13 @@ def task_form(
                 ],
             }
         )
+    if initials:
+        blocks = [
+            _with_initial(b, initials[b["block_id"]])
+            if b["type"] == "input" and b["block_id"] in initials
+            else b
+            for b in blocks
+        ]
     return {
         "type": "modal",
         "callback_id": TASK_FORM,
@@ -221,6 +299,10 @@ def task_form(
         "private_metadata": context.dump(),
         "blocks": blocks,
     }
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_plain(text)]}
 
 
 def _advanced_blocks() -> list[dict[str, Any]]:

@@ -15,10 +15,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from handlers.ids import (
+    CHANGE_AND_RUN,
     CLOSE_SESSION,
     LIVE_VIEW,
     MORE_OPTIONS,
     QUEUE_FOLLOW_UP,
+    RUN_AGAIN,
     SHARE_SESSION,
     STOP_TASK,
 )
@@ -59,6 +61,8 @@ BUTTON_VALUES = {
     LIVE_VIEW: _uuid,
     SHARE_SESSION: _uuid,
     CLOSE_SESSION: _uuid,
+    RUN_AGAIN: _uuid,
+    CHANGE_AND_RUN: _uuid,
     QUEUE_FOLLOW_UP: lambda value: QueuedFollowUp.model_validate_json(str(value)),
 }
 # Buttons that answer in the conversation they were clicked in.

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -64,6 +65,8 @@ class Origin:
     execution_token: str | None = field(default=None, repr=False)
     # Nobody asked in person (a workflow step with nobody to notify): no mention, no DM.
     quiet: bool = False
+    # The request to keep for Run again, when it is not the one sent (see `run_in_thread`).
+    kept_request: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ async def start_task(
             execution_id=origin.execution_id,
             execution_token=origin.execution_token,
             quiet=origin.quiet,
+            request=origin.kept_request or request.to_kept(),
         )
     )
     started = blocks.task_started(created, react_ts=origin.react_ts, thread_session=thread_session)
@@ -279,6 +283,22 @@ async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute)
             if wait == LOOKUP_WAITS[-1]:
                 exc.outcome_unknown, exc.not_created = False, True  # looked: it is not there
         raise
+
+
+async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral answer to the person who clicked a button, in the thread where they
+    clicked (or through the click's response_url, where the bot cannot post)."""
+    channel = str((body.get("channel") or {}).get("id", ""))
+    message = body.get("message") or {}
+    try:
+        await client.chat_postEphemeral(
+            channel=channel,
+            user=body["user"]["id"],
+            thread_ts=message.get("thread_ts"),
+            **blocks.notice(text),
+        )
+    except SLACK_ERRORS:
+        await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
 
 
 async def set_thread_status(

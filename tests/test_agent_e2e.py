@@ -121,3 +121,108 @@ def test_the_status_message_shows_the_steps_as_a_plan(
     assert plan["tasks"][1]["title"] == "2. Open the @here first result"
     # Slack accepted every message: the stand-in refuses invalid plan and task_card blocks.
     assert slack.refused == []
+
+
+def click(sender: SlackSender, result: Any, action_id: str, user: str) -> None:
+    """A click on a button of the result message, as Slack sends it."""
+    (value,) = [
+        e["value"]
+        for b in result.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    ]
+    response = sender.interactive(
+        {
+            "type": "block_actions",
+            "team": {"id": "T0TEST"},
+            "user": {"id": user},
+            "channel": {"id": result.args["channel"]},
+            "trigger_id": f"7.{new_ts()}",
+            "response_url": sender.response_url,
+            "message": {
+                "ts": result.answer["ts"],
+                "thread_ts": result.args.get("thread_ts"),
+                "text": result.args["text"],
+            },
+            "actions": [
+                {"action_id": action_id, "value": value, "type": "button", "action_ts": new_ts()}
+            ],
+        }
+    )
+    assert response.status_code == 200
+
+
+FULL = (
+    "Find the cheapest flight to Lisbon --url https://flights.example --model gpt-4.1 "
+    "--max-steps 30 --domains flights.example --flash --vision off --proxy de "
+    "--screen 1280x800 --metadata team=ops"
+)
+
+
+def finished_result(sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse) -> Any:
+    sender.command(FULL)
+    (task,) = created_count(browser_use, 1)
+    browser_use.finish(task.id, output="EUR 89")
+    return wait_for(
+        lambda: [c for c in slack.posts() if c.args["text"].startswith("<@U123> Finished")],
+        5,
+        "the result",
+    )[0]
+
+
+def test_run_again_starts_the_same_task_in_the_same_thread(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    result = finished_result(sender, slack, browser_use)
+    first = browser_use.created[0]
+    click(sender, result, "run_again", "U123")
+    second = created_count(browser_use, 2)[1]
+    body = {k: v for k, v in second.body.items() if k != "metadata"}
+    assert body == {k: v for k, v in first.body.items() if k != "metadata"}
+    assert second.body["metadata"]["team"] == "ops"
+    thread = result.args["thread_ts"]
+    wait_for(lambda: [c for c in slack.in_thread(thread) if second.id in c.args["text"]], 5)
+    assert [c for c in slack.in_thread(thread) if "running this task again" in c.args["text"]]
+    time.sleep(0.3)
+    assert browser_use.create_calls == 2  # one click, one task
+
+
+def test_change_and_run_opens_the_form_with_every_option_and_no_secret(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    result = finished_result(sender, slack, browser_use)
+    click(sender, result, "change_and_run", "U123")
+    (call,) = wait_for(lambda: slack.calls_to("views.open"), 5, "the form")
+    view = call.args["view"]
+    initial = {
+        b["block_id"]: b["element"].get("initial_value")
+        or (b["element"].get("initial_option") or {}).get("value")
+        or [o["value"] for o in b["element"].get("initial_options") or []]
+        for b in view["blocks"]
+        if b["type"] == "input"
+    }
+    assert initial["task"] == "Find the cheapest flight to Lisbon"
+    assert initial["start_url"] == "https://flights.example"
+    assert (initial["llm"], initial["max_steps"]) == ("gpt-4.1", "30")
+    assert initial["allowed_domains"] == "flights.example"
+    assert initial["switches"] == ["flash_mode"]
+    assert (initial["vision"], initial["proxy_country_code"]) == ("off", "de")
+    assert (initial["browser_screen_width"], initial["browser_screen_height"]) == ("1280", "800")
+    assert initial["metadata"] == "team=ops"
+    assert initial["secrets"] == []  # never kept, typed again
+    assert "slack=" not in str(initial)  # the app's own metadata is not shown
+
+
+def test_someone_else_may_not_run_it_again(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    result = finished_result(sender, slack, browser_use)
+    click(sender, result, "run_again", "U999")
+    click(sender, result, "change_and_run", "U999")
+    told = wait_for(lambda: slack.calls_to("chat.postEphemeral")[1:], 5, "two refusals")
+    assert all("Only <@U123> (who asked) or an admin" in c.args["text"] for c in told)
+    time.sleep(0.3)
+    assert browser_use.create_calls == 1 and slack.calls_to("views.open") == []
+    click(sender, result, "run_again", "UADMIN")  # an admin may
+    created_count(browser_use, 2)

@@ -1,4 +1,4 @@
-"""Tasks started by the Workflow Builder step: the execution to complete when they end.
+"""What a task needs after it starts: its Workflow Builder step, and its request (Run again).
 
 Revision ID: 0002
 Revises: 0001
@@ -23,10 +23,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("execution_token", sa.String(255)))
         # No person asked (a workflow with nobody to notify): the result mentions nobody.
         batch.add_column(sa.Column("quiet", sa.Boolean, nullable=False, server_default=sa.false()))
+        # The Create Task request as the person set it, secrets left out (they are typed again).
+        batch.add_column(sa.Column("request", sa.Text))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
+        batch.drop_column("request")
         batch.drop_column("quiet")
         batch.drop_column("execution_token")
         batch.drop_column("execution_id")
