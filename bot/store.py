@@ -356,9 +356,11 @@ class Store:
                 .values(status_ts=status_ts, react_ts=react_ts)
             )
 
-    async def claim_follow(self, task_id: str, seconds: float) -> bool:
-        """Become (or stay) the one process that polls `task_id`, for `seconds`. False when the
-        task is reported, unknown, or another process holds a lease that has not run out."""
+    async def _lease(
+        self, task_id: str, holder: Column[Any], until: Column[Any], seconds: float
+    ) -> bool:
+        """Take or renew a lease on an unreported task: won when nobody holds it, this process
+        holds it already, or its holder let it run out (died, or stopped renewing)."""
         now = self.clock()
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -366,24 +368,16 @@ class Store:
                 .where(
                     tasks.c.task_id == task_id,
                     tasks.c.reported_at.is_(None),
-                    or_(
-                        tasks.c.follower.is_(None),
-                        tasks.c.follower == self.owner,
-                        tasks.c.follow_until < now,
-                    ),
+                    or_(holder.is_(None), holder == self.owner, until < now),
                 )
-                .values(follower=self.owner, follow_until=now + seconds)
+                .values({holder: self.owner, until: now + seconds})
             )
         return result.rowcount == 1
 
-    async def release_follow(self, task_id: str) -> None:
-        """Stop polling `task_id` (at shutdown): another process may take it at once."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(tasks)
-                .where(tasks.c.task_id == task_id, tasks.c.follower == self.owner)
-                .values(follower=None, follow_until=None)
-            )
+    async def claim_follow(self, task_id: str, seconds: float) -> bool:
+        """Become (or stay) the one process that polls `task_id`, for `seconds`. False when the
+        task is reported, unknown, or another process holds a lease that has not run out."""
+        return await self._lease(task_id, tasks.c.follower, tasks.c.follow_until, seconds)
 
     async def release_all(self) -> None:
         """At shutdown: every lease of this process ends now, so the others take over at once."""
@@ -439,22 +433,7 @@ class Store:
     async def claim_report(self, task_id: str, seconds: float) -> bool:
         """Become the one process that posts `task_id`'s result. The claim is a lease: if this
         process dies before `reported`, another claims it once `seconds` have passed."""
-        now = self.clock()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(tasks)
-                .where(
-                    tasks.c.task_id == task_id,
-                    tasks.c.reported_at.is_(None),
-                    or_(
-                        tasks.c.report_owner.is_(None),
-                        tasks.c.report_owner == self.owner,
-                        tasks.c.report_until < now,
-                    ),
-                )
-                .values(report_owner=self.owner, report_until=now + seconds)
-            )
-        return result.rowcount == 1
+        return await self._lease(task_id, tasks.c.report_owner, tasks.c.report_until, seconds)
 
     async def reported(self, task_id: str, status: str) -> None:
         now = self.clock()

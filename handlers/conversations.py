@@ -239,12 +239,7 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
     (`resume_waiting`), and only one ever starts it."""
     assert waiting.id is not None
     said = Said(
-        team_id=waiting.team,
-        channel_id=waiting.channel,
-        user_id=waiting.user_id,
-        text=waiting.text,
-        ts=waiting.ts,
-        thread_ts=waiting.thread_ts,
+        waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
     )
     hold = deps.settings.follow_lease_seconds
     deadline = waiting.created_at + QUEUE_WAIT_SECONDS
@@ -363,13 +358,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if not await first_time(deps, f"queue:{said.channel_id}:{said.ts}:{action_ts}"):
                 return
             waiting = FollowUp(
+                said.channel_id,
+                said.thread_ts,
+                said.user_id,
+                said.text,
+                said.ts,
+                value.session,
                 team=said.team_id,
-                channel=said.channel_id,
-                thread_ts=said.thread_ts,
-                user_id=said.user_id,
-                text=said.text,
-                ts=said.ts,
-                session_id=value.session,
                 created_at=deps.store.clock(),
             )
             waiting_id = await deps.store.queue_follow_up(

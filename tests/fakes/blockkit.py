@@ -70,6 +70,18 @@ def _text_object(obj: Any, where: str, limit: int, *, plain: bool = False) -> li
     return []
 
 
+def _unique_id(value: Any, where: str, seen: set[str]) -> list[str]:
+    """A block_id or action_id: 1 to 255 characters, and not used twice where it must be unique."""
+    if value is None:
+        return []
+    if not isinstance(value, str) or not 1 <= len(value) <= ID_MAX:
+        return [f"{where} must be 1 to {ID_MAX} characters"]
+    if value in seen:
+        return [f"{where} {value!r} is used twice"]
+    seen.add(value)
+    return []
+
+
 def _option(option: Any, where: str) -> list[str]:
     if not isinstance(option, dict):
         return [f"{where}: not an option"]
@@ -85,15 +97,8 @@ def _element(element: Any, where: str, action_ids: set[str]) -> list[str]:
         return [f"{where}: not an element"]
     problems: list[str] = []
     kind = element.get("type")
-    action_id = element.get("action_id")
-    if action_id is not None:
-        if not isinstance(action_id, str) or not 1 <= len(action_id) <= ID_MAX:
-            problems.append(f"{where}.action_id must be 1 to {ID_MAX} characters")
-        elif action_id in action_ids:
-            # ELEMENTS: action_id "should be unique among all other action_ids in the block".
-            problems.append(f"{where}.action_id {action_id!r} is used twice in one block")
-        else:
-            action_ids.add(action_id)
+    # ELEMENTS: action_id "should be unique among all other action_ids in the block".
+    problems += _unique_id(element.get("action_id"), f"{where}.action_id", action_ids)
     if "placeholder" in element:
         problems += _text_object(
             element["placeholder"], f"{where}.placeholder", PLACEHOLDER_MAX, plain=True
@@ -159,15 +164,8 @@ def _block(block: Any, where: str, block_ids: set[str]) -> list[str]:
         parsed.validate_json()
     except SlackObjectFormationError as exc:
         problems.append(f"{where}: {exc}")
-    block_id = block.get("block_id")
-    if block_id is not None:
-        if not isinstance(block_id, str) or not 1 <= len(block_id) <= ID_MAX:
-            problems.append(f"{where}.block_id must be 1 to {ID_MAX} characters")
-        elif block_id in block_ids:
-            # BLOCKS: block_id "should be unique for each message and each iteration of a message".
-            problems.append(f"{where}.block_id {block_id!r} is used twice")
-        else:
-            block_ids.add(block_id)
+    # BLOCKS: block_id "should be unique for each message and each iteration of a message".
+    problems += _unique_id(block.get("block_id"), f"{where}.block_id", block_ids)
     kind = block.get("type")
     action_ids: set[str] = set()
     if kind == "section":
