@@ -165,7 +165,11 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
 
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
-        raw = await request.text()
+        try:
+            raw = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("slack.malformed kind=unknown status=400 reason=not UTF-8")
+            return web.json_response({"error": "malformed request"}, status=400)
         if verifier is not None and not verifier.is_valid_request(raw, dict(request.headers)):
             # Nothing of an unsigned body is parsed (Bolt would answer the same).
             return web.json_response({"error": "invalid request"}, status=401)

@@ -226,3 +226,11 @@ def test_every_break_in_the_table_is_refused_at_the_door() -> None:
         for value in [..., *NOT_A_STRING]:
             body = {"type": "event_callback", "event": broken(MENTION, path, value)}
             assert problem(body), (path, value)
+
+
+def test_a_body_that_is_not_utf8_gets_400(app: AppProcess, sender: SlackSender) -> None:
+    body = b"payload=%7B%22type%22%3A\xff\xfe"
+    headers = signed_headers(body.decode("latin-1"))  # whatever its signature, it is not text
+    response = sender.http.post(f"{app.url}/slack/events", content=body, headers=headers)
+    assert response.status_code == 400
+    assert "Traceback" not in app.logs()[-3000:]
