@@ -224,19 +224,23 @@ async def start_task(
         thread_ts,
     )
     thread_session = origin.thread_session is not None
-    await deps.store.add_task(
-        TaskRecord.from_route(
-            created.id,
-            created.session_id,
-            route,
-            thread_session=thread_session,
-            react_ts=origin.react_ts,
-            execution_id=origin.execution_id,
-            execution_token=origin.execution_token,
-            quiet=origin.quiet,
-            request=origin.kept_request or request.to_kept(),
-        )
+    record = TaskRecord.from_route(
+        created.id,
+        created.session_id,
+        route,
+        thread_session=thread_session,
+        react_ts=origin.react_ts,
+        execution_id=origin.execution_id,
+        execution_token=origin.execution_token,
+        quiet=origin.quiet,
+        request=origin.kept_request or request.to_kept(),
     )
+    try:
+        await deps.store.add_task(record)
+    except Exception:
+        # The task exists (and costs money): the person still gets its IDs. Its route rides in
+        # its Browser Use metadata, so a webhook for it still finds its thread.
+        log.exception("store.add_task failed task_id=%s", created.id)
     started = blocks.task_started(created, react_ts=origin.react_ts, thread_session=thread_session)
     status_ts = (
         (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
