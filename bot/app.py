@@ -25,6 +25,7 @@ from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
 from handlers import (
     actions,
+    channel_defaults,
     commands,
     conversations,
     home,
@@ -118,7 +119,16 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         )
 
     deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use, deps.store)
-    for listeners in (commands, modals, shortcuts, actions, conversations, home, workflow):
+    for listeners in (
+        commands,
+        modals,
+        shortcuts,
+        actions,
+        conversations,
+        home,
+        workflow,
+        channel_defaults,
+    ):
         listeners.register(app, deps)
     return app
 

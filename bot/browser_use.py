@@ -21,6 +21,7 @@ from bot.models import (
     CreateSessionRequest,
     CreateTaskRequest,
     OutputFileLink,
+    ProfileView,
     SessionList,
     SessionView,
     ShareView,
@@ -370,6 +371,10 @@ class BrowserUseClient:
         params = {"filterBy": status, "pageNumber": page, "pageSize": 100}
         response = await self._request("GET", "sessions", params=params, background=True)
         return self._parse(response, SessionList)
+
+    async def get_profile(self, profile_id: str) -> ProfileView:
+        """`GET /profiles/{id}`: a browser profile (saved logins); `NotFoundError` if unknown."""
+        return self._parse(await self._request("GET", f"profiles/{profile_id}"), ProfileView)
 
     async def get_account(self) -> Account:
         return self._parse(await self._request("GET", "billing/account"), Account)

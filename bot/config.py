@@ -49,6 +49,8 @@ class Settings(BaseModel):
     forced_allowed_domains: tuple[str, ...] = ()
     max_running_tasks_per_user: int | None = None
     max_tasks_per_hour_per_user: int | None = None
+    # Who may change a channel's defaults (`/browser-use settings`): "anyone" or "admins".
+    channel_defaults_by: str = "anyone"
     # A thread's browser session is closed after this long without a task.
     session_idle_minutes: float = 10.0
     # How often a running task is polled at first (it backs off from there), in seconds.
@@ -140,6 +142,9 @@ def load_settings(
         problems.append("DEFAULT_MAX_STEPS must not be above MAX_STEPS_LIMIT")
     max_running = integer("MAX_RUNNING_TASKS_PER_USER", 1, 1000)
     max_per_hour = integer("MAX_TASKS_PER_HOUR_PER_USER", 1, 10_000)
+    channel_defaults_by = values.get("CHANNEL_DEFAULTS_BY", "anyone").lower()
+    if channel_defaults_by not in ("anyone", "admins"):
+        problems.append("CHANNEL_DEFAULTS_BY must be anyone or admins")
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
@@ -192,6 +197,7 @@ def load_settings(
         poll_interval=poll_interval or 3.0,
         session_idle_minutes=session_idle or 10.0,
         database_url=SecretStr(database),
+        channel_defaults_by=channel_defaults_by,
         follow_lease_seconds=follow_lease or 30.0,
         heartbeat_seconds=heartbeat or 5.0,
         status_refresh_seconds=status_refresh or 90.0,

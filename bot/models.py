@@ -428,6 +428,11 @@ class Account(ReadModel):
     total_credits_balance_usd: float | None = None
 
 
+class ProfileView(ReadModel):
+    id: str
+    name: str | None = None
+
+
 class ShareView(ReadModel):
     share_url: str
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import socket
@@ -133,6 +134,15 @@ follow_ups = Table(
     Column("owner_until", Float),
 )
 
+settings = Table(
+    "settings",
+    metadata,
+    Column("scope", String(32), primary_key=True),  # a channel ID: that channel's defaults
+    Column("values", Text, nullable=False),  # JSON: Create Task request fields
+    Column("updated_by", String(32), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
 processes = Table(
     "processes",
     metadata,
@@ -233,6 +243,15 @@ class FollowUp:
     team: str = ""
     id: int | None = None
     created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChannelDefaults:
+    """What a channel's tasks start from (request fields), and who set it when."""
+
+    values: dict[str, Any]
+    updated_by: str
+    updated_at: float
 
 
 _TASK_FIELDS = [f.name for f in fields(TaskRecord)]
@@ -548,6 +567,32 @@ class Store:
                 .values(started_at=self.clock())
             )
         return result.rowcount == 1
+
+    # --- settings kept in Slack -----------------------------------------------------------------
+
+    async def channel_defaults(self, channel: str) -> ChannelDefaults | None:
+        """A channel's defaults, read fresh each time: a change made through any process is
+        seen by every process at once."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(settings).where(settings.c.scope == channel))).first()
+        if row is None:
+            return None
+        return ChannelDefaults(json.loads(row.values), row.updated_by, row.updated_at)
+
+    async def save_channel_defaults(self, channel: str, values: dict[str, Any], by: str) -> None:
+        now, data = self.clock(), json.dumps(values, separators=(",", ":"))
+        async with self.engine.begin() as conn:
+            changed = await conn.execute(
+                update(settings)
+                .where(settings.c.scope == channel)
+                .values(values=data, updated_by=by, updated_at=now)
+            )
+            if changed.rowcount == 0:
+                await conn.execute(
+                    insert(settings).values(
+                        scope=channel, values=data, updated_by=by, updated_at=now
+                    )
+                )
 
     # --- processes ---------------------------------------------------------------------------
 

@@ -81,7 +81,8 @@ def usage() -> Message:
         f"--model gpt-4.1 --max-steps 30 --flash`\n"
         f"`{COMMAND}` alone (or `{COMMAND} form`) opens the task form with every option, "
         f"secrets included. `{COMMAND} status <task ID>` shows a task; `{COMMAND} stop <task ID>` "
-        f"stops one you started. `{COMMAND} help` shows this message."
+        f"stops one you started. `{COMMAND} settings` shows (and changes) this channel's "
+        f"defaults. `{COMMAND} help` shows this message."
     )
     return {
         "response_type": "ephemeral",
@@ -153,6 +154,7 @@ def parent_message(
     status: str = STARTING,
     *,
     workflow: bool = False,
+    channel_defaults: tuple[str, ...] = (),
 ) -> Message:
     """The message a task's thread hangs from: who asked (a person, or a workflow on someone's
     behalf), what, and with which options."""
@@ -162,6 +164,8 @@ def parent_message(
     else:
         head = f"<@{user_id}> asked the browser:"
     options = describe_options(request)
+    if channel_defaults:
+        options.insert(0, "channel defaults: " + escape(", ".join(channel_defaults)))
     body = f"{head}\n{quote(asked)}"
     context = " · ".join([*options, status]) if options else status
     return {"text": f"{head} {asked}", "blocks": [_section(body), _context(context)]}

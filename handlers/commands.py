@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,10 +12,11 @@ from bot.deps import Deps
 from handlers import blocks
 from handlers.access import apply_policy, check_access
 from handlers.actions import stop_task, task_status
+from handlers.channel_defaults import open_settings
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
-from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
+from handlers.flags import ChannelSettings, Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.ids import COMMAND
-from handlers.modals import FormContext, defaults_of, open_task_form
+from handlers.modals import FormContext, defaults_for, defaults_of, open_task_form
 from handlers.submit import Origin, failure_reporter, first_time, respond_ephemeral, start_task
 
 
@@ -43,6 +45,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
             notice = blocks.notice(internal_error_text(reference))
             await respond_ephemeral(url, blocks.ephemeral(notice))
 
+        if isinstance(parsed, ChannelSettings):
+            trigger, channel, user = (
+                command["trigger_id"],
+                command["channel_id"],
+                command["user_id"],
+            )
+
+            async def show_settings() -> None:
+                if not await open_settings(deps, client, trigger, channel, user):
+                    message = {"response_type": "ephemeral", "text": FORM_FAILED}
+                    await respond_ephemeral(url, message)
+
+            deps.inflight.spawn(show_settings, on_error=failed)
+            return
         if isinstance(parsed, OpenForm):
             context = FormContext(channel_id=command["channel_id"])
 
@@ -74,7 +90,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         async def start() -> None:
             # The same command reaching two processes (or Slack re-sending it) starts one task.
-            if await first_time(deps, f"command:{command['trigger_id']}"):
-                await start_task(deps, client, parsed.request, origin)
+            if not await first_time(deps, f"command:{command['trigger_id']}"):
+                return
+            # Checked in the ack with the workspace's defaults; built now with the channel's too.
+            defaults = await defaults_for(deps, command["channel_id"])
+            again = parse_command(command.get("text", ""), defaults)
+            assert isinstance(again, Run)
+            request = apply_policy(again.request, deps.settings)
+            noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
+            await start_task(deps, client, request, noted)
 
         deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

@@ -27,11 +27,12 @@ from bot.store import FollowUp, TaskRecord
 from handlers import blocks
 from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
+from handlers.channel_defaults import settings_prompt
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
-from handlers.flags import Help, OpenForm, Run, Status, Stop, parse_command
+from handlers.flags import ChannelSettings, Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.following import react
 from handlers.ids import CHANGE_AND_RUN, CLOSE_SESSION, QUEUE_FOLLOW_UP, RUN_AGAIN
-from handlers.modals import FormContext, Prefill, defaults_of, open_task_form
+from handlers.modals import FormContext, Prefill, defaults_for, defaults_of, open_task_form
 from handlers.payloads import QueuedFollowUp
 from handlers.submit import NotStarted, Origin, first_time, post, start_task, tell_clicker
 
@@ -128,11 +129,17 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     if text.lower().strip(" .!") in CLOSE_WORDS:
         await close_thread_session(deps, client, said)
         return
+    defaults = await defaults_for(deps, said.channel_id)
+    asked_session = False
     try:
-        parsed = parse_command(text, defaults_of(deps))
-        if not isinstance(parsed, Help):  # help is for everyone, as on the command
+        parsed = parse_command(text, defaults)
+        if not isinstance(parsed, Help | ChannelSettings):  # for everyone, as on the command
             check_access(deps.settings, said.user_id, said.channel_id)
         if isinstance(parsed, Run):
+            # Profile and proxy the person asked for, not the channel's (a follow-up in a
+            # thread with a browser already keeps that browser's).
+            person = parse_command(text, defaults_of(deps))
+            asked_session = isinstance(person, Run) and person.request.session_settings is not None
             parsed = Run(apply_policy(parsed.request, deps.settings))
     except UserInputError as exc:
         await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
@@ -148,7 +155,18 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     if isinstance(parsed, Status):
         await _say(client, said, await task_status(deps, parsed.task_id))
         return
-    await run_in_thread(deps, client, said, parsed.request, new_session=new_session)
+    if isinstance(parsed, ChannelSettings):
+        await _say(client, said, settings_prompt(defaults.channel, said.channel_id))
+        return
+    await run_in_thread(
+        deps,
+        client,
+        said,
+        parsed.request,
+        new_session=new_session,
+        asked_session=asked_session,
+        defaults_note=tuple(defaults.applied(parsed.request)),
+    )
 
 
 async def run_in_thread(
@@ -158,6 +176,8 @@ async def run_in_thread(
     request: CreateTaskRequest,
     *,
     new_session: bool = False,
+    asked_session: bool | None = None,
+    defaults_note: tuple[str, ...] = (),
 ) -> None:
     """Run the task in the thread's browser session, opening one for the thread's first task."""
     session: SessionView | None = None
@@ -173,7 +193,17 @@ async def run_in_thread(
             return
         if not new_session:
             session = await _live_session(deps, await thread_session_id(deps, said))
-        if session is not None and request.session_settings is not None:
+        if asked_session is None:
+            asked_session = request.session_settings is not None
+        if session is not None and not asked_session:
+            request = CreateTaskRequest.model_validate(
+                {
+                    n: getattr(request, n)
+                    for n in request.model_fields_set
+                    if n != "session_settings"
+                }
+            )  # the channel's profile and proxy went to this thread's browser when it opened
+        if session is not None and asked_session:
             await _say(
                 client,
                 said,
@@ -212,6 +242,7 @@ async def run_in_thread(
         thread_session=session.id if session else None,
         limits_checked=limits_checked,
         kept_request=kept,
+        defaults_note=defaults_note,
     )
     created = await start_task(deps, client, request, origin)
     if isinstance(created, NotStarted):

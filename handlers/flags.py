@@ -60,6 +60,11 @@ class OpenForm:
 
 
 @dataclass(frozen=True)
+class ChannelSettings:
+    """`settings`: the channel's defaults."""
+
+
+@dataclass(frozen=True)
 class Run:
     request: CreateTaskRequest
 
@@ -74,7 +79,7 @@ class Stop:
     task_id: str
 
 
-Command = Help | OpenForm | Run | Status | Stop
+Command = Help | OpenForm | ChannelSettings | Run | Status | Stop
 _TASK_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 HELP_WORDS = {"help", "-h", "--help", "?"}
 
@@ -87,6 +92,8 @@ def parse_command(text: str, defaults: Defaults) -> Command:
         return Help()
     if word in ("", "form"):
         return OpenForm()
+    if word in ("settings", "defaults", "channel settings"):
+        return ChannelSettings()
     # `stop <task ID>` and `status <task ID>`; "stop the music on Spotify" is still a task.
     verb, _, rest = plain.partition(" ")
     if verb.lower() in ("stop", "status") and _TASK_ID.fullmatch(rest.strip()):

@@ -53,3 +53,7 @@ SUGGESTED_PROMPTS = (
         "message": "Go to https://example.com/contact and draft a message asking for a quote",
     },
 )
+
+# Channel defaults (`/browser-use settings`)
+CHANNEL_SETTINGS = "channel_settings"
+OPEN_CHANNEL_SETTINGS = "open_channel_settings"

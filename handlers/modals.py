@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 # plain_text_input takes at most 3,000 characters, Slack's limit, not Browser Use's.
 INPUT_MAX_CHARS = 3000
+FIRST_SCREEN = frozenset({"start_url", "llm", "max_steps", "structured_output", "allowed_domains"})
 SWITCHES = (
     ("flash_mode", "Flash mode (faster, fewer checks)"),
     ("thinking", "Thinking (the model reasons before each step)"),
@@ -77,10 +78,20 @@ class Prefill:
     task: str = ""
     start_url: str | None = None
     request: CreateTaskRequest | None = None
+    again: bool = False  # an earlier task's options (the form says secrets must be retyped)
 
     @classmethod
     def of(cls, request: CreateTaskRequest) -> Prefill:
-        return cls(task=request.task, start_url=request.start_url, request=request)
+        return cls(task=request.task, start_url=request.start_url, request=request, again=True)
+
+    def with_channel(self, defaults: Defaults) -> Prefill:
+        """The form in a channel with defaults of its own opens with them (when it does not open
+        with an earlier task's options)."""
+        if self.request is not None or not defaults.channel:
+            return self
+        values = CreateTaskRequest.model_validate({"task": "-", **defaults.channel})
+        start_url = self.start_url or values.start_url
+        return Prefill(task=self.task, start_url=start_url, request=values)
 
     def initials(self) -> dict[str, str | list[str]]:
         """Block ID → the value its field opens with, as the form's parser reads it back."""
@@ -264,9 +275,9 @@ def task_form(
         ),
     ]
     initials = prefill.initials()
-    if advanced or initials:
+    if advanced or any(key not in FIRST_SCREEN for key in initials):
         blocks += _advanced_blocks()
-        if prefill.request is not None:
+        if prefill.again:
             blocks.append(
                 _note(
                     "Every option of the earlier task is filled in. Secrets are never kept, so "
@@ -440,8 +451,19 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
 
 
 def defaults_of(deps: Deps) -> Defaults:
+    """The workspace's defaults (the deployment's variables)."""
     s = deps.settings
     return Defaults(s.default_llm, s.default_max_steps, s.default_allowed_domains)
+
+
+async def defaults_for(deps: Deps, channel_id: str | None) -> Defaults:
+    """What a task in `channel_id` starts from: the workspace's defaults, then the channel's own
+    (read fresh from the store: a change through any process applies at once)."""
+    workspace = defaults_of(deps)
+    if not channel_id:
+        return workspace
+    stored = await deps.store.channel_defaults(channel_id)
+    return replace(workspace, channel=stored.values) if stored else workspace
 
 
 async def open_task_form(
@@ -452,10 +474,10 @@ async def open_task_form(
     prefill: Prefill = Prefill(),
 ) -> bool:
     """Open the form at once: the trigger ID is good for 3 seconds, once."""
+    defaults = await defaults_for(deps, context.channel_id)
+    view = task_form(context, defaults, prefill=prefill.with_channel(defaults))
     try:
-        await client.views_open(
-            trigger_id=trigger_id, view=task_form(context, defaults_of(deps), prefill=prefill)
-        )
+        await client.views_open(trigger_id=trigger_id, view=view)
         return True
     except SLACK_ERRORS as exc:
         log.warning("slack.views_open failed: %s", exc)
@@ -513,7 +535,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         async def start() -> None:
             # A double click, or Slack sending the submission again, starts one task, not two.
-            if await first_time(deps, f"view:{view['id']}"):
-                await start_task(deps, client, request, origin)
+            if not await first_time(deps, f"view:{view['id']}"):
+                return
+            chosen = request
+            if context.channel_id is None and origin.channel_id:
+                # Opened without a channel, so it could not show the channel's defaults: they
+                # apply to what the person left empty (checked when they were saved).
+                channel = await defaults_for(deps, origin.channel_id)
+                defaults = replace(Defaults(), channel=channel.channel)
+                chosen = apply_policy(parse_form(values, defaults), deps.settings)
+            await start_task(deps, client, chosen, origin)
 
         deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

@@ -10,7 +10,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -40,11 +40,47 @@ USER_METADATA_MAX_PAIRS = METADATA_MAX_PAIRS - len(RESERVED_METADATA_KEYS)
 
 @dataclass(frozen=True)
 class Defaults:
-    """What an admin set: the form and the flags start from these."""
+    """What a task starts from, under what the person sets: the workspace's defaults (the
+    deployment's variables), then the channel's own (`channel`, request fields)."""
 
     llm: str | None = None
     max_steps: int | None = None
     allowed_domains: tuple[str, ...] = ()
+    channel: Fields = field(default_factory=dict)
+
+    def applied(self, request: CreateTaskRequest) -> list[str]:
+        """The channel defaults this request kept (the person did not set them otherwise), in
+        words, for the message that says which defaults were used."""
+        data = request.model_dump(exclude_unset=True)
+        kept = []
+        for key, value in self.channel.items():
+            if key == "session_settings":
+                settings = data.get("session_settings") or {}
+                kept += [f"{k.split('_')[0]} {v}" for k, v in value.items() if settings.get(k) == v]
+            elif data.get(key) == value:
+                kept.append(
+                    CHANNEL_WORDS.get(key, key) + ("" if value is True else f" {_short(value)}")
+                )
+        return kept
+
+
+# What a channel may set as its defaults (`/browser-use settings`), named as the parent says.
+CHANNEL_WORDS = {
+    "llm": "model",
+    "start_url": "starts at",
+    "allowed_domains": "only",
+    "max_steps": "max steps",
+    "flash_mode": "flash mode",
+    "vision": "vision",
+    "thinking": "thinking",
+    "judge": "judged",
+    "system_prompt_extension": "extra instructions",
+}
+
+
+def _short(value: Any) -> str:
+    text = ", ".join(value) if isinstance(value, list) else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 # --- converters: raw text -> request fields, or a UserInputError saying what is wrong ----------
@@ -472,6 +508,10 @@ def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRe
         data["max_steps"] = defaults.max_steps
     if defaults.allowed_domains:
         data["allowed_domains"] = list(defaults.allowed_domains)
+    channel = dict(defaults.channel)
+    if fields.get("session_id"):
+        channel.pop("session_settings", None)  # a given session keeps its own browser
+    merge(data, channel)
     merge(data, fields)
     if data.get("session_id") and data.get("session_settings"):
         raise UserInputError(

@@ -9,6 +9,7 @@ since changed, a forged body), is refused here with a reason, before any of that
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from handlers.ids import (
     CLOSE_SESSION,
     LIVE_VIEW,
     MORE_OPTIONS,
+    OPEN_CHANNEL_SETTINGS,
     QUEUE_FOLLOW_UP,
     RUN_AGAIN,
     SHARE_SESSION,
@@ -55,6 +57,11 @@ def _uuid(value: str | None) -> None:
     UUID(str(value))
 
 
+def _slack_id(value: str | None) -> None:
+    if not re.fullmatch(r"[A-Z0-9]{1,32}", str(value)):
+        raise ValueError("not a Slack ID")
+
+
 # What each of the app's own buttons carries: a task or session ID, or a queued follow-up.
 BUTTON_VALUES = {
     STOP_TASK: _uuid,
@@ -63,6 +70,7 @@ BUTTON_VALUES = {
     CLOSE_SESSION: _uuid,
     RUN_AGAIN: _uuid,
     CHANGE_AND_RUN: _uuid,
+    OPEN_CHANNEL_SETTINGS: _slack_id,
     QUEUE_FOLLOW_UP: lambda value: QueuedFollowUp.model_validate_json(str(value)),
 }
 # Buttons that answer in the conversation they were clicked in.

@@ -67,6 +67,8 @@ class Origin:
     quiet: bool = False
     # The request to keep for Run again, when it is not the one sent (see `run_in_thread`).
     kept_request: str | None = None
+    # The channel defaults the task started from, in words (the parent message says so).
+    defaults_note: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,12 @@ async def start_task(
         return NotStarted(reason)
     asker = None if origin.quiet else origin.user_id
     if origin.announce:
-        parent = blocks.parent_message(asker, request, workflow=origin.execution_id is not None)
+        parent = blocks.parent_message(
+            asker,
+            request,
+            workflow=origin.execution_id is not None,
+            channel_defaults=origin.defaults_note,
+        )
         parent_ts, post_error = await post(client, origin.channel_id, parent, origin.thread_ts)
         thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
     else:
@@ -329,7 +336,13 @@ async def _mark_not_started(
         await client.chat_update(
             channel=origin.channel_id,
             ts=ts,
-            **blocks.parent_message(asker, request, status=blocks.NOT_STARTED, workflow=workflow),
+            **blocks.parent_message(
+                asker,
+                request,
+                status=blocks.NOT_STARTED,
+                workflow=workflow,
+                channel_defaults=origin.defaults_note,
+            ),
         )
     except SLACK_ERRORS as exc:
         log.warning("slack.parent_update failed: %s", exc)

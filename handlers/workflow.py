@@ -25,7 +25,7 @@ from handlers import blocks
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
 from handlers.ids import RUN_BROWSER_TASK
-from handlers.modals import defaults_of
+from handlers.modals import defaults_for
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
 from handlers.slack_text import shorten
 from handlers.submit import SLACK_ERRORS, NotStarted, Origin, first_time, start_task
@@ -171,7 +171,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return
             try:
                 check_access(deps.settings, person or "", channel)
-                request = request_from_inputs(inputs, defaults_of(deps))
+                request = request_from_inputs(inputs, await defaults_for(deps, channel))
                 request = apply_policy(request, deps.settings)
             except UserInputError as exc:
                 log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)

@@ -73,6 +73,7 @@ class FakeBrowserUse(ThreadedServer):
             self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
             self.list_failures = 0  # answer this many GET /tasks with 503
             self.list_delay = 0.0  # seconds before each GET /tasks answers
+            self.profiles: set[str] = set()  # the browser profiles of the project
             self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
             self.session_requests: list[dict[str, Any]] = []
             self.session_stops: list[str] = []
@@ -228,6 +229,7 @@ class FakeBrowserUse(ThreadedServer):
         app.router.add_get("/api/v2/sessions", self._list_sessions)
         app.router.add_patch("/api/v2/sessions/{id}", self._patch_session)
         app.router.add_get("/api/v2/billing/account", self._account)
+        app.router.add_get("/api/v2/profiles/{id}", self._profile)
         app.router.add_post("/api/v2/sessions/{id}/public-share", self._share)
         app.router.add_get("/api/v2/files/tasks/{id}/output-files/{file}", self._output_file)
         app.router.add_get("/downloads/{file}", self._download)
@@ -397,6 +399,23 @@ class FakeBrowserUse(ThreadedServer):
         if task["status"] not in ("finished", "failed", "stopped"):
             task.update(status="stopped", finishedAt=_now(), output=None, isSuccess=False)
         return web.json_response(task)
+
+    async def _profile(self, request: web.Request) -> web.Response:
+        profile_id = request.match_info["id"]
+        if profile_id not in self.profiles:
+            return web.json_response({"detail": "Profile not found"}, status=404)
+        now = _now()
+        return web.json_response(
+            {
+                "id": profile_id,
+                "userId": None,
+                "name": "Saved logins",
+                "lastUsedAt": None,
+                "createdAt": now,
+                "updatedAt": now,
+                "cookieDomains": [],
+            }
+        )
 
     async def _list_tasks(self, request: web.Request) -> web.Response:
         if self.list_delay:

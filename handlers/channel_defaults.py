@@ -1,0 +1,266 @@
+"""Channel defaults: what a channel's browser tasks start from, shown and changed in Slack.
+
+`/browser-use settings` (or `@Browser Use settings` and its button) opens "Channel defaults" for
+the channel. Anyone may look; who may change them is `CHANNEL_DEFAULTS_BY` (anyone, or only the
+admins). Every task started in the channel, from any entry point, starts from them; what the
+person sets wins, and the admin's limits still apply on top. A change is announced in the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.browser_use import BrowserUseError, NotFoundError
+from bot.deps import Deps
+from bot.models import KNOWN_LLMS, CreateTaskRequest
+from handlers import blocks
+from handlers.errors import UserInputError
+from handlers.ids import CHANNEL_SETTINGS, OPEN_CHANNEL_SETTINGS
+from handlers.modals import (
+    SWITCHES,
+    FormErrors,
+    Prefill,
+    _input,
+    _number,
+    _option,
+    _plain,
+    _select,
+    _text,
+    _with_initial,
+    defaults_of,
+    form_values,
+)
+from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
+from handlers.slack_text import escape
+from handlers.submit import SLACK_ERRORS, post, tell_clicker
+
+log = logging.getLogger(__name__)
+
+NO_DEFAULT = "default"  # the select option that means "no channel default"
+SETTING_SWITCHES = ("flash_mode", "thinking", "judge")
+
+
+def may_change(deps: Deps, user_id: str) -> bool:
+    return deps.settings.channel_defaults_by == "anyone" or user_id in deps.settings.admin_user_ids
+
+
+def settings_view(channel_id: str, values: Fields, workspace: Defaults, *, can_change: bool) -> Any:
+    """The "Channel defaults" modal: each field opens with the channel's value; empty means the
+    workspace's default (named in its hint), which is where clearing a field goes back to."""
+    models = [(NO_DEFAULT, "The workspace default"), *[(m, m) for m in KNOWN_LLMS]]
+    vision = [(NO_DEFAULT, "The workspace default"), ("on", "On"), ("off", "Off"), ("auto", "Auto")]
+    switches = [(k, t) for k, t in SWITCHES if k in SETTING_SWITCHES]
+    fields = [
+        _input("llm", "Model", _select(models, NO_DEFAULT), optional=False),
+        _input("start_url", "Start URL", {"type": "url_text_input"}),
+        _input("allowed_domains", "Allowed domains", _text("example.com, *.example.com")),
+        _input("max_steps", "Max steps", _number(1, 10_000)),
+        _input("profile_id", "Browser profile ID", _text("A profile with saved logins")),
+        _input("proxy_country_code", "Proxy country", _text("us, de, jp … or none")),
+        _input(
+            "switches",
+            "Agent",
+            {"type": "checkboxes", "options": [_option(k, t) for k, t in switches]},
+        ),
+        _input("vision", "Vision", _select(vision, NO_DEFAULT), optional=False),
+        _input(
+            "system_prompt_extension",
+            "Extra instructions",
+            _text("Answer in French.", multiline=True),
+            hint="Up to 2,000 characters.",
+        ),
+    ]
+    workspace_words = {
+        "llm": workspace.llm,
+        "max_steps": workspace.max_steps,
+        "allowed_domains": ", ".join(workspace.allowed_domains) or None,
+    }
+    for block in fields:
+        default = workspace_words.get(block["block_id"])
+        if default and "hint" not in block:
+            block["hint"] = _plain(f"Empty: the workspace default ({default}).")
+    initials: dict[str, Any] = {}
+    if values:
+        kept = CreateTaskRequest.model_validate({"task": "-", **values})
+        initials = Prefill(request=kept).initials()
+    blocks_ = [
+        _with_initial(b, initials[b["block_id"]]) if b["block_id"] in initials else b
+        for b in fields
+    ]
+    intro = (
+        "Every browser task started in this channel starts from these, whoever starts it and "
+        "however; what a person sets wins. Empty fields use the workspace's defaults."
+    )
+    if not can_change:
+        intro += " Only admins can change them here."
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": CHANNEL_SETTINGS,
+        "title": _plain("Channel defaults"),
+        "close": _plain("Close" if not can_change else "Cancel"),
+        "private_metadata": channel_id,
+        "blocks": [{"type": "context", "elements": [_plain(intro)]}, *blocks_],
+    }
+    if can_change:
+        view["submit"] = _plain("Save")
+    else:
+        # Shown, not editable: the inputs become a summary.
+        view["blocks"] = [
+            view["blocks"][0],
+            blocks.notice(summary(values) or "No channel defaults: the workspace's apply.")[
+                "blocks"
+            ][0],
+        ]
+    return view
+
+
+def parse_settings(values: dict[str, str | list[str]]) -> Fields:
+    """The channel defaults a submitted form asks for, or `FormErrors` naming every field."""
+    fields: Fields = {}
+    errors: dict[str, str] = {}
+    for block_id, raw in values.items():
+        if raw == NO_DEFAULT:
+            continue
+        if block_id == "switches":
+            for key in raw:
+                fields[key] = True
+            continue
+        try:
+            merge(fields, BY_KEY[block_id].parse(str(raw)))
+        except (UserInputError, KeyError) as exc:
+            errors[block_id] = exc.message if isinstance(exc, UserInputError) else "Unknown field."
+    if errors:
+        raise FormErrors(errors)
+    return fields
+
+
+def summary(values: Fields) -> str:
+    """The channel's defaults in words (escaped mrkdwn), or "" when it has none."""
+    words = []
+    for key, value in values.items():
+        if key == "session_settings":
+            words += [f"{k.replace('_', ' ')} `{v or 'none'}`" for k, v in value.items()]
+        elif value is True:
+            words.append(CHANNEL_WORDS.get(key, key))
+        else:
+            shown = ", ".join(value) if isinstance(value, list) else str(value)
+            words.append(f"{CHANNEL_WORDS.get(key, key)} `{shown}`")
+    return escape(" · ".join(words))
+
+
+def changes(old: Fields, new: Fields) -> str:
+    """What changed, in words, for the channel's announcement."""
+    said = []
+    for key in dict.fromkeys([*old, *new]):
+        if old.get(key) == new.get(key):
+            continue
+        name = "proxy and profile" if key == "session_settings" else CHANNEL_WORDS.get(key, key)
+        if key not in new:
+            said.append(f"{name}: cleared (the workspace default again)")
+        else:
+            said.append(summary({key: new[key]}))
+    return "; ".join(said)
+
+
+async def open_settings(
+    deps: Deps, client: AsyncWebClient, trigger_id: str, channel_id: str, user_id: str
+) -> bool:
+    stored = await deps.store.channel_defaults(channel_id)
+    view = settings_view(
+        channel_id,
+        stored.values if stored else {},
+        defaults_of(deps),
+        can_change=may_change(deps, user_id),
+    )
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+        return True
+    except SLACK_ERRORS as exc:
+        log.warning("slack.views_open failed: %s", exc)
+        return False
+
+
+def settings_prompt(values: Fields, channel_id: str) -> blocks.Message:
+    """The answer to `@Browser Use settings`: the defaults, and a button to change them."""
+    text = (
+        f"*This channel's defaults:* {summary(values)}"
+        if values
+        else "This channel has no defaults of its own: the workspace's apply."
+    )
+    message = blocks.notice(text)
+    message["blocks"].append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": OPEN_CHANNEL_SETTINGS,
+                    "value": channel_id,
+                    "text": _plain("Channel defaults…"),
+                }
+            ],
+        }
+    )
+    return message
+
+
+async def _check_profile(deps: Deps, fields: Fields) -> None:
+    profile = (fields.get("session_settings") or {}).get("profile_id")
+    if not profile:
+        return
+    try:
+        await deps.browser_use.get_profile(str(profile))
+    except NotFoundError:
+        raise FormErrors({"profile_id": "Browser Use has no profile with this ID."}) from None
+    except BrowserUseError:
+        return  # cannot check right now; the task itself will say if it is wrong
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(OPEN_CHANNEL_SETTINGS)
+    async def handle_open_settings(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Open the channel's defaults (the trigger lasts 3 seconds)."""
+        await ack()
+        channel, user = str(body["channel"]["id"]), str(body["user"]["id"])
+
+        async def work() -> None:
+            if not await open_settings(deps, client, body["trigger_id"], channel, user):
+                await tell_clicker(client, body, "The form could not be opened. Try again.")
+
+        deps.inflight.spawn(work)
+
+    @app.view(CHANNEL_SETTINGS)
+    async def handle_settings(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Check every field (the profile at Browser Use too), save, and tell the channel."""
+        user = str(body["user"]["id"])
+        channel = str(view.get("private_metadata") or "")
+        if not channel or not may_change(deps, user):
+            await ack(response_action="errors", errors={"llm": "Only admins can change them."})
+            return
+        try:
+            fields = parse_settings(form_values(view.get("state", {})))
+            await _check_profile(deps, fields)
+        except FormErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        await ack()
+
+        async def save() -> None:
+            stored = await deps.store.channel_defaults(channel)
+            old = stored.values if stored else {}
+            await deps.store.save_channel_defaults(channel, fields, user)
+            log.info("settings.channel_changed channel=%s by=%s", channel, user)
+            said = changes(old, fields)
+            if said:
+                text = f":gear: <@{user}> changed this channel's defaults for browser tasks: {said}"
+                await post(client, channel, blocks.notice(text))
+
+        deps.inflight.spawn(save)
