@@ -214,10 +214,15 @@ def test_a_change_through_one_process_is_used_by_the_other(
 def test_a_workflow_step_naming_the_channel_starts_from_its_defaults(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    from tests.test_workflow_e2e import run_step
+    from tests.test_workflow_e2e import completions, run_step
 
     set_defaults(sender, slack, {"llm": "o3", "max_steps": "15"}, channel="C204")
     wait_for(lambda: [c for c in slack.posts() if "changed" in c.args["text"]], 5, "saved")
-    run_step(sender, slack, {"task": "Check the status page", "channel": "C204", "max_steps": 5})
+    inputs = {"task": "Check the status page", "channel": "C204", "max_steps": 5}
+    execution_id, _ = run_step(sender, slack, inputs)
     (task,) = created_count(browser_use, 1)
     assert (task.body["llm"], task.body["maxSteps"]) == ("o3", 5)  # the step's input wins
+    # Nothing left running for the next test: the task ends and the step completes.
+    wait_for(lambda: [c for c in slack.posts() if c.args.get("thread_ts")], 5, "the status")
+    browser_use.finish(task.id)
+    wait_for(lambda: completions(slack, execution_id), 5, "the completion")
