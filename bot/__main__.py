@@ -52,8 +52,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     deps = Deps(settings=settings, browser_use=browser_use, store=store, tracker=tracker)
     app = build_app(settings, deps, build_slack_client(settings, session))
-    # Counted among the live processes (and given its share of the request budget) at once.
+    # Counted among the live processes (and given its share of the request budget) at once,
+    # and with the settings an admin changed in Slack.
     await tracker.sweep(settings.heartbeat_seconds)
+    await deps.refresh_policy()
     runner: web.AppRunner | None = None
     socket_handler = None
     try:

@@ -25,6 +25,7 @@ from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
 from handlers import (
     actions,
+    admin_settings,
     channel_defaults,
     commands,
     conversations,
@@ -128,6 +129,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         home,
         workflow,
         channel_defaults,
+        admin_settings,
     ):
         listeners.register(app, deps)
     return app
@@ -159,6 +161,7 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
     interval = deps.settings.heartbeat_seconds
     while True:
         try:
+            await deps.refresh_policy()  # an admin's change in another process, in seconds
             await deps.tracker.sweep(interval)
             await conversations.resume_waiting(deps, app.client)
         except Exception:

@@ -16,6 +16,23 @@ DEFAULT_BROWSER_USE_API_URL = "https://api.browser-use.com/api/v2"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
+# The settings an admin may also change in Slack (App Home → Settings), by the variable that sets
+# each from the deployment. A variable that is set wins, and Slack shows it read-only.
+ADMIN_SETTINGS: dict[str, str] = {
+    "default_llm": "DEFAULT_LLM",
+    "default_max_steps": "DEFAULT_MAX_STEPS",
+    "default_allowed_domains": "DEFAULT_ALLOWED_DOMAINS",
+    "allowed_user_ids": "ALLOWED_USER_IDS",
+    "allowed_channel_ids": "ALLOWED_CHANNEL_IDS",
+    "allowed_llms": "ALLOWED_LLMS",
+    "max_steps_limit": "MAX_STEPS_LIMIT",
+    "forced_allowed_domains": "FORCED_ALLOWED_DOMAINS",
+    "max_running_tasks_per_user": "MAX_RUNNING_TASKS_PER_USER",
+    "max_tasks_per_hour_per_user": "MAX_TASKS_PER_HOUR_PER_USER",
+    "channel_defaults_by": "CHANNEL_DEFAULTS_BY",
+}
+
+
 class ConfigError(Exception):
     """The process cannot start; the message says what to fix."""
 
@@ -51,6 +68,8 @@ class Settings(BaseModel):
     max_tasks_per_hour_per_user: int | None = None
     # Who may change a channel's defaults (`/browser-use settings`): "anyone" or "admins".
     channel_defaults_by: str = "anyone"
+    # Which of ADMIN_SETTINGS the deployment set (they cannot be changed from Slack).
+    from_deployment: frozenset[str] = frozenset()
     # A thread's browser session is closed after this long without a task.
     session_idle_minutes: float = 10.0
     # How often a running task is polled at first (it backs off from there), in seconds.
@@ -198,6 +217,7 @@ def load_settings(
         session_idle_minutes=session_idle or 10.0,
         database_url=SecretStr(database),
         channel_defaults_by=channel_defaults_by,
+        from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),
         follow_lease_seconds=follow_lease or 30.0,
         heartbeat_seconds=heartbeat or 5.0,
         status_refresh_seconds=status_refresh or 90.0,

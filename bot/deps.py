@@ -8,10 +8,10 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.browser_use import BrowserUseClient
-from bot.config import Settings
+from bot.config import ADMIN_SETTINGS, Settings
 from bot.store import Store
 from bot.tracker import Tracker
 
@@ -83,12 +83,36 @@ class InFlight:
 
 @dataclass
 class Deps:
-    settings: Settings
+    settings: Settings  # the deployment's, as read at start-up
     browser_use: BrowserUseClient
     store: Store
     tracker: Tracker
     inflight: InFlight = field(default_factory=InFlight)
+    # The settings in force: the deployment's, with what an admin changed in Slack for the
+    # ones the deployment left unset. Refreshed from the store every heartbeat (and at once by
+    # the process that saved a change), so no request ever waits for the store to read them.
+    policy: Settings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.policy = self.settings
+
+    async def refresh_policy(self) -> Settings:
+        changed = await self.store.workspace_settings()
+        self.policy = apply_admin_settings(self.settings, changed.values if changed else {})
+        return self.policy
 
     def may_control(self, user_id: str, owner_id: str) -> bool:
         """Stop, share or watch a task: the person who started it, or an admin."""
         return user_id == owner_id or user_id in self.settings.admin_user_ids
+
+
+def apply_admin_settings(settings: Settings, changed: dict[str, Any]) -> Settings:
+    """`settings` with an admin's changes, except where the deployment set the value."""
+    allowed = {
+        k: v
+        for k, v in changed.items()
+        if k in ADMIN_SETTINGS and k not in settings.from_deployment
+    }
+    if not allowed:
+        return settings
+    return Settings.model_validate({**settings.model_dump(), **allowed})

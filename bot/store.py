@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The `settings` row of the workspace's own settings (the others are channels, by their ID).
+WORKSPACE_SCOPE = "workspace"
 # Any number will do, as long as it is this app's alone: serialises migrations across processes.
 MIGRATION_LOCK = 0x42_55_53_4C  # "BUSL"
 
@@ -246,8 +248,8 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
-class ChannelDefaults:
-    """What a channel's tasks start from (request fields), and who set it when."""
+class SavedSettings:
+    """Settings kept in Slack (a channel's defaults, or the workspace's), and who set them when."""
 
     values: dict[str, Any]
     updated_by: str
@@ -570,14 +572,14 @@ class Store:
 
     # --- settings kept in Slack -----------------------------------------------------------------
 
-    async def channel_defaults(self, channel: str) -> ChannelDefaults | None:
+    async def channel_defaults(self, channel: str) -> SavedSettings | None:
         """A channel's defaults, read fresh each time: a change made through any process is
         seen by every process at once."""
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(settings).where(settings.c.scope == channel))).first()
         if row is None:
             return None
-        return ChannelDefaults(json.loads(row.values), row.updated_by, row.updated_at)
+        return SavedSettings(json.loads(row.values), row.updated_by, row.updated_at)
 
     async def save_channel_defaults(self, channel: str, values: dict[str, Any], by: str) -> None:
         now, data = self.clock(), json.dumps(values, separators=(",", ":"))
@@ -593,6 +595,13 @@ class Store:
                         scope=channel, values=data, updated_by=by, updated_at=now
                     )
                 )
+
+    async def workspace_settings(self) -> SavedSettings | None:
+        """What an admin changed in Slack (App Home → Settings): Settings field → value."""
+        return await self.channel_defaults(WORKSPACE_SCOPE)
+
+    async def save_workspace_settings(self, values: dict[str, Any], by: str) -> None:
+        await self.save_channel_defaults(WORKSPACE_SCOPE, values, by)
 
     # --- processes ---------------------------------------------------------------------------
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
 from bot.config import Settings
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, CreateTaskRequest, SlackRoute
 from handlers.errors import UserInputError
+
+log = logging.getLogger(__name__)
 
 NOT_ALLOWED_USER = (
     "Sorry, you can't start browser tasks in this workspace. If you need to, ask an admin to "
@@ -64,7 +71,7 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
 
 async def check_quota(deps: Deps, user_id: str) -> None:
     """Per-person limits, counted at Browser Use itself so every process sees the same numbers."""
-    settings = deps.settings
+    settings = deps.policy
     if user_id in settings.admin_user_ids:
         return
     if settings.max_running_tasks_per_user is None and settings.max_tasks_per_hour_per_user is None:
@@ -97,3 +104,15 @@ async def check_quota(deps: Deps, user_id: str) -> None:
                 )
     except BrowserUseError:
         return  # the limits cannot be counted right now; the create itself will say what is wrong
+
+
+async def is_admin(deps: Deps, client: AsyncWebClient, user_id: str) -> bool:
+    """`ADMIN_USER_IDS`, or an admin or owner of the workspace (as Slack says)."""
+    if user_id in deps.settings.admin_user_ids:
+        return True
+    try:
+        user = (await client.users_info(user=user_id)).get("user") or {}
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("slack.users_info failed: %s", exc)
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

@@ -36,7 +36,7 @@ async def controlled_task(deps: Deps, user_id: str, task_id: str, doing: str) ->
         ) from None
     route = SlackRoute.from_metadata(task.metadata)
     owner = route.user if route else None
-    if owner is None and user_id not in deps.settings.admin_user_ids:
+    if owner is None and user_id not in deps.policy.admin_user_ids:
         raise UserInputError(f"That task was not started from Slack, so only an admin can {doing}.")
     if owner is not None and not deps.may_control(user_id, owner):
         # The owner ID comes from a validated route (Slack ID characters only), so it is safe.

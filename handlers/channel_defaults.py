@@ -45,10 +45,54 @@ SETTING_SWITCHES = ("flash_mode", "thinking", "judge")
 
 
 def may_change(deps: Deps, user_id: str) -> bool:
-    return deps.settings.channel_defaults_by == "anyone" or user_id in deps.settings.admin_user_ids
+    return deps.policy.channel_defaults_by == "anyone" or user_id in deps.policy.admin_user_ids
 
 
-def settings_view(channel_id: str, values: Fields, workspace: Defaults, *, can_change: bool) -> Any:
+# The workspace defaults a channel default stands in front of: (field, Settings name).
+WORKSPACE_WORDS = {
+    "llm": ("llm", "default_llm"),
+    "max_steps": ("max_steps", "default_max_steps"),
+    "allowed_domains": ("allowed_domains", "default_allowed_domains"),
+}
+
+
+def workspace_default(
+    workspace: Defaults, field: tuple[str, str], deployment: frozenset[str]
+) -> str:
+    """The workspace's default for a field and where it comes from, in words."""
+    value = getattr(workspace, field[0])
+    if not value:
+        return "Browser Use's own default"
+    shown = ", ".join(value) if isinstance(value, tuple) else str(value)
+    where = "the deployment" if field[1] in deployment else "an admin, in Slack"
+    return f"the workspace default ({shown}, set by {where})"
+
+
+def where_from(deps: Deps, defaults: Defaults) -> str:
+    """This channel's defaults and where each comes from (escaped mrkdwn): the answer to
+    `@Browser Use settings`, and what help adds for the channel it was asked in."""
+    lines = []
+    for key, field in WORKSPACE_WORDS.items():
+        name = CHANNEL_WORDS.get(key, key).capitalize()
+        if key in defaults.channel:
+            lines.append(f"• {name}: {summary({key: defaults.channel[key]})} (this channel)")
+        else:
+            said = workspace_default(defaults, field, deps.policy.from_deployment)
+            lines.append(f"• {name}: {escape(said)}")
+    others = {k: v for k, v in defaults.channel.items() if k not in WORKSPACE_WORDS}
+    if others:
+        lines.append(f"• Also: {summary(others)} (this channel)")
+    return "\n".join(lines)
+
+
+def settings_view(
+    channel_id: str,
+    values: Fields,
+    workspace: Defaults,
+    *,
+    can_change: bool,
+    deployment: frozenset[str] = frozenset(),
+) -> Any:
     """The "Channel defaults" modal: each field opens with the channel's value; empty means the
     workspace's default (named in its hint), which is where clearing a field goes back to."""
     models = [(NO_DEFAULT, "The workspace default"), *[(m, m) for m in KNOWN_LLMS]]
@@ -74,15 +118,10 @@ def settings_view(channel_id: str, values: Fields, workspace: Defaults, *, can_c
             hint="Up to 2,000 characters.",
         ),
     ]
-    workspace_words = {
-        "llm": workspace.llm,
-        "max_steps": workspace.max_steps,
-        "allowed_domains": ", ".join(workspace.allowed_domains) or None,
-    }
     for block in fields:
-        default = workspace_words.get(block["block_id"])
+        default = WORKSPACE_WORDS.get(block["block_id"])
         if default and "hint" not in block:
-            block["hint"] = _plain(f"Empty: the workspace default ({default}).")
+            block["hint"] = _plain(f"Empty: {workspace_default(workspace, default, deployment)}.")
     initials: dict[str, Any] = {}
     if values:
         kept = CreateTaskRequest.model_validate({"task": "-", **values})
@@ -175,6 +214,7 @@ async def open_settings(
         stored.values if stored else {},
         defaults_of(deps),
         can_change=may_change(deps, user_id),
+        deployment=deps.policy.from_deployment,
     )
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
@@ -184,14 +224,10 @@ async def open_settings(
         return False
 
 
-def settings_prompt(values: Fields, channel_id: str) -> blocks.Message:
-    """The answer to `@Browser Use settings`: the defaults, and a button to change them."""
-    text = (
-        f"*This channel's defaults:* {summary(values)}"
-        if values
-        else "This channel has no defaults of its own: the workspace's apply."
-    )
-    message = blocks.notice(text)
+def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> blocks.Message:
+    """The answer to `@Browser Use settings`: the defaults here and where each comes from, and
+    a button to change them."""
+    message = blocks.notice(f"*Browser tasks here start from:*\n{where_from(deps, defaults)}")
     message["blocks"].append(
         {
             "type": "actions",

@@ -12,7 +12,7 @@ from bot.deps import Deps
 from handlers import blocks
 from handlers.access import apply_policy, check_access
 from handlers.actions import stop_task, task_status
-from handlers.channel_defaults import open_settings
+from handlers.channel_defaults import open_settings, where_from
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import ChannelSettings, Help, OpenForm, Run, Status, Stop, parse_command
 from handlers.ids import COMMAND
@@ -29,14 +29,23 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             parsed = parse_command(command.get("text", ""), defaults_of(deps))
             if not isinstance(parsed, Help):
-                check_access(deps.settings, command["user_id"], command["channel_id"])
+                check_access(deps.policy, command["user_id"], command["channel_id"])
             if isinstance(parsed, Run):
-                parsed = Run(apply_policy(parsed.request, deps.settings))
+                parsed = Run(apply_policy(parsed.request, deps.policy))
         except UserInputError as exc:
             await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
             return
         if isinstance(parsed, Help):
             await ack(**blocks.usage())
+            url, channel = command.get("response_url"), command["channel_id"]
+
+            async def defaults_here() -> None:
+                # After the ack: the channel's defaults are in the store.
+                defaults = await defaults_for(deps, channel)
+                text = f"*Browser tasks in this channel start from:*\n{where_from(deps, defaults)}"
+                await respond_ephemeral(url, blocks.ephemeral(blocks.notice(text)))
+
+            deps.inflight.spawn(defaults_here)
             return
         await ack()
         url = command.get("response_url")
@@ -96,7 +105,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             defaults = await defaults_for(deps, command["channel_id"])
             again = parse_command(command.get("text", ""), defaults)
             assert isinstance(again, Run)
-            request = apply_policy(again.request, deps.settings)
+            request = apply_policy(again.request, deps.policy)
             noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
             await start_task(deps, client, request, noted)
 

@@ -134,13 +134,13 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     try:
         parsed = parse_command(text, defaults)
         if not isinstance(parsed, Help | ChannelSettings):  # for everyone, as on the command
-            check_access(deps.settings, said.user_id, said.channel_id)
+            check_access(deps.policy, said.user_id, said.channel_id)
         if isinstance(parsed, Run):
             # Profile and proxy the person asked for, not the channel's (a follow-up in a
             # thread with a browser already keeps that browser's).
             person = parse_command(text, defaults_of(deps))
             asked_session = isinstance(person, Run) and person.request.session_settings is not None
-            parsed = Run(apply_policy(parsed.request, deps.settings))
+            parsed = Run(apply_policy(parsed.request, deps.policy))
     except UserInputError as exc:
         await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
         await _react(client, said, "x", remove="eyes")
@@ -156,7 +156,7 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
         await _say(client, said, await task_status(deps, parsed.task_id))
         return
     if isinstance(parsed, ChannelSettings):
-        await _say(client, said, settings_prompt(defaults.channel, said.channel_id))
+        await _say(client, said, settings_prompt(deps, defaults, said.channel_id))
         return
     await run_in_thread(
         deps,
@@ -272,7 +272,7 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
     said = Said(
         waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
     )
-    hold = deps.settings.follow_lease_seconds
+    hold = deps.policy.follow_lease_seconds
     deadline = waiting.created_at + QUEUE_WAIT_SECONDS
     while deps.store.clock() < deadline:
         if not await deps.store.hold_follow_up(waiting.id, hold):
@@ -282,7 +282,7 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
             if await deps.store.start_follow_up(waiting.id):
                 await converse(deps, client, said)
             return
-        await asyncio.sleep(min(deps.settings.poll_interval, hold / 3))
+        await asyncio.sleep(min(deps.policy.poll_interval, hold / 3))
     if await deps.store.start_follow_up(waiting.id):  # given up on, once
         await _say(
             client,
@@ -296,7 +296,7 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
 
 async def resume_waiting(deps: Deps, client: AsyncWebClient) -> None:
     """Wait for the follow-ups whose process stopped waiting for them (a restart, a crash)."""
-    for waiting in await deps.store.claim_follow_ups(deps.settings.follow_lease_seconds):
+    for waiting in await deps.store.claim_follow_ups(deps.policy.follow_lease_seconds):
         log.info("follow_up.resumed id=%s", waiting.id)
         deps.inflight.spawn(functools.partial(wait_then_run, deps, client, waiting))
 
@@ -398,9 +398,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 team=said.team_id,
                 created_at=deps.store.clock(),
             )
-            waiting_id = await deps.store.queue_follow_up(
-                waiting, deps.settings.follow_lease_seconds
-            )
+            waiting_id = await deps.store.queue_follow_up(waiting, deps.policy.follow_lease_seconds)
             notice = ":hourglass: Queued: it starts as soon as the current step is done."
             await _say(client, said, blocks.notice(notice))
             await wait_then_run(deps, client, replace(waiting, id=waiting_id))
@@ -463,8 +461,8 @@ async def _earlier_task(
         )
         return None
     try:
-        check_access(deps.settings, user, record.channel)
-        request = apply_policy(CreateTaskRequest.from_kept(record.request), deps.settings)
+        check_access(deps.policy, user, record.channel)
+        request = apply_policy(CreateTaskRequest.from_kept(record.request), deps.policy)
     except UserInputError as exc:
         await tell_clicker(client, body, f":warning: {failure_text(exc)}")
         return None

@@ -14,8 +14,9 @@ from bot.browser_use import BrowserUseError
 from bot.config import Settings
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, SlackRoute, TaskView, parse_time
+from handlers.access import is_admin
 from handlers.blocks import STATES, outcome
-from handlers.ids import COMMAND, SUGGESTED_PROMPTS
+from handlers.ids import COMMAND, OPEN_ADMIN_SETTINGS, SUGGESTED_PROMPTS
 from handlers.slack_text import escape, shorten
 from handlers.submit import SLACK_ERRORS
 
@@ -46,9 +47,14 @@ def limits_text(settings: Settings) -> str:
 
 
 def home_view(
-    tasks: list[tuple[TaskView, str | None]], settings: Settings, credit: float | None
+    tasks: list[tuple[TaskView, str | None]],
+    settings: Settings,
+    credit: float | None,
+    *,
+    admin: bool = False,
 ) -> dict[str, Any]:
-    """The Home tab. `tasks` are the person's recent tasks with a link to each thread."""
+    """The Home tab. `tasks` are the person's recent tasks with a link to each thread; an admin
+    also gets the Settings button."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Your browser tasks"}}
     ]
@@ -85,6 +91,19 @@ def home_view(
         {"type": "header", "text": {"type": "plain_text", "text": "Defaults and limits"}},
         _section(limits_text(settings)),
     ]
+    if admin:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": OPEN_ADMIN_SETTINGS,
+                        "text": {"type": "plain_text", "text": "Settings…"},
+                    }
+                ],
+            }
+        )
     if credit is not None:
         blocks.append(
             {
@@ -127,7 +146,8 @@ async def publish_home(deps: Deps, client: AsyncWebClient, user_id: str) -> None
             return None
 
     links = await asyncio.gather(*(link(t) for t in tasks))
-    view = home_view(list(zip(tasks, links, strict=True)), deps.settings, credit)
+    admin = await is_admin(deps, client, user_id)
+    view = home_view(list(zip(tasks, links, strict=True)), deps.policy, credit, admin=admin)
     try:
         await client.views_publish(user_id=user_id, view=view)
     except SLACK_ERRORS as exc:

@@ -57,3 +57,7 @@ SUGGESTED_PROMPTS = (
 # Channel defaults (`/browser-use settings`)
 CHANNEL_SETTINGS = "channel_settings"
 OPEN_CHANNEL_SETTINGS = "open_channel_settings"
+
+# The admin's settings (App Home → Settings)
+OPEN_ADMIN_SETTINGS = "open_admin_settings"
+ADMIN_SETTINGS_VIEW = "admin_settings"

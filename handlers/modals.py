@@ -396,8 +396,12 @@ class FormErrors(Exception):
 
 def _raw(element: dict[str, Any]) -> str | list[str] | None:
     kind = element.get("type")
-    if kind == "checkboxes":
+    if kind in ("checkboxes", "multi_static_select"):
         return [o["value"] for o in element.get("selected_options") or []]
+    if kind == "multi_users_select":
+        return list(element.get("selected_users") or [])
+    if kind == "multi_conversations_select":
+        return list(element.get("selected_conversations") or [])
     if kind == "static_select":
         selected = element.get("selected_option")
         return selected["value"] if selected else None
@@ -452,7 +456,7 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
 
 def defaults_of(deps: Deps) -> Defaults:
     """The workspace's defaults (the deployment's variables)."""
-    s = deps.settings
+    s = deps.policy
     return Defaults(s.default_llm, s.default_max_steps, s.default_allowed_domains)
 
 
@@ -512,8 +516,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         context = FormContext.load(view.get("private_metadata"))
         channel_id = context.channel_id or str(values.get(CHANNEL_BLOCK, ""))
         try:
-            check_access(deps.settings, body["user"]["id"], channel_id)
-            request = apply_policy(parse_form(values, defaults_of(deps)), deps.settings)
+            check_access(deps.policy, body["user"]["id"], channel_id)
+            request = apply_policy(parse_form(values, defaults_of(deps)), deps.policy)
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
@@ -543,7 +547,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 # apply to what the person left empty (checked when they were saved).
                 channel = await defaults_for(deps, origin.channel_id)
                 defaults = replace(Defaults(), channel=channel.channel)
-                chosen = apply_policy(parse_form(values, defaults), deps.settings)
+                chosen = apply_policy(parse_form(values, defaults), deps.policy)
             await start_task(deps, client, chosen, origin)
 
         deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

@@ -170,9 +170,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if not await first_time(deps, f"execution:{execution_id}"):
                 return
             try:
-                check_access(deps.settings, person or "", channel)
+                check_access(deps.policy, person or "", channel)
                 request = request_from_inputs(inputs, await defaults_for(deps, channel))
-                request = apply_policy(request, deps.settings)
+                request = apply_policy(request, deps.policy)
             except UserInputError as exc:
                 log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)
                 await _fail(bot_client, origin, exc.message)

@@ -98,8 +98,17 @@ def view_state(view: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
         kind = element["type"]
         raw = entered.get(block["block_id"])
         state: dict[str, Any] = {"type": kind}
-        if kind == "checkboxes":
-            state["selected_options"] = [o for o in element["options"] if o["value"] in (raw or [])]
+        if kind in ("checkboxes", "multi_static_select"):
+            chosen = (
+                raw if raw is not None else [o["value"] for o in element.get("initial_options", [])]
+            )
+            state["selected_options"] = [o for o in element["options"] if o["value"] in chosen]
+        elif kind == "multi_users_select":
+            state["selected_users"] = raw if raw is not None else element.get("initial_users", [])
+        elif kind == "multi_conversations_select":
+            state["selected_conversations"] = (
+                raw if raw is not None else element.get("initial_conversations", [])
+            )
         elif kind == "static_select":
             chosen = raw if raw is not None else element.get("initial_option", {}).get("value")
             state["selected_option"] = next(

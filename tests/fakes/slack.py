@@ -71,6 +71,7 @@ class FakeSlack(ThreadedServer):
             self.refused: list[tuple[str, list[str]]] = []  # (method, why Slack said no)
             self.delays: dict[str, float] = {}  # method -> seconds before it answers
             self.workflow_tokens: set[str] = set()  # execution tokens not yet expired
+            self.workspace_admins: set[str] = set()  # users.info says is_admin
             self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
 
     # --- what a test can ask for -------------------------------------------------------------
@@ -284,6 +285,12 @@ class FakeSlack(ThreadedServer):
                 if c.answer.get("ts") == thread or c.args.get("thread_ts") == thread
             ]
             return {"ok": True, "messages": messages, "has_more": False}
+        if method == "users.info":
+            user = str(args.get("user"))
+            return {
+                "ok": True,
+                "user": {"id": user, "is_admin": user in self.workspace_admins, "is_owner": False},
+            }
         if method == "chat.getPermalink":
             return {
                 "ok": True,
