@@ -9,6 +9,7 @@ person sets wins, and the admin's limits still apply on top. A change is announc
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -92,6 +93,7 @@ def settings_view(
     *,
     can_change: bool,
     deployment: frozenset[str] = frozenset(),
+    changed: tuple[str, float] | None = None,
 ) -> Any:
     """The "Channel defaults" modal: each field opens with the channel's value; empty means the
     workspace's default (named in its hint), which is where clearing a field goes back to."""
@@ -136,13 +138,21 @@ def settings_view(
     )
     if not can_change:
         intro += " Only admins can change them here."
+    intro = escape(intro)
+    if changed is not None:
+        who, when = changed  # who: a Slack user ID from the store, safe to mention
+        at = datetime.fromtimestamp(when, timezone.utc)
+        intro += f" Last changed by <@{who}> on {at:%Y-%m-%d %H:%M} UTC."
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": CHANNEL_SETTINGS,
         "title": _plain("Channel defaults"),
         "close": _plain("Close" if not can_change else "Cancel"),
         "private_metadata": channel_id,
-        "blocks": [{"type": "context", "elements": [_plain(intro)]}, *blocks_],
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": intro, "verbatim": True}]},
+            *blocks_,
+        ],
     }
     if can_change:
         view["submit"] = _plain("Save")
@@ -215,6 +225,7 @@ async def open_settings(
         defaults_of(deps),
         can_change=may_change(deps, user_id),
         deployment=deps.policy.from_deployment,
+        changed=(stored.updated_by, stored.updated_at) if stored else None,
     )
     try:
         await client.views_open(trigger_id=trigger_id, view=view)

@@ -114,6 +114,18 @@ def test_channel_defaults_reach_every_entry_point_and_a_flag_overrides_one(
         if b["type"] == "input"
     }
     assert (initial["llm"], initial["max_steps"], initial["profile_id"]) == ("o3", "40", PROFILE)
+    # Submitted as it opened (only the task typed), the form's task starts from them too.
+    sender.interactive(view_submission(form, {"task": "Find the price of a fridge"}))
+    fridge = created_count(browser_use, 5)[4]
+    assert without_route(fridge.body) == EXPECTED
+    assert "Last changed by <@U123>" in json.dumps(opened_settings(sender, slack, "C200"))
+
+
+def opened_settings(sender: SlackSender, slack: FakeSlack, channel: str) -> dict[str, Any]:
+    before = len(slack.calls_to("views.open"))
+    sender.command("settings", channel_id=channel)
+    wait_for(lambda: len(slack.calls_to("views.open")) > before, 5, "the settings form")
+    return opened(slack, "channel_settings")
 
 
 def test_clearing_a_field_goes_back_to_the_workspace_default(
