@@ -147,7 +147,7 @@ def test_tokenize_spans() -> None:
         ("--flash", "Say what the browser should do"),
         ("x --system-prompt " + "y" * 2001, "limit is 2,000"),
         ("x --ground-truth " + "y" * 10_001, "limit is 10,000"),
-        (f"x --session {uuid.uuid4()} --proxy de", "only apply to new sessions"),
+        (f"x --session {uuid.UUID(int=7)} --proxy de", "only apply to new sessions"),
     ],
 )
 def test_mistakes_are_explained(line: str, complaint: str) -> None:

@@ -187,8 +187,18 @@ class FakeSlack(ThreadedServer):
         method = request.match_info["method"]
         args = await self._args(request)
         call = Call(method, args, dict(request.headers))
+        try:
+            return await self._call(request, method, args, call)
+        finally:
+            # Recorded once answered, so a test never sees a call whose answer (its ts) is not
+            # there yet.
+            with self._lock:
+                self.calls.append(call)
+
+    async def _call(
+        self, request: web.Request, method: str, args: dict[str, Any], call: Call
+    ) -> web.Response:
         with self._lock:
-            self.calls.append(call)
             queue = self._failures.get(method)
             failure = queue.pop(0) if queue else None
             canned = self._answers.get(method)
