@@ -1,9 +1,10 @@
 """Channel defaults: what a channel's browser tasks start from, shown and changed in Slack.
 
 `/browser-use settings` (or `@Browser Use settings` and its button) opens "Channel defaults" for
-the channel. Anyone may look; who may change them is `CHANNEL_DEFAULTS_BY` (anyone, or only the
-admins). Every task started in the channel, from any entry point, starts from them; what the
-person sets wins, and the admin's limits still apply on top. A change is announced in the channel.
+the channel. Anyone may look; who may change them is one of the admin's settings (anyone, or
+only the admins). Every task started in the channel, from any entry point, starts from them;
+what the person sets wins, and the admin's limits still apply on top. A change is announced in
+the channel.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import KNOWN_LLMS, CreateTaskRequest
 from handlers import blocks
+from handlers.access import is_admin
 from handlers.errors import UserInputError
 from handlers.ids import CHANNEL_SETTINGS, OPEN_CHANNEL_SETTINGS
 from handlers.modals import (
@@ -45,8 +47,10 @@ NO_DEFAULT = "default"  # the select option that means "no channel default"
 SETTING_SWITCHES = ("flash_mode", "thinking", "judge")
 
 
-def may_change(deps: Deps, user_id: str) -> bool:
-    return deps.policy.channel_defaults_by == "anyone" or user_id in deps.policy.admin_user_ids
+async def may_change(deps: Deps, client: AsyncWebClient, user_id: str) -> bool:
+    if deps.policy.channel_defaults_by == "anyone":
+        return True
+    return await is_admin(deps, client, user_id)
 
 
 # The workspace defaults a channel default stands in front of: (field, Settings name).
@@ -223,7 +227,7 @@ async def open_settings(
         channel_id,
         stored.values if stored else {},
         defaults_of(deps),
-        can_change=may_change(deps, user_id),
+        can_change=await may_change(deps, client, user_id),
         deployment=deps.policy.from_deployment,
         changed=(stored.updated_by, stored.updated_at) if stored else None,
     )
@@ -289,7 +293,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         """Check every field (the profile at Browser Use too), save, and tell the channel."""
         user = str(body["user"]["id"])
         channel = str(view.get("private_metadata") or "")
-        if not channel or not may_change(deps, user):
+        if not channel or not await may_change(deps, client, user):
             await ack(response_action="errors", errors={"llm": "Only admins can change them."})
             return
         try:
