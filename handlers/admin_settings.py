@@ -16,23 +16,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import ADMIN_SETTINGS, Settings
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, KNOWN_LLMS
+from handlers import kit
 from handlers.access import is_admin
-from handlers.errors import UserInputError
+from handlers.errors import VIEW_FAILED, UserInputError
 from handlers.home import publish_home
 from handlers.ids import ADMIN_SETTINGS_VIEW, OPEN_ADMIN_SETTINGS
-from handlers.modals import (
-    FormErrors,
-    _input,
-    _number,
-    _option,
-    _plain,
-    _select,
-    _text,
-    form_values,
-)
+from handlers.modals import FormErrors, form_values
 from handlers.options import domain_list, whole_number
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS, tell_clicker
+from handlers.submit import open_view, tell_clicker
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +76,13 @@ def _shown(value: Any) -> str:
 def _field(key: str, value: Any) -> dict[str, Any]:
     """The input for one setting, opening with its value now."""
     if key in NUMBERS:
-        element = _number(*NUMBERS[key], value)
+        element = kit.number_input(*NUMBERS[key], value)
     elif key == "default_llm":
-        element = _select(
+        element = kit.select(
             [(NONE, f"Browser Use's ({DEFAULT_LLM})"), *[(m, m) for m in KNOWN_LLMS]], value or NONE
         )
     elif key == "allowed_llms":
-        options = [_option(m) for m in KNOWN_LLMS]
+        options = [kit.option(m) for m in KNOWN_LLMS]
         element = {"type": "multi_static_select", "options": options}
         if value:
             element["initial_options"] = [o for o in options if o["value"] in value]
@@ -103,11 +95,13 @@ def _field(key: str, value: Any) -> dict[str, Any]:
             {"initial_conversations": sorted(value)} if value else {}
         )
     elif key == "channel_defaults_by":
-        element = _select([("anyone", "Anyone in the channel"), ("admins", "Only admins")], value)
+        element = kit.select(
+            [("anyone", "Anyone in the channel"), ("admins", "Only admins")], value
+        )
     else:  # domains
-        element = _text("example.com, *.example.com", initial=", ".join(value or ()))
+        element = kit.text_input("example.com, *.example.com", initial=", ".join(value or ()))
     optional = key not in ("default_llm", "channel_defaults_by")
-    return _input(key, LABELS[key], element, optional=optional, hint=HINTS.get(key, ""))
+    return kit.field(key, LABELS[key], element, optional=optional, hint=HINTS.get(key, ""))
 
 
 def admin_view(policy: Settings) -> dict[str, Any]:
@@ -116,7 +110,7 @@ def admin_view(policy: Settings) -> dict[str, Any]:
         {
             "type": "context",
             "elements": [
-                _plain(
+                kit.plain(
                     "The workspace's defaults (a channel may set its own) and the limits every "
                     "task keeps to. Values the deployment set cannot be changed here."
                 )
@@ -135,9 +129,9 @@ def admin_view(policy: Settings) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ADMIN_SETTINGS_VIEW,
-        "title": _plain("Settings"),
-        "submit": _plain("Save"),
-        "close": _plain("Cancel"),
+        "title": kit.plain("Settings"),
+        "submit": kit.plain("Save"),
+        "close": kit.plain("Cancel"),
         "blocks": blocks,
     }
 
@@ -190,10 +184,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await tell_clicker(client, body, "Only admins can change the settings.")
                 return
             policy = await deps.refresh_policy()
-            try:
-                await client.views_open(trigger_id=body["trigger_id"], view=admin_view(policy))
-            except SLACK_ERRORS as exc:
-                log.warning("slack.views_open failed: %s", exc)
+            if not await open_view(client, body["trigger_id"], admin_view(policy)):
+                await tell_clicker(client, body, VIEW_FAILED)
 
         deps.inflight.spawn(work)
 

@@ -19,27 +19,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import KNOWN_LLMS, CreateTaskRequest
-from handlers import blocks
+from handlers import blocks, kit
 from handlers.access import is_admin
-from handlers.errors import UserInputError
+from handlers.errors import VIEW_FAILED, UserInputError
 from handlers.ids import CHANNEL_SETTINGS, OPEN_CHANNEL_SETTINGS
-from handlers.modals import (
-    SWITCHES,
-    FormErrors,
-    Prefill,
-    _input,
-    _number,
-    _option,
-    _plain,
-    _select,
-    _text,
-    _with_initial,
-    defaults_of,
-    form_values,
-)
+from handlers.modals import SWITCHES, FormErrors, Prefill, defaults_of, form_values
 from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS, post, tell_clicker
+from handlers.submit import open_view, post, tell_clicker
 
 log = logging.getLogger(__name__)
 
@@ -105,35 +92,41 @@ def settings_view(
     vision = [(NO_DEFAULT, "The workspace default"), ("on", "On"), ("off", "Off"), ("auto", "Auto")]
     switches = [(k, t) for k, t in SWITCHES if k in SETTING_SWITCHES]
     fields = [
-        _input("llm", "Model", _select(models, NO_DEFAULT), optional=False),
-        _input("start_url", "Start URL", {"type": "url_text_input"}),
-        _input("allowed_domains", "Allowed domains", _text("example.com, *.example.com")),
-        _input("max_steps", "Max steps", _number(1, 10_000)),
-        _input("profile_id", "Browser profile ID", _text("A profile with saved logins")),
-        _input("proxy_country_code", "Proxy country", _text("us, de, jp … or none")),
-        _input(
+        kit.field("llm", "Model", kit.select(models, NO_DEFAULT), optional=False),
+        kit.field("start_url", "Start URL", {"type": "url_text_input"}),
+        kit.field(
+            "allowed_domains", "Allowed domains", kit.text_input("example.com, *.example.com")
+        ),
+        kit.field("max_steps", "Max steps", kit.number_input(1, 10_000)),
+        kit.field(
+            "profile_id", "Browser profile ID", kit.text_input("A profile with saved logins")
+        ),
+        kit.field("proxy_country_code", "Proxy country", kit.text_input("us, de, jp … or none")),
+        kit.field(
             "switches",
             "Agent",
-            {"type": "checkboxes", "options": [_option(k, t) for k, t in switches]},
+            {"type": "checkboxes", "options": [kit.option(k, t) for k, t in switches]},
         ),
-        _input("vision", "Vision", _select(vision, NO_DEFAULT), optional=False),
-        _input(
+        kit.field("vision", "Vision", kit.select(vision, NO_DEFAULT), optional=False),
+        kit.field(
             "system_prompt_extension",
             "Extra instructions",
-            _text("Answer in French.", multiline=True),
+            kit.text_input("Answer in French.", multiline=True),
             hint="Up to 2,000 characters.",
         ),
     ]
     for block in fields:
         default = WORKSPACE_WORDS.get(block["block_id"])
         if default and "hint" not in block:
-            block["hint"] = _plain(f"Empty: {workspace_default(workspace, default, deployment)}.")
+            block["hint"] = kit.plain(
+                f"Empty: {workspace_default(workspace, default, deployment)}."
+            )
     initials: dict[str, Any] = {}
     if values:
         kept = CreateTaskRequest.model_validate({"task": "-", **values})
         initials = Prefill(request=kept).initials()
     blocks_ = [
-        _with_initial(b, initials[b["block_id"]]) if b["block_id"] in initials else b
+        kit.with_initial(b, initials[b["block_id"]]) if b["block_id"] in initials else b
         for b in fields
     ]
     intro = (
@@ -150,8 +143,8 @@ def settings_view(
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": CHANNEL_SETTINGS,
-        "title": _plain("Channel defaults"),
-        "close": _plain("Close" if not can_change else "Cancel"),
+        "title": kit.plain("Channel defaults"),
+        "close": kit.plain("Close" if not can_change else "Cancel"),
         "private_metadata": channel_id,
         "blocks": [
             {"type": "context", "elements": [{"type": "mrkdwn", "text": intro, "verbatim": True}]},
@@ -159,7 +152,7 @@ def settings_view(
         ],
     }
     if can_change:
-        view["submit"] = _plain("Save")
+        view["submit"] = kit.plain("Save")
     else:
         # Shown, not editable: the inputs become a summary.
         view["blocks"] = [
@@ -231,12 +224,7 @@ async def open_settings(
         deployment=deps.policy.from_deployment,
         changed=(stored.updated_by, stored.updated_at) if stored else None,
     )
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-        return True
-    except SLACK_ERRORS as exc:
-        log.warning("slack.views_open failed: %s", exc)
-        return False
+    return await open_view(client, trigger_id, view)
 
 
 def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> blocks.Message:
@@ -251,7 +239,7 @@ def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> blocks.M
                     "type": "button",
                     "action_id": OPEN_CHANNEL_SETTINGS,
                     "value": channel_id,
-                    "text": _plain("Channel defaults…"),
+                    "text": kit.plain("Channel defaults…"),
                 }
             ],
         }
@@ -282,7 +270,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         async def work() -> None:
             if not await open_settings(deps, client, body["trigger_id"], channel, user):
-                await tell_clicker(client, body, "The form could not be opened. Try again.")
+                await tell_clicker(client, body, VIEW_FAILED)
 
         deps.inflight.spawn(work)
 

@@ -22,6 +22,7 @@ UNKNOWN_OUTCOME = (
     "was created: look in the Browser Use dashboard before trying again."
 )
 NOT_CREATED = " The app checked: no task was created, so it is safe to try again."
+VIEW_FAILED = "The form could not be opened. Try again."
 FORM_FAILED = "The task form could not be opened. Try again, or give the task as text."
 INTERNAL = "Something went wrong inside the app. The error was logged for the admin."
 

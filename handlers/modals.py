@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
+from handlers import kit
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
 from handlers.ids import (
@@ -36,12 +37,17 @@ from handlers.options import (
     build_request,
     merge,
 )
-from handlers.submit import SLACK_ERRORS, Origin, failure_reporter, first_time, start_task
+from handlers.submit import (
+    SLACK_ERRORS,
+    Origin,
+    failure_reporter,
+    first_time,
+    open_view,
+    start_task,
+)
 
 log = logging.getLogger(__name__)
 
-# plain_text_input takes at most 3,000 characters, Slack's limit, not Browser Use's.
-INPUT_MAX_CHARS = 3000
 FIRST_SCREEN = frozenset({"start_url", "llm", "max_steps", "structured_output", "allowed_domains"})
 SWITCHES = (
     ("flash_mode", "Flash mode (faster, fewer checks)"),
@@ -135,78 +141,8 @@ class Prefill:
         return values
 
 
-def _with_initial(block: dict[str, Any], value: str | list[str]) -> dict[str, Any]:
-    """An input block whose element opens with `value` (in the shape its kind takes)."""
-    element = dict(block["element"])
-    kind = element["type"]
-    if kind == "checkboxes":
-        element["initial_options"] = [o for o in element["options"] if o["value"] in value]
-    elif kind == "static_select":
-        chosen = [o for o in element["options"] if o["value"] == value]
-        if chosen:
-            element["initial_option"] = chosen[0]
-    else:
-        element["initial_value"] = str(value)[:INPUT_MAX_CHARS]
-    return {**block, "element": element}
-
-
-# --- the view ---------------------------------------------------------------------------------
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text}
-
-
-def _input(
-    block_id: str, label: str, element: dict[str, Any], *, optional: bool = True, hint: str = ""
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "label": _plain(label),
-        "optional": optional,
-        "element": {**element, "action_id": VALUE},
-    }
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
-
-
-def _text(placeholder: str = "", *, multiline: bool = False, initial: str = "") -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
-    if placeholder:
-        element["placeholder"] = _plain(placeholder)
-    if initial:
-        element["initial_value"] = initial[:INPUT_MAX_CHARS]
-    return element
-
-
-def _number(low: int, high: int, initial: int | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "number_input",
-        "is_decimal_allowed": False,
-        "min_value": str(low),
-        "max_value": str(high),
-    }
-    if initial is not None:
-        element["initial_value"] = str(initial)
-    return element
-
-
-def _option(value: str, text: str | None = None) -> dict[str, Any]:
-    return {"text": _plain(text or value), "value": value}
-
-
-def _select(values: list[tuple[str, str]], initial: str | None = None) -> dict[str, Any]:
-    options = [_option(v, t) for v, t in values]
-    element: dict[str, Any] = {"type": "static_select", "options": options}
-    if initial is not None:
-        element["initial_option"] = next(o for o in options if o["value"] == initial)
-    return element
-
-
 def _model_select(initial: str | None) -> dict[str, Any]:
-    return _select([(m, m) for m in KNOWN_LLMS], initial)
+    return kit.select([(m, m) for m in KNOWN_LLMS], initial)
 
 
 def task_form(
@@ -218,11 +154,11 @@ def task_form(
 ) -> dict[str, Any]:
     """The modal. Opened from a channel, it posts there; opened elsewhere, it asks where."""
     blocks: list[dict[str, Any]] = [
-        _input(
+        kit.field(
             TASK_BLOCK,
             "What should the browser do?",
             {
-                **_text(
+                **kit.text_input(
                     "Find the three cheapest flights from Berlin to Lisbon next Friday",
                     multiline=True,
                     initial=prefill.task,
@@ -234,7 +170,7 @@ def task_form(
     ]
     if context.channel_id is None:
         blocks.append(
-            _input(
+            kit.field(
                 CHANNEL_BLOCK,
                 "Post in",
                 {
@@ -251,26 +187,28 @@ def task_form(
         {"initial_value": prefill.start_url} if prefill.start_url else {}
     )
     blocks += [
-        _input("start_url", "Start URL", url, hint="The page the browser opens first."),
-        _input("llm", "Model", _model_select(defaults.llm or DEFAULT_LLM), optional=False),
-        _input(
+        kit.field("start_url", "Start URL", url, hint="The page the browser opens first."),
+        kit.field("llm", "Model", _model_select(defaults.llm or DEFAULT_LLM), optional=False),
+        kit.field(
             "max_steps",
             "Max steps",
-            _number(1, 10_000, defaults.max_steps),
+            kit.number_input(1, 10_000, defaults.max_steps),
             hint="The agent stops after this many steps. Browser Use's default is 100.",
         ),
-        _input(
+        kit.field(
             "structured_output",
             "Structured output (JSON Schema)",
-            _text(
+            kit.text_input(
                 '{"type": "object", "properties": {"price": {"type": "number"}}}', multiline=True
             ),
             hint="The answer will be JSON that follows this schema.",
         ),
-        _input(
+        kit.field(
             "allowed_domains",
             "Allowed domains",
-            _text("example.com, *.example.com", initial=", ".join(defaults.allowed_domains)),
+            kit.text_input(
+                "example.com, *.example.com", initial=", ".join(defaults.allowed_domains)
+            ),
             hint="The browser stays on these domains. Comma-separated; *. for subdomains.",
         ),
     ]
@@ -290,13 +228,17 @@ def task_form(
                 "type": "actions",
                 "block_id": MORE_OPTIONS,
                 "elements": [
-                    {"type": "button", "action_id": MORE_OPTIONS, "text": _plain("More options…")}
+                    {
+                        "type": "button",
+                        "action_id": MORE_OPTIONS,
+                        "text": kit.plain("More options…"),
+                    }
                 ],
             }
         )
     if initials:
         blocks = [
-            _with_initial(b, initials[b["block_id"]])
+            kit.with_initial(b, initials[b["block_id"]])
             if b["type"] == "input" and b["block_id"] in initials
             else b
             for b in blocks
@@ -304,80 +246,89 @@ def task_form(
     return {
         "type": "modal",
         "callback_id": TASK_FORM,
-        "title": _plain("Browser Use task"),
-        "submit": _plain("Start task"),
-        "close": _plain("Cancel"),
+        "title": kit.plain("Browser Use task"),
+        "submit": kit.plain("Start task"),
+        "close": kit.plain("Cancel"),
         "private_metadata": context.dump(),
         "blocks": blocks,
     }
 
 
 def _note(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_plain(text)]}
+    return {"type": "context", "elements": [kit.plain(text)]}
 
 
 def _advanced_blocks() -> list[dict[str, Any]]:
     session_hint = "Only for new sessions: leave empty when you give a session ID."
     return [
-        {"type": "header", "text": _plain("More options")},
-        _input(
+        {"type": "header", "text": kit.plain("More options")},
+        kit.field(
             SWITCHES_BLOCK,
             "Agent",
-            {"type": "checkboxes", "options": [_option(k, t) for k, t in SWITCHES]},
+            {"type": "checkboxes", "options": [kit.option(k, t) for k, t in SWITCHES]},
         ),
-        _input(
+        kit.field(
             "vision",
             "Vision",
-            _select([("on", "On"), ("off", "Off"), ("auto", "Auto")]),
+            kit.select([("on", "On"), ("off", "Off"), ("auto", "Auto")]),
             hint="Screenshots for the model. Browser Use's default is on.",
         ),
-        _input(
+        kit.field(
             "thinking_level",
             "Thinking level",
-            _select([(v, v.capitalize()) for v in ("disabled", "low", "medium", "high")]),
+            kit.select([(v, v.capitalize()) for v in ("disabled", "low", "medium", "high")]),
         ),
-        _input(
+        kit.field(
             "system_prompt_extension",
             "Extra instructions for the agent",
-            _text("Answer in French.", multiline=True),
+            kit.text_input("Answer in French.", multiline=True),
             hint="Up to 2,000 characters.",
         ),
-        _input(
+        kit.field(
             "judge_ground_truth",
             "Expected answer (for the judge)",
-            _text("349 EUR", multiline=True),
+            kit.text_input("349 EUR", multiline=True),
             hint="Turns the judge on.",
         ),
-        _input("judge_llm", "Judge model", _model_select(None)),
-        _input(
+        kit.field("judge_llm", "Judge model", _model_select(None)),
+        kit.field(
             "session_id",
             "Session ID",
-            _text("Run in an existing session"),
+            kit.text_input("Run in an existing session"),
             hint="Reuse a browser session (cookies, open pages).",
         ),
-        _input(
+        kit.field(
             "profile_id",
             "Profile ID",
-            _text("A browser profile with saved logins"),
+            kit.text_input("A browser profile with saved logins"),
             hint=session_hint,
         ),
-        _input(
-            "proxy_country_code", "Proxy country", _text("us, de, jp … or none"), hint=session_hint
+        kit.field(
+            "proxy_country_code",
+            "Proxy country",
+            kit.text_input("us, de, jp … or none"),
+            hint=session_hint,
         ),
-        _input("browser_screen_width", "Screen width", _number(320, 6144), hint=session_hint),
-        _input("browser_screen_height", "Screen height", _number(320, 3456), hint=session_hint),
-        _input("skill_ids", "Skills", _text("Skill IDs, comma-separated, or all")),
-        _input("op_vault_id", "1Password vault ID", _text("Credentials come from this vault")),
-        _input(
+        kit.field(
+            "browser_screen_width", "Screen width", kit.number_input(320, 6144), hint=session_hint
+        ),
+        kit.field(
+            "browser_screen_height", "Screen height", kit.number_input(320, 3456), hint=session_hint
+        ),
+        kit.field("skill_ids", "Skills", kit.text_input("Skill IDs, comma-separated, or all")),
+        kit.field(
+            "op_vault_id", "1Password vault ID", kit.text_input("Credentials come from this vault")
+        ),
+        kit.field(
             "secrets",
             "Secrets",
-            _text("name=value, one a line", multiline=True),
+            kit.text_input("name=value, one a line", multiline=True),
             hint="Passed to the agent, never shown in Slack or in logs.",
         ),
-        _input(
+        kit.field(
             "metadata",
             "Metadata",
-            _text("key=value, one a line", multiline=True),
+            kit.text_input("key=value, one a line", multiline=True),
             hint=f"Up to {USER_METADATA_MAX_PAIRS} pairs, kept with the task at Browser Use.",
         ),
     ]
@@ -479,13 +430,9 @@ async def open_task_form(
 ) -> bool:
     """Open the form at once: the trigger ID is good for 3 seconds, once."""
     defaults = await defaults_for(deps, context.channel_id)
-    view = task_form(context, defaults, prefill=prefill.with_channel(defaults))
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-        return True
-    except SLACK_ERRORS as exc:
-        log.warning("slack.views_open failed: %s", exc)
-        return False
+    return await open_view(
+        client, trigger_id, task_form(context, defaults, prefill=prefill.with_channel(defaults))
+    )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

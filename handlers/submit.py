@@ -312,6 +312,16 @@ async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) 
         await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
 
 
+async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> bool:
+    """Open a modal; True when Slack took it. The trigger is good for 3 seconds, once."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+        return True
+    except SLACK_ERRORS as exc:
+        log.warning("slack.views_open failed: %s", exc)
+        return False
+
+
 async def set_thread_status(
     client: AsyncWebClient, channel: str, thread_ts: str, status: str, messages: list[str]
 ) -> None:
