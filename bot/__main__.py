@@ -21,6 +21,7 @@ from bot.app import (
 from bot.browser_use import BrowserUseClient
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps
+from bot.scheduler import Scheduler
 from bot.store import Store, describe, main_migrate
 from bot.tracker import Tracker
 
@@ -50,7 +51,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         follow_lease=settings.follow_lease_seconds,
         status_refresh=settings.status_refresh_seconds,
     )
-    deps = Deps(settings=settings, browser_use=browser_use, store=store, tracker=tracker)
+    deps = Deps(
+        settings=settings,
+        browser_use=browser_use,
+        store=store,
+        tracker=tracker,
+        scheduler=Scheduler(store),
+    )
     app = build_app(settings, deps, build_slack_client(settings, session))
     # Counted among the live processes (and given its share of the request budget) at once,
     # and with the settings an admin changed in Slack.

@@ -32,6 +32,7 @@ from handlers import (
     home,
     modals,
     payloads,
+    recurring,
     shortcuts,
     workflow,
 )
@@ -120,6 +121,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         )
 
     deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use, deps.store)
+    deps.scheduler.runs = recurring.SlackRuns(deps, slack_client)
     for listeners in (
         commands,
         modals,
@@ -130,6 +132,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         workflow,
         channel_defaults,
         admin_settings,
+        recurring,
     ):
         listeners.register(app, deps)
     return app
@@ -156,14 +159,16 @@ async def resume_following(deps: Deps) -> None:
 
 
 async def keep_house(deps: Deps, app: AsyncApp) -> None:
-    """Forever: the heartbeat and the takeover of tasks (the tracker), and of follow-ups whose
-    process stopped waiting for them (the conversations)."""
+    """Forever: the heartbeat and the takeover of tasks (the tracker), of follow-ups whose
+    process stopped waiting for them (the conversations), and the recurring tasks' due runs
+    (the scheduler; the first tick, at start-up, finds the runs missed while down)."""
     interval = deps.settings.heartbeat_seconds
     while True:
         try:
             await deps.refresh_policy()  # an admin's change in another process, in seconds
             await deps.tracker.sweep(interval)
             await conversations.resume_waiting(deps, app.client)
+            await deps.scheduler.tick()
         except Exception:
             log.exception("housekeeping failed")
         await asyncio.sleep(interval)

@@ -30,7 +30,11 @@ ADMIN_SETTINGS: dict[str, str] = {
     "max_running_tasks_per_user": "MAX_RUNNING_TASKS_PER_USER",
     "max_tasks_per_hour_per_user": "MAX_TASKS_PER_HOUR_PER_USER",
     "channel_defaults_by": "CHANNEL_DEFAULTS_BY",
+    "max_schedules_per_person": "MAX_SCHEDULES_PER_PERSON",
+    "min_repeat_minutes": "MIN_REPEAT_MINUTES",
 }
+# A recurring task repeats at most this often unless an admin says otherwise.
+DEFAULT_MIN_REPEAT_MINUTES = 15
 
 
 class ConfigError(Exception):
@@ -68,6 +72,10 @@ class Settings(BaseModel):
     max_tasks_per_hour_per_user: int | None = None
     # Who may change a channel's defaults (`/browser-use settings`): "anyone" or "admins".
     channel_defaults_by: str = "anyone"
+    # Recurring tasks: how many each person may keep (None: no limit), and how often at most
+    # one repeats (None: DEFAULT_MIN_REPEAT_MINUTES).
+    max_schedules_per_person: int | None = None
+    min_repeat_minutes: int | None = None
     # Which of ADMIN_SETTINGS the deployment set (they cannot be changed from Slack).
     from_deployment: frozenset[str] = frozenset()
     # A thread's browser session is closed after this long without a task.
@@ -82,6 +90,11 @@ class Settings(BaseModel):
     heartbeat_seconds: float = 5.0
     # How often a running task's "is browsing…" status is sent again (Slack drops it after 120 s).
     status_refresh_seconds: float = 90.0
+
+    @property
+    def repeat_floor(self) -> int:
+        """The shortest interval a recurring task may have, in minutes."""
+        return self.min_repeat_minutes or DEFAULT_MIN_REPEAT_MINUTES
 
     @property
     def socket_mode(self) -> bool:
@@ -161,6 +174,8 @@ def load_settings(
         problems.append("DEFAULT_MAX_STEPS must not be above MAX_STEPS_LIMIT")
     max_running = integer("MAX_RUNNING_TASKS_PER_USER", 1, 1000)
     max_per_hour = integer("MAX_TASKS_PER_HOUR_PER_USER", 1, 10_000)
+    max_schedules = integer("MAX_SCHEDULES_PER_PERSON", 1, 1000)
+    min_repeat = integer("MIN_REPEAT_MINUTES", 1, 1440)
     channel_defaults_by = values.get("CHANNEL_DEFAULTS_BY", "anyone").lower()
     if channel_defaults_by not in ("anyone", "admins"):
         problems.append("CHANNEL_DEFAULTS_BY must be anyone or admins")
@@ -217,6 +232,8 @@ def load_settings(
         session_idle_minutes=session_idle or 10.0,
         database_url=SecretStr(database),
         channel_defaults_by=channel_defaults_by,
+        max_schedules_per_person=max_schedules,
+        min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),
         follow_lease_seconds=follow_lease or 30.0,
         heartbeat_seconds=heartbeat or 5.0,

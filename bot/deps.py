@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from bot.browser_use import BrowserUseClient
 from bot.config import ADMIN_SETTINGS, Settings
+from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tracker import Tracker
 
@@ -87,6 +88,7 @@ class Deps:
     browser_use: BrowserUseClient
     store: Store
     tracker: Tracker
+    scheduler: Scheduler
     inflight: InFlight = field(default_factory=InFlight)
     # The settings in force: the deployment's, with what an admin changed in Slack for the
     # ones the deployment left unset. Refreshed from the store every heartbeat (and at once by

@@ -6,8 +6,10 @@ with fixed moments. Times are in the person's own time zone (Slack's `users.info
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +35,26 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# Words after "every" that mean a time, understood or not ("every fortnight" is an error that
+# shows the accepted forms; "every product on this page …" is a task).
+_TIMING_WORDS = frozenset(
+    {"minute", "min", "hour", "hr", "day", "weekday", "week", "weekend", "fortnight", "month"}
+    | {"year", "morning", "evening", "night", "other", *DAYS}
+)
+
+
+def _looks_like_timing(words: list[str]) -> bool:
+    if words[0] != "every":
+        return words[0] == "hourly" or (
+            len(words) > 1 and (words[1] == "at" or words[1][0].isdigit())
+        )
+    after = words[1] if len(words) > 1 else ""
+    if after[:1].isdigit() or after.rstrip("s") in _TIMING_WORDS or after in _TIMING_WORDS:
+        return True
+    # "every moonday at 9": a day Slack's autocorrect missed is still a time.
+    return any(w == "at" and n[:1].isdigit() for w, n in itertools.pairwise(words[2:5]))
+
+
 class RepeatError(ValueError):
     """A phrase this app does not take; the message shows the ones it does."""
 
@@ -48,6 +70,13 @@ class Repeat:
     hour: int = 0
     minute: int = 0
     weekday: int | None = None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def load(cls, raw: str) -> Repeat:
+        return cls(**json.loads(raw))
 
     @property
     def period(self) -> timedelta:
@@ -100,8 +129,8 @@ def parse_repeat(text: str, tz: str, min_minutes: int) -> tuple[Repeat, str] | N
     """(the repeat a phrase at the start of `text` asks for, the rest of `text`), or None when
     `text` does not start with a repeat. Raises `RepeatError` for one that is not understood."""
     stripped = text.strip()
-    head = stripped.split(" ", 1)[0].lower()
-    if head not in ("every", "hourly", "daily"):
+    words = stripped.lower().split()
+    if not words or words[0] not in ("every", "hourly", "daily") or not _looks_like_timing(words):
         return None
     try:
         ZoneInfo(tz)

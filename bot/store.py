@@ -99,6 +99,7 @@ tasks = Table(
     Column("execution_token", String(255)),
     Column("quiet", Boolean, nullable=False, default=False),  # nobody to mention
     Column("request", Text),  # the request as set, secrets left out: for "Run again"
+    Column("schedule_id", Integer),  # a run of a recurring task
     Index("tasks_unreported", "reported_at", "follow_until"),
 )
 
@@ -143,6 +144,32 @@ settings = Table(
     Column("values", Text, nullable=False),  # JSON: Create Task request fields
     Column("updated_by", String(32), nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),  # where each run is posted
+    Column("user_id", String(32), nullable=False),  # whose it is
+    Column("repeat", Text, nullable=False),  # JSON: `bot.schedules.Repeat`
+    Column("request", Text, nullable=False),  # JSON: the request, as kept for Run again
+    Column("on_change", Boolean, nullable=False),  # post only when the result changed
+    Column("notify", Boolean, nullable=False),  # mention the owner at every run
+    Column("paused", Boolean, nullable=False),
+    Column("paused_reason", Text),
+    Column("failures", Integer, nullable=False),  # runs failed in a row
+    # The one value each run is claimed by: moved on by a compare-and-swap.
+    Column("next_run_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_run_at", Float),
+    Column("last_task_id", String(64)),
+    Column("last_status", String(16)),
+    Column("last_output", Text),  # what the next run is compared with (`on_change`)
+    Column("changed_at", Float),  # when that output was first seen
+    Column("unchanged_ts", String(32)),  # the "no change since" line, edited in place
+    Index("schedules_due", "paused", "next_run_at"),
 )
 
 processes = Table(
@@ -203,6 +230,7 @@ class TaskRecord:
     execution_token: str | None = field(default=None, repr=False)  # a secret while it lasts
     quiet: bool = False
     request: str | None = None  # JSON (`bot.models.CreateTaskRequest.to_kept`)
+    schedule_id: int | None = None
 
     @classmethod
     def from_route(
@@ -256,7 +284,33 @@ class SavedSettings:
     updated_at: float
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A recurring task: what it runs (a kept request), when, where, and how its last run went."""
+
+    team: str
+    channel: str
+    user_id: str
+    repeat: str  # JSON (`bot.schedules.Repeat.dump`)
+    request: str  # JSON (`bot.models.CreateTaskRequest.to_kept`)
+    next_run_at: float
+    on_change: bool = False
+    notify: bool = False
+    paused: bool = False
+    paused_reason: str | None = None
+    failures: int = 0
+    id: int = 0
+    created_at: float = 0.0
+    last_run_at: float | None = None
+    last_task_id: str | None = None
+    last_status: str | None = None
+    last_output: str | None = None
+    changed_at: float | None = None
+    unchanged_ts: str | None = None
+
+
 _TASK_FIELDS = [f.name for f in fields(TaskRecord)]
+_SCHEDULE_FIELDS = [f.name for f in fields(Schedule)]
 _FOLLOW_UP_FIELDS = [f.name for f in fields(FollowUp)]
 
 
@@ -375,6 +429,13 @@ class Store:
                 update(tasks)
                 .where(tasks.c.task_id == task_id)
                 .values(status_ts=status_ts, react_ts=react_ts)
+            )
+
+    async def set_thread(self, task_id: str, thread_ts: str) -> None:
+        """The thread a task's result was posted in, when it had none while it ran."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(tasks).where(tasks.c.task_id == task_id).values(thread_ts=thread_ts)
             )
 
     async def _lease(
@@ -602,6 +663,94 @@ class Store:
 
     async def save_workspace_settings(self, values: dict[str, Any], by: str) -> None:
         await self.save_channel_defaults(WORKSPACE_SCOPE, values, by)
+
+    # --- recurring tasks -------------------------------------------------------------------------
+
+    async def add_schedule(self, schedule: Schedule, per_person: int | None) -> int | None:
+        """Keep a new schedule; its ID, or None when its owner has `per_person` already."""
+        values = {name: getattr(schedule, name) for name in _SCHEDULE_FIELDS if name != "id"}
+        values["created_at"] = self.clock()
+        async with self.engine.begin() as conn:
+            if per_person is not None:
+                owned = await conn.execute(
+                    select(func.count())
+                    .select_from(schedules)
+                    .where(schedules.c.user_id == schedule.user_id)
+                )
+                if int(owned.scalar_one()) >= per_person:
+                    return None
+            result = await conn.execute(insert(schedules).values(**values))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def schedules(
+        self, *, channel: str | None = None, user: str | None = None, due_by: float | None = None
+    ) -> list[Schedule]:
+        """A channel's schedules, a person's, or (`due_by`) every unpaused one due by then."""
+        query = select(*[schedules.c[name] for name in _SCHEDULE_FIELDS])
+        if channel is not None:
+            query = query.where(schedules.c.channel == channel)
+        if user is not None:
+            query = query.where(schedules.c.user_id == user)
+        if due_by is not None:
+            query = query.where(schedules.c.paused.is_(False), schedules.c.next_run_at <= due_by)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(schedules.c.id))
+        return [Schedule(**row._mapping) for row in rows]
+
+    async def schedule(self, schedule_id: int) -> Schedule | None:
+        query = select(*[schedules.c[name] for name in _SCHEDULE_FIELDS]).where(
+            schedules.c.id == schedule_id
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return Schedule(**row._mapping) if row else None
+
+    async def claim_run(self, schedule_id: int, due_at: float, next_at: float) -> bool:
+        """Move a due schedule on to its next run: True for the one process that did (and so
+        starts, or skips, the run that was due)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(schedules)
+                .where(
+                    schedules.c.id == schedule_id,
+                    schedules.c.next_run_at == due_at,
+                    schedules.c.paused.is_(False),
+                )
+                .values(next_run_at=next_at)
+            )
+        return result.rowcount == 1
+
+    async def update_schedule(self, schedule_id: int, **values: Any) -> bool:
+        """Set some of a schedule's columns; False when it is gone."""
+        unknown = set(values) - set(_SCHEDULE_FIELDS)
+        assert not unknown, unknown
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(schedules).where(schedules.c.id == schedule_id).values(**values)
+            )
+        return result.rowcount == 1
+
+    async def run_failed(self, schedule_id: int) -> int:
+        """Count a failed run; how many have failed in a row now (0 when the schedule is gone)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(schedules)
+                .where(schedules.c.id == schedule_id)
+                .values(failures=schedules.c.failures + 1, last_status="failed")
+            )
+            row = (
+                await conn.execute(
+                    select(schedules.c.failures).where(schedules.c.id == schedule_id)
+                )
+            ).first()
+        return int(row.failures) if row else 0
+
+    async def delete_schedule(self, schedule_id: int) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(schedules).where(schedules.c.id == schedule_id))
+        return result.rowcount == 1
 
     # --- processes ---------------------------------------------------------------------------
 

@@ -41,12 +41,16 @@ LABELS = {
     "max_running_tasks_per_user": "Running tasks per person",
     "max_tasks_per_hour_per_user": "Tasks per person an hour",
     "channel_defaults_by": "Who may change a channel's defaults",
+    "max_schedules_per_person": "Recurring tasks per person",
+    "min_repeat_minutes": "Shortest repeat, in minutes",
 }
 NUMBERS = {
     "default_max_steps": (1, 10_000),
     "max_steps_limit": (1, 10_000),
     "max_running_tasks_per_user": (1, 1000),
     "max_tasks_per_hour_per_user": (1, 10_000),
+    "max_schedules_per_person": (1, 1000),
+    "min_repeat_minutes": (1, 1440),
 }
 LISTS = frozenset(
     {
@@ -62,6 +66,8 @@ HINTS = {
     "allowed_channel_ids": "Empty: every channel.",
     "allowed_llms": "Empty: every model.",
     "forced_allowed_domains": "Added to every task's allowed domains, whatever it asks.",
+    "max_schedules_per_person": "Empty: no limit.",
+    "min_repeat_minutes": "Empty: 15.",
 }
 
 

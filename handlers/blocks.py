@@ -82,7 +82,11 @@ def usage() -> Message:
         f"`{COMMAND}` alone (or `{COMMAND} form`) opens the task form with every option, "
         f"secrets included. `{COMMAND} status <task ID>` shows a task; `{COMMAND} stop <task ID>` "
         f"stops one you started. `{COMMAND} settings` shows (and changes) this channel's "
-        f"defaults. `{COMMAND} help` shows this message."
+        f"defaults. `{COMMAND} help` shows this message.\n"
+        f"*Recurring tasks:* `{COMMAND} every weekday at 9:00 <task>` runs it on a schedule, in "
+        f"your time zone, and posts each run here; add `--on-change` to post only when the "
+        f"result changed, `--notify` to be mentioned at every run. `{COMMAND} schedules` lists "
+        f"this channel's."
     )
     return {
         "response_type": "ephemeral",
@@ -155,11 +159,17 @@ def parent_message(
     *,
     workflow: bool = False,
     channel_defaults: tuple[str, ...] = (),
+    recurring: str | None = None,
 ) -> Message:
-    """The message a task's thread hangs from: who asked (a person, or a workflow on someone's
-    behalf), what, and with which options."""
+    """The message a task's thread hangs from: who asked (a person, a workflow on someone's
+    behalf, or a recurring task, which mentions its owner only if `user_id` is given), what, and
+    with which options."""
     asked = escape(shorten(request.task, PARENT_TASK_CHARS))
-    if workflow:
+    if recurring is not None:
+        head = f":repeat: Recurring task ({escape(recurring)})" + (
+            f" for <@{user_id}>:" if user_id else ":"
+        )
+    elif workflow:
         head = "A workflow asked the browser" + (f" for <@{user_id}>:" if user_id else ":")
     else:
         head = f"<@{user_id}> asked the browser:"

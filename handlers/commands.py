@@ -14,9 +14,20 @@ from handlers.access import apply_policy, check_access
 from handlers.actions import stop_task, task_status
 from handlers.channel_defaults import open_settings, where_from
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
-from handlers.flags import ChannelSettings, Help, OpenForm, Run, Status, Stop, parse_command
+from handlers.flags import (
+    ChannelSettings,
+    Every,
+    Help,
+    OpenForm,
+    Run,
+    Schedules,
+    Status,
+    Stop,
+    parse_command,
+)
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_for, defaults_of, open_task_form
+from handlers.recurring import channel_schedules, create_schedule
 from handlers.submit import Origin, failure_reporter, first_time, respond_ephemeral, start_task
 
 
@@ -27,11 +38,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         """Answer at once; the task is created after the ack so Browser Use never delays it."""
         try:
-            parsed = parse_command(command.get("text", ""), defaults_of(deps))
+            floor = deps.policy.repeat_floor
+            parsed = parse_command(command.get("text", ""), defaults_of(deps), floor)
             if not isinstance(parsed, Help):
                 check_access(deps.policy, command["user_id"], command["channel_id"])
             if isinstance(parsed, Run):
                 parsed = Run(apply_policy(parsed.request, deps.policy))
+            if isinstance(parsed, Every):
+                parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
         except UserInputError as exc:
             await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
             return
@@ -68,6 +82,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
             deps.inflight.spawn(show_settings, on_error=failed)
             return
+        if isinstance(parsed, Schedules):
+
+            async def show_schedules() -> None:
+                await respond_ephemeral(url, await channel_schedules(deps, command["channel_id"]))
+
+            deps.inflight.spawn(show_schedules, on_error=failed)
+            return
         if isinstance(parsed, OpenForm):
             context = FormContext(channel_id=command["channel_id"])
 
@@ -103,9 +124,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return
             # Checked in the ack with the workspace's defaults; built now with the channel's too.
             defaults = await defaults_for(deps, command["channel_id"])
-            again = parse_command(command.get("text", ""), defaults)
-            assert isinstance(again, Run)
+            again = parse_command(command.get("text", ""), defaults, deps.policy.repeat_floor)
+            assert isinstance(again, Run | Every)
             request = apply_policy(again.request, deps.policy)
+            if isinstance(again, Every):
+                await create_schedule(
+                    deps,
+                    client,
+                    origin,
+                    request,
+                    again.repeat,
+                    on_change=again.on_change,
+                    notify=again.notify,
+                )
+                return
             noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
             await start_task(deps, client, request, noted)
 

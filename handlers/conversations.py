@@ -29,12 +29,31 @@ from handlers.access import apply_policy, check_access, check_quota
 from handlers.actions import stop_task, task_status
 from handlers.channel_defaults import settings_prompt
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
-from handlers.flags import ChannelSettings, Help, OpenForm, Run, Status, Stop, parse_command
+from handlers.flags import (
+    ChannelSettings,
+    Every,
+    Help,
+    OpenForm,
+    Run,
+    Schedules,
+    Status,
+    Stop,
+    parse_command,
+)
 from handlers.following import react
 from handlers.ids import CHANGE_AND_RUN, CLOSE_SESSION, QUEUE_FOLLOW_UP, RUN_AGAIN
 from handlers.modals import FormContext, Prefill, defaults_for, defaults_of, open_task_form
 from handlers.payloads import QueuedFollowUp
-from handlers.submit import NotStarted, Origin, first_time, post, start_task, tell_clicker
+from handlers.recurring import channel_schedules, create_schedule
+from handlers.submit import (
+    NotStarted,
+    Origin,
+    first_time,
+    post,
+    start_task,
+    tell_clicker,
+    tell_in_thread,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +151,7 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     defaults = await defaults_for(deps, said.channel_id)
     asked_session = False
     try:
-        parsed = parse_command(text, defaults)
+        parsed = parse_command(text, defaults, deps.policy.repeat_floor)
         if not isinstance(parsed, Help | ChannelSettings):  # for everyone, as on the command
             check_access(deps.policy, said.user_id, said.channel_id)
         if isinstance(parsed, Run):
@@ -141,6 +160,8 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             person = parse_command(text, defaults_of(deps))
             asked_session = isinstance(person, Run) and person.request.session_settings is not None
             parsed = Run(apply_policy(parsed.request, deps.policy))
+        if isinstance(parsed, Every):
+            parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
     except UserInputError as exc:
         await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
         await _react(client, said, "x", remove="eyes")
@@ -157,6 +178,23 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
         return
     if isinstance(parsed, ChannelSettings):
         await _say(client, said, settings_prompt(deps, defaults, said.channel_id))
+        return
+    if isinstance(parsed, Schedules):
+        listing = await channel_schedules(deps, said.channel_id)
+        await tell_in_thread(client, said.channel_id, said.user_id, said.thread_ts, listing)
+        return
+    if isinstance(parsed, Every):
+        origin = Origin(team_id=said.team_id, channel_id=said.channel_id, user_id=said.user_id)
+        made = await create_schedule(
+            deps,
+            client,
+            origin,
+            parsed.request,
+            parsed.repeat,
+            on_change=parsed.on_change,
+            notify=parsed.notify,
+        )
+        await _react(client, said, "repeat" if made else "x", remove="eyes")
         return
     await run_in_thread(
         deps,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.models import CreateTaskRequest
+from bot.schedules import Repeat, RepeatError, parse_repeat
 from handlers.errors import UserInputError
 from handlers.options import BY_FLAG, Defaults, Fields, build_request, merge, suggest
 from handlers.slack_text import slack_to_plain
@@ -79,12 +80,34 @@ class Stop:
     task_id: str
 
 
-Command = Help | OpenForm | ChannelSettings | Run | Status | Stop
+@dataclass(frozen=True)
+class Every:
+    """`every <when> <task> [--on-change] [--notify]`: a recurring task. The repeat is in UTC
+    until the person's own time zone is known (`users.info`, after the ack)."""
+
+    request: CreateTaskRequest
+    repeat: Repeat
+    on_change: bool = False
+    notify: bool = False
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """`schedules`: the channel's recurring tasks."""
+
+
+Command = Help | OpenForm | ChannelSettings | Schedules | Run | Every | Status | Stop
+# The switches of a recurring task (not Create Task options).
+SCHEDULE_SWITCHES = ("--on-change", "--notify")
+ONCE_ONLY = {
+    "session_id": "A recurring task opens a fresh browser at each run, so it can't "
+    "keep a session. A profile (`--profile`) keeps logins between runs."
+}
 _TASK_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 HELP_WORDS = {"help", "-h", "--help", "?"}
 
 
-def parse_command(text: str, defaults: Defaults) -> Command:
+def parse_command(text: str, defaults: Defaults, min_repeat_minutes: int = 15) -> Command:
     """What `/browser-use <text>` asks for. Raises `UserInputError` with what is wrong."""
     plain = slack_to_plain(text).strip()
     word = plain.lower()
@@ -94,12 +117,36 @@ def parse_command(text: str, defaults: Defaults) -> Command:
         return OpenForm()
     if word in ("settings", "defaults", "channel settings"):
         return ChannelSettings()
+    if word in ("schedules", "recurring", "schedule"):
+        return Schedules()
     # `stop <task ID>` and `status <task ID>`; "stop the music on Spotify" is still a task.
     verb, _, rest = plain.partition(" ")
     if verb.lower() in ("stop", "status") and _TASK_ID.fullmatch(rest.strip()):
         task_id = rest.strip().lower()
         return Stop(task_id) if verb.lower() == "stop" else Status(task_id)
-    return Run(parse_inline(plain, defaults))
+    switches, plain = _schedule_switches(plain)
+    try:
+        repeat = parse_repeat(plain, "UTC", min_repeat_minutes)
+    except RepeatError as exc:
+        raise UserInputError(str(exc)) from None
+    if repeat is None:
+        if switches:
+            raise UserInputError(
+                f"`{switches[0]}` is for recurring tasks: start with when, like "
+                "`/browser-use every weekday at 9:00 <task>`."
+            )
+        return Run(parse_inline(plain, defaults))
+    request = parse_inline(repeat[1], defaults)
+    for name, why in ONCE_ONLY.items():
+        if name in request.model_fields_set:
+            raise UserInputError(why)
+    return Every(request, repeat[0], "--on-change" in switches, "--notify" in switches)
+
+
+def _schedule_switches(line: str) -> tuple[list[str], str]:
+    """The recurring task's own switches, and the line without them."""
+    found = [t for t in tokenize(line) if not t.quoted and t.text.lower() in SCHEDULE_SWITCHES]
+    return [t.text.lower() for t in found], _without(line, [(t.start, t.end) for t in found])
 
 
 def parse_inline(line: str, defaults: Defaults) -> CreateTaskRequest:

@@ -19,6 +19,7 @@ from bot.models import SlackRoute, TaskView
 from bot.store import Store, TaskRecord
 from handlers import blocks
 from handlers.errors import failure_text
+from handlers.recurring import report_run
 from handlers.slack_text import escape
 from handlers.submit import SLACK_ERRORS, post, set_thread_status
 from handlers.workflow import complete_step
@@ -131,17 +132,24 @@ class SlackTaskSink:
                 return
         status_ts, react_ts = await self._status_message(record, thread)
         await self._update_status(task, route, status_ts)
+        if record.schedule_id is not None:
+            # A recurring task's run: posted, or (only when it changed) not, by its schedule.
+            await report_run(self, task, record, react_ts)
         # With no thread (the bot could not post there), the result goes to the person directly;
         # a workflow step with no thread and nobody to notify has its outputs say it all.
-        if route.thread_ts or not record.quiet:
-            await self._post_result(task, record, react_ts)
+        elif route.thread_ts or not record.quiet:
+            await self.post_result(task, record, react_ts, mention=not record.quiet)
         if record.execution_id:
             await complete_step(self.client, self.browser_use, task, record)
 
-    async def _post_result(self, task: TaskView, record: TaskRecord, react_ts: str | None) -> None:
+    async def post_result(
+        self, task: TaskView, record: TaskRecord, react_ts: str | None, *, mention: bool
+    ) -> None:
+        """The result in the task's thread (or to the person directly), its files after it.
+        Raises when Slack refused it, so the report is tried again."""
         route = record.route
         result = blocks.task_result(
-            task, route, mention_asker=not record.quiet, again=record.request is not None
+            task, route, mention_asker=mention, again=record.request is not None
         )
         channel, thread_ts = (
             (route.channel, route.thread_ts) if route.thread_ts else (route.user, None)

@@ -14,9 +14,11 @@ from bot.browser_use import BrowserUseError
 from bot.config import Settings
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, SlackRoute, TaskView, parse_time
+from bot.store import Schedule
 from handlers.access import is_admin
 from handlers.blocks import STATES, outcome
 from handlers.ids import COMMAND, OPEN_ADMIN_SETTINGS, SUGGESTED_PROMPTS
+from handlers.recurring_blocks import schedule_blocks
 from handlers.slack_text import escape, shorten
 from handlers.submit import SLACK_ERRORS
 
@@ -43,6 +45,9 @@ def limits_text(settings: Settings) -> str:
         lines.append(f"• Up to {settings.max_running_tasks_per_user} running tasks per person")
     if settings.max_tasks_per_hour_per_user:
         lines.append(f"• Up to {settings.max_tasks_per_hour_per_user} tasks per person an hour")
+    if settings.max_schedules_per_person:
+        lines.append(f"• Up to {settings.max_schedules_per_person} recurring tasks per person")
+    lines.append(f"• A recurring task repeats at most every {settings.repeat_floor} minutes")
     return "\n".join(lines)
 
 
@@ -52,12 +57,14 @@ def home_view(
     credit: float | None,
     *,
     admin: bool = False,
+    schedules: list[Schedule] | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """The Home tab. `tasks` are the person's recent tasks with a link to each thread; an admin
-    also gets the Settings button."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Your browser tasks"}}
-    ]
+    """The Home tab. `tasks` are the person's recent tasks with a link to each thread, then
+    their recurring tasks with their buttons; an admin also gets the Settings button. `note`
+    (mrkdwn) says what a button just did."""
+    blocks: list[dict[str, Any]] = [_section(note)] if note else []
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Your browser tasks"}})
     if not tasks:
         blocks.append(_section("No tasks yet. Start one with the command below."))
     for task, link in tasks:
@@ -78,6 +85,11 @@ def home_view(
             )
         )
     blocks += [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your recurring tasks"}},
+        *schedule_blocks(
+            schedules or [],
+            empty=f"None. `{COMMAND} every weekday at 9:00 <task>` sets one up.",
+        ),
         {"type": "divider"},
         {"type": "header", "text": {"type": "plain_text", "text": "How to use it"}},
         _section(
@@ -116,7 +128,9 @@ def home_view(
     return {"type": "home", "blocks": blocks}
 
 
-async def publish_home(deps: Deps, client: AsyncWebClient, user_id: str) -> None:
+async def publish_home(
+    deps: Deps, client: AsyncWebClient, user_id: str, *, note: str | None = None
+) -> None:
     tasks: list[TaskView] = []
     try:
         listing = await deps.browser_use.list_tasks(page_size=100)
@@ -147,7 +161,14 @@ async def publish_home(deps: Deps, client: AsyncWebClient, user_id: str) -> None
 
     links = await asyncio.gather(*(link(t) for t in tasks))
     admin = await is_admin(deps, client, user_id)
-    view = home_view(list(zip(tasks, links, strict=True)), deps.policy, credit, admin=admin)
+    view = home_view(
+        list(zip(tasks, links, strict=True)),
+        deps.policy,
+        credit,
+        admin=admin,
+        schedules=await deps.store.schedules(user=user_id),
+        note=note,
+    )
     try:
         await client.views_publish(user_id=user_id, view=view)
     except SLACK_ERRORS as exc:

@@ -61,3 +61,15 @@ OPEN_CHANNEL_SETTINGS = "open_channel_settings"
 # The admin's settings (App Home → Settings)
 OPEN_ADMIN_SETTINGS = "open_admin_settings"
 ADMIN_SETTINGS_VIEW = "admin_settings"
+
+# Recurring tasks (`/browser-use every …`, `/browser-use schedules`, App Home): the buttons on
+# each schedule in a list; their block is SCHEDULE_BUTTONS:<schedule ID>
+SCHEDULE_BUTTONS = "schedule"
+SCHEDULE_PAUSE = "schedule_pause"
+SCHEDULE_RESUME = "schedule_resume"
+SCHEDULE_RUN_NOW = "schedule_run_now"
+SCHEDULE_DELETE = "schedule_delete"
+# The task form's repeat fields
+REPEAT_BLOCK = "repeat"
+REPEAT_AT_BLOCK = "repeat_at"
+REPEAT_SWITCHES_BLOCK = "repeat_switches"

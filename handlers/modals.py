@@ -18,12 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
+from bot.schedules import DAYS, Repeat
 from handlers import kit
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
 from handlers.ids import (
     CHANNEL_BLOCK,
     MORE_OPTIONS,
+    REPEAT_AT_BLOCK,
+    REPEAT_BLOCK,
+    REPEAT_SWITCHES_BLOCK,
     SWITCHES_BLOCK,
     TASK_BLOCK,
     TASK_FORM,
@@ -37,6 +41,7 @@ from handlers.options import (
     build_request,
     merge,
 )
+from handlers.recurring import create_schedule
 from handlers.submit import (
     SLACK_ERRORS,
     Origin,
@@ -212,6 +217,7 @@ def task_form(
             hint="The browser stays on these domains. Comma-separated; *. for subdomains.",
         ),
     ]
+    blocks += _repeat_blocks()
     initials = prefill.initials()
     if advanced or any(key not in FIRST_SCREEN for key in initials):
         blocks += _advanced_blocks()
@@ -252,6 +258,90 @@ def task_form(
         "private_metadata": context.dump(),
         "blocks": blocks,
     }
+
+
+REPEATS = [
+    ("once", "Once, now"),
+    ("hourly", "Every hour"),
+    ("daily", "Every day at…"),
+    ("weekdays", "Every weekday at…"),
+    *[(f"weekly:{i}", f"Every week on {day.capitalize()} at…") for i, day in enumerate(DAYS)],
+]
+REPEAT_SWITCHES = (
+    ("on_change", "Post only when the result changed"),
+    ("notify", "Mention me at every run"),
+)
+
+
+def _repeat_blocks() -> list[dict[str, Any]]:
+    """Once (a task now), or a recurring task: how often, at what time, and how it posts."""
+    return [
+        kit.field(
+            REPEAT_BLOCK,
+            "Repeat",
+            kit.select(REPEATS, "once"),
+            hint="A recurring task runs on its own and posts each run in the channel.",
+        ),
+        kit.field(
+            REPEAT_AT_BLOCK,
+            "At",
+            {"type": "timepicker"},
+            hint="In your own time zone, as your Slack profile says.",
+        ),
+        kit.field(
+            REPEAT_SWITCHES_BLOCK,
+            "When it repeats",
+            {"type": "checkboxes", "options": [kit.option(k, t) for k, t in REPEAT_SWITCHES]},
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Recurring:
+    """What the form's repeat fields ask for (the time zone is the person's, set later)."""
+
+    repeat: Repeat
+    on_change: bool
+    notify: bool
+
+
+def parse_repeat_fields(values: dict[str, str | list[str]], floor_minutes: int) -> Recurring | None:
+    """None for a task to run once; else the repeat, or `FormErrors` under the field at fault."""
+    kind = str(values.get(REPEAT_BLOCK) or "once")
+    switches = values.get(REPEAT_SWITCHES_BLOCK) or []
+    if kind == "once":
+        if switches:
+            raise FormErrors({REPEAT_BLOCK: "Choose how often it repeats (or untick the boxes)."})
+        return None
+    errors = {}
+    for block, why in (
+        (
+            "secrets",
+            "Secrets are not kept for recurring tasks: use a profile or a 1Password vault.",
+        ),
+        ("session_id", "A recurring task opens a fresh browser each run: use a profile instead."),
+    ):
+        if values.get(block):
+            errors[block] = why
+    if kind == "hourly":
+        if floor_minutes > 60:
+            errors[REPEAT_BLOCK] = f"A task can repeat at most every {floor_minutes} minutes here."
+        repeat = Repeat("interval", every=3600)
+    else:
+        at = str(values.get(REPEAT_AT_BLOCK) or "")
+        if not at:
+            errors[REPEAT_AT_BLOCK] = "Choose the time it runs at."
+        hour, _, minute = at.partition(":")
+        day = int(kind.split(":")[1]) if kind.startswith("weekly:") else None
+        repeat = Repeat(
+            "weekly" if day is not None else kind,  # type: ignore[arg-type]
+            hour=int(hour or 0),
+            minute=int(minute or 0),
+            weekday=day,
+        )
+    if errors:
+        raise FormErrors(errors)
+    return Recurring(repeat, "on_change" in switches, "notify" in switches)
 
 
 def _note(text: str) -> dict[str, Any]:
@@ -358,6 +448,8 @@ def _raw(element: dict[str, Any]) -> str | list[str] | None:
         return selected["value"] if selected else None
     if kind == "conversations_select":
         return element.get("selected_conversation")
+    if kind == "timepicker":
+        return element.get("selected_time")
     value = element.get("value")
     return value if value is None or value.strip() else None
 
@@ -464,6 +556,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         channel_id = context.channel_id or str(values.get(CHANNEL_BLOCK, ""))
         try:
             check_access(deps.policy, body["user"]["id"], channel_id)
+            recurring = parse_repeat_fields(values, deps.policy.repeat_floor)
             request = apply_policy(parse_form(values, defaults_of(deps)), deps.policy)
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
@@ -495,6 +588,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 channel = await defaults_for(deps, origin.channel_id)
                 defaults = replace(Defaults(), channel=channel.channel)
                 chosen = apply_policy(parse_form(values, defaults), deps.policy)
-            await start_task(deps, client, chosen, origin)
+            if recurring is None:
+                await start_task(deps, client, chosen, origin)
+                return
+            await create_schedule(
+                deps,
+                client,
+                origin,
+                chosen,
+                recurring.repeat,
+                on_change=recurring.on_change,
+                notify=recurring.notify,
+            )
 
         deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

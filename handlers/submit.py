@@ -69,6 +69,11 @@ class Origin:
     kept_request: str | None = None
     # The channel defaults the task started from, in words (the parent message says so).
     defaults_note: tuple[str, ...] = ()
+    # A run of a recurring task: its schedule, and when it repeats (in words, for the parent).
+    schedule_id: int | None = None
+    recurring: str | None = None
+    # Mention the person in the parent even though `quiet` (a recurring task's `--notify`).
+    notify: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,13 +172,14 @@ async def start_task(
         reason = failure_text(exc)
         await tell_privately(client, origin, blocks.notice(f":warning: {reason}"), None)
         return NotStarted(reason)
-    asker = None if origin.quiet else origin.user_id
+    asker = None if origin.quiet and not origin.notify else origin.user_id
     if origin.announce:
         parent = blocks.parent_message(
             asker,
             request,
             workflow=origin.execution_id is not None,
             channel_defaults=origin.defaults_note,
+            recurring=origin.recurring,
         )
         parent_ts, post_error = await post(client, origin.channel_id, parent, origin.thread_ts)
         thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
@@ -241,6 +247,7 @@ async def start_task(
         execution_token=origin.execution_token,
         quiet=origin.quiet,
         request=origin.kept_request or request.to_kept(),
+        schedule_id=origin.schedule_id,
     )
     try:
         await deps.store.add_task(record)
@@ -300,16 +307,28 @@ async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) 
     """An ephemeral answer to the person who clicked a button, in the thread where they
     clicked (or through the click's response_url, where the bot cannot post)."""
     channel = str((body.get("channel") or {}).get("id", ""))
-    message = body.get("message") or {}
-    try:
-        await client.chat_postEphemeral(
-            channel=channel,
-            user=body["user"]["id"],
-            thread_ts=message.get("thread_ts"),
-            **blocks.notice(text),
-        )
-    except SLACK_ERRORS:
+    thread_ts = (body.get("message") or {}).get("thread_ts")
+    if not await tell_in_thread(
+        client, channel, body["user"]["id"], thread_ts, blocks.notice(text)
+    ):
         await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
+
+
+async def tell_in_thread(
+    client: AsyncWebClient,
+    channel: str,
+    user: str,
+    thread_ts: str | None,
+    message: blocks.Message,
+) -> bool:
+    """A message only `user` sees, in a conversation (in a thread, if given); True if sent."""
+    shown = {k: v for k, v in message.items() if k not in ("response_type", "replace_original")}
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, **shown)
+    except SLACK_ERRORS as exc:
+        log.info("slack.post_ephemeral failed channel=%s: %s", channel, exc)
+        return False
+    return True
 
 
 async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> bool:
@@ -341,7 +360,7 @@ async def _mark_not_started(
     if ts is None:
         return
     try:
-        asker = None if origin.quiet else origin.user_id
+        asker = None if origin.quiet and not origin.notify else origin.user_id
         workflow = origin.execution_id is not None
         await client.chat_update(
             channel=origin.channel_id,
@@ -352,6 +371,7 @@ async def _mark_not_started(
                 status=blocks.NOT_STARTED,
                 workflow=workflow,
                 channel_defaults=origin.defaults_note,
+                recurring=origin.recurring,
             ),
         )
     except SLACK_ERRORS as exc:

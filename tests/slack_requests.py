@@ -116,6 +116,8 @@ def view_state(view: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
             )
         elif kind == "conversations_select":
             state["selected_conversation"] = raw
+        elif kind == "timepicker":
+            state["selected_time"] = raw if raw is not None else element.get("initial_time")
         else:
             state["value"] = raw if raw is not None else element.get("initial_value")
         values[block["block_id"]] = {element["action_id"]: state}

@@ -6,9 +6,19 @@ import uuid
 
 import pytest
 
+from bot.schedules import Repeat
 from handlers.flags import parse_inline
 from handlers.ids import CHANNEL_BLOCK, MORE_OPTIONS, TASK_FORM, VALUE
-from handlers.modals import FormContext, FormErrors, Prefill, form_values, parse_form, task_form
+from handlers.modals import (
+    FormContext,
+    FormErrors,
+    Prefill,
+    Recurring,
+    form_values,
+    parse_form,
+    parse_repeat_fields,
+    task_form,
+)
 from handlers.options import Defaults
 from tests.slack_requests import view_state
 
@@ -41,6 +51,9 @@ def test_the_first_screen_is_short_and_remembers_where_it_was_opened() -> None:
         "max_steps",
         "structured_output",
         "allowed_domains",
+        "repeat",  # once by default; a recurring task's how often, at what time, how it posts
+        "repeat_at",
+        "repeat_switches",
         MORE_OPTIONS,
     ]
     assert FormContext.load(view["private_metadata"]) == FormContext(
@@ -183,3 +196,43 @@ def test_each_mistake_is_shown_under_its_field(entered: dict, block: str, compla
 def test_every_mistake_is_reported_at_once() -> None:
     errors = errors_for({"task": "x", "max_steps": "0", "start_url": "nope", "session_id": "1"})
     assert set(errors) == {"max_steps", "start_url", "session_id"}
+
+
+def repeat_of(entered: dict, floor: int = 15) -> Recurring | None:
+    view = task_form(FormContext(channel_id="C1"), NONE, advanced=True)
+    return parse_repeat_fields(form_values(view_state(view, entered)), floor)
+
+
+def test_the_repeat_fields_make_a_recurring_task() -> None:
+    assert repeat_of({"task": "x"}) is None  # once, now: the default
+    weekly = repeat_of(
+        {"repeat": "weekly:4", "repeat_at": "17:30", "repeat_switches": ["on_change"]}
+    )
+    assert weekly == Recurring(
+        Repeat("weekly", hour=17, minute=30, weekday=4), on_change=True, notify=False
+    )
+    hourly = repeat_of({"repeat": "hourly", "repeat_switches": ["notify"]})
+    assert hourly == Recurring(Repeat("interval", every=3600), on_change=False, notify=True)
+
+
+@pytest.mark.parametrize(
+    ("entered", "block", "complaint"),
+    [
+        ({"repeat": "daily"}, "repeat_at", "Choose the time"),
+        ({"repeat_switches": ["on_change"]}, "repeat", "how often"),
+        ({"repeat": "weekdays", "repeat_at": "09:00", "secrets": "a=b"}, "secrets", "not kept"),
+        ({"repeat": "daily", "repeat_at": "09:00", "session_id": "x"}, "session_id", "profile"),
+    ],
+)
+def test_a_repeat_the_form_cannot_keep_is_an_error_under_its_field(
+    entered: dict, block: str, complaint: str
+) -> None:
+    with pytest.raises(FormErrors) as caught:
+        repeat_of(entered)
+    assert complaint in caught.value.errors[block]
+
+
+def test_every_hour_is_refused_where_the_admin_asks_for_longer() -> None:
+    with pytest.raises(FormErrors) as caught:
+        repeat_of({"repeat": "hourly"}, floor=120)
+    assert "every 120 minutes" in caught.value.errors["repeat"]

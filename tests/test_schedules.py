@@ -54,6 +54,8 @@ def test_refused_phrases_show_the_accepted_forms(text: str, complaint: str) -> N
 def test_a_task_that_does_not_start_with_a_repeat_is_not_one() -> None:
     assert parse_repeat("Check the price every day", BERLIN, 15) is None
     assert parse_repeat("everything about Lisbon", BERLIN, 15) is None
+    assert parse_repeat("every product on this page: list its price", BERLIN, 15) is None
+    assert parse_repeat("daily standup notes: summarise them", BERLIN, 15) is None
 
 
 def utc(*args: int) -> datetime:

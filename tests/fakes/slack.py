@@ -72,6 +72,7 @@ class FakeSlack(ThreadedServer):
             self.delays: dict[str, float] = {}  # method -> seconds before it answers
             self.workflow_tokens: set[str] = set()  # execution tokens not yet expired
             self.workspace_admins: set[str] = set()  # users.info says is_admin
+            self.time_zones: dict[str, str] = {}  # users.info's `tz`, by user
             self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
 
     # --- what a test can ask for -------------------------------------------------------------
@@ -299,7 +300,12 @@ class FakeSlack(ThreadedServer):
             user = str(args.get("user"))
             return {
                 "ok": True,
-                "user": {"id": user, "is_admin": user in self.workspace_admins, "is_owner": False},
+                "user": {
+                    "id": user,
+                    "is_admin": user in self.workspace_admins,
+                    "is_owner": False,
+                    "tz": self.time_zones.get(user, "America/Los_Angeles"),
+                },
             }
         if method == "chat.getPermalink":
             return {
