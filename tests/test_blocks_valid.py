@@ -234,3 +234,63 @@ def test_the_validator_refuses_what_slack_refuses() -> None:
     assert view_problems(
         {**modal, "title": {"type": "plain_text", "text": "ok"}, "private_metadata": "m" * 3001}
     )
+
+
+@PROPERTY
+@given(
+    prompts=st.lists(hostile, min_size=0, max_size=25),
+    before=hostile,
+    after=hostile,
+    paused=st.booleans(),
+)
+def test_recurring_tasks_messages_and_lists_are_valid(
+    prompts: list[str], before: str, after: str, paused: bool
+) -> None:
+    from bot.schedules import Repeat
+    from bot.store import Schedule
+    from handlers import recurring_blocks as views
+
+    schedules = [
+        Schedule(
+            team="T1",
+            channel="C1",
+            user_id="U7",
+            repeat=Repeat("weekly", tz="Asia/Tokyo", hour=7, weekday=n % 7).dump(),
+            request=CreateTaskRequest(task=p or "x").to_kept(),
+            next_run_at=1_800_000_000.0 + n,
+            on_change=n % 2 == 0,
+            notify=n % 3 == 0,
+            paused=paused,
+            paused_reason="its last 3 runs failed" if paused else None,
+            last_status=[None, "finished", "changed", "unchanged", "failed", "skipped"][n % 6],
+            id=n + 1,
+            changed_at=1_800_000_000.0,
+        )
+        for n, p in enumerate(prompts)
+    ]
+    for schedule in schedules[:3]:
+        valid(views.created(schedule))
+        valid(views.unchanged(schedule, 1_800_000_100.0))
+        valid(views.skipped(schedule, 1_800_000_000.0))
+        valid(views.did_not_run(schedule, failure_text(UserInputError(before or "x"))))
+        valid(views.paused_for_failures(schedule, 3))
+    valid(views.channel_list(schedules, note=":double_vertical_bar: Paused."))
+    valid(views.what_changed(before, after, 1_800_000_000.0))
+    valid(views.what_changed(json.dumps({"price": before}), json.dumps({"price": after}), None))
+    settings_ = Settings(slack_bot_token="xoxb-1", browser_use_api_key="bu_1")
+    assert view_problems(home.home_view([], settings_, None, schedules=schedules)) == []
+
+
+def test_what_changed_shows_the_lines_or_the_fields_that_changed() -> None:
+    from handlers import recurring_blocks as views
+
+    text = json.dumps(views.what_changed("a\nb\nc", "a\nB\nc", None))
+    assert "-b" in text and "+B" in text
+    assert "-a" not in text and "+a" not in text  # the unchanged lines are not shown
+    fields = json.dumps(
+        views.what_changed('{"price": 349, "seller": "x"}', '{"price": 329, "seller": "x"}', None)
+    )
+    assert "price: 349 \\u2192 329" in fields or "price: 349 → 329" in fields
+    assert "seller" not in fields
+    assert views.comparable('{"b": 1, "a": 2}') == views.comparable('{"a": 2, "b": 1}')
+    assert views.comparable("  same \n") == views.comparable("same")

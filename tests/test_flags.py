@@ -183,3 +183,40 @@ def test_subcommands() -> None:
     run = parse_command("Open <https://example.com|example> --flash", NONE)
     assert isinstance(run, Run)
     assert run.request.task == "Open https://example.com"
+
+
+def test_a_command_that_starts_with_when_is_a_recurring_task() -> None:
+    from bot.schedules import Repeat
+    from handlers.flags import Every
+
+    parsed = parse_command(
+        "every weekday at 9:00 Check the price of the Sony WH-1000XM5 on amazon.com "
+        "--model gpt-4.1 --on-change",
+        NONE,
+    )
+    assert isinstance(parsed, Every)
+    assert parsed.repeat == Repeat("weekdays", hour=9)
+    assert parsed.request.task == "Check the price of the Sony WH-1000XM5 on amazon.com"
+    assert parsed.request.llm == "gpt-4.1"
+    assert parsed.on_change and not parsed.notify
+    # A task that merely starts with "every" is a task.
+    assert isinstance(parse_command("every product on this page: list its price", NONE), Run)
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("every 5 minutes check", "at most every 15 minutes"),
+        ("every fortnight check", "Say it like"),
+        ("check it --notify", "is for recurring tasks"),
+        (f"every day at 9 check --session {uuid.uuid4()}", "fresh browser"),
+    ],
+)
+def test_a_recurring_task_the_app_cannot_keep_is_refused(line: str, complaint: str) -> None:
+    with pytest.raises(UserInputError, match=complaint):
+        parse_command(line, NONE)
+
+
+def test_the_admins_shortest_repeat_applies() -> None:
+    with pytest.raises(UserInputError, match="at most every 60 minutes"):
+        parse_command("every 30 minutes check", NONE, 60)
