@@ -23,6 +23,10 @@ from handlers.ids import (
     OPEN_CHANNEL_SETTINGS,
     QUEUE_FOLLOW_UP,
     RUN_AGAIN,
+    SCHEDULE_DELETE,
+    SCHEDULE_PAUSE,
+    SCHEDULE_RESUME,
+    SCHEDULE_RUN_NOW,
     SHARE_SESSION,
     STOP_TASK,
 )
@@ -57,6 +61,11 @@ def _uuid(value: str | None) -> None:
     UUID(str(value))
 
 
+def _schedule_id(value: str | None) -> None:
+    if not re.fullmatch(r"[0-9]{1,18}", str(value)):
+        raise ValueError("not a schedule ID")
+
+
 def _slack_id(value: str | None) -> None:
     if not re.fullmatch(r"[A-Z0-9]{1,32}", str(value)):
         raise ValueError("not a Slack ID")
@@ -75,6 +84,10 @@ BUTTON_VALUES = {
 }
 # Buttons that answer in the conversation they were clicked in.
 IN_A_CONVERSATION = frozenset(BUTTON_VALUES)
+# A recurring task's buttons: in a list to one person, or on the Home tab (no conversation).
+BUTTON_VALUES |= dict.fromkeys(
+    (SCHEDULE_PAUSE, SCHEDULE_RESUME, SCHEDULE_RUN_NOW, SCHEDULE_DELETE), _schedule_id
+)
 
 
 class SlashCommand(_Loose):

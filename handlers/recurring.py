@@ -128,6 +128,11 @@ class SlackRuns:
         self.client = client
 
     async def start(self, schedule: Schedule) -> None:
+        """Start the run in the background: a tick that finds a hundred runs due at 9:00 does
+        not hold up the heartbeat, and a shutdown waits for the runs it started."""
+        self.deps.inflight.spawn(lambda: self.run(schedule))
+
+    async def run(self, schedule: Schedule) -> None:
         deps = self.deps
         origin = Origin(
             team_id=schedule.team,
@@ -302,7 +307,7 @@ async def manage(
         log.info("schedule.deleted id=%s by=%s", schedule_id, user_id)
         return ":wastebasket: Deleted. It won't run again."
     if await first_time(deps, click):  # run now, once per click
-        deps.inflight.spawn(lambda: SlackRuns(deps, client).start(schedule))
+        await SlackRuns(deps, client).start(schedule)
     return f":arrow_forward: Running it now, in <#{schedule.channel}>."
 
 

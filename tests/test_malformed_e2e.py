@@ -47,6 +47,7 @@ INTERACTIVE: dict[str, tuple[dict[str, Any], list[tuple[str, ...]]]] = {
     "live": (button("live_view", TASK_ID), [("actions", 0, "action_id"), ("user",)]),
     "close": (button("close_session", TASK_ID), [("channel",), ("user", "id")]),
     "queue": (button("queue_follow_up", FOLLOW_UP), [("channel",), ("user",)]),
+    "pause schedule": (button("schedule_pause", "1"), [("user",), ("actions",)]),
     "more options": (
         {
             "type": "block_actions",
@@ -135,8 +136,9 @@ def malformed(draw: st.DrawFn) -> tuple[str, str, str]:
         value = draw(st.sampled_from([..., *NOT_A_STRING]))
         return f"{name} {path}={value!r}", interactive_body(broken(payload, path, value)), "form"
     if kind == "mangled button":
-        name = draw(st.sampled_from(["stop", "share", "live", "close", "queue"]))
-        value = draw(st.text(max_size=80).filter(lambda v: not _is_uuid(v)))
+        name = draw(st.sampled_from(["stop", "share", "live", "close", "queue", "pause schedule"]))
+        valid = str.isdigit if name == "pause schedule" else _is_uuid
+        value = draw(st.text(max_size=80).filter(lambda v: not valid(v)))
         payload = broken(INTERACTIVE[name][0], ("actions", 0, "value"), value)
         return f"{name} value={value!r}", interactive_body(payload), "form"
     if kind == "truncated":
@@ -226,6 +228,9 @@ def test_every_break_in_the_table_is_refused_at_the_door() -> None:
         for value in [..., *NOT_A_STRING]:
             body = {"type": "event_callback", "event": broken(MENTION, path, value)}
             assert problem(body), (path, value)
+    for value in ["", "1; drop", "-1", "1.5", "x" * 30]:
+        mangled = broken(INTERACTIVE["pause schedule"][0], ("actions", 0, "value"), value)
+        assert problem(mangled), value
 
 
 def test_a_body_that_is_not_utf8_gets_400(app: AppProcess, sender: SlackSender) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bot.models import CreateTaskRequest
 from bot.schedules import Repeat
 from bot.store import Schedule, Store
 from tests.app_process import AppProcess
@@ -362,3 +363,42 @@ def test_a_run_missed_while_the_app_was_down_is_started_once_or_skipped(
         time.sleep(0.6)
         assert len(browser_use.created) == 1  # started once, the other not made up
     assert schedules_in(url, "CREC8")[0].next_run_at > time.time()
+
+
+def test_the_home_tab_lists_your_own_and_its_buttons_work_there(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, db: str
+) -> None:
+    mine = set_up(sender, slack, db, "every day at 7am Summarise the news", "CREC9")
+    sender.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
+    home = wait_for(lambda: slack.calls_to("views.publish"), 5, "the Home tab")[-1]
+    assert "Summarise the news" in json.dumps(home.args["view"])
+    sender.event({"type": "app_home_opened", "user": "U2", "tab": "home"})
+    theirs = wait_for(lambda: slack.calls_to("views.publish")[1:], 5, "another Home tab")[0]
+    assert "Summarise the news" not in json.dumps(theirs.args["view"])  # only one's own
+    answer = sender.interactive(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": "U1"},
+            "view": {"id": "VHOME", "type": "home"},
+            "actions": [{"action_id": "schedule_pause", "value": str(mine.id), "type": "button"}],
+        }
+    )
+    assert answer.status_code == 200
+    again = wait_for(lambda: slack.calls_to("views.publish")[2:], 5, "the Home tab again")[0]
+    assert "Paused. It won" in json.dumps(again.args["view"])
+    assert schedules_in(db, "CREC9")[0].paused
+
+
+def test_a_mention_that_starts_with_when_sets_one_up(
+    sender: SlackSender, slack: FakeSlack, db: str
+) -> None:
+    from tests.test_conversations_e2e import mention
+
+    said = mention(sender, "every monday 14:30 Check the canteen menu", channel="CREC10")
+    wait_for(lambda: "repeat" in slack.reactions(said.ts), 5, "the 🔁 reaction")
+    (schedule,) = schedules_in(db, "CREC10")
+    assert Repeat.load(schedule.repeat).describe() == (
+        "every Monday at 14:30 (America/Los_Angeles)"  # the stand-in's default time zone
+    )
+    assert CreateTaskRequest.from_kept(schedule.request).task == "Check the canteen menu"
