@@ -97,9 +97,10 @@ async def create_schedule(
     limit = None if origin.user_id in policy.admin_user_ids else policy.max_schedules_per_person
     schedule_id = await deps.store.add_schedule(schedule, limit)
     if schedule_id is None:
+        kept = f"{limit} recurring task{'s' if limit != 1 else ''}"
         text = (
-            f":warning: You have {limit} recurring tasks already, the most one person may keep "
-            f"here. Delete one first (`{COMMAND} schedules`, or my Home tab)."
+            f":warning: You have {kept} already, the most one person may keep here. Delete one "
+            f"first (`{COMMAND} schedules`, or my Home tab)."
         )
         await tell_privately(client, origin, blocks.notice(text), None)
         return None

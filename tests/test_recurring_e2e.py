@@ -402,3 +402,26 @@ def test_a_mention_that_starts_with_when_sets_one_up(
         "every Monday at 14:30 (America/Los_Angeles)"  # the stand-in's default time zone
     )
     assert CreateTaskRequest.from_kept(schedule.request).task == "Check the canteen menu"
+
+
+def test_the_admins_limits_apply_to_schedules_and_to_each_run(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/limits.db"
+    limits = {"MAX_SCHEDULES_PER_PERSON": "1", "MAX_TASKS_PER_HOUR_PER_USER": "1"}
+    with own_app(**FAST, **limits, DATABASE_URL=url) as (_, sender):
+        schedule = set_up(sender, slack, url, "every 30 minutes Check the queue", "CREC11")
+        sender.command("every hour Check another queue", user_id="U1", channel_id="CREC11")
+        refused = wait_for(lambda: slack.responses, 5, "the refusal")[-1].args
+        assert "You have 1 recurring task already" in refused["text"]
+        assert len(schedules_in(url, "CREC11")) == 1
+        make_due(url, schedule.id)
+        (task,) = created_count(browser_use, 1)  # the first run is within the hourly limit
+        browser_use.finish(task.id)
+        make_due(url, schedule.id)  # the second is not: the owner is told, privately
+        (told,) = wait_for(
+            lambda: [c for c in slack.posts() if c.args["channel"] == "U1"], 5, "the DM"
+        )
+        assert "did not run" in shown(told) and "the limit here is 1" in shown(told)
+        assert len(browser_use.created) == 1
+        assert schedules_in(url, "CREC11")[0].failures == 1
