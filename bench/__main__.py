@@ -255,7 +255,10 @@ class StoreStats:
 
 def run_target(target: str, stand_ins: StandIns, args: argparse.Namespace) -> list[Row]:
     env = {**app_env(stand_ins.slack_url, stand_ins.browser_use_url), "LOG_LEVEL": "WARNING"}
-    argv = [sys.executable, str(ROOT / "bench" / "baseline.py")] if target == "baseline" else None
+    # The real `python -m bot`, started as a platform starts it (not forked, as the tests do).
+    argv = [sys.executable, "-m", "bot"]
+    if target == "baseline":
+        argv = [sys.executable, str(ROOT / "bench" / "baseline.py")]
     count, store_stats = 1, None
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))

@@ -176,7 +176,7 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
 
 def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> web.Application:
     """`POST /slack/events` for everything Slack sends, `POST /browser-use/webhook` for Browser
-    Use's task events, and `GET /healthz` for the platform."""
+    Use's task events, and `GET /healthz` for the platform (and the work in flight)."""
 
     secret = deps.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
@@ -220,7 +220,10 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
         return await to_aiohttp_response(bolt_response)
 
     async def health(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        # `in_flight`: the work still running after its ack (starts, clicks, answers). Zero
+        # means the process has nothing left to say for what it was sent: a deploy can drain
+        # on it, and the tests wait on it instead of sleeping.
+        return web.json_response({"ok": True, "in_flight": deps.inflight.count})
 
     async def browser_use_webhook(request: web.Request) -> web.Response:
         secret = deps.settings.browser_use_webhook_secret

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# One HTTP client for every request a test sends over loopback: `LOOPBACK.get()` builds a client,
+# and with it a TLS context (loading the system's certificates), for each call, which was half
+# of the test process's CPU.
+LOOPBACK = httpx.Client(timeout=10)
 
 
 def free_port() -> int:
@@ -20,8 +29,70 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Forked:
+    """An app process forked by `tests.forker`: what a test needs of `subprocess.Popen`."""
+
+    def __init__(self, pid: int, exit_path: Path):
+        self.pid = pid
+        self.exit_path = exit_path
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self.exit_path.exists():
+            text = self.exit_path.read_text()
+            self.returncode = int(text) if text else None
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(["bot"], timeout or 0)
+            time.sleep(0.01)
+        assert self.returncode is not None
+        return self.returncode
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+
+class Forker:
+    """`python -m tests.forker`, started once per test process, on first use."""
+
+    _proc: subprocess.Popen[bytes] | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def fork(cls, env: dict[str, str], cwd: Path, log: Path, args: list[str]) -> Forked:
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._proc = subprocess.Popen(
+                    [sys.executable, "-m", "tests.forker"],
+                    cwd=ROOT,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+                atexit.register(cls._proc.stdin.close)  # type: ignore[union-attr]
+            assert cls._proc.stdin is not None and cls._proc.stdout is not None
+            request = {"env": env, "cwd": str(cwd), "log": str(log), "args": args}
+            cls._proc.stdin.write(json.dumps(request).encode() + b"\n")
+            cls._proc.stdin.flush()
+            answer = json.loads(cls._proc.stdout.readline())
+        return Forked(int(answer["pid"]), Path(f"{log}.exit"))
+
+
 class AppProcess:
-    """`python -m bot` in a subprocess, with its log captured to a file."""
+    """`python -m bot` as a process of its own, with its log captured to a file. Forked from
+    `tests.forker` (the app imported once) unless `argv` names another program."""
 
     def __init__(self, env: dict[str, str], workdir: Path, argv: list[str] | None = None):
         self.port = free_port()
@@ -35,7 +106,8 @@ class AppProcess:
         }
         self.workdir = workdir
         self.argv = argv or [sys.executable, "-m", "bot"]
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.forked = argv is None
+        self.proc: subprocess.Popen[bytes] | Forked | None = None
 
     @property
     def url(self) -> str:
@@ -43,24 +115,37 @@ class AppProcess:
 
     def start(self, timeout: float = 20) -> AppProcess:
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=self.workdir,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        if self.forked:
+            self.proc = Forker.fork(self.env, self.workdir, self.log_path, self.argv[3:])
+        else:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=self.workdir,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the app exited at start:\n{self.logs()}")
             try:
                 # Any answer means it is serving (the benchmark's baseline has no /healthz).
-                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code < 500:
+                if LOOPBACK.get(f"{self.url}/healthz", timeout=0.5).status_code < 500:
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)
         raise RuntimeError(f"the app did not start in {timeout}s:\n{self.logs()}")
+
+    def in_flight(self) -> int:
+        """The work the app still runs after its acks (`/healthz`)."""
+        return int(LOOPBACK.get(f"{self.url}/healthz").json()["in_flight"])
+
+    def settle(self, timeout: float = 10) -> None:
+        """Wait until the app has nothing in flight: what it was sent is all answered."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def rss_mb(self) -> float:
         """Resident memory of the process, from /proc (Linux)."""

@@ -77,7 +77,9 @@ def app_process(
 
 @pytest.fixture
 def app(app_process: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) -> AppProcess:
-    """The running app, with both stand-ins wiped clean for this test."""
+    """The running app, with both stand-ins wiped clean for this test, once the app has finished
+    what the test before sent it (a late post would land in this test's record)."""
+    app_process.settle()
     slack.reset()
     browser_use.reset()
     return app_process

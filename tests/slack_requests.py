@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
+from tests.app_process import LOOPBACK
 from tests.fakes.slack import TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret-8f1c"
@@ -37,7 +38,7 @@ class SlackSender:
     def __init__(self, app_url: str, response_url: str):
         self.app_url = app_url
         self.response_url = response_url
-        self.http = httpx.Client(timeout=10)
+        self.http = LOOPBACK
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
         return self.http.post(f"{self.app_url}/slack/events", content=body, headers=headers)

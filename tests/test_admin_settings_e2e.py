@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests import databases
+from tests.app_process import LOOPBACK
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -189,4 +188,4 @@ def test_a_change_through_one_process_is_used_by_the_other_within_seconds(
         refused = until_applied(second, "Go --model gpt-4.1")
         assert "`gpt-4.1` is not allowed here" in refused
         assert time.monotonic() - started < 3
-        assert httpx.get(f"{second_process.url}/healthz").status_code == 200
+        assert LOOPBACK.get(f"{second_process.url}/healthz").status_code == 200

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from tests import databases
+from tests.app_process import LOOPBACK
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -101,4 +100,4 @@ def test_queueing_a_follow_up_is_answered_before_anything_is_posted(
     assert second.body["task"] == "add it to the cart"
     browser_use.finish(second.id)
     wait_for(lambda: [c for c in slack.in_thread(first.ts) if c.args.get("metadata")], 5, "results")
-    assert httpx.get(f"{sender.app_url}/healthz").status_code == 200
+    assert LOOPBACK.get(f"{sender.app_url}/healthz").status_code == 200

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.models import SlackRoute
-from tests.app_process import AppProcess
+from tests.app_process import LOOPBACK, AppProcess
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -140,9 +140,8 @@ def test_a_channel_the_bot_cannot_post_in_still_gets_the_ids(
 
 
 def test_healthz(app: AppProcess) -> None:
-    import httpx
 
-    assert httpx.get(f"{app.url}/healthz").json() == {"ok": True}
+    assert LOOPBACK.get(f"{app.url}/healthz").json() == {"ok": True, "in_flight": 0}
 
 
 def test_slack_can_verify_the_events_url(sender: SlackSender) -> None:

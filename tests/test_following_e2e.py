@@ -6,10 +6,9 @@ import json
 import time
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
-from tests.app_process import AppProcess
+from tests.app_process import LOOPBACK, AppProcess
 from tests.conftest import WEBHOOK_SECRET, OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -285,11 +284,11 @@ def test_webhooks_are_verified_and_only_prompt_a_read(
     assert stale.status_code == 401
     forged = browser_use.send_webhook(url, WEBHOOK_SECRET, event, signature="0" * 64)
     assert forged.status_code == 401
-    unsigned = httpx.post(url, content=json.dumps(event))
+    unsigned = LOOPBACK.post(url, content=json.dumps(event))
     assert unsigned.status_code == 401
     for bad_timestamp in ("", "NaN", "1e9"):
         headers = {"X-Browser-Use-Signature": "0" * 64, "X-Browser-Use-Timestamp": bad_timestamp}
-        assert httpx.post(url, content=json.dumps(event), headers=headers).status_code == 401
+        assert LOOPBACK.post(url, content=json.dumps(event), headers=headers).status_code == 401
     assert browser_use.send_webhook(url, WEBHOOK_SECRET, event, body="{not json").status_code == 400
     time.sleep(0.5)
     assert results(slack, started) == []

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.app_process import AppProcess
+from tests.app_process import LOOPBACK, AppProcess
 from tests.conftest import WEBHOOK_SECRET, OwnApp, app_env
 from tests.fakes.browser_use import API_KEY, FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -41,14 +41,14 @@ def test_forged_stale_and_unsigned_requests_run_nothing_and_the_app_keeps_servin
 ) -> None:
     url = f"{app.url}/slack/events"
     body = sender.command_body("Book it")
-    assert httpx.post(url, content=body).status_code == 401
+    assert LOOPBACK.post(url, content=body).status_code == 401
     headers = signed_headers(body)
     headers.pop("X-Slack-Signature")
-    assert httpx.post(url, content=body, headers=headers).status_code == 401
+    assert LOOPBACK.post(url, content=body, headers=headers).status_code == 401
     huge = "x" * (300 * 1024)
-    assert httpx.post(url, content=huge, headers=signed_headers(huge)).status_code == 413
+    assert LOOPBACK.post(url, content=huge, headers=signed_headers(huge)).status_code == 413
     for junk in ("payload=%7Bnot-json", "payload=", "\x00\xff", '{"type": "nonsense"}'):
-        response = httpx.post(url, content=junk, headers=signed_headers(junk))
+        response = LOOPBACK.post(url, content=junk, headers=signed_headers(junk))
         assert 400 <= response.status_code < 500, (junk, response.status_code)
     time.sleep(0.3)
     assert browser_use.create_calls == 0 and slack.posts() == []

@@ -12,11 +12,10 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app_process import AppProcess
+from tests.app_process import LOOPBACK, AppProcess
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.slack import TEAM_ID
 from tests.slack_requests import SlackSender, event_body, signed_headers
@@ -193,7 +192,7 @@ def test_a_malformed_signed_request_gets_a_4xx_and_no_traceback(
     new_log = app.logs()[logged:]
     assert "Traceback" not in new_log, f"{what}:\n{new_log}"
     assert browser_use.create_calls == 0
-    assert httpx.get(f"{app.url}/healthz").status_code == 200
+    assert LOOPBACK.get(f"{app.url}/healthz").status_code == 200
 
 
 def test_an_unsigned_body_is_refused_before_it_is_read(

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from tests.app_process import LOOPBACK
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -29,7 +30,7 @@ def test_sigterm_finishes_the_task_in_flight_then_exits_cleanly(
         assert process.proc.wait(10) == 0
     assert "stopped" in process.logs()
     with pytest.raises(httpx.TransportError):
-        httpx.get(f"{process.url}/healthz", timeout=0.5)
+        LOOPBACK.get(f"{process.url}/healthz", timeout=0.5)
 
 
 def test_the_admins_defaults_reach_every_task(own_app: OwnApp, browser_use: FakeBrowserUse) -> None:
@@ -55,9 +56,9 @@ def test_socket_mode_runs_the_same_command_without_a_public_url(
     with own_app(SLACK_APP_TOKEN=APP_TOKEN) as (process, sender):
         wait_for(lambda: slack.sockets, 10, "the Socket Mode connection")
         # Socket Mode requests are not signed, so nothing Slack-shaped is served over HTTP.
-        assert httpx.get(f"{process.url}/healthz").json() == {"ok": True}
+        assert LOOPBACK.get(f"{process.url}/healthz").json() == {"ok": True, "in_flight": 0}
         body = sender.command_body("Check the opening hours", user_id="U42", channel_id="C77")
-        assert httpx.post(f"{process.url}/slack/events", content=body).status_code == 404
+        assert LOOPBACK.post(f"{process.url}/slack/events", content=body).status_code == 404
 
         payload = dict(parse_qsl(body))
         envelope_id = slack.send_envelope("slash_commands", payload)

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from tests.app_process import LOOPBACK
 from tests.fakes.server import ThreadedServer
 from tests.reference import schema_validator
 
@@ -179,7 +180,7 @@ class FakeBrowserUse(ThreadedServer):
         ts = str(int(time.time()) if timestamp is None else timestamp)
         canonical = json.dumps(event, separators=(",", ":"), sort_keys=True)
         digest = hmac.new(secret.encode(), f"{ts}.{canonical}".encode(), hashlib.sha256)
-        return httpx.post(
+        return LOOPBACK.post(
             url,
             content=body if body is not None else json.dumps(event),
             headers={
