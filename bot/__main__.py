@@ -18,7 +18,7 @@ from bot.app import (
     keep_house,
     resume_following,
 )
-from bot.browser_use import BrowserUseClient
+from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps
 from bot.scheduler import Scheduler
@@ -32,11 +32,13 @@ SHUTDOWN_GRACE_SECONDS = 25.0
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    timers = settings.timers
     browser_use = BrowserUseClient(
         settings.browser_use_api_key.get_secret_value(),
         settings.browser_use_api_url,
         timeout=settings.browser_use_timeout,
         requests_per_second=settings.browser_use_requests_per_second,
+        retry=RetryPolicy(timers.retry_first, timers.retry_most, timers.retry_jitter),
     )
     # One connection pool for every Slack call. A small one: in a burst, reusing 32 warm
     # connections costs less than opening a new one per post (py-spy: 8% in sock_connect).
@@ -48,6 +50,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         browser_use,
         store,
         poll_interval=settings.poll_interval,
+        max_poll_interval=timers.poll_ceiling,
         follow_lease=settings.follow_lease_seconds,
         status_refresh=settings.status_refresh_seconds,
     )

@@ -147,7 +147,8 @@ def build_janitor(deps: Deps, app: AsyncApp) -> SessionJanitor:
         if await deps.store.first(f"idle-close:{session.id}"):
             await conversations.announce_idle_close(app.client, route, minutes)
 
-    return SessionJanitor(deps.browser_use, minutes * 60, on_closed)
+    floor = deps.settings.timers.janitor_floor
+    return SessionJanitor(deps.browser_use, minutes * 60, on_closed, floor=floor)
 
 
 async def resume_following(deps: Deps) -> None:

@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -263,6 +264,18 @@ class RequestBudget:
                 self.urgent_waiting -= 1
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The waits before a retry: `first`, doubled each time up to `most`, plus up to `jitter`."""
+
+    first: float = 1.0
+    most: float = 5.0
+    jitter: float = 0.25
+
+    def wait(self, attempt: int) -> float:
+        return min(self.first * 2 ** (attempt - 1), self.most) + random.uniform(0, self.jitter)  # noqa: S311
+
+
 class BrowserUseClient:
     """One shared client for the whole process; create it once, close it at shutdown."""
 
@@ -275,9 +288,11 @@ class BrowserUseClient:
         requests_per_second: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        retry: RetryPolicy = RetryPolicy(),
     ):
         self._api_key = api_key
         self._sleep = sleep
+        self.retry = retry
         self.budget = RequestBudget(requests_per_second)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -433,7 +448,7 @@ class BrowserUseClient:
             except (UpstreamTimeout, NetworkError):
                 if not idempotent or last:
                     raise
-                await self._sleep(self._backoff(attempt))
+                await self._sleep(self.retry.wait(attempt))
                 continue
             log.info(
                 "browser_use.request method=%s path=%s status=%s ms=%.0f attempt=%d",
@@ -453,16 +468,12 @@ class BrowserUseClient:
                         await self._sleep(error.retry_after)
                         continue
                 elif idempotent and response.status_code in (502, 503, 504):
-                    await self._sleep(self._backoff(attempt))
+                    await self._sleep(self.retry.wait(attempt))
                     continue
             if isinstance(error, ServerError) and not idempotent:
                 error.outcome_unknown = True
             raise error
         raise AssertionError("unreachable")
-
-    @staticmethod
-    def _backoff(attempt: int) -> float:
-        return min(0.5 * 2**attempt, 5.0) + random.uniform(0, 0.25)  # noqa: S311
 
     async def _send(
         self, method: str, path: str, *, may_have_arrived: bool, background: bool, **kw: Any

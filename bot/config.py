@@ -41,6 +41,35 @@ class ConfigError(Exception):
     """The process cannot start; the message says what to fix."""
 
 
+class Timers(BaseModel):
+    """How long the app waits between tries, in seconds: one place for every such wait. The
+    defaults are production's; `TIMER_SCALE` (tests set it small) scales them all at once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Browser Use's retry policy: the first wait before a retry, doubled each time up to the
+    # most, plus up to `retry_jitter` at random.
+    retry_first: float = 1.0
+    retry_most: float = 5.0
+    retry_jitter: float = 0.25
+    # After a create whose outcome is unknown: the waits before each look for the task.
+    lookup_waits: tuple[float, ...] = (0.5, 1.5)
+    # The longest wait between two polls of a running task (it backs off up to this).
+    poll_ceiling: float = 15.0
+    # The shortest wait between two sweeps for idle thread sessions.
+    janitor_floor: float = 1.0
+
+    def scaled(self, factor: float) -> Timers:
+        return Timers.model_validate(
+            {
+                name: tuple(v * factor for v in value)
+                if isinstance(value, tuple)
+                else value * factor
+                for name, value in self.model_dump().items()
+            }
+        )
+
+
 class Settings(BaseModel):
     """Everything the process needs, typed. Secrets are `SecretStr` so no repr shows them."""
 
@@ -90,6 +119,7 @@ class Settings(BaseModel):
     heartbeat_seconds: float = 5.0
     # How often a running task's "is browsing…" status is sent again (Slack drops it after 120 s).
     status_refresh_seconds: float = 90.0
+    timers: Timers = Timers()
 
     @property
     def repeat_floor(self) -> int:
@@ -154,7 +184,8 @@ def load_settings(
     port = integer("PORT", 1, 65535)
     poll_interval = number("POLL_INTERVAL_SECONDS", 0.1, 60)
     session_idle = number("SESSION_IDLE_MINUTES", 0.01, 1440)
-    timeout = integer("BROWSER_USE_TIMEOUT", 1, 300)
+    timeout = number("BROWSER_USE_TIMEOUT", 0.1, 300)
+    timer_scale = number("TIMER_SCALE", 0.001, 1)
     rate = integer("BROWSER_USE_REQUESTS_PER_SECOND", 1, 1000)
     default_max_steps = integer("DEFAULT_MAX_STEPS", 1, 10_000)
     if "DEFAULT_LLM" in values and values["DEFAULT_LLM"] not in KNOWN_LLMS:
@@ -238,4 +269,5 @@ def load_settings(
         follow_lease_seconds=follow_lease or 30.0,
         heartbeat_seconds=heartbeat or 5.0,
         status_refresh_seconds=status_refresh or 90.0,
+        timers=Timers().scaled(timer_scale or 1.0),
     )

@@ -18,11 +18,19 @@ OnClosed = Callable[[SessionView, SlackRoute], Awaitable[None]]
 
 
 class SessionJanitor:
-    def __init__(self, client: BrowserUseClient, idle_seconds: float, on_closed: OnClosed):
+    def __init__(
+        self,
+        client: BrowserUseClient,
+        idle_seconds: float,
+        on_closed: OnClosed,
+        *,
+        floor: float = 1.0,
+    ):
         self.client = client
         self.idle_seconds = idle_seconds
         self.on_closed = on_closed
-        self.interval = max(1.0, min(60.0, idle_seconds / 3))
+        # A third of the idle time, between `floor` (Timers.janitor_floor) and a minute.
+        self.interval = max(floor, min(60.0, idle_seconds / 3))
 
     async def run(self) -> None:
         while True:

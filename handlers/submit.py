@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 # Tell the person their task is queued when it will wait this long for the request budget.
 QUEUE_NOTICE_SECONDS = 3.0
-# Seconds to wait before each look for a task whose create had an unknown outcome.
-LOOKUP_WAITS = (0.5, 1.5)
 # What a Slack Web API call raises when it fails: an API error, the network, a timeout.
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -289,7 +287,8 @@ async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute)
             found = SlackRoute.from_metadata(task.metadata)
             return found is not None and found.request_id == route.request_id
 
-        for wait in LOOKUP_WAITS:
+        waits = deps.settings.timers.lookup_waits
+        for n, wait in enumerate(waits, 1):
             await asyncio.sleep(wait)
             try:
                 task = await deps.browser_use.find_task(sent_at, ours)
@@ -298,7 +297,7 @@ async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute)
             if task is not None:
                 log.info("task.found_after_unknown_outcome task_id=%s", task.id)
                 return TaskCreated(id=task.id, session_id=task.session_id)
-            if wait == LOOKUP_WAITS[-1]:
+            if n == len(waits):
                 exc.outcome_unknown, exc.not_created = False, True  # looked: it is not there
         raise
 

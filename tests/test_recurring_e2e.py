@@ -431,4 +431,4 @@ def test_the_admins_limits_apply_to_schedules_and_to_each_run(
         )
         assert "the limit here is 1" in shown(told)
         assert len(browser_use.created) == 1
-        assert schedules_in(url, "CREC11")[0].failures == 1
+        wait_for(lambda: schedules_in(url, "CREC11")[0].failures == 1, 5, "the failure counted")
