@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
+from bot.models import DEFAULT_LLM, CreateTaskRequest
 from bot.schedules import DAYS, Repeat
 from handlers import kit
 from handlers.access import apply_policy, check_access
@@ -35,9 +35,10 @@ from handlers.ids import (
 )
 from handlers.options import (
     BY_KEY,
-    USER_METADATA_MAX_PAIRS,
+    OPTIONS,
     Defaults,
     Fields,
+    FormField,
     build_request,
     merge,
 )
@@ -53,13 +54,11 @@ from handlers.submit import (
 
 log = logging.getLogger(__name__)
 
-FIRST_SCREEN = frozenset({"start_url", "llm", "max_steps", "structured_output", "allowed_domains"})
-SWITCHES = (
-    ("flash_mode", "Flash mode (faster, fewer checks)"),
-    ("thinking", "Thinking (the model reasons before each step)"),
-    ("highlight_elements", "Highlight interactive elements"),
-    ("judge", "Judge the result"),
+# The form's fields come from the option table (`handlers.options.OPTIONS`).
+FIRST_SCREEN = frozenset(
+    o.key for o in OPTIONS if isinstance(o.form, FormField) and o.form.first_screen
 )
+SWITCHES = tuple((o.key, o.form) for o in OPTIONS if o.switch and isinstance(o.form, str))
 
 
 class FormContext(BaseModel):
@@ -146,10 +145,6 @@ class Prefill:
         return values
 
 
-def _model_select(initial: str | None) -> dict[str, Any]:
-    return kit.select([(m, m) for m in KNOWN_LLMS], initial)
-
-
 def task_form(
     context: FormContext,
     defaults: Defaults,
@@ -188,37 +183,11 @@ def task_form(
                 hint="The task, its IDs and its updates go to a thread there.",
             )
         )
-    url = {"type": "url_text_input"} | (
-        {"initial_value": prefill.start_url} if prefill.start_url else {}
-    )
-    blocks += [
-        kit.field("start_url", "Start URL", url, hint="The page the browser opens first."),
-        kit.field("llm", "Model", _model_select(defaults.llm or DEFAULT_LLM), optional=False),
-        kit.field(
-            "max_steps",
-            "Max steps",
-            kit.number_input(1, 10_000, defaults.max_steps),
-            hint="The agent stops after this many steps. Browser Use's default is 100.",
-        ),
-        kit.field(
-            "structured_output",
-            "Structured output (JSON Schema)",
-            kit.text_input(
-                '{"type": "object", "properties": {"price": {"type": "number"}}}', multiline=True
-            ),
-            hint="The answer will be JSON that follows this schema.",
-        ),
-        kit.field(
-            "allowed_domains",
-            "Allowed domains",
-            kit.text_input(
-                "example.com, *.example.com", initial=", ".join(defaults.allowed_domains)
-            ),
-            hint="The browser stays on these domains. Comma-separated; *. for subdomains.",
-        ),
-    ]
+    blocks += option_fields(defaults, first_screen=True)
     blocks += _repeat_blocks()
     initials = prefill.initials()
+    if prefill.start_url:
+        initials["start_url"] = prefill.start_url
     if advanced or any(key not in FIRST_SCREEN for key in initials):
         blocks += _advanced_blocks()
         if prefill.again:
@@ -348,8 +317,16 @@ def _note(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [kit.plain(text)]}
 
 
+def option_fields(defaults: Defaults, *, first_screen: bool) -> list[dict[str, Any]]:
+    """The option table's fields, in its order: those of the first screen, or the others."""
+    return [
+        kit.field(o.key, f.label, f.element(defaults), optional=not f.required, hint=f.hint)
+        for o in OPTIONS
+        if isinstance(f := o.form, FormField) and f.first_screen == first_screen
+    ]
+
+
 def _advanced_blocks() -> list[dict[str, Any]]:
-    session_hint = "Only for new sessions: leave empty when you give a session ID."
     return [
         {"type": "header", "text": kit.plain("More options")},
         kit.field(
@@ -357,70 +334,7 @@ def _advanced_blocks() -> list[dict[str, Any]]:
             "Agent",
             {"type": "checkboxes", "options": [kit.option(k, t) for k, t in SWITCHES]},
         ),
-        kit.field(
-            "vision",
-            "Vision",
-            kit.select([("on", "On"), ("off", "Off"), ("auto", "Auto")]),
-            hint="Screenshots for the model. Browser Use's default is on.",
-        ),
-        kit.field(
-            "thinking_level",
-            "Thinking level",
-            kit.select([(v, v.capitalize()) for v in ("disabled", "low", "medium", "high")]),
-        ),
-        kit.field(
-            "system_prompt_extension",
-            "Extra instructions for the agent",
-            kit.text_input("Answer in French.", multiline=True),
-            hint="Up to 2,000 characters.",
-        ),
-        kit.field(
-            "judge_ground_truth",
-            "Expected answer (for the judge)",
-            kit.text_input("349 EUR", multiline=True),
-            hint="Turns the judge on.",
-        ),
-        kit.field("judge_llm", "Judge model", _model_select(None)),
-        kit.field(
-            "session_id",
-            "Session ID",
-            kit.text_input("Run in an existing session"),
-            hint="Reuse a browser session (cookies, open pages).",
-        ),
-        kit.field(
-            "profile_id",
-            "Profile ID",
-            kit.text_input("A browser profile with saved logins"),
-            hint=session_hint,
-        ),
-        kit.field(
-            "proxy_country_code",
-            "Proxy country",
-            kit.text_input("us, de, jp … or none"),
-            hint=session_hint,
-        ),
-        kit.field(
-            "browser_screen_width", "Screen width", kit.number_input(320, 6144), hint=session_hint
-        ),
-        kit.field(
-            "browser_screen_height", "Screen height", kit.number_input(320, 3456), hint=session_hint
-        ),
-        kit.field("skill_ids", "Skills", kit.text_input("Skill IDs, comma-separated, or all")),
-        kit.field(
-            "op_vault_id", "1Password vault ID", kit.text_input("Credentials come from this vault")
-        ),
-        kit.field(
-            "secrets",
-            "Secrets",
-            kit.text_input("name=value, one a line", multiline=True),
-            hint="Passed to the agent, never shown in Slack or in logs.",
-        ),
-        kit.field(
-            "metadata",
-            "Metadata",
-            kit.text_input("key=value, one a line", multiline=True),
-            hint=f"Up to {USER_METADATA_MAX_PAIRS} pairs, kept with the task at Browser Use.",
-        ),
+        *option_fields(Defaults(), first_screen=False),
     ]
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from bot.models import (
+    DEFAULT_LLM,
     JUDGE_GROUND_TRUTH_MAX_CHARS,
     KNOWN_LLMS,
     MAX_STEPS_RANGE,
@@ -31,6 +32,7 @@ from bot.models import (
     CreateTaskRequest,
     is_domain_pattern,
 )
+from handlers import kit
 from handlers.errors import UserInputError
 
 Fields = dict[str, Any]
@@ -270,8 +272,22 @@ def screen_size(raw: str) -> Fields:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """An option's field in the task form: its label, its element (from the workspace's and
+    the channel's defaults), and whether it is on the first screen or under More options."""
+
+    label: str
+    element: Callable[[Defaults], dict[str, Any]]
+    hint: str = ""
+    first_screen: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Option:
-    """One option. `key` is its form block ID and the name errors are filed under."""
+    """One option. `key` is its form block ID and the name errors are filed under. A switch's
+    form field is a box in the form's Agent checkboxes (`form` is its text); any other's is
+    `form`, a field of its own. The table's order is the form's."""
 
     key: str
     flags: tuple[str, ...]
@@ -281,6 +297,18 @@ class Option:
     switch: bool = False  # a flag that takes no value
     repeatable: bool = False
     inline: bool = True  # False: only the form takes it (secrets)
+    form: FormField | str | None = None
+
+
+def _text(placeholder: str, *, multiline: bool = False) -> Callable[[Defaults], dict[str, Any]]:
+    return lambda _: kit.text_input(placeholder, multiline=multiline)
+
+
+def _models(initial: str | None = None) -> dict[str, Any]:
+    return kit.select([(m, m) for m in KNOWN_LLMS], initial)
+
+
+SESSION_HINT = "Only for new sessions: leave empty when you give a session ID."
 
 
 def _session(**fields: Any) -> Fields:
@@ -289,18 +317,30 @@ def _session(**fields: Any) -> Fields:
 
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "llm",
-        ("--model", "--llm"),
-        "the model that drives the browser",
-        "--model gpt-4.1",
-        lambda v: {"llm": llm_name(v)},
-    ),
-    Option(
         "start_url",
         ("--url", "--start-url"),
         "the page to start on",
         "--url https://www.amazon.com",
         lambda v: {"start_url": http_url(v)},
+        form=FormField(
+            "Start URL",
+            lambda _: {"type": "url_text_input"},
+            "The page the browser opens first.",
+            first_screen=True,
+        ),
+    ),
+    Option(
+        "llm",
+        ("--model", "--llm"),
+        "the model that drives the browser",
+        "--model gpt-4.1",
+        lambda v: {"llm": llm_name(v)},
+        form=FormField(
+            "Model",
+            lambda d: _models(d.llm or DEFAULT_LLM),
+            first_screen=True,
+            required=True,
+        ),
     ),
     Option(
         "max_steps",
@@ -308,13 +348,12 @@ OPTIONS: tuple[Option, ...] = (
         "stop after this many steps (1–10,000)",
         "--max-steps 30",
         lambda v: {"max_steps": whole_number(v, *MAX_STEPS_RANGE, "Max steps")},
-    ),
-    Option(
-        "allowed_domains",
-        ("--domains", "--allowed-domains"),
-        "only visit these domains (comma-separated, `*.` for subdomains)",
-        "--domains amazon.com,*.amazon.com",
-        lambda v: {"allowed_domains": domain_list(v)},
+        form=FormField(
+            "Max steps",
+            lambda d: kit.number_input(*MAX_STEPS_RANGE, d.max_steps),
+            "The agent stops after this many steps. Browser Use's default is 100.",
+            first_screen=True,
+        ),
     ),
     Option(
         "structured_output",
@@ -322,6 +361,29 @@ OPTIONS: tuple[Option, ...] = (
         "a JSON Schema the answer must follow (quote it)",
         '--schema \'{"type":"object","properties":{"price":{"type":"number"}}}\'',
         lambda v: {"structured_output": json_schema(v)},
+        form=FormField(
+            "Structured output (JSON Schema)",
+            _text(
+                '{"type": "object", "properties": {"price": {"type": "number"}}}', multiline=True
+            ),
+            "The answer will be JSON that follows this schema.",
+            first_screen=True,
+        ),
+    ),
+    Option(
+        "allowed_domains",
+        ("--domains", "--allowed-domains"),
+        "only visit these domains (comma-separated, `*.` for subdomains)",
+        "--domains amazon.com,*.amazon.com",
+        lambda v: {"allowed_domains": domain_list(v)},
+        form=FormField(
+            "Allowed domains",
+            lambda d: kit.text_input(
+                "example.com, *.example.com", initial=", ".join(d.allowed_domains)
+            ),
+            "The browser stays on these domains. Comma-separated; *. for subdomains.",
+            first_screen=True,
+        ),
     ),
     Option(
         "flash_mode",
@@ -330,6 +392,7 @@ OPTIONS: tuple[Option, ...] = (
         "--flash",
         lambda v: {"flash_mode": True},
         switch=True,
+        form="Flash mode (faster, fewer checks)",
     ),
     Option(
         "thinking",
@@ -338,20 +401,7 @@ OPTIONS: tuple[Option, ...] = (
         "--thinking",
         lambda v: {"thinking": True},
         switch=True,
-    ),
-    Option(
-        "thinking_level",
-        ("--thinking-level",),
-        "reasoning depth: disabled, low, medium, high",
-        "--thinking-level high",
-        lambda v: {"thinking_level": thinking_level(v)},
-    ),
-    Option(
-        "vision",
-        ("--vision",),
-        "screenshots for the model: on, off or auto",
-        "--vision auto",
-        lambda v: {"vision": vision_mode(v)},
+        form="Thinking (the model reasons before each step)",
     ),
     Option(
         "highlight_elements",
@@ -360,6 +410,41 @@ OPTIONS: tuple[Option, ...] = (
         "--highlight",
         lambda v: {"highlight_elements": True},
         switch=True,
+        form="Highlight interactive elements",
+    ),
+    Option(
+        "judge",
+        ("--judge",),
+        "have a judge model check the result",
+        "--judge",
+        lambda v: {"judge": True},
+        switch=True,
+        form="Judge the result",
+    ),
+    Option(
+        "vision",
+        ("--vision",),
+        "screenshots for the model: on, off or auto",
+        "--vision auto",
+        lambda v: {"vision": vision_mode(v)},
+        form=FormField(
+            "Vision",
+            lambda _: kit.select([("on", "On"), ("off", "Off"), ("auto", "Auto")]),
+            "Screenshots for the model. Browser Use's default is on.",
+        ),
+    ),
+    Option(
+        "thinking_level",
+        ("--thinking-level",),
+        "reasoning depth: disabled, low, medium, high",
+        "--thinking-level high",
+        lambda v: {"thinking_level": thinking_level(v)},
+        form=FormField(
+            "Thinking level",
+            lambda _: kit.select(
+                [(v, v.capitalize()) for v in ("disabled", "low", "medium", "high")]
+            ),
+        ),
     ),
     Option(
         "system_prompt_extension",
@@ -371,14 +456,11 @@ OPTIONS: tuple[Option, ...] = (
                 v, SYSTEM_PROMPT_EXTENSION_MAX_CHARS, "The system prompt extension"
             )
         },
-    ),
-    Option(
-        "judge",
-        ("--judge",),
-        "have a judge model check the result",
-        "--judge",
-        lambda v: {"judge": True},
-        switch=True,
+        form=FormField(
+            "Extra instructions for the agent",
+            _text("Answer in French.", multiline=True),
+            f"Up to {SYSTEM_PROMPT_EXTENSION_MAX_CHARS:,} characters.",
+        ),
     ),
     Option(
         "judge_ground_truth",
@@ -391,6 +473,11 @@ OPTIONS: tuple[Option, ...] = (
                 v, JUDGE_GROUND_TRUTH_MAX_CHARS, "The judge's ground truth"
             ),
         },
+        form=FormField(
+            "Expected answer (for the judge)",
+            _text("349 EUR", multiline=True),
+            "Turns the judge on.",
+        ),
     ),
     Option(
         "judge_llm",
@@ -398,6 +485,7 @@ OPTIONS: tuple[Option, ...] = (
         "the judge's model",
         "--judge-model o3",
         lambda v: {"judge_llm": llm_name(v, "judge model")},
+        form=FormField("Judge model", lambda _: _models()),
     ),
     Option(
         "session_id",
@@ -405,6 +493,11 @@ OPTIONS: tuple[Option, ...] = (
         "run in an existing session (its ID)",
         "--session 6f1c…",
         lambda v: {"session_id": uuid_text(v, "session ID")},
+        form=FormField(
+            "Session ID",
+            _text("Run in an existing session"),
+            "Reuse a browser session (cookies, open pages).",
+        ),
     ),
     Option(
         "profile_id",
@@ -412,6 +505,7 @@ OPTIONS: tuple[Option, ...] = (
         "a browser profile with saved logins (its ID)",
         "--profile 0b3e…",
         lambda v: _session(profile_id=uuid_text(v, "profile ID")),
+        form=FormField("Profile ID", _text("A browser profile with saved logins"), SESSION_HINT),
     ),
     Option(
         "proxy_country_code",
@@ -419,6 +513,7 @@ OPTIONS: tuple[Option, ...] = (
         "browse through a proxy in this country, or `none`",
         "--proxy de",
         lambda v: _session(proxy_country_code=country(v)),
+        form=FormField("Proxy country", _text("us, de, jp … or none"), SESSION_HINT),
     ),
     Option(
         "screen",
@@ -435,6 +530,9 @@ OPTIONS: tuple[Option, ...] = (
         lambda v: _session(
             browser_screen_width=whole_number(v, *SCREEN_WIDTH_RANGE, "The screen width")
         ),
+        form=FormField(
+            "Screen width", lambda _: kit.number_input(*SCREEN_WIDTH_RANGE), SESSION_HINT
+        ),
     ),
     Option(
         "browser_screen_height",
@@ -444,6 +542,9 @@ OPTIONS: tuple[Option, ...] = (
         lambda v: _session(
             browser_screen_height=whole_number(v, *SCREEN_HEIGHT_RANGE, "The screen height")
         ),
+        form=FormField(
+            "Screen height", lambda _: kit.number_input(*SCREEN_HEIGHT_RANGE), SESSION_HINT
+        ),
     ),
     Option(
         "skill_ids",
@@ -451,6 +552,7 @@ OPTIONS: tuple[Option, ...] = (
         "skill IDs to enable (comma-separated), or `all`",
         "--skills all",
         lambda v: {"skill_ids": skill_list(v)},
+        form=FormField("Skills", _text("Skill IDs, comma-separated, or all")),
     ),
     Option(
         "op_vault_id",
@@ -458,14 +560,7 @@ OPTIONS: tuple[Option, ...] = (
         "a 1Password vault to take credentials from",
         "--vault abc123",
         lambda v: {"op_vault_id": bounded_text(v, 200, "The vault ID")},
-    ),
-    Option(
-        "metadata",
-        ("--metadata", "--meta"),
-        "a `key=value` pair to tag the task (repeatable)",
-        "--metadata project=q3",
-        lambda v: {"metadata": metadata_pairs(v)},
-        repeatable=True,
+        form=FormField("1Password vault ID", _text("Credentials come from this vault")),
     ),
     Option(
         "secrets",
@@ -474,6 +569,24 @@ OPTIONS: tuple[Option, ...] = (
         "(use the form)",
         lambda v: {"secrets": pairs(v, "secret")},
         inline=False,
+        form=FormField(
+            "Secrets",
+            _text("name=value, one a line", multiline=True),
+            "Passed to the agent, never shown in Slack or in logs.",
+        ),
+    ),
+    Option(
+        "metadata",
+        ("--metadata", "--meta"),
+        "a `key=value` pair to tag the task (repeatable)",
+        "--metadata project=q3",
+        lambda v: {"metadata": metadata_pairs(v)},
+        repeatable=True,
+        form=FormField(
+            "Metadata",
+            _text("key=value, one a line", multiline=True),
+            f"Up to {USER_METADATA_MAX_PAIRS} pairs, kept with the task at Browser Use.",
+        ),
     ),
 )
 BY_KEY = {option.key: option for option in OPTIONS}

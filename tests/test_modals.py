@@ -236,3 +236,22 @@ def test_every_hour_is_refused_where_the_admin_asks_for_longer() -> None:
     with pytest.raises(FormErrors) as caught:
         repeat_of({"repeat": "hourly"}, floor=120)
     assert "every 120 minutes" in caught.value.errors["repeat"]
+
+
+def test_every_option_of_the_table_has_a_field_in_the_form() -> None:
+    """Adding an option is one row of `handlers.options.OPTIONS`: its field comes with it."""
+    from handlers.options import OPTIONS
+
+    view = task_form(HERE, NONE, advanced=True)
+    fields = set(block_ids(view))
+    switches = {
+        o["value"]
+        for b in view["blocks"]
+        if b.get("block_id") == "switches"
+        for o in b["element"]["options"]
+    }
+    missing = [o.key for o in OPTIONS if o.key not in fields and o.key not in switches]
+    # `--screen 1280x800` is the command line's short way to give the two size fields.
+    assert missing == ["screen"]
+    # ...and every switch is a box of the Agent checkboxes.
+    assert {o.key for o in OPTIONS if o.switch} == switches
