@@ -42,22 +42,24 @@ DETAIL_MAX_CHARS = 500
 
 
 class BrowserUseError(Exception):
-    """A Browser Use call failed. `user_message` is what a person is told; it holds no secret."""
+    """A Browser Use call failed: what happened as data (`code`, `status`, the server's
+    `detail`, already stripped of secrets). What a person reads is `handlers.errors`'s to say."""
 
     # True when the request may have reached Browser Use and a task may exist anyway.
     outcome_unknown = False
     # True when the app looked afterwards and no task had been created: safe to try again.
     not_created = False
 
-    def __init__(self, user_message: str, *, status: int | None = None, detail: str | None = None):
-        super().__init__(user_message)
-        self.user_message = user_message
+    def __init__(self, code: str, *, status: int | None = None, detail: str | None = None):
+        super().__init__(code)
+        self.code = code
         self.status = status
         self.detail = detail
 
     def __str__(self) -> str:
+        """For log lines: the code and the status, never the detail (it may quote a prompt)."""
         status = f" (HTTP {self.status})" if self.status else ""
-        return f"{self.user_message}{status}"
+        return f"{self.code}{status}"
 
 
 class AuthError(BrowserUseError):
@@ -79,8 +81,8 @@ class NotFoundError(BrowserUseError):
 class RateLimitError(BrowserUseError):
     """429: too many concurrent sessions, or too many requests."""
 
-    def __init__(self, user_message: str, *, retry_after: float | None = None, **kw: Any):
-        super().__init__(user_message, **kw)
+    def __init__(self, code: str, *, retry_after: float | None = None, **kw: Any):
+        super().__init__(code, **kw)
         self.retry_after = retry_after
 
 
@@ -135,7 +137,7 @@ def _redact(text: str | None, secrets: Iterable[str]) -> str | None:
 
 
 def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) -> BrowserUseError:
-    """Map an HTTP error answer to a typed error with a message fit for a person."""
+    """Map an HTTP error answer to a typed error, with the server's reason as its detail."""
     status = response.status_code
     try:
         body = response.json()
@@ -147,55 +149,24 @@ def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) ->
     kw: dict[str, Any] = {"status": status, "detail": detail}
 
     if status in (401, 403):
-        return AuthError(
-            "Browser Use rejected the API key. An admin needs to set a valid "
-            "BROWSER_USE_API_KEY (keys start with bu_) and restart the app.",
-            **kw,
-        )
+        return AuthError("bad_key", **kw)
     if status == 402:
         if code == "api_key_monthly_spend_limit_reached":
-            return PaymentError(
-                "This Browser Use API key has reached its monthly spend limit. An admin can "
-                "raise the limit in the Browser Use dashboard; topping up credits won't lift it.",
-                **kw,
-            )
-        return PaymentError(
-            "Browser Use is out of credits for this account. An admin can add credits in the "
-            "Browser Use dashboard (Billing).",
-            **kw,
-        )
+            return PaymentError("spend_cap", **kw)
+        return PaymentError("out_of_credits", **kw)
     if status == 404:
-        return NotFoundError(f"Browser Use could not find that: {detail or 'not found'}.", **kw)
+        return NotFoundError("not_found", **kw)
     if status == 400 and "running task" in (detail or "").lower():
-        return InvalidRequestError(
-            "This browser session is still working on a previous task. Wait for it to finish, "
-            "or stop it, then try again.",
-            **kw,
-        )
+        return InvalidRequestError("session_busy", **kw)
     if status in (400, 422):
-        return InvalidRequestError(
-            f"Browser Use refused the task: {detail or 'the request was not valid'}.", **kw
-        )
+        return InvalidRequestError("refused", **kw)
     if status == 429:
         retry_after = _retry_after(response)
-        if "concurrent" in (detail or "").lower():
-            return RateLimitError(
-                "Too many browser sessions are running for this Browser Use account. Wait for "
-                "one to finish (or stop one), then try again.",
-                retry_after=retry_after,
-                **kw,
-            )
-        wait = f" in {retry_after:g} seconds" if retry_after else " in a moment"
-        return RateLimitError(
-            f"Browser Use is receiving too many requests. Try again{wait}.",
-            retry_after=retry_after,
-            **kw,
-        )
+        code = "concurrency" if "concurrent" in (detail or "").lower() else "rate_limited"
+        return RateLimitError(code, retry_after=retry_after, **kw)
     if status >= 500:
-        return ServerError(
-            f"Browser Use had a problem on its side (HTTP {status}). Try again in a minute.", **kw
-        )
-    return ServerError(f"Browser Use answered with an unexpected HTTP {status}.", **kw)
+        return ServerError("server", **kw)
+    return ServerError("unexpected_status", **kw)
 
 
 class RequestBudget:
@@ -418,11 +389,9 @@ class BrowserUseClient:
         except httpx.HTTPStatusError as exc:
             raise error_for_response(exc.response) from None
         except httpx.TimeoutException:
-            raise UpstreamTimeout("The file download did not finish in time.") from None
+            raise UpstreamTimeout("download_timeout") from None
         except httpx.TransportError as exc:
-            raise NetworkError(
-                "The file could not be downloaded.", detail=type(exc).__name__
-            ) from None
+            raise NetworkError("download_failed", detail=type(exc).__name__) from None
 
     async def _request(
         self,
@@ -482,18 +451,14 @@ class BrowserUseClient:
         try:
             return await self._http.request(method, path, **kw)
         except httpx.TimeoutException as exc:
-            error: BrowserUseError = UpstreamTimeout(
-                "Browser Use did not answer in time.", detail=type(exc).__name__
-            )
+            error: BrowserUseError = UpstreamTimeout("timeout", detail=type(exc).__name__)
             # A connect or pool timeout means nothing was sent.
             error.outcome_unknown = may_have_arrived and not isinstance(
                 exc, httpx.ConnectTimeout | httpx.PoolTimeout
             )
             raise error from None
         except httpx.TransportError as exc:
-            error = NetworkError(
-                "Could not reach Browser Use (network error).", detail=type(exc).__name__
-            )
+            error = NetworkError("network", detail=type(exc).__name__)
             error.outcome_unknown = may_have_arrived and not isinstance(exc, httpx.ConnectError)
             raise error from None
 
@@ -503,9 +468,7 @@ class BrowserUseClient:
             return model.model_validate(response.json())
         except ValueError:
             error = ServerError(
-                "Browser Use sent an answer this app could not read.",
-                status=response.status_code,
-                detail=response.text[:200],
+                "unreadable", status=response.status_code, detail=response.text[:200]
             )
             error.outcome_unknown = response.request.method == "POST"
             raise error from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.browser_use import BrowserUseError
 from handlers.slack_text import escape
 
@@ -35,12 +37,62 @@ def internal_error_text(reference: str) -> str:
     )
 
 
+def _wait(error: BrowserUseError) -> str:
+    retry_after = getattr(error, "retry_after", None)
+    return f" in {retry_after:g} seconds" if retry_after else " in a moment"
+
+
+# What a person reads for each Browser Use failure (`BrowserUseError.code`), in plain text.
+BROWSER_USE_TEXT: dict[str, Callable[[BrowserUseError], str]] = {
+    "bad_key": lambda e: (
+        "Browser Use rejected the API key. An admin needs to set a valid BROWSER_USE_API_KEY "
+        "(keys start with bu_) and restart the app."
+    ),
+    "spend_cap": lambda e: (
+        "This Browser Use API key has reached its monthly spend limit. An admin can raise the "
+        "limit in the Browser Use dashboard; topping up credits won't lift it."
+    ),
+    "out_of_credits": lambda e: (
+        "Browser Use is out of credits for this account. An admin can add credits in the "
+        "Browser Use dashboard (Billing)."
+    ),
+    "not_found": lambda e: f"Browser Use could not find that: {e.detail or 'not found'}.",
+    "session_busy": lambda e: (
+        "This browser session is still working on a previous task. Wait for it to finish, or "
+        "stop it, then try again."
+    ),
+    "refused": lambda e: (
+        f"Browser Use refused the task: {e.detail or 'the request was not valid'}."
+    ),
+    "concurrency": lambda e: (
+        "Too many browser sessions are running for this Browser Use account. Wait for one to "
+        "finish (or stop one), then try again."
+    ),
+    "rate_limited": lambda e: f"Browser Use is receiving too many requests. Try again{_wait(e)}.",
+    "server": lambda e: (
+        f"Browser Use had a problem on its side (HTTP {e.status}). Try again in a minute."
+    ),
+    "unexpected_status": lambda e: f"Browser Use answered with an unexpected HTTP {e.status}.",
+    "unreadable": lambda e: "Browser Use sent an answer this app could not read.",
+    "timeout": lambda e: "Browser Use did not answer in time.",
+    "network": lambda e: "Could not reach Browser Use (network error).",
+    "download_timeout": lambda e: "The file download did not finish in time.",
+    "download_failed": lambda e: "The file could not be downloaded.",
+}
+
+
+def browser_use_text(error: BrowserUseError) -> str:
+    """The plain-text sentence for a Browser Use failure (escape it for mrkdwn)."""
+    say = BROWSER_USE_TEXT.get(error.code)
+    return say(error) if say else f"Browser Use failed ({error})."
+
+
 def failure_text(error: BaseException) -> str:
     """The Slack mrkdwn (already escaped) that tells a person what failed and what to do."""
     if isinstance(error, UserInputError):
         return error.message if error.mrkdwn else escape(error.message)
     if isinstance(error, BrowserUseError):
-        text = error.user_message
+        text = browser_use_text(error)
         if error.outcome_unknown:
             text += UNKNOWN_OUTCOME
         elif error.not_created:

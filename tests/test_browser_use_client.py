@@ -21,6 +21,7 @@ from bot.browser_use import (
     error_for_response,
 )
 from bot.models import CreateTaskRequest
+from handlers.errors import failure_text
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,7 @@ def test_a_detail_that_echoes_a_secret_is_redacted() -> None:
     response = httpx.Response(422, json={"detail": "bad secret value hunter2 for bu_key"})
     error = error_for_response(response, ["hunter2", "bu_key"])
     assert "hunter2" not in str(error.detail) and "bu_key" not in str(error.detail)
-    assert "hunter2" not in error.user_message
+    assert "hunter2" not in failure_text(error) and "hunter2" not in str(error)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +116,8 @@ def test_a_concurrency_429_is_not_retried() -> None:
         lambda r: httpx.Response(429, json={"detail": "Too many concurrent active sessions."})
     )
     assert isinstance(result, RateLimitError)
-    assert "Too many browser sessions" in result.user_message
+    assert result.code == "concurrency"
+    assert "Too many browser sessions" in failure_text(result)
     assert len(seen) == 1
 
 
