@@ -19,7 +19,7 @@ from bot.deps import Deps
 from bot.models import SlackRoute, TaskView
 from handlers import blocks
 from handlers.errors import UserInputError, failure_text, internal_error_text
-from handlers.ids import LIVE_VIEW, SHARE_SESSION, STOP_TASK
+from handlers.ids import Action
 from handlers.slack_text import escape
 from handlers.submit import post, tell_clicker
 
@@ -82,7 +82,7 @@ def _reporter(client: AsyncWebClient, body: dict[str, Any]) -> Callable[[str], A
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(STOP_TASK)
+    @app.action(Action.STOP_TASK)
     async def handle_stop(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Stop the task, if the clicker may."""
         await ack()
@@ -93,7 +93,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(work, on_error=_reporter(client, body))
 
-    @app.action(LIVE_VIEW)
+    @app.action(Action.LIVE_VIEW)
     async def handle_live_view(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Send the live view link to the clicker alone."""
         await ack()
@@ -125,7 +125,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(work, on_error=_reporter(client, body))
 
-    @app.action(SHARE_SESSION)
+    @app.action(Action.SHARE_SESSION)
     async def handle_share(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Create a public watch link and post it in the thread."""
         await ack()

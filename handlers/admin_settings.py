@@ -20,7 +20,7 @@ from handlers import kit
 from handlers.access import is_admin
 from handlers.errors import VIEW_FAILED, UserInputError
 from handlers.home import publish_home
-from handlers.ids import ADMIN_SETTINGS_VIEW, OPEN_ADMIN_SETTINGS
+from handlers.ids import Action, Callback
 from handlers.modals import FormErrors, form_values
 from handlers.options import domain_list, whole_number
 from handlers.slack_text import escape
@@ -134,7 +134,7 @@ def admin_view(policy: Settings) -> dict[str, Any]:
             blocks.append(_field(key, value))
     return {
         "type": "modal",
-        "callback_id": ADMIN_SETTINGS_VIEW,
+        "callback_id": Callback.ADMIN_SETTINGS,
         "title": kit.plain("Settings"),
         "submit": kit.plain("Save"),
         "close": kit.plain("Cancel"),
@@ -177,7 +177,7 @@ def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[st
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(OPEN_ADMIN_SETTINGS)
+    @app.action(Action.OPEN_ADMIN_SETTINGS)
     async def handle_open_admin_settings(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -195,7 +195,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(work)
 
-    @app.view(ADMIN_SETTINGS_VIEW)
+    @app.view(Callback.ADMIN_SETTINGS)
     async def handle_admin_settings(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:

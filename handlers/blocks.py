@@ -19,19 +19,7 @@ from bot.models import (
     TaskView,
     parse_time,
 )
-from handlers.ids import (
-    BUSY_BUTTONS,
-    CHANGE_AND_RUN,
-    CLOSE_SESSION,
-    COMMAND,
-    LIVE_VIEW,
-    QUEUE_FOLLOW_UP,
-    RESULT_BUTTONS,
-    RUN_AGAIN,
-    SHARE_SESSION,
-    STOP_TASK,
-    TASK_BUTTONS,
-)
+from handlers.ids import COMMAND, Action, Block, MetadataEvent, Reaction
 from handlers.options import OPTIONS
 from handlers.slack_text import escape, escape_within, quote, shorten, slack_to_plain
 
@@ -181,9 +169,6 @@ def parent_message(
     return {"text": f"{head} {asked}", "blocks": [_section(body), _context(context)]}
 
 
-STATUS_EVENT = "browser_use_task"  # Slack message metadata: a task's status message
-RESULT_EVENT = "browser_use_result"  # ... and its result reply, posted once
-
 STATES = {
     "created": (":hourglass_flowing_sand:", "Task started", "Waiting for a browser…"),
     "started": (":globe_with_meridians:", "Running", ""),
@@ -200,7 +185,7 @@ def _ids(task_id: str, session_id: str) -> str:
 def _buttons(task_id: str) -> dict[str, Any]:
     stop = {
         "type": "button",
-        "action_id": STOP_TASK,
+        "action_id": Action.STOP_TASK,
         "text": {"type": "plain_text", "text": "Stop"},
         "style": "danger",
         "value": task_id,
@@ -216,17 +201,17 @@ def _buttons(task_id: str) -> dict[str, Any]:
     }
     live = {
         "type": "button",
-        "action_id": LIVE_VIEW,
+        "action_id": Action.LIVE_VIEW,
         "value": task_id,
         "text": {"type": "plain_text", "text": "Live view"},
     }
     share = {
         "type": "button",
-        "action_id": SHARE_SESSION,
+        "action_id": Action.SHARE_SESSION,
         "value": task_id,
         "text": {"type": "plain_text", "text": "Share"},
     }
-    return {"type": "actions", "block_id": TASK_BUTTONS, "elements": [stop, live, share]}
+    return {"type": "actions", "block_id": Block.TASK_BUTTONS, "elements": [stop, live, share]}
 
 
 def _metadata(event_type: str, task_id: str, session_id: str, **extra: Any) -> dict[str, Any]:
@@ -249,7 +234,7 @@ def task_started(
         # Found again in the thread after a restart: the task, the message to react to, and
         # whether this session is the thread's own (kept alive for follow-ups).
         "metadata": _metadata(
-            STATUS_EVENT,
+            MetadataEvent.TASK_STATUS,
             created.id,
             created.session_id,
             react_ts=react_ts,
@@ -288,7 +273,7 @@ def _duration(task: TaskView) -> str | None:
 def end_reaction(task: TaskView) -> str:
     """The reaction a mention gets when its task ends."""
     good = task.status == "finished" and task.is_success is not False
-    return "white_check_mark" if good else "x"
+    return Reaction.DONE if good else Reaction.FAILED
 
 
 def outcome(task: TaskView) -> tuple[str, str]:
@@ -480,8 +465,8 @@ def task_result(
         names = ", ".join(escape(f.file_name) for f in task.output_files[:10])
         blocks.append(_context(f"Files from the task: {names}"))
     buttons = [
-        _button(RUN_AGAIN, "Run again", task.id),
-        _button(CHANGE_AND_RUN, "Change and run…", task.id),
+        _button(Action.RUN_AGAIN, "Run again", task.id),
+        _button(Action.CHANGE_AND_RUN, "Change and run…", task.id),
     ]
     if task.metadata.get(SESSION_METADATA_KEY):
         blocks.append(
@@ -490,18 +475,18 @@ def task_result(
                 "going in it, or say `done` to close it."
             )
         )
-        buttons.append(_button(CLOSE_SESSION, "Close session", task.session_id))
+        buttons.append(_button(Action.CLOSE_SESSION, "Close session", task.session_id))
     if not again:
         buttons = buttons[2:]
     if buttons:
-        blocks.append({"type": "actions", "block_id": RESULT_BUTTONS, "elements": buttons})
+        blocks.append({"type": "actions", "block_id": Block.RESULT_BUTTONS, "elements": buttons})
     text = f"{mention} {headline}: {escape(shorten(task.output or '', 200)) or task.status}"
     text = text.strip()
     return Result(
         message={
             "text": text,
             "blocks": blocks,
-            "metadata": _metadata(RESULT_EVENT, task.id, task.session_id),
+            "metadata": _metadata(MetadataEvent.TASK_RESULT, task.id, task.session_id),
         },
         attachments=attachments,
     )
@@ -529,7 +514,7 @@ def session_busy(running_task_id: str, queue_value: str | None) -> Message:
     )
     stop = {
         "type": "button",
-        "action_id": STOP_TASK,
+        "action_id": Action.STOP_TASK,
         "value": running_task_id,
         "style": "danger",
         "text": {"type": "plain_text", "text": "Stop the previous step"},
@@ -539,7 +524,7 @@ def session_busy(running_task_id: str, queue_value: str | None) -> Message:
         buttons.append(
             {
                 "type": "button",
-                "action_id": QUEUE_FOLLOW_UP,
+                "action_id": Action.QUEUE_FOLLOW_UP,
                 "value": queue_value,
                 "text": {"type": "plain_text", "text": "Queue my follow-up"},
             }
@@ -550,7 +535,7 @@ def session_busy(running_task_id: str, queue_value: str | None) -> Message:
         "text": text,
         "blocks": [
             _section(text),
-            {"type": "actions", "block_id": BUSY_BUTTONS, "elements": buttons},
+            {"type": "actions", "block_id": Block.BUSY_BUTTONS, "elements": buttons},
         ],
     }
 

@@ -22,7 +22,7 @@ from bot.models import KNOWN_LLMS, CreateTaskRequest
 from handlers import blocks, kit
 from handlers.access import is_admin
 from handlers.errors import VIEW_FAILED, UserInputError
-from handlers.ids import CHANNEL_SETTINGS, OPEN_CHANNEL_SETTINGS
+from handlers.ids import Action, Callback
 from handlers.modals import SWITCHES, FormErrors, Prefill, defaults_of, form_values
 from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
 from handlers.slack_text import escape
@@ -142,7 +142,7 @@ def settings_view(
         intro += f" Last changed by <@{who}> on {at:%Y-%m-%d %H:%M} UTC."
     view: dict[str, Any] = {
         "type": "modal",
-        "callback_id": CHANNEL_SETTINGS,
+        "callback_id": Callback.CHANNEL_SETTINGS,
         "title": kit.plain("Channel defaults"),
         "close": kit.plain("Close" if not can_change else "Cancel"),
         "private_metadata": channel_id,
@@ -237,7 +237,7 @@ def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> blocks.M
             "elements": [
                 {
                     "type": "button",
-                    "action_id": OPEN_CHANNEL_SETTINGS,
+                    "action_id": Action.OPEN_CHANNEL_SETTINGS,
                     "value": channel_id,
                     "text": kit.plain("Channel defaults…"),
                 }
@@ -260,7 +260,7 @@ async def _check_profile(deps: Deps, fields: Fields) -> None:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(OPEN_CHANNEL_SETTINGS)
+    @app.action(Action.OPEN_CHANNEL_SETTINGS)
     async def handle_open_settings(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -274,7 +274,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(work)
 
-    @app.view(CHANNEL_SETTINGS)
+    @app.view(Callback.CHANNEL_SETTINGS)
     async def handle_settings(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:

@@ -41,7 +41,7 @@ from handlers.flags import (
     parse_command,
 )
 from handlers.following import react
-from handlers.ids import CHANGE_AND_RUN, CLOSE_SESSION, QUEUE_FOLLOW_UP, RUN_AGAIN
+from handlers.ids import Action, Reaction
 from handlers.modals import FormContext, Prefill, defaults_for, defaults_of, open_task_form
 from handlers.payloads import QueuedFollowUp
 from handlers.recurring import channel_schedules, create_schedule
@@ -104,7 +104,7 @@ def _reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[N
 
     async def report(reference: str) -> None:
         await _say(client, said, blocks.notice(internal_error_text(reference)))
-        await _react(client, said, "x", remove="eyes")
+        await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
 
     return report
 
@@ -164,11 +164,11 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
     except UserInputError as exc:
         await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
-        await _react(client, said, "x", remove="eyes")
+        await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
         return
     if isinstance(parsed, Help | OpenForm):
         await _say(client, said, blocks.mention_usage())
-        await _react(client, said, "wave", remove="eyes")
+        await _react(client, said, Reaction.HELP, remove=Reaction.SEEN)
         return
     if isinstance(parsed, Stop):
         await _say(client, said, blocks.notice(await stop_task(deps, said.user_id, parsed.task_id)))
@@ -194,7 +194,9 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             on_change=parsed.on_change,
             notify=parsed.notify,
         )
-        await _react(client, said, "repeat" if made else "x", remove="eyes")
+        await _react(
+            client, said, Reaction.RECURRING if made else Reaction.FAILED, remove=Reaction.SEEN
+        )
         return
     await run_in_thread(
         deps,
@@ -227,7 +229,7 @@ async def run_in_thread(
             limits_checked = True
         except UserInputError as exc:
             await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
-            await _react(client, said, "x", remove="eyes")
+            await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
             return
         if not new_session:
             session = await _live_session(deps, await thread_session_id(deps, said))
@@ -250,20 +252,20 @@ async def run_in_thread(
                     f"already has one. Add `{NEW_SESSION_FLAG}` to start a fresh one with them."
                 ),
             )
-            await _react(client, said, "x", remove="eyes")
+            await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
             return
         if session is not None and session.busy:
             running = next(task.id for task in session.tasks if not task.ended)
             queue = follow_up_value(said, session.id)
             await _say(client, said, blocks.session_busy(running, queue))
-            await _react(client, said, "hourglass", remove="eyes")
+            await _react(client, said, Reaction.QUEUED, remove=Reaction.SEEN)
             return
         if session is None:
             try:
                 session = await _open_session(deps, request)
             except BrowserUseError as exc:
                 await _say(client, said, blocks.task_failed(failure_text(exc)))
-                await _react(client, said, "x", remove="eyes")
+                await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
                 return
             await deps.store.set_thread_session(said.channel_id, said.thread_ts, session.id)
         fields = {name: getattr(request, name) for name in request.model_fields_set}
@@ -284,7 +286,7 @@ async def run_in_thread(
     )
     created = await start_task(deps, client, request, origin)
     if isinstance(created, NotStarted):
-        await _react(client, said, "x", remove="eyes")
+        await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
 
 
 async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -> None:
@@ -299,7 +301,7 @@ async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -
         return
     log.info("session.closed session_id=%s by=%s", session.id, said.user_id)
     await _say(client, said, blocks.session_closed(reason="asked"))
-    await _react(client, said, "white_check_mark", remove="eyes")
+    await _react(client, said, Reaction.DONE, remove=Reaction.SEEN)
 
 
 async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -> None:
@@ -380,7 +382,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             ):
                 log.info("event.duplicate event_id=%s retry=%s", event_id, retry)
                 return
-            await _react(client, said, "eyes")
+            await _react(client, said, Reaction.SEEN)
             await converse(deps, client, said)
 
         deps.inflight.spawn(work, on_error=_reporter(client, said))
@@ -400,14 +402,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if (body.get("event") or {}).get("channel_type") == "im":
             await handle_said(body, request, client)
 
-    @app.action(QUEUE_FOLLOW_UP)
+    @app.action(Action.QUEUE_FOLLOW_UP)
     async def handle_queue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Run the follow-up when the thread's browser is free."""
         await ack()
         try:
             value = QueuedFollowUp.model_validate_json(body["actions"][0]["value"])
         except ValidationError:
-            log.warning("action.malformed_value action=%s", QUEUE_FOLLOW_UP)
+            log.warning("action.malformed_value action=%s", Action.QUEUE_FOLLOW_UP)
             return
         if body["user"]["id"] != value.user:
             return  # only the person who asked may queue their follow-up
@@ -443,7 +445,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(queue, on_error=_reporter(client, said))
 
-    @app.action(RUN_AGAIN)
+    @app.action(Action.RUN_AGAIN)
     async def handle_run_again(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The same task again, once per click."""
         await ack()
@@ -455,7 +457,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(work, on_error=_clicker_reporter(client, body))
 
-    @app.action(CHANGE_AND_RUN)
+    @app.action(Action.CHANGE_AND_RUN)
     async def handle_change_and_run(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -465,7 +467,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             lambda: change_and_run(deps, client, body), on_error=_clicker_reporter(client, body)
         )
 
-    @app.action(CLOSE_SESSION)
+    @app.action(Action.CLOSE_SESSION)
     async def handle_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Close the thread's browser (anyone in the thread may: it only saves money)."""
         await ack()

@@ -19,6 +19,7 @@ from bot.models import SlackRoute, TaskView
 from bot.store import Store, TaskRecord
 from handlers import blocks
 from handlers.errors import failure_text
+from handlers.ids import MetadataEvent, Reaction
 from handlers.recurring import report_run
 from handlers.slack_text import escape
 from handlers.submit import SLACK_ERRORS, post, set_thread_status
@@ -92,7 +93,7 @@ class SlackTaskSink:
             return record.status_ts or None, record.react_ts
         if thread is None:
             thread = await self._thread(record.route)
-        message = self._find_message(thread, blocks.STATUS_EVENT, record.task_id)
+        message = self._find_message(thread, MetadataEvent.TASK_STATUS, record.task_id)
         payload = ((message or {}).get("metadata") or {}).get("event_payload") or {}
         ts, react_ts = (str(message["ts"]) if message else ""), payload.get("react_ts")
         await self.store.set_status_message(record.task_id, ts, react_ts)
@@ -127,7 +128,7 @@ class SlackTaskSink:
         if record.recovered:
             # Found again after the store was lost: its result may be in the thread already.
             thread = await self._thread(route)
-            if self._find_message(thread, blocks.RESULT_EVENT, task.id):
+            if self._find_message(thread, MetadataEvent.TASK_RESULT, task.id):
                 log.info("task.already_reported task_id=%s", task.id)
                 return
         status_ts, react_ts = await self._status_message(record, thread)
@@ -162,7 +163,9 @@ class SlackTaskSink:
             **result.message,
         )
         if react_ts:
-            await react(self.client, route.channel, react_ts, blocks.end_reaction(task), "eyes")
+            await react(
+                self.client, route.channel, react_ts, blocks.end_reaction(task), Reaction.SEEN
+            )
         for name, content in result.attachments:
             await self._upload(channel, thread_ts, name, content)
         for output_file in task.output_files:

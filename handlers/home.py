@@ -17,7 +17,7 @@ from bot.models import DEFAULT_LLM, SlackRoute, TaskView, parse_time
 from bot.store import Schedule
 from handlers.access import is_admin
 from handlers.blocks import STATES, outcome
-from handlers.ids import COMMAND, OPEN_ADMIN_SETTINGS, SUGGESTED_PROMPTS
+from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Action
 from handlers.recurring_blocks import schedule_blocks
 from handlers.slack_text import escape, shorten
 from handlers.submit import SLACK_ERRORS
@@ -110,7 +110,7 @@ def home_view(
                 "elements": [
                     {
                         "type": "button",
-                        "action_id": OPEN_ADMIN_SETTINGS,
+                        "action_id": Action.OPEN_ADMIN_SETTINGS,
                         "text": {"type": "plain_text", "text": "Settings…"},
                     }
                 ],

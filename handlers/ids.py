@@ -1,37 +1,103 @@
-"""Action, callback and block IDs in one place."""
+"""Every ID the app gives Slack or reads back from it, in one place, as `str` enums (a member is
+the string itself, so it goes into Block Kit and JSON as it is)."""
+
+from enum import Enum
+
+
+class StrEnum(str, Enum):
+    """A member is its string everywhere: `==`, `str()`, f-strings, JSON (Python 3.10 has no
+    `enum.StrEnum`)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
 
 COMMAND = "/browser-use"
 
-# The task form (modal)
-TASK_FORM = "task_form"
-MORE_OPTIONS = "task_form_more_options"
-VALUE = "value"  # the action_id of every input in the form; its block_id names the option
-TASK_BLOCK = "task"
-CHANNEL_BLOCK = "channel"
-SWITCHES_BLOCK = "switches"
 
-# Shortcuts (manifest.yaml declares the same callback IDs)
-RUN_IN_BROWSER = "run_in_browser"
-NEW_BROWSER_TASK = "new_browser_task"
+class Callback(StrEnum):
+    """Callback IDs: the app's modals, shortcuts and Workflow Builder step (manifest.yaml
+    declares the shortcuts' and the step's)."""
 
-# The buttons on a task's status message
-TASK_BUTTONS = "task_buttons"
-STOP_TASK = "stop_task"
-LIVE_VIEW = "live_view"
-SHARE_SESSION = "share_session"
+    TASK_FORM = "task_form"
+    CHANNEL_SETTINGS = "channel_settings"
+    ADMIN_SETTINGS = "admin_settings"
+    RUN_IN_BROWSER = "run_in_browser"
+    NEW_BROWSER_TASK = "new_browser_task"
+    RUN_BROWSER_TASK = "run_browser_task"
 
-# The buttons on a result: run the same task again, as it was or changed first
-RESULT_BUTTONS = "result_buttons"
-RUN_AGAIN = "run_again"
-CHANGE_AND_RUN = "change_and_run"
 
-# Conversations in threads (mentions, DMs) and their browser sessions
-CLOSE_SESSION = "close_session"
-BUSY_BUTTONS = "busy_buttons"
-QUEUE_FOLLOW_UP = "queue_follow_up"
+class Action(StrEnum):
+    """Action IDs of the app's buttons and inputs. `VALUE` is every form input's (its block ID names
+    the field); `MORE_OPTIONS` is also its block's ID."""
 
-# The Workflow Builder step (manifest.yaml declares it under `functions`)
-RUN_BROWSER_TASK = "run_browser_task"
+    VALUE = "value"
+    MORE_OPTIONS = "task_form_more_options"
+    STOP_TASK = "stop_task"
+    LIVE_VIEW = "live_view"
+    SHARE_SESSION = "share_session"
+    RUN_AGAIN = "run_again"
+    CHANGE_AND_RUN = "change_and_run"
+    CLOSE_SESSION = "close_session"
+    QUEUE_FOLLOW_UP = "queue_follow_up"
+    OPEN_CHANNEL_SETTINGS = "open_channel_settings"
+    OPEN_ADMIN_SETTINGS = "open_admin_settings"
+    SCHEDULE_PAUSE = "schedule_pause"
+    SCHEDULE_RESUME = "schedule_resume"
+    SCHEDULE_RUN_NOW = "schedule_run_now"
+    SCHEDULE_DELETE = "schedule_delete"
+
+
+class Block(StrEnum):
+    """Block IDs the app reads back: the task form's fields and the button rows. A schedule's row is
+    `SCHEDULE_BUTTONS:<its ID>`."""
+
+    TASK = "task"
+    CHANNEL = "channel"
+    SWITCHES = "switches"
+    TASK_BUTTONS = "task_buttons"
+    RESULT_BUTTONS = "result_buttons"
+    BUSY_BUTTONS = "busy_buttons"
+    SCHEDULE_BUTTONS = "schedule"
+    REPEAT = "repeat"
+    REPEAT_AT = "repeat_at"
+    REPEAT_SWITCHES = "repeat_switches"
+
+
+class MetadataEvent(StrEnum):
+    """Slack message metadata event types: a task's status message, and its result (posted once)."""
+
+    TASK_STATUS = "browser_use_task"
+    TASK_RESULT = "browser_use_result"
+
+
+class Reaction(StrEnum):
+    """The reactions on a message to the bot: seen, done, failed, and the others."""
+
+    SEEN = "eyes"
+    DONE = "white_check_mark"
+    FAILED = "x"
+    HELP = "wave"
+    QUEUED = "hourglass"
+    RECURRING = "repeat"
+
+
+class SlackError(StrEnum):
+    """Slack Web API error codes the app acts on."""
+
+    NOT_IN_CHANNEL = "not_in_channel"
+    CHANNEL_NOT_FOUND = "channel_not_found"
+    IS_ARCHIVED = "is_archived"
+    RESTRICTED_ACTION = "restricted_action"
+    INVALID_AUTH = "invalid_auth"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code, not a secret)
+    NOT_AUTHED = "not_authed"
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105
+    ACCOUNT_INACTIVE = "account_inactive"
+
 
 # The Messages tab (features.agent_view in manifest.yaml): the same four prompts, shown when a
 # person opens the DM. Titles are what the button says; messages are what it sends.
@@ -55,21 +121,3 @@ SUGGESTED_PROMPTS = (
 )
 
 # Channel defaults (`/browser-use settings`)
-CHANNEL_SETTINGS = "channel_settings"
-OPEN_CHANNEL_SETTINGS = "open_channel_settings"
-
-# The admin's settings (App Home → Settings)
-OPEN_ADMIN_SETTINGS = "open_admin_settings"
-ADMIN_SETTINGS_VIEW = "admin_settings"
-
-# Recurring tasks (`/browser-use every …`, `/browser-use schedules`, App Home): the buttons on
-# each schedule in a list; their block is SCHEDULE_BUTTONS:<schedule ID>
-SCHEDULE_BUTTONS = "schedule"
-SCHEDULE_PAUSE = "schedule_pause"
-SCHEDULE_RESUME = "schedule_resume"
-SCHEDULE_RUN_NOW = "schedule_run_now"
-SCHEDULE_DELETE = "schedule_delete"
-# The task form's repeat fields
-REPEAT_BLOCK = "repeat"
-REPEAT_AT_BLOCK = "repeat_at"
-REPEAT_SWITCHES_BLOCK = "repeat_switches"

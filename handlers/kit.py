@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.ids import VALUE
+from handlers.ids import Action
 
 # plain_text_input takes at most 3,000 characters, Slack's limit, not Browser Use's.
 INPUT_MAX_CHARS = 3000
@@ -23,7 +23,7 @@ def field(
         "block_id": block_id,
         "label": plain(label),
         "optional": optional,
-        "element": {**element, "action_id": VALUE},
+        "element": {**element, "action_id": Action.VALUE},
     }
     if hint:
         block["hint"] = plain(hint)

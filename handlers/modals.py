@@ -22,17 +22,7 @@ from bot.schedules import DAYS, Repeat
 from handlers import kit
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
-from handlers.ids import (
-    CHANNEL_BLOCK,
-    MORE_OPTIONS,
-    REPEAT_AT_BLOCK,
-    REPEAT_BLOCK,
-    REPEAT_SWITCHES_BLOCK,
-    SWITCHES_BLOCK,
-    TASK_BLOCK,
-    TASK_FORM,
-    VALUE,
-)
+from handlers.ids import Action, Block, Callback
 from handlers.options import (
     BY_KEY,
     OPTIONS,
@@ -119,7 +109,7 @@ class Prefill:
             values["allowed_domains"] = ", ".join(r.allowed_domains)
         switches = [key for key, _ in SWITCHES if getattr(r, key)]
         if switches:
-            values[SWITCHES_BLOCK] = switches
+            values[Block.SWITCHES] = switches
         if r.vision is not None:
             values["vision"] = "auto" if r.vision == "auto" else "on" if r.vision else "off"
         for key in ("thinking_level", "system_prompt_extension", "judge_ground_truth"):
@@ -155,7 +145,7 @@ def task_form(
     """The modal. Opened from a channel, it posts there; opened elsewhere, it asks where."""
     blocks: list[dict[str, Any]] = [
         kit.field(
-            TASK_BLOCK,
+            Block.TASK,
             "What should the browser do?",
             {
                 **kit.text_input(
@@ -171,7 +161,7 @@ def task_form(
     if context.channel_id is None:
         blocks.append(
             kit.field(
-                CHANNEL_BLOCK,
+                Block.CHANNEL,
                 "Post in",
                 {
                     "type": "conversations_select",
@@ -201,11 +191,11 @@ def task_form(
         blocks.append(
             {
                 "type": "actions",
-                "block_id": MORE_OPTIONS,
+                "block_id": Action.MORE_OPTIONS,
                 "elements": [
                     {
                         "type": "button",
-                        "action_id": MORE_OPTIONS,
+                        "action_id": Action.MORE_OPTIONS,
                         "text": kit.plain("More options…"),
                     }
                 ],
@@ -220,7 +210,7 @@ def task_form(
         ]
     return {
         "type": "modal",
-        "callback_id": TASK_FORM,
+        "callback_id": Callback.TASK_FORM,
         "title": kit.plain("Browser Use task"),
         "submit": kit.plain("Start task"),
         "close": kit.plain("Cancel"),
@@ -246,19 +236,19 @@ def _repeat_blocks() -> list[dict[str, Any]]:
     """Once (a task now), or a recurring task: how often, at what time, and how it posts."""
     return [
         kit.field(
-            REPEAT_BLOCK,
+            Block.REPEAT,
             "Repeat",
             kit.select(REPEATS, "once"),
             hint="A recurring task runs on its own and posts each run in the channel.",
         ),
         kit.field(
-            REPEAT_AT_BLOCK,
+            Block.REPEAT_AT,
             "At",
             {"type": "timepicker"},
             hint="In your own time zone, as your Slack profile says.",
         ),
         kit.field(
-            REPEAT_SWITCHES_BLOCK,
+            Block.REPEAT_SWITCHES,
             "When it repeats",
             {"type": "checkboxes", "options": [kit.option(k, t) for k, t in REPEAT_SWITCHES]},
         ),
@@ -276,11 +266,11 @@ class Recurring:
 
 def parse_repeat_fields(values: dict[str, str | list[str]], floor_minutes: int) -> Recurring | None:
     """None for a task to run once; else the repeat, or `FormErrors` under the field at fault."""
-    kind = str(values.get(REPEAT_BLOCK) or "once")
-    switches = values.get(REPEAT_SWITCHES_BLOCK) or []
+    kind = str(values.get(Block.REPEAT) or "once")
+    switches = values.get(Block.REPEAT_SWITCHES) or []
     if kind == "once":
         if switches:
-            raise FormErrors({REPEAT_BLOCK: "Choose how often it repeats (or untick the boxes)."})
+            raise FormErrors({Block.REPEAT: "Choose how often it repeats (or untick the boxes)."})
         return None
     errors = {}
     for block, why in (
@@ -294,12 +284,12 @@ def parse_repeat_fields(values: dict[str, str | list[str]], floor_minutes: int) 
             errors[block] = why
     if kind == "hourly":
         if floor_minutes > 60:
-            errors[REPEAT_BLOCK] = f"A task can repeat at most every {floor_minutes} minutes here."
+            errors[Block.REPEAT] = f"A task can repeat at most every {floor_minutes} minutes here."
         repeat = Repeat("interval", every=3600)
     else:
-        at = str(values.get(REPEAT_AT_BLOCK) or "")
+        at = str(values.get(Block.REPEAT_AT) or "")
         if not at:
-            errors[REPEAT_AT_BLOCK] = "Choose the time it runs at."
+            errors[Block.REPEAT_AT] = "Choose the time it runs at."
         hour, _, minute = at.partition(":")
         day = int(kind.split(":")[1]) if kind.startswith("weekly:") else None
         repeat = Repeat(
@@ -330,7 +320,7 @@ def _advanced_blocks() -> list[dict[str, Any]]:
     return [
         {"type": "header", "text": kit.plain("More options")},
         kit.field(
-            SWITCHES_BLOCK,
+            Block.SWITCHES,
             "Agent",
             {"type": "checkboxes", "options": [kit.option(k, t) for k, t in SWITCHES]},
         ),
@@ -372,7 +362,7 @@ def form_values(state: dict[str, Any]) -> dict[str, str | list[str]]:
     """Block ID → what the person entered, for the inputs they filled."""
     values: dict[str, str | list[str]] = {}
     for block_id, actions in state.get("values", {}).items():
-        element = actions.get(VALUE)
+        element = actions.get(Action.VALUE)
         if element is not None and (raw := _raw(element)) not in (None, []):
             values[block_id] = raw
     return values
@@ -383,9 +373,9 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
     fields: Fields = {}
     errors: dict[str, str] = {}
     for block_id, raw in values.items():
-        if block_id in (TASK_BLOCK, CHANNEL_BLOCK):
+        if block_id in (Block.TASK, Block.CHANNEL):
             continue
-        if block_id == SWITCHES_BLOCK:
+        if block_id == Block.SWITCHES:
             for key in raw:
                 merge(fields, BY_KEY[key].parse(""))
             continue
@@ -402,10 +392,10 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
         raise FormErrors(errors)
     try:
         # The form opened with the admin's defaults filled in; what is there now is the choice.
-        return build_request(str(values.get(TASK_BLOCK, "")), fields, Defaults())
+        return build_request(str(values.get(Block.TASK, "")), fields, Defaults())
     except UserInputError as exc:
-        block = exc.field if exc.field in values or exc.field in BY_KEY else TASK_BLOCK
-        raise FormErrors({block or TASK_BLOCK: exc.message}) from None
+        block = exc.field if exc.field in values or exc.field in BY_KEY else Block.TASK
+        raise FormErrors({block or Block.TASK: exc.message}) from None
 
 
 # --- listeners --------------------------------------------------------------------------------
@@ -442,7 +432,7 @@ async def open_task_form(
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(MORE_OPTIONS)
+    @app.action(Action.MORE_OPTIONS)
     async def handle_more_options(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -460,14 +450,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(show_more)
 
-    @app.view(TASK_FORM)
+    @app.view(Callback.TASK_FORM)
     async def handle_task_form(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """Check every field; answer errors under their fields, or close and start the task."""
         values = form_values(view.get("state", {}))
         context = FormContext.load(view.get("private_metadata"))
-        channel_id = context.channel_id or str(values.get(CHANNEL_BLOCK, ""))
+        channel_id = context.channel_id or str(values.get(Block.CHANNEL, ""))
         try:
             check_access(deps.policy, body["user"]["id"], channel_id)
             recurring = parse_repeat_fields(values, deps.policy.repeat_floor)
@@ -476,9 +466,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=exc.errors)
             return
         except UserInputError as exc:
-            block = exc.field if exc.field in values else TASK_BLOCK
-            if exc.field == "channel" and CHANNEL_BLOCK in values:
-                block = CHANNEL_BLOCK
+            block = exc.field if exc.field in values else Block.TASK
+            if exc.field == "channel" and Block.CHANNEL in values:
+                block = Block.CHANNEL
             await ack(response_action="errors", errors={block: exc.message})
             return
         await ack()

@@ -10,26 +10,13 @@ since changed, a forged body), is refused here with a reason, before any of that
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from handlers.ids import (
-    CHANGE_AND_RUN,
-    CLOSE_SESSION,
-    LIVE_VIEW,
-    MORE_OPTIONS,
-    OPEN_CHANNEL_SETTINGS,
-    QUEUE_FOLLOW_UP,
-    RUN_AGAIN,
-    SCHEDULE_DELETE,
-    SCHEDULE_PAUSE,
-    SCHEDULE_RESUME,
-    SCHEDULE_RUN_NOW,
-    SHARE_SESSION,
-    STOP_TASK,
-)
+from handlers.ids import Action
 
 
 class _Loose(BaseModel):
@@ -72,21 +59,27 @@ def _slack_id(value: str | None) -> None:
 
 
 # What each of the app's own buttons carries: a task or session ID, or a queued follow-up.
-BUTTON_VALUES = {
-    STOP_TASK: _uuid,
-    LIVE_VIEW: _uuid,
-    SHARE_SESSION: _uuid,
-    CLOSE_SESSION: _uuid,
-    RUN_AGAIN: _uuid,
-    CHANGE_AND_RUN: _uuid,
-    OPEN_CHANNEL_SETTINGS: _slack_id,
-    QUEUE_FOLLOW_UP: lambda value: QueuedFollowUp.model_validate_json(str(value)),
+BUTTON_VALUES: dict[str, Callable[[str | None], object]] = {
+    Action.STOP_TASK: _uuid,
+    Action.LIVE_VIEW: _uuid,
+    Action.SHARE_SESSION: _uuid,
+    Action.CLOSE_SESSION: _uuid,
+    Action.RUN_AGAIN: _uuid,
+    Action.CHANGE_AND_RUN: _uuid,
+    Action.OPEN_CHANNEL_SETTINGS: _slack_id,
+    Action.QUEUE_FOLLOW_UP: lambda value: QueuedFollowUp.model_validate_json(str(value)),
 }
 # Buttons that answer in the conversation they were clicked in.
 IN_A_CONVERSATION = frozenset(BUTTON_VALUES)
 # A recurring task's buttons: in a list to one person, or on the Home tab (no conversation).
 BUTTON_VALUES |= dict.fromkeys(
-    (SCHEDULE_PAUSE, SCHEDULE_RESUME, SCHEDULE_RUN_NOW, SCHEDULE_DELETE), _schedule_id
+    (
+        Action.SCHEDULE_PAUSE,
+        Action.SCHEDULE_RESUME,
+        Action.SCHEDULE_RUN_NOW,
+        Action.SCHEDULE_DELETE,
+    ),
+    _schedule_id,
 )
 
 
@@ -100,7 +93,7 @@ class SlashCommand(_Loose):
     response_url: str | None = None
 
 
-class Action(_Loose):
+class ClickedAction(_Loose):
     action_id: str
     value: str | None = None
 
@@ -108,7 +101,7 @@ class Action(_Loose):
 class BlockActions(_Loose):
     type: Literal["block_actions"]
     user: Ref
-    actions: list[Action] = Field(min_length=1)
+    actions: list[ClickedAction] = Field(min_length=1)
     channel: Ref | None = None
     view: Ref | None = None
     message: dict[str, Any] | None = None
@@ -121,7 +114,7 @@ class BlockActions(_Loose):
             check(action.value)  # raises ValueError for a mangled value
         if action.action_id in IN_A_CONVERSATION and self.channel is None:
             raise ValueError("a button in a message needs its channel")
-        if action.action_id == MORE_OPTIONS and self.view is None:
+        if action.action_id == Action.MORE_OPTIONS and self.view is None:
             raise ValueError("the form's button needs its view")
         return self
 

@@ -22,13 +22,7 @@ from handlers import recurring_blocks as views
 from handlers.access import apply_policy, check_access, is_admin
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.home import publish_home
-from handlers.ids import (
-    COMMAND,
-    SCHEDULE_DELETE,
-    SCHEDULE_PAUSE,
-    SCHEDULE_RESUME,
-    SCHEDULE_RUN_NOW,
-)
+from handlers.ids import COMMAND, Action
 from handlers.submit import (
     CANNOT_POST,
     SLACK_ERRORS,
@@ -293,17 +287,17 @@ async def manage(
         return "That recurring task was deleted."
     if user_id != schedule.user_id and not await is_admin(deps, client, user_id):
         return f"Only <@{schedule.user_id}> (whose it is) or an admin can change it."
-    if action == SCHEDULE_PAUSE:
+    if action == Action.SCHEDULE_PAUSE:
         await store.update_schedule(schedule_id, paused=True, paused_reason=None)
         return ":double_vertical_bar: Paused. It won't run until it is resumed."
-    if action == SCHEDULE_RESUME:
+    if action == Action.SCHEDULE_RESUME:
         repeat = Repeat.load(schedule.repeat)
         next_at = repeat.next_after(moment(store.clock())).timestamp()
         await store.update_schedule(
             schedule_id, paused=False, paused_reason=None, failures=0, next_run_at=next_at
         )
         return f":arrow_forward: Resumed. Next run {views.when(next_at)}."
-    if action == SCHEDULE_DELETE:
+    if action == Action.SCHEDULE_DELETE:
         await store.delete_schedule(schedule_id)
         log.info("schedule.deleted id=%s by=%s", schedule_id, user_id)
         return ":wastebasket: Deleted. It won't run again."
@@ -345,5 +339,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         deps.inflight.spawn(work, on_error=failed)
 
-    for action_id in (SCHEDULE_PAUSE, SCHEDULE_RESUME, SCHEDULE_RUN_NOW, SCHEDULE_DELETE):
+    for action_id in (
+        Action.SCHEDULE_PAUSE,
+        Action.SCHEDULE_RESUME,
+        Action.SCHEDULE_RUN_NOW,
+        Action.SCHEDULE_DELETE,
+    ):
         app.action(action_id)(handle_schedule_button)

@@ -23,14 +23,7 @@ from handlers.blocks import (
     fit_mrkdwn,
     structured,
 )
-from handlers.ids import (
-    COMMAND,
-    SCHEDULE_BUTTONS,
-    SCHEDULE_DELETE,
-    SCHEDULE_PAUSE,
-    SCHEDULE_RESUME,
-    SCHEDULE_RUN_NOW,
-)
+from handlers.ids import COMMAND, Action, Block
 from handlers.slack_text import escape, quote, shorten
 
 # A message holds at most 50 blocks; each schedule takes two.
@@ -94,11 +87,11 @@ def _state(schedule: Schedule) -> str:
 def _controls(schedule: Schedule) -> dict[str, Any]:
     value = str(schedule.id)
     pause = (
-        _button(SCHEDULE_RESUME, "Resume", value)
+        _button(Action.SCHEDULE_RESUME, "Resume", value)
         if schedule.paused
-        else _button(SCHEDULE_PAUSE, "Pause", value)
+        else _button(Action.SCHEDULE_PAUSE, "Pause", value)
     )
-    delete = _button(SCHEDULE_DELETE, "Delete", value) | {
+    delete = _button(Action.SCHEDULE_DELETE, "Delete", value) | {
         "style": "danger",
         "confirm": {
             "title": {"type": "plain_text", "text": "Delete this recurring task?"},
@@ -109,8 +102,8 @@ def _controls(schedule: Schedule) -> dict[str, Any]:
     }
     return {
         "type": "actions",
-        "block_id": f"{SCHEDULE_BUTTONS}:{schedule.id}",
-        "elements": [pause, _button(SCHEDULE_RUN_NOW, "Run now", value), delete],
+        "block_id": f"{Block.SCHEDULE_BUTTONS}:{schedule.id}",
+        "elements": [pause, _button(Action.SCHEDULE_RUN_NOW, "Run now", value), delete],
     }
 
 

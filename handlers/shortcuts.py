@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from handlers.ids import NEW_BROWSER_TASK, RUN_IN_BROWSER
+from handlers.ids import Callback
 from handlers.modals import FormContext, Prefill, open_task_form
 from handlers.slack_text import slack_to_plain
 
@@ -24,7 +24,7 @@ def prefill_from_message(message: dict[str, Any]) -> Prefill:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.message_shortcut(RUN_IN_BROWSER)
+    @app.message_shortcut(Callback.RUN_IN_BROWSER)
     async def handle_run_in_browser(
         ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -40,7 +40,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             lambda: open_task_form(client, deps, shortcut["trigger_id"], context, prefill)
         )
 
-    @app.global_shortcut(NEW_BROWSER_TASK)
+    @app.global_shortcut(Callback.NEW_BROWSER_TASK)
     async def handle_new_browser_task(
         ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
     ) -> None:

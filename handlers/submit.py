@@ -29,11 +29,19 @@ from bot.store import TaskRecord
 from handlers import blocks
 from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
+from handlers.ids import SlackError
 
 log = logging.getLogger(__name__)
 
 # Errors that mean the bot cannot post in the conversation at all (private channel, DM, not joined).
-CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+CANNOT_POST = frozenset(
+    {
+        SlackError.NOT_IN_CHANNEL,
+        SlackError.CHANNEL_NOT_FOUND,
+        SlackError.IS_ARCHIVED,
+        SlackError.RESTRICTED_ACTION,
+    }
+)
 # Tell the person their task is queued when it will wait this long for the request budget.
 QUEUE_NOTICE_SECONDS = 3.0
 # What a Slack Web API call raises when it fails: an API error, the network, a timeout.

@@ -24,7 +24,7 @@ from bot.store import TaskRecord
 from handlers import blocks
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
-from handlers.ids import RUN_BROWSER_TASK
+from handlers.ids import Callback, SlackError
 from handlers.modals import defaults_for
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
 from handlers.slack_text import shorten
@@ -42,7 +42,15 @@ INPUT_OPTIONS = {
     "profile_id": "profile_id",
 }
 # Slack's answers that mean "this token is no good (any more)": try the bot token instead.
-TOKEN_REFUSED = {"invalid_auth", "token_expired", "not_authed", "token_revoked", "account_inactive"}
+TOKEN_REFUSED = frozenset(
+    {
+        SlackError.INVALID_AUTH,
+        SlackError.TOKEN_EXPIRED,
+        SlackError.NOT_AUTHED,
+        SlackError.TOKEN_REVOKED,
+        SlackError.ACCOUNT_INACTIVE,
+    }
+)
 
 
 def request_from_inputs(inputs: dict[str, Any], defaults: Defaults) -> CreateTaskRequest:
@@ -146,7 +154,7 @@ def _with_token(client: AsyncWebClient, token: str) -> AsyncWebClient:
 def register(app: AsyncApp, deps: Deps) -> None:
     bot_client = app.client  # the execution's token lasts minutes; the task's thread, hours
 
-    @app.function(RUN_BROWSER_TASK)
+    @app.function(Callback.RUN_BROWSER_TASK)
     async def handle_run_browser_task(
         body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:

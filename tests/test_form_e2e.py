@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from handlers.ids import CHANNEL_BLOCK, MORE_OPTIONS, NEW_BROWSER_TASK, RUN_IN_BROWSER
+from handlers.ids import Action, Block, Callback
 from tests.app_process import AppProcess
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -39,8 +39,8 @@ def more_options(
         container={"type": "view", "view_id": "V0TEST"},
         actions=[
             {
-                "action_id": MORE_OPTIONS,
-                "block_id": MORE_OPTIONS,
+                "action_id": Action.MORE_OPTIONS,
+                "block_id": Action.MORE_OPTIONS,
                 "type": "button",
                 "action_ts": "1.2",
             }
@@ -145,7 +145,7 @@ def test_run_in_browser_answers_in_the_messages_thread(
         sender.interactive(
             {
                 "type": "message_action",
-                "callback_id": RUN_IN_BROWSER,
+                "callback_id": Callback.RUN_IN_BROWSER,
                 "trigger_id": "9.9.9",
                 "team": {"id": TEAM_ID},
                 "user": {"id": "U1"},
@@ -180,7 +180,7 @@ def test_new_browser_task_asks_where_and_posts_there(
     sender.interactive(
         {
             "type": "shortcut",
-            "callback_id": NEW_BROWSER_TASK,
+            "callback_id": Callback.NEW_BROWSER_TASK,
             "trigger_id": "8.8",
             "team": {"id": TEAM_ID},
             "user": {"id": "U1"},
@@ -191,14 +191,14 @@ def test_new_browser_task_asks_where_and_posts_there(
     view = opened_view(slack)
     urls = [
         {
-            "block_id": CHANNEL_BLOCK,
+            "block_id": Block.CHANNEL,
             "action_id": "value",
             "channel_id": "C42",
             "response_url": slack.response_url("picked"),
         }
     ]
     sender.interactive(
-        view_submission(view, {"task": "Ping the site", CHANNEL_BLOCK: "C42"}, response_urls=urls)
+        view_submission(view, {"task": "Ping the site", Block.CHANNEL: "C42"}, response_urls=urls)
     )
     (reply,) = thread_replies(slack)
     assert slack.posts()[0].args["channel"] == "C42" and reply.args["channel"] == "C42"

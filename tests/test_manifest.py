@@ -9,13 +9,7 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bot.models import TaskView
-from handlers.ids import (
-    COMMAND,
-    NEW_BROWSER_TASK,
-    RUN_BROWSER_TASK,
-    RUN_IN_BROWSER,
-    SUGGESTED_PROMPTS,
-)
+from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Callback
 from handlers.workflow import INPUT_OPTIONS, step_outputs
 from tests.reference import MANIFEST_SCHEMA, require
 
@@ -43,7 +37,7 @@ def test_manifest_declares_the_command_on_the_one_events_url() -> None:
 
 def test_manifest_declares_both_shortcuts_the_app_listens_for() -> None:
     shortcuts = {s["callback_id"]: s["type"] for s in manifest()["features"]["shortcuts"]}
-    assert shortcuts == {RUN_IN_BROWSER: "message", NEW_BROWSER_TASK: "global"}
+    assert shortcuts == {Callback.RUN_IN_BROWSER: "message", Callback.NEW_BROWSER_TASK: "global"}
 
 
 def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
@@ -58,7 +52,7 @@ def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
 def test_the_workflow_step_declares_what_the_app_reads_and_gives() -> None:
     data = manifest()
     assert data["settings"]["function_runtime"] == "remote"
-    step = data["functions"][RUN_BROWSER_TASK]
+    step = data["functions"][Callback.RUN_BROWSER_TASK]
     inputs = step["input_parameters"]
     assert set(inputs) == {"task", "channel", "notify", *INPUT_OPTIONS}
     assert inputs["task"]["is_required"] is True

@@ -8,7 +8,7 @@ import pytest
 
 from bot.schedules import Repeat
 from handlers.flags import parse_inline
-from handlers.ids import CHANNEL_BLOCK, MORE_OPTIONS, TASK_FORM, VALUE
+from handlers.ids import Action, Block, Callback
 from handlers.modals import (
     FormContext,
     FormErrors,
@@ -43,7 +43,7 @@ def block_ids(view: dict) -> list[str]:
 
 def test_the_first_screen_is_short_and_remembers_where_it_was_opened() -> None:
     view = task_form(FormContext(channel_id="C1", thread_ts="1.2"), NONE)
-    assert view["callback_id"] == TASK_FORM
+    assert view["callback_id"] == Callback.TASK_FORM
     assert block_ids(view) == [
         "task",
         "start_url",
@@ -54,7 +54,7 @@ def test_the_first_screen_is_short_and_remembers_where_it_was_opened() -> None:
         "repeat",  # once by default; a recurring task's how often, at what time, how it posts
         "repeat_at",
         "repeat_switches",
-        MORE_OPTIONS,
+        Action.MORE_OPTIONS,
     ]
     assert FormContext.load(view["private_metadata"]) == FormContext(
         channel_id="C1", thread_ts="1.2"
@@ -67,7 +67,7 @@ def test_more_options_keeps_every_first_screen_block_and_action_id() -> None:
     more = task_form(HERE, NONE, advanced=True)
     first_inputs = [b for b in first["blocks"] if b["type"] == "input"]
     assert all(b in more["blocks"] for b in first_inputs)  # same IDs: Slack keeps the values
-    assert MORE_OPTIONS not in block_ids(more)
+    assert Action.MORE_OPTIONS not in block_ids(more)
     assert {
         "secrets",
         "metadata",
@@ -85,14 +85,16 @@ def test_more_options_keeps_every_first_screen_block_and_action_id() -> None:
         "switches",
     } <= set(block_ids(more))
     assert len(more["blocks"]) <= 100
-    assert all(b["element"]["action_id"] == VALUE for b in more["blocks"] if b["type"] == "input")
+    assert all(
+        b["element"]["action_id"] == Action.VALUE for b in more["blocks"] if b["type"] == "input"
+    )
 
 
 def test_a_form_opened_outside_a_channel_asks_where_to_post() -> None:
     view = task_form(FormContext(), NONE)
-    picker = next(b for b in view["blocks"] if b.get("block_id") == CHANNEL_BLOCK)
+    picker = next(b for b in view["blocks"] if b.get("block_id") == Block.CHANNEL)
     assert picker["element"]["response_url_enabled"] is True
-    assert CHANNEL_BLOCK not in block_ids(task_form(HERE, NONE))
+    assert Block.CHANNEL not in block_ids(task_form(HERE, NONE))
 
 
 def test_the_form_starts_from_the_admins_defaults_and_the_prefill() -> None:
