@@ -20,6 +20,7 @@ from bot.models import SlackRoute, TaskView
 from handlers import blocks
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.ids import Action
+from handlers.payloads import task_of
 from handlers.slack_text import escape
 from handlers.submit import post, tell_clicker
 
@@ -86,7 +87,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_stop(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Stop the task, if the clicker may."""
         await ack()
-        task_id = body["actions"][0]["value"]
+        task_id = task_of(body)
 
         async def work() -> None:
             await tell_clicker(client, body, await stop_task(deps, body["user"]["id"], task_id))
@@ -97,7 +98,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_live_view(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Send the live view link to the clicker alone."""
         await ack()
-        task_id = body["actions"][0]["value"]
+        task_id = task_of(body)
 
         async def work() -> None:
             try:
@@ -129,7 +130,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_share(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Create a public watch link and post it in the thread."""
         await ack()
-        task_id = body["actions"][0]["value"]
+        task_id = task_of(body)
         user_id = body["user"]["id"]
 
         async def work() -> None:

@@ -21,6 +21,7 @@ from bot.models import (
 )
 from handlers.ids import COMMAND, Action, Block, MetadataEvent, Reaction
 from handlers.options import OPTIONS
+from handlers.payloads import TaskMessage
 from handlers.slack_text import escape, escape_within, quote, shorten, slack_to_plain
 
 Message = dict[str, Any]
@@ -214,12 +215,6 @@ def _buttons(task_id: str) -> dict[str, Any]:
     return {"type": "actions", "block_id": Block.TASK_BUTTONS, "elements": [stop, live, share]}
 
 
-def _metadata(event_type: str, task_id: str, session_id: str, **extra: Any) -> dict[str, Any]:
-    payload = {"task_id": task_id, "session_id": session_id}
-    payload.update({k: v for k, v in extra.items() if v})
-    return {"event_type": event_type, "event_payload": payload}
-
-
 def task_started(
     created: TaskCreated, *, react_ts: str | None = None, thread_session: bool = False
 ) -> Message:
@@ -233,13 +228,12 @@ def task_started(
         "blocks": [_section(body), _context(STATES["created"][2]), _buttons(created.id)],
         # Found again in the thread after a restart: the task, the message to react to, and
         # whether this session is the thread's own (kept alive for follow-ups).
-        "metadata": _metadata(
-            MetadataEvent.TASK_STATUS,
-            created.id,
-            created.session_id,
+        "metadata": TaskMessage(
+            task_id=created.id,
+            session_id=created.session_id,
             react_ts=react_ts,
             thread_session=thread_session,
-        ),
+        ).metadata(MetadataEvent.TASK_STATUS),
     }
 
 
@@ -486,7 +480,9 @@ def task_result(
         message={
             "text": text,
             "blocks": blocks,
-            "metadata": _metadata(MetadataEvent.TASK_RESULT, task.id, task.session_id),
+            "metadata": TaskMessage(task_id=task.id, session_id=task.session_id).metadata(
+                MetadataEvent.TASK_RESULT
+            ),
         },
         attachments=attachments,
     )

@@ -43,7 +43,7 @@ from handlers.flags import (
 from handlers.following import react
 from handlers.ids import Action, Reaction
 from handlers.modals import FormContext, Prefill, defaults_for, defaults_of, open_task_form
-from handlers.payloads import QueuedFollowUp
+from handlers.payloads import QueuedFollowUp, follow_up_of, task_of
 from handlers.recurring import channel_schedules, create_schedule
 from handlers.submit import (
     NotStarted,
@@ -407,7 +407,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         """Run the follow-up when the thread's browser is free."""
         await ack()
         try:
-            value = QueuedFollowUp.model_validate_json(body["actions"][0]["value"])
+            value = follow_up_of(body)
         except ValidationError:
             log.warning("action.malformed_value action=%s", Action.QUEUE_FOLLOW_UP)
             return
@@ -518,7 +518,7 @@ AGAIN_UNKNOWN = (
 async def run_again(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> None:
     """The same task with the same options, in the same thread: in the thread's browser when
     the thread keeps one, in a new browser otherwise."""
-    earlier = await _earlier_task(deps, client, body, body["actions"][0]["value"])
+    earlier = await _earlier_task(deps, client, body, task_of(body))
     if earlier is None:
         return
     record, request = earlier
@@ -551,7 +551,7 @@ async def run_again(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) ->
 async def change_and_run(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> None:
     """The task form with every option of the earlier task (secrets excepted), answering in its
     thread."""
-    earlier = await _earlier_task(deps, client, body, body["actions"][0]["value"])
+    earlier = await _earlier_task(deps, client, body, task_of(body))
     if earlier is None:
         return
     record, request = earlier

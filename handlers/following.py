@@ -20,6 +20,7 @@ from bot.store import Store, TaskRecord
 from handlers import blocks
 from handlers.errors import failure_text
 from handlers.ids import MetadataEvent, Reaction
+from handlers.payloads import TaskMessage
 from handlers.recurring import report_run
 from handlers.slack_text import escape
 from handlers.submit import SLACK_ERRORS, post, set_thread_status
@@ -74,13 +75,12 @@ class SlackTaskSink:
 
     @staticmethod
     def _find_message(
-        messages: list[dict[str, Any]], event_type: str, task_id: str
-    ) -> dict[str, Any] | None:
+        messages: list[dict[str, Any]], event_type: MetadataEvent, task_id: str
+    ) -> tuple[dict[str, Any], TaskMessage] | None:
         for message in messages:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == event_type and payload.get("task_id") == task_id:
-                return message
+            found = TaskMessage.read(message, event_type)
+            if found is not None and found.task_id == task_id:
+                return message, found
         return None
 
     async def _status_message(
@@ -93,9 +93,8 @@ class SlackTaskSink:
             return record.status_ts or None, record.react_ts
         if thread is None:
             thread = await self._thread(record.route)
-        message = self._find_message(thread, MetadataEvent.TASK_STATUS, record.task_id)
-        payload = ((message or {}).get("metadata") or {}).get("event_payload") or {}
-        ts, react_ts = (str(message["ts"]) if message else ""), payload.get("react_ts")
+        found = self._find_message(thread, MetadataEvent.TASK_STATUS, record.task_id)
+        ts, react_ts = (str(found[0]["ts"]), found[1].react_ts) if found else ("", None)
         await self.store.set_status_message(record.task_id, ts, react_ts)
         return ts or None, react_ts
 

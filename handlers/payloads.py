@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from handlers.ids import Action
+from handlers.ids import Action, MetadataEvent
 
 
 class _Loose(BaseModel):
@@ -44,30 +44,65 @@ class QueuedFollowUp(BaseModel):
         return self.model_dump_json()
 
 
-def _uuid(value: str | None) -> None:
-    UUID(str(value))
+class TaskMessage(BaseModel):
+    """What a task's status message and its result carry as Slack message metadata, so a task
+    found again after the store was lost is matched to its thread (and its result not posted
+    twice). Read back from any message: what does not fit is not the app's."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    task_id: str
+    session_id: str
+    react_ts: str | None = None  # the message that gets ✅ or ❌ at the end
+    thread_session: bool = False  # the session is the thread's own, kept for follow-ups
+
+    def metadata(self, event_type: MetadataEvent) -> dict[str, Any]:
+        payload = self.model_dump(exclude_defaults=True)
+        return {"event_type": str(event_type), "event_payload": payload}
+
+    @classmethod
+    def read(cls, message: dict[str, Any], event_type: MetadataEvent) -> TaskMessage | None:
+        meta = message.get("metadata")
+        if not isinstance(meta, dict) or meta.get("event_type") != event_type:
+            return None
+        try:
+            return cls.model_validate(meta.get("event_payload"))
+        except ValidationError:
+            return None
 
 
-def _schedule_id(value: str | None) -> None:
+def _task_id(value: str | None) -> str:
+    """A task's (or a session's) ID: a UUID, as Browser Use writes it."""
+    return str(UUID(str(value)))
+
+
+def _schedule_id(value: str | None) -> int:
     if not re.fullmatch(r"[0-9]{1,18}", str(value)):
         raise ValueError("not a schedule ID")
+    return int(str(value))
 
 
-def _slack_id(value: str | None) -> None:
+def _slack_id(value: str | None) -> str:
     if not re.fullmatch(r"[A-Z0-9]{1,32}", str(value)):
         raise ValueError("not a Slack ID")
+    return str(value)
 
 
-# What each of the app's own buttons carries: a task or session ID, or a queued follow-up.
+def _follow_up(value: str | None) -> QueuedFollowUp:
+    return QueuedFollowUp.model_validate_json(str(value))
+
+
+# What each of the app's own buttons carries, typed: read with `clicked` (a mangled value is
+# refused at the door, see `BlockActions`).
 BUTTON_VALUES: dict[str, Callable[[str | None], object]] = {
-    Action.STOP_TASK: _uuid,
-    Action.LIVE_VIEW: _uuid,
-    Action.SHARE_SESSION: _uuid,
-    Action.CLOSE_SESSION: _uuid,
-    Action.RUN_AGAIN: _uuid,
-    Action.CHANGE_AND_RUN: _uuid,
-    Action.OPEN_CHANNEL_SETTINGS: _slack_id,
-    Action.QUEUE_FOLLOW_UP: lambda value: QueuedFollowUp.model_validate_json(str(value)),
+    Action.STOP_TASK: _task_id,
+    Action.LIVE_VIEW: _task_id,
+    Action.SHARE_SESSION: _task_id,
+    Action.CLOSE_SESSION: _task_id,  # the thread's session
+    Action.RUN_AGAIN: _task_id,
+    Action.CHANGE_AND_RUN: _task_id,
+    Action.OPEN_CHANNEL_SETTINGS: _slack_id,  # the channel
+    Action.QUEUE_FOLLOW_UP: _follow_up,
 }
 # Buttons that answer in the conversation they were clicked in.
 IN_A_CONVERSATION = frozenset(BUTTON_VALUES)
@@ -81,6 +116,27 @@ BUTTON_VALUES |= dict.fromkeys(
     ),
     _schedule_id,
 )
+
+T = TypeVar("T")
+
+
+def clicked(body: dict[str, Any], kind: Callable[[str | None], T]) -> T:
+    """The value of the button clicked, as its type (`kind` is its entry in BUTTON_VALUES)."""
+    action = body["actions"][0]
+    assert BUTTON_VALUES[action["action_id"]] is kind, action["action_id"]
+    return kind(action.get("value"))
+
+
+def task_of(body: dict[str, Any]) -> str:
+    return clicked(body, _task_id)
+
+
+def schedule_of(body: dict[str, Any]) -> int:
+    return clicked(body, _schedule_id)
+
+
+def follow_up_of(body: dict[str, Any]) -> QueuedFollowUp:
+    return clicked(body, _follow_up)
 
 
 class SlashCommand(_Loose):

@@ -23,6 +23,7 @@ from handlers.access import apply_policy, check_access, is_admin
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.home import publish_home
 from handlers.ids import COMMAND, Action
+from handlers.payloads import schedule_of
 from handlers.submit import (
     CANNOT_POST,
     SLACK_ERRORS,
@@ -322,9 +323,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         click = f"schedule:{action['value']}:{action.get('action_ts')}"
 
         async def work() -> None:
-            said = await manage(
-                deps, client, user, int(action["value"]), action["action_id"], click
-            )
+            said = await manage(deps, client, user, schedule_of(body), action["action_id"], click)
             if (body.get("view") or {}).get("type") == "home":
                 await publish_home(deps, client, user, note=said)
                 return
