@@ -21,8 +21,8 @@ from handlers import blocks
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.ids import Action
 from handlers.payloads import task_of
+from handlers.slack_io import post, tell_clicker
 from handlers.slack_text import escape
-from handlers.submit import post, tell_clicker
 
 log = logging.getLogger(__name__)
 

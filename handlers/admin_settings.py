@@ -23,8 +23,8 @@ from handlers.home import publish_home
 from handlers.ids import Action, Callback
 from handlers.modals import FormErrors, form_values
 from handlers.options import domain_list, whole_number
+from handlers.slack_io import open_view, tell_clicker
 from handlers.slack_text import escape
-from handlers.submit import open_view, tell_clicker
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from handlers.errors import VIEW_FAILED, UserInputError
 from handlers.ids import Action, Callback
 from handlers.modals import SWITCHES, FormErrors, Prefill, defaults_of, form_values
 from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
+from handlers.slack_io import open_view, post, tell_clicker
 from handlers.slack_text import escape
-from handlers.submit import open_view, post, tell_clicker
 
 log = logging.getLogger(__name__)
 

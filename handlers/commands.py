@@ -28,7 +28,8 @@ from handlers.flags import (
 from handlers.ids import COMMAND
 from handlers.modals import FormContext, defaults_for, defaults_of, open_task_form
 from handlers.recurring import channel_schedules, create_schedule
-from handlers.submit import Origin, failure_reporter, first_time, respond_ephemeral, start_task
+from handlers.slack_io import respond_ephemeral
+from handlers.submit import Origin, failure_reporter, first_time, start_task
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

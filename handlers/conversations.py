@@ -40,20 +40,12 @@ from handlers.flags import (
     Stop,
     parse_command,
 )
-from handlers.following import react
 from handlers.ids import Action, Reaction
 from handlers.modals import FormContext, Prefill, defaults_for, defaults_of, open_task_form
 from handlers.payloads import QueuedFollowUp, follow_up_of, task_of
 from handlers.recurring import channel_schedules, create_schedule
-from handlers.submit import (
-    NotStarted,
-    Origin,
-    first_time,
-    post,
-    start_task,
-    tell_clicker,
-    tell_in_thread,
-)
+from handlers.slack_io import post, react, tell_clicker, tell_in_thread
+from handlers.submit import NotStarted, Origin, first_time, start_task
 
 log = logging.getLogger(__name__)
 

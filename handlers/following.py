@@ -22,26 +22,13 @@ from handlers.errors import failure_text
 from handlers.ids import MetadataEvent, Reaction
 from handlers.payloads import TaskMessage
 from handlers.recurring import report_run
+from handlers.slack_io import SLACK_ERRORS, post, react, set_thread_status
 from handlers.slack_text import escape
-from handlers.submit import SLACK_ERRORS, post, set_thread_status
 from handlers.workflow import complete_step
 
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-
-
-async def react(
-    client: AsyncWebClient, channel: str, ts: str, add: str, remove: str | None = None
-) -> None:
-    """Put `add` on a message (taking `remove` off first): 👀, then ✅ or ❌. Each step is tried
-    on its own: a 👀 that never landed must not keep the ✅ off."""
-    steps = [(client.reactions_remove, remove)] if remove else []
-    for call, name in [*steps, (client.reactions_add, add)]:
-        try:
-            await call(channel=channel, timestamp=ts, name=name)
-        except SLACK_ERRORS as exc:
-            log.info("slack.reaction %s failed: %s", name, exc)
 
 
 class SlackTaskSink:

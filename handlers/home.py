@@ -19,8 +19,8 @@ from handlers.access import is_admin
 from handlers.blocks import STATES, outcome
 from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Action
 from handlers.recurring_blocks import schedule_blocks
+from handlers.slack_io import SLACK_ERRORS
 from handlers.slack_text import escape, shorten
-from handlers.submit import SLACK_ERRORS
 
 log = logging.getLogger(__name__)
 RECENT = 10

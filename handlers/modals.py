@@ -33,14 +33,8 @@ from handlers.options import (
     merge,
 )
 from handlers.recurring import create_schedule
-from handlers.submit import (
-    SLACK_ERRORS,
-    Origin,
-    failure_reporter,
-    first_time,
-    open_view,
-    start_task,
-)
+from handlers.slack_io import SLACK_ERRORS, open_view
+from handlers.submit import Origin, failure_reporter, first_time, start_task
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,8 @@ from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.home import publish_home
 from handlers.ids import COMMAND, Action
 from handlers.payloads import schedule_of
-from handlers.submit import (
-    CANNOT_POST,
-    SLACK_ERRORS,
-    NotStarted,
-    Origin,
-    first_time,
-    post,
-    respond_ephemeral,
-    start_task,
-    tell_privately,
-)
+from handlers.slack_io import CANNOT_POST, SLACK_ERRORS, post, respond_ephemeral
+from handlers.submit import NotStarted, Origin, first_time, start_task, tell_privately
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
@@ -29,23 +21,18 @@ from bot.store import TaskRecord
 from handlers import blocks
 from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
-from handlers.ids import SlackError
+from handlers.slack_io import (
+    CANNOT_POST,
+    SLACK_ERRORS,
+    post,
+    respond_ephemeral,
+    set_thread_status,
+)
 
 log = logging.getLogger(__name__)
 
-# Errors that mean the bot cannot post in the conversation at all (private channel, DM, not joined).
-CANNOT_POST = frozenset(
-    {
-        SlackError.NOT_IN_CHANNEL,
-        SlackError.CHANNEL_NOT_FOUND,
-        SlackError.IS_ARCHIVED,
-        SlackError.RESTRICTED_ACTION,
-    }
-)
 # Tell the person their task is queued when it will wait this long for the request budget.
 QUEUE_NOTICE_SECONDS = 3.0
-# What a Slack Web API call raises when it fails: an API error, the network, a timeout.
-SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -96,52 +83,6 @@ async def first_time(deps: Deps, key: str) -> bool:
         return True
     log.info("request.duplicate key=%s", key.split(":")[0])
     return False
-
-
-async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
-    """Answer through a `response_url`; True when Slack took it."""
-    if not url:
-        return False
-    webhook = AsyncWebhookClient(
-        url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler()],
-    )
-    try:
-        response = await webhook.send_dict(message)
-    except SLACK_ERRORS as exc:
-        log.warning("slack.respond failed: %s", type(exc).__name__)
-        return False
-    if response.status_code != 200:
-        log.warning("slack.respond status=%s", response.status_code)
-    return response.status_code == 200
-
-
-async def post(
-    client: AsyncWebClient, channel: str, message: blocks.Message, thread_ts: str | None = None
-) -> tuple[str | None, str | None]:
-    """Post a message (no unfurls). Returns (its ts, None) or (None, the Slack error code);
-    never raises, so a post that fails is logged and the flow goes on."""
-    try:
-        result = await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            **message,
-        )
-    except SlackApiError as exc:
-        code = str(exc.response.get("error", "unknown"))
-        log.warning("slack.post error=%s channel=%s", code, channel)
-        return None, code
-    except SLACK_ERRORS as exc:
-        log.warning("slack.post failed: %s channel=%s", type(exc).__name__, channel)
-        return None, "network"
-    ts = result.get("ts")
-    if not isinstance(ts, str) or not ts:
-        # slack_sdk answers None for a missing key: never take it for a message's ts.
-        log.warning("slack.post answered without a ts channel=%s", channel)
-        return None, "no_ts"
-    return ts, None
 
 
 async def tell_privately(
@@ -308,57 +249,6 @@ async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute)
             if n == len(waits):
                 exc.outcome_unknown, exc.not_created = False, True  # looked: it is not there
         raise
-
-
-async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-    """An ephemeral answer to the person who clicked a button, in the thread where they
-    clicked (or through the click's response_url, where the bot cannot post)."""
-    channel = str((body.get("channel") or {}).get("id", ""))
-    thread_ts = (body.get("message") or {}).get("thread_ts")
-    if not await tell_in_thread(
-        client, channel, body["user"]["id"], thread_ts, blocks.notice(text)
-    ):
-        await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
-
-
-async def tell_in_thread(
-    client: AsyncWebClient,
-    channel: str,
-    user: str,
-    thread_ts: str | None,
-    message: blocks.Message,
-) -> bool:
-    """A message only `user` sees, in a conversation (in a thread, if given); True if sent."""
-    shown = {k: v for k, v in message.items() if k not in ("response_type", "replace_original")}
-    try:
-        await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, **shown)
-    except SLACK_ERRORS as exc:
-        log.info("slack.post_ephemeral failed channel=%s: %s", channel, exc)
-        return False
-    return True
-
-
-async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> bool:
-    """Open a modal; True when Slack took it. The trigger is good for 3 seconds, once."""
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-        return True
-    except SLACK_ERRORS as exc:
-        log.warning("slack.views_open failed: %s", exc)
-        return False
-
-
-async def set_thread_status(
-    client: AsyncWebClient, channel: str, thread_ts: str, status: str, messages: list[str]
-) -> None:
-    """ "<app> is browsing…" under the thread, with rotating loading messages. Slack drops it
-    after 2 minutes, or when the app posts in the thread; never worth failing a flow for."""
-    try:
-        await client.assistant_threads_setStatus(
-            channel_id=channel, thread_ts=thread_ts, status=status, loading_messages=messages
-        )
-    except SLACK_ERRORS as exc:
-        log.info("slack.set_status failed channel=%s: %s", channel, exc)
 
 
 async def _mark_not_started(

@@ -27,8 +27,9 @@ from handlers.errors import UserInputError
 from handlers.ids import Callback, SlackError
 from handlers.modals import defaults_for
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
+from handlers.slack_io import SLACK_ERRORS
 from handlers.slack_text import shorten
-from handlers.submit import SLACK_ERRORS, NotStarted, Origin, first_time, start_task
+from handlers.submit import NotStarted, Origin, first_time, start_task
 
 log = logging.getLogger(__name__)
 
