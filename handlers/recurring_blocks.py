@@ -129,7 +129,8 @@ def schedule_blocks(schedules: list[Schedule], *, empty: str) -> list[dict[str, 
 
 
 def channel_list(schedules: list[Schedule], note: str | None = None) -> Message:
-    """`/browser-use schedules`: the channel's recurring tasks, to the person who asked."""
+    """`/browser-use schedules`: the channel's recurring tasks, to the person who asked. With a
+    `note` (what a button did), it replaces the list the button was in."""
     head = [_section(note)] if note else []
     shown = schedule_blocks(
         schedules,
@@ -140,7 +141,7 @@ def channel_list(schedules: list[Schedule], note: str | None = None) -> Message:
         "text": f"Recurring tasks in this channel: {len(schedules)}",
         "blocks": [*head, _section("*Recurring tasks in this channel*"), *shown],
         "response_type": "ephemeral",
-        "replace_original": True,
+        "replace_original": note is not None,
     }
 
 
