@@ -21,6 +21,7 @@ from handlers.blocks import (
     _section,
     describe_options,
     fit_mrkdwn,
+    notice,
     structured,
 )
 from handlers.ids import COMMAND, Action, Block
@@ -198,27 +199,16 @@ def skipped(schedule: Schedule, due_at: float) -> Message:
 
 def did_not_run(schedule: Schedule, reason: str) -> Message:
     """To the owner, privately: a run could not start. `reason` is escaped mrkdwn."""
-    return {
-        "text": "A recurring task did not run",
-        "blocks": [
-            _section(
-                f":x: Your recurring task “{_task(schedule, 80)}” in <#{schedule.channel}> "
-                f"did not run: {reason}"
-            )
-        ],
-    }
+    return notice(
+        f":x: Your recurring task “{_task(schedule, 80)}” in <#{schedule.channel}> did not "
+        f"run: {reason}"
+    )
 
 
 def paused_for_failures(schedule: Schedule, failures: int) -> Message:
     """To the owner: the schedule paused itself, and why."""
-    return {
-        "text": "A recurring task was paused",
-        "blocks": [
-            _section(
-                f":double_vertical_bar: I paused your recurring task “{_task(schedule, 80)}” "
-                f"in <#{schedule.channel}>: its last {failures} runs failed (the last one is in "
-                f"the channel). Resume it from my Home tab or with `{COMMAND} schedules` once "
-                "it can succeed."
-            )
-        ],
-    }
+    return notice(
+        f":double_vertical_bar: I paused your recurring task “{_task(schedule, 80)}” in "
+        f"<#{schedule.channel}>: its last {failures} runs failed (the last one is in the "
+        f"channel). Resume it from my Home tab or with `{COMMAND} schedules` once it can succeed."
+    )
