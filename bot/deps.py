@@ -58,14 +58,20 @@ class InFlight:
                     except Exception:
                         log.exception("telling the person failed ref=%s", reference)
 
-        task = asyncio.get_running_loop().create_task(self.run(guarded))
+        # Counted now, not when the task first runs: the moment a listener returns (and Slack
+        # gets its ack), `/healthz` already counts the work it left behind.
+        loop = asyncio.get_running_loop()
+        self._begin()
+        task = loop.create_task(self._finish_after(guarded))
         # The loop keeps only weak references to tasks; hold them until they finish.
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
+    def _begin(self) -> None:
         self._count += 1
         self._idle.clear()
+
+    async def _finish_after(self, work: Callable[[], Awaitable[T]]) -> T:
         try:
             return await work()
         finally:

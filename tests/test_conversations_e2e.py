@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from tests.app_process import AppProcess
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import Created, FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -205,7 +206,7 @@ def test_done_closes_the_threads_browser(
 
 
 def test_an_event_delivered_twice_or_retried_creates_one_task(
-    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     ts = new_ts()
     mention(sender, "look up the weather", ts=ts, event_id="EvSAME1")
@@ -213,12 +214,12 @@ def test_an_event_delivered_twice_or_retried_creates_one_task(
     mention(sender, "look up the weather", ts=ts, event_id="EvSAME1", retry=1)
     mention(sender, "look up the weather", ts=ts, event_id="EvOTHER", retry=2)  # same message
     created_count(browser_use, 1)
-    time.sleep(0.7)
+    app.settle()  # every delivery handled: none of the others started one
     assert len(browser_use.created) == 1
 
 
 def test_bots_edits_and_other_messages_never_start_tasks(
-    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     ts = new_ts()
     sender.event(
@@ -251,7 +252,7 @@ def test_bots_edits_and_other_messages_never_start_tasks(
             "text": "just chatting",
         }
     )
-    time.sleep(0.7)
+    app.settle()
     assert browser_use.created == [] and slack.posts() == []
 
 
