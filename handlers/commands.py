@@ -11,8 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from handlers import blocks
 from handlers.access import apply_policy, check_access
-from handlers.actions import stop_task, task_status
 from handlers.channel_defaults import open_settings, where_from
+from handlers.controls import stop_task, task_status
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import (
     ChannelSettings,

@@ -26,8 +26,8 @@ from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, Sla
 from bot.store import FollowUp, TaskRecord
 from handlers import blocks
 from handlers.access import apply_policy, check_access, check_quota
-from handlers.actions import stop_task, task_status
 from handlers.channel_defaults import settings_prompt
+from handlers.controls import stop_task, task_status
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import (
     ChannelSettings,
