@@ -1,18 +1,46 @@
-"""The task form and the shortcuts, end to end through the running app."""
+"""The task form and the shortcuts: listener tests, through the real app in this process
+(`tests.in_process`: signed requests through Bolt's `async_dispatch`, the stand-ins over HTTP)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from handlers.ids import Action, Block, Callback
-from tests.app_process import AppProcess
+from tests.conftest import app_env
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.in_process import InProcessApp, InProcessSender
 from tests.slack_requests import SlackSender, view_submission
 
 SECRET = "sentinel-s3cr3t-7f2a9c"
+
+
+@pytest.fixture(scope="module")
+def listeners(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InProcessApp]:
+    app = InProcessApp(app_env(slack, browser_use), tmp_path_factory.mktemp("form")).start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def app(listeners: InProcessApp, slack: FakeSlack, browser_use: FakeBrowserUse) -> InProcessApp:
+    """The app in this process, settled, with both stand-ins wiped clean for this test."""
+    listeners.settle()
+    slack.reset()
+    browser_use.reset()
+    return listeners
+
+
+@pytest.fixture
+def sender(app: InProcessApp, slack: FakeSlack) -> SlackSender:
+    return InProcessSender(app, slack.response_url())
 
 
 def opened_view(slack: FakeSlack, method: str = "views.open") -> dict:
@@ -217,7 +245,7 @@ def test_without_a_thread_or_response_url_the_person_gets_a_dm(
 
 
 def test_a_secret_appears_in_no_slack_call_and_no_log_line(
-    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, app: AppProcess
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, app: InProcessApp
 ) -> None:
     # Browser Use refuses and echoes the secret back: the echo must not reach Slack either.
     browser_use.next_create(Behaviour(422, {"detail": f"secret {SECRET} rejected"}))
@@ -235,9 +263,11 @@ def test_a_secret_appears_in_no_slack_call_and_no_log_line(
     )
     wait_for(lambda: len(browser_use.created) == 1, 5, "the created task")
     thread_replies(slack)
-    time.sleep(0.3)
+    app.settle()
     assert browser_use.created[0].body["secrets"] == {"token": SECRET}
     assert SECRET not in slack.everything_sent()
+    # The log holds every line of the app and of the Slack SDK (which logs bodies at DEBUG).
+    assert "task.created" in app.logs() and "slack_sdk" in app.logs()
     assert SECRET not in app.logs()
     assert "[secret]" in slack.everything_sent()
 
