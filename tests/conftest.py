@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -23,6 +24,29 @@ def slack() -> Iterator[FakeSlack]:
     server = FakeSlack().start()
     yield server
     server.stop()
+
+
+_shared_postgres: Iterator[str] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With workers (`-n`), one PostgreSQL for all of them, started here by the process that
+    starts them: each would otherwise start (and initdb) its own. They find it in
+    TEST_DATABASE_URL, as they would a server CI gives them."""
+    global _shared_postgres
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if "TEST_DATABASE_URL" in os.environ:
+        return
+    _shared_postgres = databases.start_postgres()
+    os.environ["TEST_DATABASE_URL"] = next(_shared_postgres)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _shared_postgres is not None:
+        os.environ.pop("TEST_DATABASE_URL", None)
+        for _ in _shared_postgres:  # runs its cleanup: the server is stopped and removed
+            pass
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ def start_postgres() -> Iterator[str]:
         yield server.get_uri("postgres")
     finally:
         server._cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def connect(database_url: str, database: str | None = None) -> Any:
