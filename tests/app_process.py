@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-# One HTTP client for every request a test sends over loopback: `LOOPBACK.get()` builds a client,
+# One HTTP client for every request a test sends over loopback: `httpx.get()` builds a client,
 # and with it a TLS context (loading the system's certificates), for each call, which was half
 # of the test process's CPU.
 LOOPBACK = httpx.Client(timeout=10)
