@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.models import CreateTaskRequest
 from bot.schedules import Repeat, RepeatError, parse_repeat
 from handlers.errors import UserInputError
-from handlers.options import BY_FLAG, Defaults, Fields, build_request, merge, suggest
+from handlers.options import BY_FLAG, ONCE_ONLY, Defaults, Fields, build_request, merge, suggest
 from handlers.slack_text import slack_to_plain
 
 # Slack clients turn typed quotes into typographic ones; each opening quote and its closers.
@@ -99,10 +99,6 @@ class Schedules:
 Command = Help | OpenForm | ChannelSettings | Schedules | Run | Every | Status | Stop
 # The switches of a recurring task (not Create Task options).
 SCHEDULE_SWITCHES = ("--on-change", "--notify")
-ONCE_ONLY = {
-    "session_id": "A recurring task opens a fresh browser at each run, so it can't "
-    "keep a session. A profile (`--profile`) keeps logins between runs."
-}
 _TASK_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 HELP_WORDS = {"help", "-h", "--help", "?"}
 

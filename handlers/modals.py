@@ -25,6 +25,7 @@ from handlers.errors import UserInputError
 from handlers.ids import Action, Block, Callback
 from handlers.options import (
     BY_KEY,
+    ONCE_ONLY,
     OPTIONS,
     Defaults,
     Fields,
@@ -267,13 +268,7 @@ def parse_repeat_fields(values: dict[str, str | list[str]], floor_minutes: int) 
             raise FormErrors({Block.REPEAT: "Choose how often it repeats (or untick the boxes)."})
         return None
     errors = {}
-    for block, why in (
-        (
-            "secrets",
-            "Secrets are not kept for recurring tasks: use a profile or a 1Password vault.",
-        ),
-        ("session_id", "A recurring task opens a fresh browser each run: use a profile instead."),
-    ):
+    for block, why in ONCE_ONLY.items():
         if values.get(block):
             errors[block] = why
     if kind == "hourly":

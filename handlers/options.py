@@ -268,6 +268,15 @@ def screen_size(raw: str) -> Fields:
     }
 
 
+# The options a recurring task cannot keep (the form's block ID or request field → why).
+ONCE_ONLY = {
+    "secrets": "Secrets are not kept, so a recurring task cannot have them: use a profile "
+    "(`--profile`) or a 1Password vault (`--vault`).",
+    "session_id": "A recurring task opens a fresh browser at each run, so it can't keep a "
+    "session. A profile (`--profile`) keeps logins between runs.",
+}
+
+
 # --- the table ---------------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -15,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.models import CreateTaskRequest, TaskView
+from bot.scheduler import moment
 from bot.schedules import Repeat
 from bot.store import Schedule, Store, TaskRecord
 from handlers import blocks
@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 
 # A schedule whose runs fail this many times in a row pauses itself and tells its owner.
 FAILURES_BEFORE_PAUSE = 3
-
-
-def moment(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
 
 
 def run_failed(task: TaskView) -> bool:
