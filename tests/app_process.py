@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -27,6 +28,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Settles(Protocol):
+    def settle(self, timeout: float = 10) -> None: ...
+
+
+# Every app running in this test process (a subprocess, or in process), so a test that wipes the
+# shared stand-ins first waits for all of them: an app still finishing an earlier test's work
+# would post into this test's record.
+RUNNING: set[Settles] = set()
+
+
+def settle_all() -> None:
+    for app in list(RUNNING):
+        app.settle()
 
 
 class Forked:
@@ -132,6 +148,7 @@ class AppProcess:
             try:
                 # Any answer means it is serving (the benchmark's baseline has no /healthz).
                 if LOOPBACK.get(f"{self.url}/healthz", timeout=0.5).status_code < 500:
+                    RUNNING.add(self)
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)
@@ -144,8 +161,11 @@ class AppProcess:
     def settle(self, timeout: float = 10) -> None:
         """Wait until the app has nothing in flight: what it was sent is all answered."""
         deadline = time.monotonic() + timeout
-        while self.in_flight() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        try:
+            while self.in_flight() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        except (httpx.TransportError, KeyError, ValueError):
+            return  # not serving (stopped, killed, or the baseline): nothing to wait for
 
     def rss_mb(self) -> float:
         """Resident memory of the process, from /proc (Linux)."""
@@ -160,6 +180,7 @@ class AppProcess:
 
     def stop(self) -> int:
         assert self.proc is not None
+        RUNNING.discard(self)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

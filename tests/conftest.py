@@ -6,11 +6,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tests import databases
-from tests.app_process import AppProcess
+from tests.app_process import AppProcess, settle_all
 from tests.app_process import app_env as stand_in_env
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.slack import FakeSlack
@@ -101,14 +102,27 @@ def app_process(
     process.stop()
 
 
-@pytest.fixture
-def app(app_process: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) -> AppProcess:
-    """The running app, with both stand-ins wiped clean for this test, once the app has finished
-    what the test before sent it (a late post would land in this test's record)."""
-    app_process.settle()
+A = TypeVar("A")
+
+
+def wipe(slack: FakeSlack, browser_use: FakeBrowserUse) -> None:
+    """Both stand-ins wiped clean for a test, once every app running here has finished what the
+    tests before sent it (a late post would land in this test's record)."""
+    settle_all()
     slack.reset()
     browser_use.reset()
-    return app_process
+
+
+def wiped(app: A, slack: FakeSlack, browser_use: FakeBrowserUse) -> A:
+    """A test's app, with the stand-ins wiped (`wipe`)."""
+    wipe(slack, browser_use)
+    return app
+
+
+@pytest.fixture
+def app(app_process: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) -> AppProcess:
+    """The suite's running app, ready for this test (`wiped`)."""
+    return wiped(app_process, slack, browser_use)
 
 
 @pytest.fixture
@@ -123,8 +137,7 @@ OwnApp = Callable[..., AbstractContextManager[tuple[AppProcess, SlackSender]]]
 def own_app(slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path) -> OwnApp:
     """Start an app of the test's own, with extra settings (`own_app(SESSION_IDLE_MINUTES="1")`),
     the stand-ins wiped first; it is stopped when the `with` block ends."""
-    slack.reset()
-    browser_use.reset()
+    wipe(slack, browser_use)
 
     @contextmanager
     def start(**env: str) -> Iterator[tuple[AppProcess, SlackSender]]:

@@ -28,6 +28,7 @@ from bot.deps import Deps
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tracker import Tracker
+from tests.app_process import RUNNING
 from tests.slack_requests import SlackSender
 
 T = TypeVar("T")
@@ -62,6 +63,7 @@ class InProcessApp:
             logger.addHandler(self._log)
             logger.setLevel(logging.DEBUG)
         self.run(self._setup())
+        RUNNING.add(self)
         return self
 
     async def _setup(self) -> None:
@@ -120,6 +122,8 @@ class InProcessApp:
         return "\n".join(self._log.lines)
 
     def stop(self) -> None:
+        RUNNING.discard(self)
+
         async def close() -> None:
             await self.deps.inflight.wait_idle(10)
             await self.deps.tracker.close()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from handlers.ids import Action, Block, Callback
-from tests.conftest import app_env
+from tests.conftest import app_env, wiped
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -31,11 +31,8 @@ def listeners(
 
 @pytest.fixture
 def app(listeners: InProcessApp, slack: FakeSlack, browser_use: FakeBrowserUse) -> InProcessApp:
-    """The app in this process, settled, with both stand-ins wiped clean for this test."""
-    listeners.settle()
-    slack.reset()
-    browser_use.reset()
-    return listeners
+    """The app in this process, ready for this test (`wiped`)."""
+    return wiped(listeners, slack, browser_use)
 
 
 @pytest.fixture

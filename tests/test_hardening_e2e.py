@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.app_process import LOOPBACK, AppProcess
-from tests.conftest import WEBHOOK_SECRET, OwnApp, app_env
+from tests.conftest import WEBHOOK_SECRET, OwnApp, app_env, wipe
 from tests.fakes.browser_use import API_KEY, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
@@ -115,8 +115,7 @@ def strict_app(
 
 @pytest.fixture
 def strict(strict_app: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) -> SlackSender:
-    slack.reset()
-    browser_use.reset()
+    wipe(slack, browser_use)
     return SlackSender(strict_app.url, slack.response_url())
 
 

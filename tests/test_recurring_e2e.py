@@ -22,7 +22,7 @@ from bot.models import CreateTaskRequest
 from bot.schedules import Repeat
 from bot.store import Schedule, Store
 from tests.app_process import AppProcess
-from tests.conftest import OwnApp, app_env
+from tests.conftest import OwnApp, app_env, wiped
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -50,9 +50,7 @@ def recurring_app(
 def app(
     recurring_app: tuple[AppProcess, str], slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> AppProcess:
-    slack.reset()
-    browser_use.reset()
-    return recurring_app[0]
+    return wiped(recurring_app[0], slack, browser_use)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from bot.models import SlackRoute
 from bot.store import Store, TaskRecord
 from tests import databases
 from tests.app_process import AppProcess
-from tests.conftest import WEBHOOK_SECRET, app_env
+from tests.conftest import WEBHOOK_SECRET, app_env, wipe
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -37,8 +37,7 @@ FAST_TAKEOVER = {"FOLLOW_LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "0.5"}
 def two_processes(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str, **env: str
 ) -> Iterator[list[tuple[AppProcess, SlackSender]]]:
-    slack.reset()
-    browser_use.reset()
+    wipe(slack, browser_use)
     settings = {**app_env(slack, browser_use), "DATABASE_URL": database, **env}
     started: list[AppProcess] = []
     try:

@@ -64,6 +64,9 @@ class FakeBrowserUse(ThreadedServer):
 
     def reset(self) -> None:
         with self._lock:
+            # A request that arrived before the reset belongs to the test before: if it is still
+            # answering (a slow create), what it creates is not recorded in this test's world.
+            self.generation = getattr(self, "generation", 0) + 1
             self.create_calls = 0  # every POST /tasks received, whatever the answer
             self.created: list[Created] = []
             self.tasks: dict[str, dict[str, Any]] = {}  # TaskView JSON, by task ID
@@ -325,6 +328,7 @@ class FakeBrowserUse(ThreadedServer):
         with self._lock:
             behaviour = self._next.pop(0) if self._next else Behaviour(delay=self.create_delay)
             self.create_calls += 1
+            generation = self.generation
         body = await request.json()
         if request.headers.get("X-Browser-Use-API-Key") != API_KEY:
             return web.json_response(
@@ -371,6 +375,8 @@ class FakeBrowserUse(ThreadedServer):
             return web.json_response(
                 behaviour.body, status=behaviour.status, headers=behaviour.headers
             )
+        if created is None and generation != self.generation:
+            return web.json_response({"detail": "the stand-in was reset"}, status=503)
         created = created or self._store(body, request)
         if behaviour.raw is not None:
             return web.Response(status=202, text=behaviour.raw)
