@@ -58,6 +58,10 @@ class Timers(BaseModel):
     poll_ceiling: float = 15.0
     # The shortest wait between two sweeps for idle thread sessions.
     janitor_floor: float = 1.0
+    # A start that would wait this long for the request budget tells the person it is queued,
+    # this much later (so the notices don't compete with the burst's own acks).
+    queue_notice_after: float = 3.0
+    queue_notice_delay: float = 1.0
 
     def scaled(self, factor: float) -> Timers:
         return Timers.model_validate(

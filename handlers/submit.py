@@ -32,7 +32,6 @@ from handlers.slack_io import (
 log = logging.getLogger(__name__)
 
 # Tell the person their task is queued when it will wait this long for the request budget.
-QUEUE_NOTICE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -145,12 +144,13 @@ async def start_task(
 
     notice = None
     wait = deps.browser_use.budget.expected_wait()
-    if wait >= QUEUE_NOTICE_SECONDS and thread_ts:
-        # A burst is sent at the pace Browser Use accepts; say so rather than go quiet. Posted a
-        # moment later, so the notices don't compete with the burst's own acks.
+    timers = deps.settings.timers
+    if wait >= timers.queue_notice_after and thread_ts:
+        # A burst is sent at the pace Browser Use accepts; say so rather than go quiet.
         async def tell_queued() -> None:
-            await asyncio.sleep(1.0)
-            await post(client, origin.channel_id, blocks.queued(wait - 1.0), thread_ts)
+            await asyncio.sleep(timers.queue_notice_delay)
+            later = wait - timers.queue_notice_delay
+            await post(client, origin.channel_id, blocks.queued(later), thread_ts)
 
         notice = asyncio.get_running_loop().create_task(tell_queued())
     try:

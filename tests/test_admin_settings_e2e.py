@@ -43,8 +43,7 @@ def settings_button(view: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def open_settings(sender: SlackSender, slack: FakeSlack, user: str) -> dict[str, Any] | None:
-    before = len(slack.calls_to("views.open"))
+def click_settings(sender: SlackSender, user: str) -> None:
     sender.interactive(
         {
             "type": "block_actions",
@@ -55,10 +54,12 @@ def open_settings(sender: SlackSender, slack: FakeSlack, user: str) -> dict[str,
             "actions": [{"action_id": "open_admin_settings", "type": "button"}],
         }
     )
-    try:
-        wait_for(lambda: len(slack.calls_to("views.open")) > before, 3, "the Settings form")
-    except AssertionError:
-        return None
+
+
+def open_settings(sender: SlackSender, slack: FakeSlack, user: str) -> dict[str, Any]:
+    before = len(slack.calls_to("views.open"))
+    click_settings(sender, user)
+    wait_for(lambda: len(slack.calls_to("views.open")) > before, 3, "the Settings form")
     view = slack.calls_to("views.open")[-1].args["view"]
     return json.loads(view) if isinstance(view, str) else view
 
@@ -92,7 +93,7 @@ def test_an_admin_sets_the_workspace_defaults_and_limits_in_app_home(
         assert settings_button(home_of(sender, slack, "UOWNER"))
 
         view = open_settings(sender, slack, "UADMIN")
-        assert view is not None and view["callback_id"] == "admin_settings"
+        assert view["callback_id"] == "admin_settings"
         assert save(sender, view, LIMITS, "UADMIN").text == ""
         wait_saved(process)
         refused = sender.command("Read the news --model gemini-2.5-pro", user_id="U1").text
@@ -114,7 +115,6 @@ def test_bad_values_are_shown_under_their_fields_and_nothing_is_saved(
 ) -> None:
     with own_app() as (_, sender):
         view = open_settings(sender, slack, "UADMIN")
-        assert view is not None
         wrong = {
             "default_llm": "gemini-2.5-pro",
             "allowed_llms": ["o3"],
@@ -131,15 +131,16 @@ def test_bad_values_are_shown_under_their_fields_and_nothing_is_saved(
 def test_someone_else_cannot_open_or_save_the_settings(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    with own_app() as (_, sender):
-        assert open_settings(sender, slack, "U1") is None
+    with own_app() as (process, sender):
+        click_settings(sender, "U1")
         told = wait_for(lambda: slack.calls_to("chat.postEphemeral"), 5, "the refusal")
         assert "Only admins" in told[0].args["text"]
+        process.settle()
+        assert not slack.calls_to("views.open")
         admin_view = open_settings(sender, slack, "UADMIN")
-        assert admin_view is not None
         # A forged submission from someone else saves nothing.
         save(sender, admin_view, {"allowed_llms": ["o3"], "default_llm": "o3"}, "U1")
-        time.sleep(1.0)
+        process.settle()
         sender.command("Read the news --model gpt-4.1", user_id="U1")
         (task,) = created_count(browser_use, 1)
         assert task.body["llm"] == "gpt-4.1"
@@ -150,7 +151,6 @@ def test_a_value_the_deployment_set_is_read_only_and_wins(
 ) -> None:
     with own_app(MAX_STEPS_LIMIT="20") as (process, sender):
         view = open_settings(sender, slack, "UADMIN")
-        assert view is not None
         text = json.dumps(view)
         assert "set by the deployment: `MAX_STEPS_LIMIT`" in text
         assert "max_steps_limit" not in [b.get("block_id") for b in view["blocks"]]
@@ -182,7 +182,6 @@ def test_a_change_through_one_process_is_used_by_the_other_within_seconds(
     with two_processes(slack, browser_use, tmp_path, database, HEARTBEAT_SECONDS="0.5") as apps:
         (_, first), (second_process, second) = apps
         view = open_settings(first, slack, "UADMIN")
-        assert view is not None
         save(first, view, {"allowed_llms": ["o3"], "default_llm": "o3"}, "UADMIN")
         started = time.monotonic()
         refused = until_applied(second, "Go --model gpt-4.1")

@@ -341,7 +341,7 @@ def test_a_restart_mid_task_still_ends_with_exactly_one_result(
 def test_many_running_tasks_stay_within_the_request_budget(
     own_app: OwnApp, browser_use: FakeBrowserUse
 ) -> None:
-    rate = 5
+    rate, window = 10, 1.0
     with own_app(BROWSER_USE_REQUESTS_PER_SECOND=str(rate), POLL_INTERVAL_SECONDS="0.1") as (
         _,
         sender,
@@ -351,7 +351,7 @@ def test_many_running_tasks_stay_within_the_request_budget(
         wait_for(lambda: len(browser_use.created) == 15, 10, "fifteen tasks")
         for task in browser_use.created:
             browser_use.step(task.id, "Busy")
-        time.sleep(5)
+        time.sleep(3 * window)
     ours = {task.id for task in browser_use.created}
     # Only this process's calls: the suite's shared app may still be polling earlier tasks.
     times = [
@@ -359,10 +359,11 @@ def test_many_running_tasks_stay_within_the_request_budget(
         for _, path, at in browser_use.requests
         if path == "/api/v2/tasks" or any(task_id in path for task_id in ours)
     ]
-    busiest = max(sum(1 for t in times if start <= t < start + 5) for start in times)
-    # A bucket of `rate` tokens refilled at `rate`/s lets 6 x rate through in 5 s; one or two
-    # more may land in a window as they cross loopback.
-    assert busiest <= 6 * rate + 2, f"{busiest} requests in 5 s with a budget of {rate}/s"
+    busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
+    # A bucket of `rate` tokens refilled at `rate`/s lets (1 + window) x rate through in any
+    # window (Browser Use counts 5 s ones); one or two more may land as they cross loopback.
+    bound = (1 + window) * rate + 2
+    assert busiest <= bound, f"{busiest} requests in {window} s with a budget of {rate}/s"
     span = times[-1] - times[0]
     assert len(times) <= rate * (span + 1) + 2
     assert len(browser_use.requests) > 2 * rate  # it did keep polling
