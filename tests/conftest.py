@@ -29,27 +29,26 @@ def slack() -> Iterator[FakeSlack]:
     server.stop()
 
 
-_shared_postgres: Iterator[str] | None = None
+_shared_postgres: databases.SharedPostgres | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """With workers (`-n`), one PostgreSQL for all of them, started here by the process that
-    starts them: each would otherwise start (and initdb) its own. They find it in
-    TEST_DATABASE_URL, as they would a server CI gives them."""
+    starts them: each would otherwise start (and initdb) its own. It starts while the workers
+    import and collect; they find its URL in the file TEST_DATABASE_URL_FILE names."""
     global _shared_postgres
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
     if "TEST_DATABASE_URL" in os.environ:
         return
-    _shared_postgres = databases.start_postgres()
-    os.environ["TEST_DATABASE_URL"] = next(_shared_postgres)
+    _shared_postgres = databases.SharedPostgres()
+    os.environ[databases.URL_FILE] = str(_shared_postgres.url_file)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _shared_postgres is not None:
-        os.environ.pop("TEST_DATABASE_URL", None)
-        for _ in _shared_postgres:  # runs its cleanup: the server is stopped and removed
-            pass
+        os.environ.pop(databases.URL_FILE, None)
+        _shared_postgres.stop()
 
 
 @pytest.fixture(scope="session")

