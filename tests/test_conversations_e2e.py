@@ -295,7 +295,7 @@ def test_a_thread_keeps_its_session_across_a_restart(
 def test_an_idle_thread_session_is_closed_and_the_thread_told(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    with own_app(SESSION_IDLE_MINUTES="0.05") as (_, sender):  # 3 seconds
+    with own_app(SESSION_IDLE_MINUTES="0.02") as (_, sender):  # 1.2 seconds
         first, task = first_task(sender, slack, browser_use, "read the menu")
         browser_use.finish(task.id)
         wait_for(
