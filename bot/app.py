@@ -23,19 +23,7 @@ from bot.deps import Deps, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from handlers import (
-    actions,
-    admin_settings,
-    channel_defaults,
-    commands,
-    conversations,
-    home,
-    modals,
-    payloads,
-    recurring,
-    shortcuts,
-    workflow,
-)
+from handlers import conversations, listeners, payloads, recurring
 from handlers.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
@@ -122,19 +110,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
 
     deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use, deps.store)
     deps.scheduler.runs = recurring.SlackRuns(deps, slack_client)
-    for listeners in (
-        commands,
-        modals,
-        shortcuts,
-        actions,
-        conversations,
-        home,
-        workflow,
-        channel_defaults,
-        admin_settings,
-        recurring,
-    ):
-        listeners.register(app, deps)
+    listeners.register(app, deps)
     return app
 
 

@@ -10,21 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.config import ADMIN_SETTINGS, Settings
-from bot.deps import Deps
 from bot.models import DEFAULT_LLM, KNOWN_LLMS
-from handlers import kit
-from handlers.access import is_admin
-from handlers.errors import VIEW_FAILED, UserInputError
-from handlers.home import publish_home
-from handlers.ids import Action, Callback
-from handlers.modals import FormErrors, form_values
+from handlers.errors import UserInputError
+from handlers.ids import Callback
+from handlers.modals import FormErrors
 from handlers.options import domain_list, whole_number
-from handlers.slack_io import open_view, tell_clicker
 from handlers.slack_text import escape
+from handlers.views import kit
 
 log = logging.getLogger(__name__)
 
@@ -174,49 +167,3 @@ def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[st
     if errors:
         raise FormErrors(errors)
     return chosen
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(Action.OPEN_ADMIN_SETTINGS)
-    async def handle_open_admin_settings(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """Open the Settings modal, for an admin (the trigger lasts 3 seconds)."""
-        await ack()
-        user = str(body["user"]["id"])
-
-        async def work() -> None:
-            if not await is_admin(deps, client, user):
-                await tell_clicker(client, body, "Only admins can change the settings.")
-                return
-            policy = await deps.refresh_policy()
-            if not await open_view(client, body["trigger_id"], admin_view(policy)):
-                await tell_clicker(client, body, VIEW_FAILED)
-
-        deps.inflight.spawn(work)
-
-    @app.view(Callback.ADMIN_SETTINGS)
-    async def handle_admin_settings(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """Check every field, save, and use the change at once."""
-        user = str(body["user"]["id"])
-        policy = deps.policy
-        try:
-            chosen = parse_admin(form_values(view.get("state", {})), policy)
-        except FormErrors as exc:
-            await ack(response_action="errors", errors=exc.errors)
-            return
-        # Who is an admin comes from Slack (`users.info`), so it is checked after the ack.
-        await ack()
-
-        async def save() -> None:
-            if not await is_admin(deps, client, user):
-                log.warning("settings.refused user=%s: not an admin", user)
-                return
-            await deps.store.save_workspace_settings(chosen, user)
-            await deps.refresh_policy()
-            log.info("settings.workspace_changed by=%s keys=%s", user, ",".join(sorted(chosen)))
-            await publish_home(deps, client, user)  # the admin sees the new limits at once
-
-        deps.inflight.spawn(save)

@@ -13,20 +13,20 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import KNOWN_LLMS, CreateTaskRequest
-from handlers import blocks, kit
 from handlers.access import is_admin
-from handlers.errors import VIEW_FAILED, UserInputError
+from handlers.errors import UserInputError
 from handlers.ids import Action, Callback
-from handlers.modals import SWITCHES, FormErrors, Prefill, defaults_of, form_values
+from handlers.modals import FormErrors, defaults_of
 from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
-from handlers.slack_io import open_view, post, tell_clicker
+from handlers.slack_io import open_view
 from handlers.slack_text import escape
+from handlers.views import kit, messages
+from handlers.views.form import SWITCHES, Prefill
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def settings_view(
         # Shown, not editable: the inputs become a summary.
         view["blocks"] = [
             view["blocks"][0],
-            blocks.notice(summary(values) or "No channel defaults: the workspace's apply.")[
+            messages.notice(summary(values) or "No channel defaults: the workspace's apply.")[
                 "blocks"
             ][0],
         ]
@@ -227,10 +227,10 @@ async def open_settings(
     return await open_view(client, trigger_id, view)
 
 
-def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> blocks.Message:
+def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> messages.Message:
     """The answer to `@Browser Use settings`: the defaults here and where each comes from, and
     a button to change them."""
-    message = blocks.notice(f"*Browser tasks here start from:*\n{where_from(deps, defaults)}")
+    message = messages.notice(f"*Browser tasks here start from:*\n{where_from(deps, defaults)}")
     message["blocks"].append(
         {
             "type": "actions",
@@ -247,7 +247,7 @@ def settings_prompt(deps: Deps, defaults: Defaults, channel_id: str) -> blocks.M
     return message
 
 
-async def _check_profile(deps: Deps, fields: Fields) -> None:
+async def check_profile(deps: Deps, fields: Fields) -> None:
     profile = (fields.get("session_settings") or {}).get("profile_id")
     if not profile:
         return
@@ -257,49 +257,3 @@ async def _check_profile(deps: Deps, fields: Fields) -> None:
         raise FormErrors({"profile_id": "Browser Use has no profile with this ID."}) from None
     except BrowserUseError:
         return  # cannot check right now; the task itself will say if it is wrong
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(Action.OPEN_CHANNEL_SETTINGS)
-    async def handle_open_settings(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """Open the channel's defaults (the trigger lasts 3 seconds)."""
-        await ack()
-        channel, user = str(body["channel"]["id"]), str(body["user"]["id"])
-
-        async def work() -> None:
-            if not await open_settings(deps, client, body["trigger_id"], channel, user):
-                await tell_clicker(client, body, VIEW_FAILED)
-
-        deps.inflight.spawn(work)
-
-    @app.view(Callback.CHANNEL_SETTINGS)
-    async def handle_settings(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """Check every field (the profile at Browser Use too), save, and tell the channel."""
-        user = str(body["user"]["id"])
-        channel = str(view.get("private_metadata") or "")
-        if not channel or not await may_change(deps, client, user):
-            await ack(response_action="errors", errors={"llm": "Only admins can change them."})
-            return
-        try:
-            fields = parse_settings(form_values(view.get("state", {})))
-            await _check_profile(deps, fields)
-        except FormErrors as exc:
-            await ack(response_action="errors", errors=exc.errors)
-            return
-        await ack()
-
-        async def save() -> None:
-            stored = await deps.store.channel_defaults(channel)
-            old = stored.values if stored else {}
-            await deps.store.save_channel_defaults(channel, fields, user)
-            log.info("settings.channel_changed channel=%s by=%s", channel, user)
-            said = changes(old, fields)
-            if said:
-                text = f":gear: <@{user}> changed this channel's defaults for browser tasks: {said}"
-                await post(client, channel, blocks.notice(text))
-
-        deps.inflight.spawn(save)

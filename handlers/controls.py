@@ -1,5 +1,6 @@
 """What the task buttons and `/browser-use stop|status` do, in one place that the listeners call
-(the buttons in handlers/actions.py, the subcommands in commands and conversations).
+(the buttons in handlers/listeners/task_buttons.py, the subcommands of the command and of a
+mention).
 
 Stop, Live view and Share are for the person who started the task and the admins. The live view
 gives full control of the browser (and whatever it is logged in to), so it is only ever told to
@@ -13,9 +14,9 @@ import logging
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import SlackRoute, TaskView
-from handlers import blocks
 from handlers.errors import UserInputError, failure_text
 from handlers.slack_text import escape
+from handlers.views import messages
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +55,16 @@ async def stop_task(deps: Deps, user_id: str, task_id: str) -> str:
     return ":octagonal_sign: Stopping the task. Its thread will say when it has stopped."
 
 
-async def task_status(deps: Deps, task_id: str) -> blocks.Message:
+async def task_status(deps: Deps, task_id: str) -> messages.Message:
     """The status message of any task of this account, for `/browser-use status`."""
     try:
         task = await deps.browser_use.get_task(task_id)
     except BrowserUseError as exc:
-        return blocks.notice(failure_text(exc))
+        return messages.notice(failure_text(exc))
     route = SlackRoute.from_metadata(task.metadata) or SlackRoute(
         team="", channel="", thread_ts=None, user=""
     )
-    message = blocks.task_status(task, route)
+    message = messages.task_status(task, route)
     message.pop("metadata", None)
     return message
 

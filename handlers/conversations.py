@@ -16,15 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import ValidationError
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
 from bot.store import FollowUp, TaskRecord
-from handlers import blocks
 from handlers.access import apply_policy, check_access, check_quota
 from handlers.channel_defaults import settings_prompt
 from handlers.controls import stop_task, task_status
@@ -40,12 +37,14 @@ from handlers.flags import (
     Stop,
     parse_command,
 )
-from handlers.ids import Action, Reaction
-from handlers.modals import FormContext, Prefill, defaults_for, defaults_of, open_task_form
-from handlers.payloads import QueuedFollowUp, follow_up_of, task_of
+from handlers.ids import Reaction
+from handlers.modals import defaults_for, defaults_of, open_task_form
+from handlers.payloads import FormContext, QueuedFollowUp, task_of
 from handlers.recurring import channel_schedules, create_schedule
 from handlers.slack_io import post, react, tell_clicker, tell_in_thread
-from handlers.submit import NotStarted, Origin, first_time, start_task
+from handlers.submit import NotStarted, Origin, start_task
+from handlers.views import messages
+from handlers.views.form import Prefill
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +73,17 @@ def words_of(text: str) -> str:
     return _LEADING_MENTION.sub("", text or "", count=1).strip()
 
 
-async def _say(client: AsyncWebClient, said: Said, message: blocks.Message) -> None:
+async def say(client: AsyncWebClient, said: Said, message: messages.Message) -> None:
     await post(client, said.channel_id, message, said.thread_ts)
 
 
-async def _react(client: AsyncWebClient, said: Said, name: str, remove: str | None = None) -> None:
+async def react_to(
+    client: AsyncWebClient, said: Said, name: str, remove: str | None = None
+) -> None:
     await react(client, said.channel_id, said.ts, name, remove)
 
 
-def _clicker_reporter(
+def clicker_reporter(
     client: AsyncWebClient, body: dict[str, Any]
 ) -> Callable[[str], Awaitable[None]]:
     async def report(reference: str) -> None:
@@ -91,12 +92,12 @@ def _clicker_reporter(
     return report
 
 
-def _reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[None]]:
+def reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[None]]:
     """For `InFlight.spawn`: an unexpected failure is told in the thread, and 👀 becomes ❌."""
 
     async def report(reference: str) -> None:
-        await _say(client, said, blocks.notice(internal_error_text(reference)))
-        await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        await say(client, said, messages.notice(internal_error_text(reference)))
+        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
 
     return report
 
@@ -155,21 +156,23 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
         if isinstance(parsed, Every):
             parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
     except UserInputError as exc:
-        await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
-        await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
+        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
         return
     if isinstance(parsed, Help | OpenForm):
-        await _say(client, said, blocks.mention_usage())
-        await _react(client, said, Reaction.HELP, remove=Reaction.SEEN)
+        await say(client, said, messages.mention_usage())
+        await react_to(client, said, Reaction.HELP, remove=Reaction.SEEN)
         return
     if isinstance(parsed, Stop):
-        await _say(client, said, blocks.notice(await stop_task(deps, said.user_id, parsed.task_id)))
+        await say(
+            client, said, messages.notice(await stop_task(deps, said.user_id, parsed.task_id))
+        )
         return
     if isinstance(parsed, Status):
-        await _say(client, said, await task_status(deps, parsed.task_id))
+        await say(client, said, await task_status(deps, parsed.task_id))
         return
     if isinstance(parsed, ChannelSettings):
-        await _say(client, said, settings_prompt(deps, defaults, said.channel_id))
+        await say(client, said, settings_prompt(deps, defaults, said.channel_id))
         return
     if isinstance(parsed, Schedules):
         listing = await channel_schedules(deps, said.channel_id)
@@ -186,7 +189,7 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             on_change=parsed.on_change,
             notify=parsed.notify,
         )
-        await _react(
+        await react_to(
             client, said, Reaction.RECURRING if made else Reaction.FAILED, remove=Reaction.SEEN
         )
         return
@@ -220,8 +223,8 @@ async def run_in_thread(
             await check_quota(deps, said.user_id)  # before a browser is opened for nothing
             limits_checked = True
         except UserInputError as exc:
-            await _say(client, said, blocks.notice(f":warning: {failure_text(exc)}"))
-            await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
+            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
             return
         if not new_session:
             session = await _live_session(deps, await thread_session_id(deps, said))
@@ -236,28 +239,28 @@ async def run_in_thread(
                 }
             )  # the channel's profile and proxy went to this thread's browser when it opened
         if session is not None and asked_session:
-            await _say(
+            await say(
                 client,
                 said,
-                blocks.notice(
+                messages.notice(
                     "Profile, proxy and screen size apply to a new browser, and this thread "
                     f"already has one. Add `{NEW_SESSION_FLAG}` to start a fresh one with them."
                 ),
             )
-            await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
             return
         if session is not None and session.busy:
             running = next(task.id for task in session.tasks if not task.ended)
             queue = follow_up_value(said, session.id)
-            await _say(client, said, blocks.session_busy(running, queue))
-            await _react(client, said, Reaction.QUEUED, remove=Reaction.SEEN)
+            await say(client, said, messages.session_busy(running, queue))
+            await react_to(client, said, Reaction.QUEUED, remove=Reaction.SEEN)
             return
         if session is None:
             try:
                 session = await _open_session(deps, request)
             except BrowserUseError as exc:
-                await _say(client, said, blocks.task_failed(failure_text(exc)))
-                await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+                await say(client, said, messages.task_failed(failure_text(exc)))
+                await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
                 return
             await deps.store.set_thread_session(said.channel_id, said.thread_ts, session.id)
         fields = {name: getattr(request, name) for name in request.model_fields_set}
@@ -278,22 +281,22 @@ async def run_in_thread(
     )
     created = await start_task(deps, client, request, origin)
     if isinstance(created, NotStarted):
-        await _react(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
 
 
 async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     session = await _live_session(deps, await thread_session_id(deps, said))
     if session is None:
-        await _say(client, said, blocks.notice("There is no open browser in this thread."))
+        await say(client, said, messages.notice("There is no open browser in this thread."))
         return
     try:
         await deps.browser_use.stop_session(session.id)
     except BrowserUseError as exc:
-        await _say(client, said, blocks.notice(failure_text(exc)))
+        await say(client, said, messages.notice(failure_text(exc)))
         return
     log.info("session.closed session_id=%s by=%s", session.id, said.user_id)
-    await _say(client, said, blocks.session_closed(reason="asked"))
-    await _react(client, said, Reaction.DONE, remove=Reaction.SEEN)
+    await say(client, said, messages.session_closed(reason="asked"))
+    await react_to(client, said, Reaction.DONE, remove=Reaction.SEEN)
 
 
 async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -> None:
@@ -316,10 +319,10 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
             return
         await asyncio.sleep(min(deps.policy.poll_interval, hold / 3))
     if await deps.store.start_follow_up(waiting.id):  # given up on, once
-        await _say(
+        await say(
             client,
             said,
-            blocks.notice(
+            messages.notice(
                 f"<@{said.user_id}> your queued follow-up did not start: the previous step was "
                 "still running after 30 minutes. Stop it, or ask again."
             ),
@@ -337,11 +340,11 @@ async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes
     """Tell a thread its browser was closed for being idle."""
     if route.thread_ts is None:
         return
-    message = blocks.session_closed("idle", idle_minutes=max(1, round(minutes)))
+    message = messages.session_closed("idle", idle_minutes=max(1, round(minutes)))
     await post(client, route.channel, message, route.thread_ts)
 
 
-def _said_from_event(body: dict[str, Any]) -> Said | None:
+def said_from_event(body: dict[str, Any]) -> Said | None:
     event = body.get("event") or {}
     # Bots (this one included), edits, joins and other message subtypes never start tasks.
     if event.get("bot_id") or event.get("subtype") or not event.get("user"):
@@ -354,127 +357,6 @@ def _said_from_event(body: dict[str, Any]) -> Said | None:
         ts=str(event["ts"]),
         thread_ts=str(event.get("thread_ts") or event["ts"]),
     )
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    async def handle_said(
-        body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient
-    ) -> None:
-        said = _said_from_event(body)
-        if said is None:
-            return
-        event_id = body.get("event_id") or f"{said.channel_id}:{said.ts}"
-        retry = request.headers.get("x-slack-retry-num", [""])[0]
-
-        async def work() -> None:
-            # Slack re-delivers an event it thinks failed, to any process; and a mention in a DM
-            # comes twice (as a mention and as a message). Either way: one task.
-            if not await first_time(deps, f"event:{event_id}") or not await first_time(
-                deps, f"message:{said.channel_id}:{said.ts}"
-            ):
-                log.info("event.duplicate event_id=%s retry=%s", event_id, retry)
-                return
-            await _react(client, said, Reaction.SEEN)
-            await converse(deps, client, said)
-
-        deps.inflight.spawn(work, on_error=_reporter(client, said))
-
-    @app.event("app_mention")
-    async def handle_mention(
-        body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient
-    ) -> None:
-        """@Browser Use in a channel or a thread: a task, answered in that message's thread."""
-        await handle_said(body, request, client)
-
-    @app.event("message")
-    async def handle_message(
-        body: dict[str, Any], request: AsyncBoltRequest, client: AsyncWebClient
-    ) -> None:
-        """A direct message to the bot works like a mention; other messages are not for us."""
-        if (body.get("event") or {}).get("channel_type") == "im":
-            await handle_said(body, request, client)
-
-    @app.action(Action.QUEUE_FOLLOW_UP)
-    async def handle_queue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Run the follow-up when the thread's browser is free."""
-        await ack()
-        try:
-            value = follow_up_of(body)
-        except ValidationError:
-            log.warning("action.malformed_value action=%s", Action.QUEUE_FOLLOW_UP)
-            return
-        if body["user"]["id"] != value.user:
-            return  # only the person who asked may queue their follow-up
-        message = body.get("message") or {}
-        said = Said(
-            team_id=str((body.get("team") or {}).get("id", "")),
-            channel_id=str(body["channel"]["id"]),
-            user_id=value.user,
-            text=value.text,
-            ts=value.ts,
-            thread_ts=str(message.get("thread_ts") or message.get("ts")),
-        )
-
-        action_ts = body["actions"][0].get("action_ts") or message.get("ts")
-
-        async def queue() -> None:
-            if not await first_time(deps, f"queue:{said.channel_id}:{said.ts}:{action_ts}"):
-                return
-            waiting = FollowUp(
-                said.channel_id,
-                said.thread_ts,
-                said.user_id,
-                said.text,
-                said.ts,
-                value.session,
-                team=said.team_id,
-                created_at=deps.store.clock(),
-            )
-            waiting_id = await deps.store.queue_follow_up(waiting, deps.policy.follow_lease_seconds)
-            notice = ":hourglass: Queued: it starts as soon as the current step is done."
-            await _say(client, said, blocks.notice(notice))
-            await wait_then_run(deps, client, replace(waiting, id=waiting_id))
-
-        deps.inflight.spawn(queue, on_error=_reporter(client, said))
-
-    @app.action(Action.RUN_AGAIN)
-    async def handle_run_again(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """The same task again, once per click."""
-        await ack()
-        click = f"again:{body['actions'][0]['value']}:{body['actions'][0].get('action_ts')}"
-
-        async def work() -> None:
-            if await first_time(deps, click):
-                await run_again(deps, client, body)
-
-        deps.inflight.spawn(work, on_error=_clicker_reporter(client, body))
-
-    @app.action(Action.CHANGE_AND_RUN)
-    async def handle_change_and_run(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """Open the form prefilled with the earlier task (the trigger lasts 3 seconds)."""
-        await ack()
-        deps.inflight.spawn(
-            lambda: change_and_run(deps, client, body), on_error=_clicker_reporter(client, body)
-        )
-
-    @app.action(Action.CLOSE_SESSION)
-    async def handle_close(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Close the thread's browser (anyone in the thread may: it only saves money)."""
-        await ack()
-        message = body.get("message") or {}
-        said = Said(
-            team_id=str((body.get("team") or {}).get("id", "")),
-            channel_id=str(body["channel"]["id"]),
-            user_id=str(body["user"]["id"]),
-            text="done",
-            ts=str(message.get("ts")),
-            thread_ts=str(message.get("thread_ts") or message.get("ts")),
-        )
-        deps.inflight.spawn(
-            lambda: close_thread_session(deps, client, said), on_error=_reporter(client, said)
-        )
 
 
 async def _earlier_task(
@@ -517,7 +399,7 @@ async def run_again(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) ->
     user = body["user"]["id"]
     message = body.get("message") or {}
     thread_ts = record.thread_ts or str(message.get("thread_ts") or message.get("ts"))
-    await post(client, record.channel, blocks.ran_again(user), thread_ts)
+    await post(client, record.channel, messages.ran_again(user), thread_ts)
     if record.thread_session:
         said = Said(
             team_id=record.team,

@@ -17,13 +17,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import SlackRoute, TaskView
 from bot.store import Store, TaskRecord
-from handlers import blocks
 from handlers.errors import failure_text
 from handlers.ids import MetadataEvent, Reaction
 from handlers.payloads import TaskMessage
 from handlers.recurring import report_run
 from handlers.slack_io import SLACK_ERRORS, post, react, set_thread_status
 from handlers.slack_text import escape
+from handlers.views import messages
 from handlers.workflow import complete_step
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class SlackTaskSink:
             return
         try:
             await self.client.chat_update(
-                channel=route.channel, ts=ts, **blocks.task_status(task, route)
+                channel=route.channel, ts=ts, **messages.task_status(task, route)
             )
         except SLACK_ERRORS as exc:
             log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
@@ -103,8 +103,8 @@ class SlackTaskSink:
             status_ts, _ = await self._status_message(record)
             await self._update_status(task, route, status_ts)
         if route.thread_ts and not task.ended:
-            status, messages = blocks.browsing_status(task, route)
-            await set_thread_status(self.client, route.channel, route.thread_ts, status, messages)
+            status, loading = messages.browsing_status(task, route)
+            await set_thread_status(self.client, route.channel, route.thread_ts, status, loading)
 
     async def finished(self, task: TaskView, record: TaskRecord) -> None:
         """Post the result. Called once per task (the store's report claim decides by whom);
@@ -135,7 +135,7 @@ class SlackTaskSink:
         """The result in the task's thread (or to the person directly), its files after it.
         Raises when Slack refused it, so the report is tried again."""
         route = record.route
-        result = blocks.task_result(
+        result = messages.task_result(
             task, route, mention_asker=mention, again=record.request is not None
         )
         channel, thread_ts = (
@@ -150,7 +150,7 @@ class SlackTaskSink:
         )
         if react_ts:
             await react(
-                self.client, route.channel, react_ts, blocks.end_reaction(task), Reaction.SEEN
+                self.client, route.channel, react_ts, messages.end_reaction(task), Reaction.SEEN
             )
         for name, content in result.attachments:
             await self._upload(channel, thread_ts, name, content)
@@ -198,4 +198,4 @@ class SlackTaskSink:
         )
 
     async def _say(self, channel: str, thread_ts: str | None, text: str) -> None:
-        await post(self.client, channel, blocks.notice(text), thread_ts)
+        await post(self.client, channel, messages.notice(text), thread_ts)

@@ -7,7 +7,6 @@ import contextlib
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
@@ -16,11 +15,11 @@ from bot.deps import Deps
 from bot.models import DEFAULT_LLM, SlackRoute, TaskView, parse_time
 from bot.store import Schedule
 from handlers.access import is_admin
-from handlers.blocks import STATES, outcome
 from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Action
-from handlers.recurring_blocks import schedule_blocks
 from handlers.slack_io import SLACK_ERRORS
 from handlers.slack_text import escape, shorten
+from handlers.views.messages import STATES, outcome
+from handlers.views.schedules import schedule_blocks
 
 log = logging.getLogger(__name__)
 RECENT = 10
@@ -184,14 +183,3 @@ async def suggest_prompts(client: AsyncWebClient, channel_id: str) -> None:
         )
     except SLACK_ERRORS as exc:
         log.warning("slack.suggested_prompts failed: %s", exc)
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-        """The Home tab: the person's tasks. The Messages tab: what to ask the browser."""
-        tab = event.get("tab", "home")
-        if tab == "home":
-            deps.inflight.spawn(lambda: publish_home(deps, client, event["user"]))
-        elif tab == "messages" and event.get("channel"):
-            deps.inflight.spawn(lambda: suggest_prompts(client, str(event["channel"])))

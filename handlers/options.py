@@ -32,8 +32,8 @@ from bot.models import (
     CreateTaskRequest,
     is_domain_pattern,
 )
-from handlers import kit
 from handlers.errors import UserInputError
+from handlers.views import kit
 
 Fields = dict[str, Any]
 # The app keeps metadata pairs of its own (the Slack route, the thread's browser session).

@@ -318,3 +318,22 @@ def _first_error(exc: ValueError) -> str:
         where = ".".join(str(part) for part in error["loc"])
         return f"{where or 'payload'}: {error['msg']}"
     return str(exc)
+
+
+class FormContext(BaseModel):
+    """Where the form was opened, carried in `private_metadata` (≤ 3,000 characters)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: str | None = None
+    thread_ts: str | None = None
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def load(cls, raw: str | None) -> FormContext:
+        try:
+            return cls.model_validate_json(raw or "{}")
+        except ValidationError:
+            return cls()

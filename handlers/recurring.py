@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Protocol
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -17,15 +16,13 @@ from bot.models import CreateTaskRequest, TaskView
 from bot.scheduler import moment
 from bot.schedules import Repeat
 from bot.store import Schedule, Store, TaskRecord
-from handlers import blocks
-from handlers import recurring_blocks as views
 from handlers.access import apply_policy, check_access, is_admin
-from handlers.errors import UserInputError, failure_text, internal_error_text
-from handlers.home import publish_home
+from handlers.errors import UserInputError, failure_text
 from handlers.ids import COMMAND, Action
-from handlers.payloads import schedule_of
-from handlers.slack_io import CANNOT_POST, SLACK_ERRORS, post, respond_ephemeral
+from handlers.slack_io import CANNOT_POST, SLACK_ERRORS, post
 from handlers.submit import NotStarted, Origin, first_time, start_task, tell_privately
+from handlers.views import messages
+from handlers.views import schedules as views
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +81,15 @@ async def create_schedule(
             f":warning: You have {kept} already, the most one person may keep here. Delete one "
             f"first (`{COMMAND} schedules`, or my Home tab)."
         )
-        await tell_privately(client, origin, blocks.notice(text), None)
+        await tell_privately(client, origin, messages.notice(text), None)
         return None
     ts, error = await post(client, origin.channel_id, views.created(schedule))
     if ts is None:
         # It would run where nobody sees it: not kept.
         await deps.store.delete_schedule(schedule_id)
-        hint = blocks.NO_THREAD_HINT if error in CANNOT_POST else None
+        hint = messages.NO_THREAD_HINT if error in CANNOT_POST else None
         text = ":x: The recurring task was not set up: I could not post in that conversation."
-        await tell_privately(client, origin, blocks.notice(text), hint)
+        await tell_privately(client, origin, messages.notice(text), hint)
         return None
     log.info(
         "schedule.created id=%s channel=%s kind=%s", schedule_id, origin.channel_id, repeat.kind
@@ -228,7 +225,7 @@ async def _post_changed(
     request = CreateTaskRequest.from_kept(schedule.request)
     first = schedule.last_output is None
     state = "the run failed" if failed else "the first run" if first else "the result changed"
-    parent = blocks.parent_message(
+    parent = messages.parent_message(
         schedule.user_id if mention else None,
         request,
         status=state,
@@ -294,41 +291,7 @@ async def manage(
     return f":arrow_forward: Running it now, in <#{schedule.channel}>."
 
 
-async def channel_schedules(deps: Deps, channel_id: str, note: str | None = None) -> blocks.Message:
+async def channel_schedules(
+    deps: Deps, channel_id: str, note: str | None = None
+) -> messages.Message:
     return views.channel_list(await deps.store.schedules(channel=channel_id), note)
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    async def handle_schedule_button(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """A schedule's button, in `/browser-use schedules` or on the Home tab: done, then the
-        list is shown again as it is now, with what happened."""
-        await ack()
-        action = body["actions"][0]
-        user = body["user"]["id"]
-        click = f"schedule:{action['value']}:{action.get('action_ts')}"
-
-        async def work() -> None:
-            said = await manage(deps, client, user, schedule_of(body), action["action_id"], click)
-            if (body.get("view") or {}).get("type") == "home":
-                await publish_home(deps, client, user, note=said)
-                return
-            channel = str((body.get("channel") or {}).get("id", ""))
-            await respond_ephemeral(
-                body.get("response_url"), await channel_schedules(deps, channel, said)
-            )
-
-        async def failed(reference: str) -> None:
-            message = blocks.ephemeral(blocks.notice(internal_error_text(reference)))
-            await respond_ephemeral(body.get("response_url"), message)
-
-        deps.inflight.spawn(work, on_error=failed)
-
-    for action_id in (
-        Action.SCHEDULE_PAUSE,
-        Action.SCHEDULE_RESUME,
-        Action.SCHEDULE_RUN_NOW,
-        Action.SCHEDULE_DELETE,
-    ):
-        app.action(action_id)(handle_schedule_button)

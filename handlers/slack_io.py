@@ -16,8 +16,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from handlers import blocks
 from handlers.ids import SlackError
+from handlers.views import messages
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ CANNOT_POST = frozenset(
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
-async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
+async def respond_ephemeral(url: str | None, message: messages.Message) -> bool:
     """Answer through a `response_url`; True when Slack took it."""
     if not url:
         return False
@@ -55,7 +55,7 @@ async def respond_ephemeral(url: str | None, message: blocks.Message) -> bool:
 
 
 async def post(
-    client: AsyncWebClient, channel: str, message: blocks.Message, thread_ts: str | None = None
+    client: AsyncWebClient, channel: str, message: messages.Message, thread_ts: str | None = None
 ) -> tuple[str | None, str | None]:
     """Post a message (no unfurls). Returns (its ts, None) or (None, the Slack error code);
     never raises, so a post that fails is logged and the flow goes on."""
@@ -88,9 +88,9 @@ async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) 
     channel = str((body.get("channel") or {}).get("id", ""))
     thread_ts = (body.get("message") or {}).get("thread_ts")
     if not await tell_in_thread(
-        client, channel, body["user"]["id"], thread_ts, blocks.notice(text)
+        client, channel, body["user"]["id"], thread_ts, messages.notice(text)
     ):
-        await respond_ephemeral(body.get("response_url"), blocks.ephemeral(blocks.notice(text)))
+        await respond_ephemeral(body.get("response_url"), messages.ephemeral(messages.notice(text)))
 
 
 async def tell_in_thread(
@@ -98,7 +98,7 @@ async def tell_in_thread(
     channel: str,
     user: str,
     thread_ts: str | None,
-    message: blocks.Message,
+    message: messages.Message,
 ) -> bool:
     """A message only `user` sees, in a conversation (in a thread, if given); True if sent."""
     shown = {k: v for k, v in message.items() if k not in ("response_type", "replace_original")}

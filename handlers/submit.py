@@ -18,7 +18,6 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from bot.store import TaskRecord
-from handlers import blocks
 from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.slack_io import (
@@ -28,6 +27,7 @@ from handlers.slack_io import (
     respond_ephemeral,
     set_thread_status,
 )
+from handlers.views import messages
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,14 @@ async def first_time(deps: Deps, key: str) -> bool:
 
 
 async def tell_privately(
-    client: AsyncWebClient, origin: Origin, message: blocks.Message, hint: str | None
+    client: AsyncWebClient, origin: Origin, message: messages.Message, hint: str | None
 ) -> None:
     """No thread to answer in: the command's response_url, else a DM from the bot."""
     if origin.quiet:
         return  # nobody to tell: a workflow step's outputs say it all
-    if await respond_ephemeral(origin.response_url, blocks.ephemeral(message, hint)):
+    if await respond_ephemeral(origin.response_url, messages.ephemeral(message, hint)):
         return
-    ts, _ = await post(client, origin.user_id, blocks.with_hint(message, hint))
+    ts, _ = await post(client, origin.user_id, messages.with_hint(message, hint))
     if ts is None:
         log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
 
@@ -101,7 +101,7 @@ def failure_reporter(client: AsyncWebClient, origin: Origin) -> Callable[[str], 
     """For `InFlight.spawn`: tells the person privately when starting their task crashed."""
 
     async def report(reference: str) -> None:
-        await tell_privately(client, origin, blocks.notice(internal_error_text(reference)), None)
+        await tell_privately(client, origin, messages.notice(internal_error_text(reference)), None)
 
     return report
 
@@ -116,11 +116,11 @@ async def start_task(
     except UserInputError as exc:
         log.info("task.refused_quota user=%s", origin.user_id)
         reason = failure_text(exc)
-        await tell_privately(client, origin, blocks.notice(f":warning: {reason}"), None)
+        await tell_privately(client, origin, messages.notice(f":warning: {reason}"), None)
         return NotStarted(reason)
     asker = None if origin.quiet and not origin.notify else origin.user_id
     if origin.announce:
-        parent = blocks.parent_message(
+        parent = messages.parent_message(
             asker,
             request,
             workflow=origin.execution_id is not None,
@@ -140,7 +140,7 @@ async def start_task(
         request_id=uuid.uuid4().hex[:16],
     )
     request = route.attach(request, thread_session=origin.thread_session)
-    hint = blocks.NO_THREAD_HINT if post_error in CANNOT_POST else None
+    hint = messages.NO_THREAD_HINT if post_error in CANNOT_POST else None
 
     notice = None
     wait = deps.browser_use.budget.expected_wait()
@@ -150,7 +150,7 @@ async def start_task(
         async def tell_queued() -> None:
             await asyncio.sleep(timers.queue_notice_delay)
             later = wait - timers.queue_notice_delay
-            await post(client, origin.channel_id, blocks.queued(later), thread_ts)
+            await post(client, origin.channel_id, messages.queued(later), thread_ts)
 
         notice = asyncio.get_running_loop().create_task(tell_queued())
     try:
@@ -167,7 +167,7 @@ async def start_task(
             getattr(exc, "status", None),
         )
         reason = failure_text(exc)
-        failed = blocks.task_failed(reason)
+        failed = messages.task_failed(reason)
         if thread_ts and (await post(client, origin.channel_id, failed, thread_ts))[0]:
             await _mark_not_started(client, origin, parent_ts, request)
         else:
@@ -202,16 +202,18 @@ async def start_task(
         # The task exists (and costs money): the person still gets its IDs. Its route rides in
         # its Browser Use metadata, so a webhook for it still finds its thread.
         log.exception("store.add_task failed task_id=%s", created.id)
-    started = blocks.task_started(created, react_ts=origin.react_ts, thread_session=thread_session)
+    started = messages.task_started(
+        created, react_ts=origin.react_ts, thread_session=thread_session
+    )
     status_ts = (
         (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
     if status_ts and thread_ts:
         await deps.store.set_status_message(created.id, status_ts, origin.react_ts)
-        status, messages = blocks.browsing_status(
+        status, loading = messages.browsing_status(
             TaskView(id=created.id, session_id=created.session_id, status="created"), route
         )
-        await set_thread_status(client, origin.channel_id, thread_ts, status, messages)
+        await set_thread_status(client, origin.channel_id, thread_ts, status, loading)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)
@@ -262,10 +264,10 @@ async def _mark_not_started(
         await client.chat_update(
             channel=origin.channel_id,
             ts=ts,
-            **blocks.parent_message(
+            **messages.parent_message(
                 asker,
                 request,
-                status=blocks.NOT_STARTED,
+                status=messages.NOT_STARTED,
                 workflow=workflow,
                 channel_defaults=origin.defaults_note,
                 recurring=origin.recurring,

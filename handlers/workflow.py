@@ -13,23 +13,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseClient, BrowserUseError
-from bot.deps import Deps
 from bot.models import CreateTaskRequest, TaskView
 from bot.store import TaskRecord
-from handlers import blocks
-from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
-from handlers.ids import Callback, SlackError
-from handlers.modals import defaults_for
+from handlers.ids import SlackError
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
 from handlers.slack_io import SLACK_ERRORS
 from handlers.slack_text import shorten
-from handlers.submit import NotStarted, Origin, first_time, start_task
+from handlers.submit import Origin
+from handlers.views import messages
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +67,7 @@ def request_from_inputs(inputs: dict[str, Any], defaults: Defaults) -> CreateTas
 
 def step_outputs(task: TaskView, share_url: str | None) -> dict[str, Any]:
     """The step's outputs (manifest.yaml declares them): every one always present."""
-    structured = blocks.structured(task.output)
+    structured = messages.structured(task.output)
     return {
         "output": task.output or "",
         "structured_output": task.output if structured is not None else "",
@@ -86,7 +82,7 @@ def step_outputs(task: TaskView, share_url: str | None) -> dict[str, Any]:
 
 def step_error(task: TaskView) -> str:
     """Why the step failed, in plain words (a failed or stopped task)."""
-    _, headline = blocks.outcome(task)
+    _, headline = messages.outcome(task)
     step = task.last_step
     where = ""
     if step is not None:
@@ -152,48 +148,7 @@ def _with_token(client: AsyncWebClient, token: str) -> AsyncWebClient:
     )
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    bot_client = app.client  # the execution's token lasts minutes; the task's thread, hours
-
-    @app.function(Callback.RUN_BROWSER_TASK)
-    async def handle_run_browser_task(
-        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        """Check the inputs and start the task; the step completes when the task ends."""
-        inputs = event.get("inputs") or {}
-        execution_id = str(event["function_execution_id"])
-        token = event.get("bot_access_token")
-        channel = str(inputs.get("channel") or "") or None
-        person = str(inputs.get("notify") or "") or None
-        origin = Origin(
-            team_id=str(body.get("team_id") or ""),
-            channel_id=channel or "",
-            user_id=person or str(context.bot_user_id or ""),
-            announce=channel is not None,
-            execution_id=execution_id,
-            execution_token=str(token) if token else None,
-            quiet=person is None,
-        )
-
-        async def start() -> None:
-            if not await first_time(deps, f"execution:{execution_id}"):
-                return
-            try:
-                check_access(deps.policy, person or "", channel)
-                request = request_from_inputs(inputs, await defaults_for(deps, channel))
-                request = apply_policy(request, deps.policy)
-            except UserInputError as exc:
-                log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)
-                await _fail(bot_client, origin, exc.message)
-                return
-            started = await start_task(deps, bot_client, request, origin)
-            if isinstance(started, NotStarted):
-                await _fail(bot_client, origin, started.reason)
-
-        deps.inflight.spawn(start)
-
-
-async def _fail(client: AsyncWebClient, origin: Origin, reason: str) -> None:
+async def fail_step(client: AsyncWebClient, origin: Origin, reason: str) -> None:
     """Fail the step at once (the execution's token is fresh now)."""
     token = origin.execution_token
     caller = _with_token(client, token) if token else client

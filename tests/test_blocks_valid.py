@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
-from handlers import blocks, home
+from handlers import home
 from handlers.conversations import Said, follow_up_value
 from handlers.errors import UserInputError, failure_text
-from handlers.modals import FormContext, Prefill, task_form
 from handlers.options import Defaults
+from handlers.payloads import FormContext
+from handlers.views import messages
+from handlers.views.form import Prefill, task_form
 from tests.fakes.blockkit import message_problems, view_problems
 
 ROUTE = SlackRoute(team="T1", channel="C1", thread_ts="1.2", user="U7", max_steps=20)
@@ -56,13 +58,13 @@ def test_an_answer_full_of_ampersands_fits_once_escaped() -> None:
     # 2,890 characters with 39 `&`: 3,046 once escaped, over the section's 3,000.
     output = ("Price & tax " * 39)[:468] + "x" * (2890 - 468)
     assert len(output) == 2890 and output.count("&") == 39
-    result = blocks.task_result(view(output=output), ROUTE)
+    result = messages.task_result(view(output=output), ROUTE)
     valid(result.message)
     assert result.attachments == [("output.txt", output.encode())]  # nothing is lost
 
 
 def test_a_long_preview_full_of_ampersands_fits_once_escaped() -> None:
-    result = blocks.task_result(view(output="&" * 9000), ROUTE)
+    result = messages.task_result(view(output="&" * 9000), ROUTE)
     valid(result.message)
     assert result.attachments[0][1] == b"&" * 9000
 
@@ -74,7 +76,7 @@ def test_a_long_japanese_follow_up_can_still_be_queued() -> None:
     said = Said(team_id="T1", channel_id="C1", user_id="U1", text=text, ts="1.1", thread_ts="1.1")
     value = follow_up_value(said, SESSION_ID)
     assert value is not None and text in value
-    message = blocks.session_busy(TASK_ID, value)
+    message = messages.session_busy(TASK_ID, value)
     valid(message)
     assert "Queue my follow-up" in json.dumps(message)
 
@@ -84,13 +86,13 @@ def test_a_follow_up_too_long_to_queue_says_so_and_stays_valid() -> None:
         team_id="T1", channel_id="C1", user_id="U1", text="x" * 2500, ts="1.1", thread_ts="1.1"
     )
     assert follow_up_value(said, SESSION_ID) is None
-    message = blocks.session_busy(TASK_ID, None)
+    message = messages.session_busy(TASK_ID, None)
     valid(message)
     assert "too long to queue" in message["text"]
 
 
 def test_an_answer_of_only_whitespace_says_there_was_no_answer() -> None:
-    result = blocks.task_result(view(output=" \n\t  \n"), ROUTE)
+    result = messages.task_result(view(output=" \n\t  \n"), ROUTE)
     valid(result.message)
     assert "no written answer" in json.dumps(result.message)
 
@@ -119,12 +121,12 @@ def test_parent_messages_are_valid(task: str, url: str, domain: str) -> None:
         allowed_domains=[domain] * 30,
         metadata={"k" + str(i): url[:50] for i in range(8)},
     )
-    for status in (blocks.STARTING, blocks.NOT_STARTED):
-        valid(blocks.parent_message("U1", request, status=status))
+    for status in (messages.STARTING, messages.NOT_STARTED):
+        valid(messages.parent_message("U1", request, status=status))
 
 
 @PROPERTY
-@given(goal=hostile, url=hostile, output=hostile, status=st.sampled_from(list(blocks.STATES)))
+@given(goal=hostile, url=hostile, output=hostile, status=st.sampled_from(list(messages.STATES)))
 def test_status_and_result_messages_are_valid(
     goal: str, url: str, output: str, status: str
 ) -> None:
@@ -136,41 +138,41 @@ def test_status_and_result_messages_are_valid(
         metadata={"slack_session": SESSION_ID},
         llm=goal[:100],
     )
-    valid(blocks.task_status(task, ROUTE))
-    valid(blocks.task_result(task, ROUTE).message)
+    valid(messages.task_status(task, ROUTE))
+    valid(messages.task_result(task, ROUTE).message)
 
 
 @PROPERTY
 @given(values=st.dictionaries(hostile, hostile, max_size=15), as_list=st.booleans())
 def test_structured_results_are_valid(values: dict[str, str], as_list: bool) -> None:
     output = json.dumps([values, values] if as_list else values)
-    valid(blocks.task_result(view(output=output), ROUTE).message)
+    valid(messages.task_result(view(output=output), ROUTE).message)
 
 
 @PROPERTY
 @given(text=hostile)
 def test_notices_and_follow_ups_are_valid(text: str) -> None:
     said = Said(team_id="T1", channel_id="C1", user_id="U1", text=text, ts="1.1", thread_ts="1.1")
-    valid(blocks.session_busy(TASK_ID, follow_up_value(said, SESSION_ID)))
+    valid(messages.session_busy(TASK_ID, follow_up_value(said, SESSION_ID)))
     # An error may quote what the person typed, at any length.
     reason = failure_text(UserInputError(f"Unknown option `--{text}`."))
     for message in (
-        blocks.task_failed(reason),
-        blocks.notice(f":warning: {reason}"),
-        blocks.with_hint(blocks.notice("x"), reason),
-        blocks.ephemeral(blocks.notice("x"), reason),
+        messages.task_failed(reason),
+        messages.notice(f":warning: {reason}"),
+        messages.with_hint(messages.notice("x"), reason),
+        messages.ephemeral(messages.notice("x"), reason),
     ):
         valid(message)
 
 
 def test_fixed_messages_are_valid() -> None:
     for message in (
-        blocks.usage(),
-        blocks.mention_usage(),
-        blocks.session_closed("idle", idle_minutes=10),
-        blocks.session_closed("asked"),
-        blocks.queued(12.5),
-        blocks.task_started(TaskCreated(id=TASK_ID, session_id=SESSION_ID), react_ts="1.1"),
+        messages.usage(),
+        messages.mention_usage(),
+        messages.session_closed("idle", idle_minutes=10),
+        messages.session_closed("asked"),
+        messages.queued(12.5),
+        messages.task_started(TaskCreated(id=TASK_ID, session_id=SESSION_ID), react_ts="1.1"),
     ):
         valid(message)
 
@@ -248,7 +250,7 @@ def test_recurring_tasks_messages_and_lists_are_valid(
 ) -> None:
     from bot.schedules import Repeat
     from bot.store import Schedule
-    from handlers import recurring_blocks as views
+    from handlers.views import schedules as views
 
     schedules = [
         Schedule(
@@ -282,7 +284,7 @@ def test_recurring_tasks_messages_and_lists_are_valid(
 
 
 def test_what_changed_shows_the_lines_or_the_fields_that_changed() -> None:
-    from handlers import recurring_blocks as views
+    from handlers.views import schedules as views
 
     text = json.dumps(views.what_changed("a\nb\nc", "a\nB\nc", None))
     assert "-b" in text and "+B" in text

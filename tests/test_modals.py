@@ -9,17 +9,10 @@ import pytest
 from bot.schedules import Repeat
 from handlers.flags import parse_inline
 from handlers.ids import Action, Block, Callback
-from handlers.modals import (
-    FormContext,
-    FormErrors,
-    Prefill,
-    Recurring,
-    form_values,
-    parse_form,
-    parse_repeat_fields,
-    task_form,
-)
+from handlers.modals import FormErrors, Recurring, form_values, parse_form, parse_repeat_fields
 from handlers.options import Defaults
+from handlers.payloads import FormContext
+from handlers.views.form import Prefill, task_form
 from tests.slack_requests import view_state
 
 NONE = Defaults()

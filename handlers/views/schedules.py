@@ -14,7 +14,9 @@ from typing import Any
 from bot.models import CreateTaskRequest
 from bot.schedules import Repeat
 from bot.store import Schedule
-from handlers.blocks import (
+from handlers.ids import COMMAND, Action, Block
+from handlers.slack_text import escape, quote, shorten
+from handlers.views.messages import (
     Message,
     _button,
     _context,
@@ -24,8 +26,6 @@ from handlers.blocks import (
     notice,
     structured,
 )
-from handlers.ids import COMMAND, Action, Block
-from handlers.slack_text import escape, quote, shorten
 
 # A message holds at most 50 blocks; each schedule takes two.
 MAX_LISTED = 20

@@ -1,0 +1,149 @@
+"""`/browser-use`: parse, answer within Slack's 3 seconds, then start the task or open the form."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from handlers.access import apply_policy, check_access
+from handlers.channel_defaults import open_settings, where_from
+from handlers.controls import stop_task, task_status
+from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
+from handlers.flags import (
+    ChannelSettings,
+    Every,
+    Help,
+    OpenForm,
+    Run,
+    Schedules,
+    Status,
+    Stop,
+    parse_command,
+)
+from handlers.ids import COMMAND
+from handlers.listeners import bind
+from handlers.modals import defaults_for, defaults_of, open_task_form
+from handlers.payloads import FormContext
+from handlers.recurring import channel_schedules, create_schedule
+from handlers.slack_io import respond_ephemeral
+from handlers.submit import Origin, failure_reporter, first_time, start_task
+from handlers.views import messages
+
+
+async def handle_command(
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Answer at once; the task is created after the ack so Browser Use never delays it."""
+    try:
+        floor = deps.policy.repeat_floor
+        parsed = parse_command(command.get("text", ""), defaults_of(deps), floor)
+        if not isinstance(parsed, Help):
+            check_access(deps.policy, command["user_id"], command["channel_id"])
+        if isinstance(parsed, Run):
+            parsed = Run(apply_policy(parsed.request, deps.policy))
+        if isinstance(parsed, Every):
+            parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
+    except UserInputError as exc:
+        await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
+        return
+    if isinstance(parsed, Help):
+        await ack(**messages.usage())
+        url, channel = command.get("response_url"), command["channel_id"]
+
+        async def defaults_here() -> None:
+            # After the ack: the channel's defaults are in the store.
+            defaults = await defaults_for(deps, channel)
+            text = f"*Browser tasks in this channel start from:*\n{where_from(deps, defaults)}"
+            await respond_ephemeral(url, messages.ephemeral(messages.notice(text)))
+
+        deps.inflight.spawn(defaults_here)
+        return
+    await ack()
+    url = command.get("response_url")
+
+    async def failed(reference: str) -> None:
+        notice = messages.notice(internal_error_text(reference))
+        await respond_ephemeral(url, messages.ephemeral(notice))
+
+    if isinstance(parsed, ChannelSettings):
+        trigger, channel, user = (
+            command["trigger_id"],
+            command["channel_id"],
+            command["user_id"],
+        )
+
+        async def show_settings() -> None:
+            if not await open_settings(deps, client, trigger, channel, user):
+                message = {"response_type": "ephemeral", "text": FORM_FAILED}
+                await respond_ephemeral(url, message)
+
+        deps.inflight.spawn(show_settings, on_error=failed)
+        return
+    if isinstance(parsed, Schedules):
+
+        async def show_schedules() -> None:
+            await respond_ephemeral(url, await channel_schedules(deps, command["channel_id"]))
+
+        deps.inflight.spawn(show_schedules, on_error=failed)
+        return
+    if isinstance(parsed, OpenForm):
+        context = FormContext(channel_id=command["channel_id"])
+
+        async def open_form() -> None:
+            if not await open_task_form(client, deps, command["trigger_id"], context):
+                message = {"response_type": "ephemeral", "text": FORM_FAILED}
+                await respond_ephemeral(command.get("response_url"), message)
+
+        deps.inflight.spawn(open_form, on_error=failed)
+        return
+    if isinstance(parsed, Status | Stop):
+
+        async def control() -> None:
+            if isinstance(parsed, Stop):
+                text = await stop_task(deps, command["user_id"], parsed.task_id)
+                message: messages.Message = {"text": text}
+            else:
+                message = await task_status(deps, parsed.task_id)
+            await respond_ephemeral(url, {**message, "response_type": "ephemeral"})
+
+        deps.inflight.spawn(control, on_error=failed)
+        return
+    origin = Origin(
+        team_id=command.get("team_id", ""),
+        channel_id=command["channel_id"],
+        user_id=command["user_id"],
+        response_url=command.get("response_url"),
+    )
+
+    async def start() -> None:
+        # The same command reaching two processes (or Slack re-sending it) starts one task.
+        if not await first_time(deps, f"command:{command['trigger_id']}"):
+            return
+        # Checked in the ack with the workspace's defaults; built now with the channel's too.
+        defaults = await defaults_for(deps, command["channel_id"])
+        again = parse_command(command.get("text", ""), defaults, deps.policy.repeat_floor)
+        assert isinstance(again, Run | Every)
+        request = apply_policy(again.request, deps.policy)
+        if isinstance(again, Every):
+            await create_schedule(
+                deps,
+                client,
+                origin,
+                request,
+                again.repeat,
+                on_change=again.on_change,
+                notify=again.notify,
+            )
+            return
+        noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
+        await start_task(deps, client, request, noted)
+
+    deps.inflight.spawn(start, on_error=failure_reporter(client, origin))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.command(COMMAND)(bind(handle_command, deps))

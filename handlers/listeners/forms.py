@@ -1,0 +1,113 @@
+"""The task form: "More options" reveals the rest in place; a submission is checked field by field
+(errors under their fields) or closes and starts the task, or sets up a recurring one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from handlers.access import apply_policy, check_access
+from handlers.errors import UserInputError
+from handlers.ids import Action, Block, Callback
+from handlers.listeners import bind
+from handlers.modals import (
+    FormErrors,
+    defaults_for,
+    defaults_of,
+    form_values,
+    log,
+    parse_form,
+    parse_repeat_fields,
+)
+from handlers.options import (
+    Defaults,
+)
+from handlers.payloads import FormContext
+from handlers.recurring import create_schedule
+from handlers.slack_io import SLACK_ERRORS
+from handlers.submit import Origin, failure_reporter, first_time, start_task
+from handlers.views.form import task_form
+
+
+async def handle_more_options(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Reveal the advanced options in place, keeping what was typed."""
+    await ack()
+    view = body["view"]
+    context = FormContext.load(view.get("private_metadata"))
+    update = task_form(context, defaults_of(deps), advanced=True)
+
+    async def show_more() -> None:
+        try:
+            await client.views_update(view_id=view["id"], hash=view.get("hash"), view=update)
+        except SLACK_ERRORS as exc:
+            log.warning("slack.views_update failed: %s", exc)
+
+    deps.inflight.spawn(show_more)
+
+
+async def handle_task_form(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Check every field; answer errors under their fields, or close and start the task."""
+    values = form_values(view.get("state", {}))
+    context = FormContext.load(view.get("private_metadata"))
+    channel_id = context.channel_id or str(values.get(Block.CHANNEL, ""))
+    try:
+        check_access(deps.policy, body["user"]["id"], channel_id)
+        recurring = parse_repeat_fields(values, deps.policy.repeat_floor)
+        request = apply_policy(parse_form(values, defaults_of(deps)), deps.policy)
+    except FormErrors as exc:
+        await ack(response_action="errors", errors=exc.errors)
+        return
+    except UserInputError as exc:
+        block = exc.field if exc.field in values else Block.TASK
+        if exc.field == "channel" and Block.CHANNEL in values:
+            block = Block.CHANNEL
+        await ack(response_action="errors", errors={block: exc.message})
+        return
+    await ack()
+    urls = body.get("response_urls") or []
+    origin = Origin(
+        team_id=(body.get("team") or {}).get("id", ""),
+        channel_id=channel_id,
+        user_id=body["user"]["id"],
+        thread_ts=context.thread_ts,
+        response_url=urls[0]["response_url"] if urls else None,
+    )
+
+    async def start() -> None:
+        # A double click, or Slack sending the submission again, starts one task, not two.
+        if not await first_time(deps, f"view:{view['id']}"):
+            return
+        chosen = request
+        if context.channel_id is None and origin.channel_id:
+            # Opened without a channel, so it could not show the channel's defaults: they
+            # apply to what the person left empty (checked when they were saved).
+            channel = await defaults_for(deps, origin.channel_id)
+            defaults = replace(Defaults(), channel=channel.channel)
+            chosen = apply_policy(parse_form(values, defaults), deps.policy)
+        if recurring is None:
+            await start_task(deps, client, chosen, origin)
+            return
+        await create_schedule(
+            deps,
+            client,
+            origin,
+            chosen,
+            recurring.repeat,
+            on_change=recurring.on_change,
+            notify=recurring.notify,
+        )
+
+    deps.inflight.spawn(start, on_error=failure_reporter(client, origin))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(Action.MORE_OPTIONS)(bind(handle_more_options, deps))
+    app.view(Callback.TASK_FORM)(bind(handle_task_form, deps))

@@ -1,0 +1,125 @@
+"""The settings: the admin's (App Home → Settings) and each channel's defaults (`/browser-use
+settings` and its button). Saved after the ack; who may is checked there, through Slack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from handlers.access import is_admin
+from handlers.admin_settings import admin_view, parse_admin
+from handlers.channel_defaults import (
+    changes,
+    check_profile,
+    may_change,
+    open_settings,
+    parse_settings,
+)
+from handlers.errors import VIEW_FAILED
+from handlers.home import publish_home
+from handlers.ids import Action, Callback
+from handlers.listeners import bind
+from handlers.modals import FormErrors, form_values
+from handlers.slack_io import open_view, post, tell_clicker
+from handlers.views import messages
+
+log = logging.getLogger(__name__)
+
+
+async def handle_open_admin_settings(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Open the Settings modal, for an admin (the trigger lasts 3 seconds)."""
+    await ack()
+    user = str(body["user"]["id"])
+
+    async def work() -> None:
+        if not await is_admin(deps, client, user):
+            await tell_clicker(client, body, "Only admins can change the settings.")
+            return
+        policy = await deps.refresh_policy()
+        if not await open_view(client, body["trigger_id"], admin_view(policy)):
+            await tell_clicker(client, body, VIEW_FAILED)
+
+    deps.inflight.spawn(work)
+
+
+async def handle_admin_settings(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Check every field, save, and use the change at once."""
+    user = str(body["user"]["id"])
+    policy = deps.policy
+    try:
+        chosen = parse_admin(form_values(view.get("state", {})), policy)
+    except FormErrors as exc:
+        await ack(response_action="errors", errors=exc.errors)
+        return
+    # Who is an admin comes from Slack (`users.info`), so it is checked after the ack.
+    await ack()
+
+    async def save() -> None:
+        if not await is_admin(deps, client, user):
+            log.warning("settings.refused user=%s: not an admin", user)
+            return
+        await deps.store.save_workspace_settings(chosen, user)
+        await deps.refresh_policy()
+        log.info("settings.workspace_changed by=%s keys=%s", user, ",".join(sorted(chosen)))
+        await publish_home(deps, client, user)  # the admin sees the new limits at once
+
+    deps.inflight.spawn(save)
+
+
+async def handle_open_settings(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Open the channel's defaults (the trigger lasts 3 seconds)."""
+    await ack()
+    channel, user = str(body["channel"]["id"]), str(body["user"]["id"])
+
+    async def work() -> None:
+        if not await open_settings(deps, client, body["trigger_id"], channel, user):
+            await tell_clicker(client, body, VIEW_FAILED)
+
+    deps.inflight.spawn(work)
+
+
+async def handle_settings(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Check every field (the profile at Browser Use too), save, and tell the channel."""
+    user = str(body["user"]["id"])
+    channel = str(view.get("private_metadata") or "")
+    if not channel or not await may_change(deps, client, user):
+        await ack(response_action="errors", errors={"llm": "Only admins can change them."})
+        return
+    try:
+        fields = parse_settings(form_values(view.get("state", {})))
+        await check_profile(deps, fields)
+    except FormErrors as exc:
+        await ack(response_action="errors", errors=exc.errors)
+        return
+    await ack()
+
+    async def save() -> None:
+        stored = await deps.store.channel_defaults(channel)
+        old = stored.values if stored else {}
+        await deps.store.save_channel_defaults(channel, fields, user)
+        log.info("settings.channel_changed channel=%s by=%s", channel, user)
+        said = changes(old, fields)
+        if said:
+            text = f":gear: <@{user}> changed this channel's defaults for browser tasks: {said}"
+            await post(client, channel, messages.notice(text))
+
+    deps.inflight.spawn(save)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(Action.OPEN_ADMIN_SETTINGS)(bind(handle_open_admin_settings, deps))
+    app.view(Callback.ADMIN_SETTINGS)(bind(handle_admin_settings, deps))
+    app.action(Action.OPEN_CHANNEL_SETTINGS)(bind(handle_open_settings, deps))
+    app.view(Callback.CHANNEL_SETTINGS)(bind(handle_settings, deps))

@@ -1,0 +1,77 @@
+"""The buttons on a task's status message: Stop, Live view, Share. What each does is in
+handlers/controls.py; these listeners ack, and tell the clicker (or the thread) what it said."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from handlers import controls
+from handlers.errors import internal_error_text
+from handlers.ids import Action
+from handlers.listeners import bind
+from handlers.payloads import task_of
+from handlers.slack_io import post, tell_clicker
+from handlers.views import messages
+
+
+def _reporter(client: AsyncWebClient, body: dict[str, Any]) -> Callable[[str], Awaitable[None]]:
+    async def report(reference: str) -> None:
+        await tell_clicker(client, body, internal_error_text(reference))
+
+    return report
+
+
+async def handle_stop(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Stop the task, if the clicker may."""
+    await ack()
+    user, task_id = body["user"]["id"], task_of(body)
+
+    async def work() -> None:
+        await tell_clicker(client, body, await controls.stop_task(deps, user, task_id))
+
+    deps.inflight.spawn(work, on_error=_reporter(client, body))
+
+
+async def handle_live_view(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Send the live view link to the clicker alone."""
+    await ack()
+    user, task_id = body["user"]["id"], task_of(body)
+
+    async def work() -> None:
+        await tell_clicker(client, body, await controls.live_view(deps, user, task_id))
+
+    deps.inflight.spawn(work, on_error=_reporter(client, body))
+
+
+async def handle_share(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Create a public watch link and post it in the thread."""
+    await ack()
+    user, task_id = body["user"]["id"], task_of(body)
+
+    async def work() -> None:
+        text, public = await controls.share(deps, user, task_id)
+        if not public:
+            await tell_clicker(client, body, text)
+            return
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        await post(client, body["channel"]["id"], messages.notice(text), thread_ts)
+
+    deps.inflight.spawn(work, on_error=_reporter(client, body))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(Action.STOP_TASK)(bind(handle_stop, deps))
+    app.action(Action.LIVE_VIEW)(bind(handle_live_view, deps))
+    app.action(Action.SHARE_SESSION)(bind(handle_share, deps))

@@ -1,0 +1,69 @@
+"""The Workflow Builder step "Run a browser task": its inputs become a task; the step completes
+when the task ends (`handlers.workflow.complete_step`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from handlers.access import apply_policy, check_access
+from handlers.errors import UserInputError
+from handlers.ids import Callback
+from handlers.listeners import bind
+from handlers.modals import defaults_for
+from handlers.submit import NotStarted, Origin, first_time, start_task
+from handlers.workflow import fail_step, request_from_inputs
+
+log = logging.getLogger(__name__)
+
+
+async def handle_run_browser_task(
+    body: dict[str, Any],
+    event: dict[str, Any],
+    context: AsyncBoltContext,
+    *,
+    deps: Deps,
+    bot_client: AsyncWebClient,
+) -> None:
+    """Check the inputs and start the task; the step completes when the task ends."""
+    inputs = event.get("inputs") or {}
+    execution_id = str(event["function_execution_id"])
+    token = event.get("bot_access_token")
+    channel = str(inputs.get("channel") or "") or None
+    person = str(inputs.get("notify") or "") or None
+    origin = Origin(
+        team_id=str(body.get("team_id") or ""),
+        channel_id=channel or "",
+        user_id=person or str(context.bot_user_id or ""),
+        announce=channel is not None,
+        execution_id=execution_id,
+        execution_token=str(token) if token else None,
+        quiet=person is None,
+    )
+
+    async def start() -> None:
+        if not await first_time(deps, f"execution:{execution_id}"):
+            return
+        try:
+            check_access(deps.policy, person or "", channel)
+            request = request_from_inputs(inputs, await defaults_for(deps, channel))
+            request = apply_policy(request, deps.policy)
+        except UserInputError as exc:
+            log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)
+            await fail_step(bot_client, origin, exc.message)
+            return
+        started = await start_task(deps, bot_client, request, origin)
+        if isinstance(started, NotStarted):
+            await fail_step(bot_client, origin, started.reason)
+
+    deps.inflight.spawn(start)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    # The bot's own client: the execution's token lasts minutes; the task's thread, hours.
+    handler = bind(handle_run_browser_task, deps, bot_client=app.client)
+    app.function(Callback.RUN_BROWSER_TASK)(handler)
