@@ -3,7 +3,6 @@ and opening the form with the channel's defaults. The view itself is `handlers.v
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,8 +24,6 @@ from handlers.options import (
 from handlers.payloads import FormContext
 from handlers.slack_io import open_view
 from handlers.views.form import Prefill, task_form
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

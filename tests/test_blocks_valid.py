@@ -14,12 +14,11 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
-from handlers import home
 from handlers.conversations import Said, follow_up_value
 from handlers.errors import UserInputError, failure_text
 from handlers.options import Defaults
 from handlers.payloads import FormContext
-from handlers.views import messages
+from handlers.views import home, messages
 from handlers.views.form import Prefill, task_form
 from tests.fakes.blockkit import message_problems, view_problems
 

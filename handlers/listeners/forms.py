@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +20,6 @@ from handlers.modals import (
     defaults_for,
     defaults_of,
     form_values,
-    log,
     parse_form,
     parse_repeat_fields,
 )
@@ -31,6 +31,8 @@ from handlers.recurring import create_schedule
 from handlers.slack_io import SLACK_ERRORS
 from handlers.submit import Origin, failure_reporter, first_time, start_task
 from handlers.views.form import task_form
+
+log = logging.getLogger(__name__)
 
 
 async def handle_more_options(

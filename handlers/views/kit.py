@@ -1,5 +1,5 @@
-"""The small kit of Block Kit pieces the forms are built from (the task form, channel defaults,
-the admin's settings): pure functions, tested through the views that use them."""
+"""The small kit of Block Kit pieces every view is built from (messages, the forms, the Home
+tab): pure functions, tested through the views that use them."""
 
 from __future__ import annotations
 
@@ -81,3 +81,42 @@ def with_initial(block: dict[str, Any], value: str | list[str]) -> dict[str, Any
 
 
 # --- the view ---------------------------------------------------------------------------------
+
+
+TEXT_OBJECT_CHARS = 3000  # Slack's limit for a section's or a context element's text
+
+
+def fit_mrkdwn(text: str, limit: int = TEXT_OBJECT_CHARS) -> str:
+    """Already-escaped mrkdwn in at most `limit` characters, never cut inside `&amp;` or `<…>`.
+
+    The builders measure untrusted text as they escape it (`escape_within`); this is the floor
+    under them, for messages that quote text of any length back (an error naming a bad flag)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    for opener, closer in (("&", ";"), ("<", ">")):
+        if cut.rfind(opener) > cut.rfind(closer):
+            cut = cut[: cut.rfind(opener)]
+    return cut + "…"
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": fit_mrkdwn(text), "verbatim": True}
+
+
+def section(text: str) -> dict[str, Any]:
+    """Escaped mrkdwn, `verbatim`: it can never mention or link by itself."""
+    return {"type": "section", "text": mrkdwn(text)}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
+        "text": {"type": "plain_text", "text": text},
+    }

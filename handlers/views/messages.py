@@ -23,38 +23,11 @@ from handlers.ids import COMMAND, Action, Block, MetadataEvent, Reaction
 from handlers.options import OPTIONS
 from handlers.payloads import TaskMessage
 from handlers.slack_text import escape, escape_within, quote, shorten, slack_to_plain
+from handlers.views import kit
+from handlers.views.kit import fit_mrkdwn
 
 Message = dict[str, Any]
 PARENT_TASK_CHARS = 500
-
-
-TEXT_OBJECT_CHARS = 3000  # Slack's limit for a section's or a context element's text
-
-
-def fit_mrkdwn(text: str, limit: int = TEXT_OBJECT_CHARS) -> str:
-    """Already-escaped mrkdwn in at most `limit` characters, never cut inside `&amp;` or `<…>`.
-
-    The builders measure untrusted text as they escape it (`escape_within`); this is the floor
-    under them, for messages that quote text of any length back (an error naming a bad flag)."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    for opener, closer in (("&", ";"), ("<", ">")):
-        if cut.rfind(opener) > cut.rfind(closer):
-            cut = cut[: cut.rfind(opener)]
-    return cut + "…"
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": fit_mrkdwn(text), "verbatim": True}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text)}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(text)]}
 
 
 def usage() -> Message:
@@ -80,7 +53,7 @@ def usage() -> Message:
     return {
         "response_type": "ephemeral",
         "text": f"{intro}\n*Options*\n{flags}",
-        "blocks": [_section(intro), _section(f"*Options*\n{flags}")],
+        "blocks": [kit.section(intro), kit.section(f"*Options*\n{flags}")],
     }
 
 
@@ -167,7 +140,7 @@ def parent_message(
         options.insert(0, "channel defaults: " + escape(", ".join(channel_defaults)))
     body = f"{head}\n{quote(asked)}"
     context = " · ".join([*options, status]) if options else status
-    return {"text": f"{head} {asked}", "blocks": [_section(body), _context(context)]}
+    return {"text": f"{head} {asked}", "blocks": [kit.section(body), kit.context(context)]}
 
 
 STATES = {
@@ -225,7 +198,7 @@ def task_started(
     body = f":rocket: *Task started*\n{_ids(created.id, created.session_id)}"
     return {
         "text": text,
-        "blocks": [_section(body), _context(STATES["created"][2]), _buttons(created.id)],
+        "blocks": [kit.section(body), kit.context(STATES["created"][2]), _buttons(created.id)],
         # Found again in the thread after a restart: the task, the message to react to, and
         # whether this session is the thread's own (kept alive for follow-ups).
         "metadata": TaskMessage(
@@ -303,11 +276,11 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
             facts.append("judge: passed" if task.judge_verdict else "judge: failed")
         details.append(" · ".join(f for f in facts if f))
     text = f"{headline}. Task ID: {task.id} · Session ID: {task.session_id}"
-    blocks = [_section("\n".join(lines) + "\n" + _ids(task.id, task.session_id))]
+    blocks = [kit.section("\n".join(lines) + "\n" + _ids(task.id, task.session_id))]
     if task.steps:
         blocks.append(steps_plan(task))
     if details:
-        blocks.append(_context("\n".join(details)))
+        blocks.append(kit.context("\n".join(details)))
     if not task.ended:
         blocks.append(_buttons(task.id))
     # No metadata: chat.update keeps the message's own (with what only the first post knew).
@@ -384,7 +357,7 @@ def _json_fields(value: Any) -> tuple[list[dict[str, Any]], int]:
         pairs += [(f"{prefix}{k}", v) for k, v in items]
     # A field holds 2,000 characters as Slack counts them: after escaping.
     fields = [
-        _mrkdwn(
+        kit.mrkdwn(
             f"*{escape_within(str(k), 400)}*\n"
             f"{escape_within(v if isinstance(v, str) else json.dumps(v), 1500)}"
         )
@@ -399,15 +372,6 @@ class Result:
 
     message: Message
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "action_id": action_id,
-        "value": value,
-        "text": {"type": "plain_text", "text": text},
-    }
 
 
 def task_result(
@@ -431,14 +395,14 @@ def task_result(
             if step.next_goal:
                 where.append(f"while trying to: {escape(shorten(step.next_goal, 300))}")
         head += " " + (" ".join(where) + "." if where else "It ended before taking a step.")
-    blocks.append(_section(head))
+    blocks.append(kit.section(head))
     value = structured(task.output)
     if value is not None:
         fields, left = _json_fields(value)
         if fields:
             blocks.append({"type": "section", "fields": fields})
         note = f"+{left} more in result.json" if left else "The raw JSON is in result.json"
-        blocks.append(_context(note))
+        blocks.append(kit.context(note))
         attachments.append(
             ("result.json", json.dumps(value, indent=2, ensure_ascii=False).encode())
         )
@@ -446,30 +410,30 @@ def task_result(
         output = task.output.strip()
         # Measured as Slack counts it: escaping turns each `&` into five characters.
         if len(escape(output)) > SECTION_CHARS:
-            blocks.append(_section(escape_within(output, PREVIEW_CHARS)))
+            blocks.append(kit.section(escape_within(output, PREVIEW_CHARS)))
             blocks.append(
-                _context(f"The whole output ({len(output):,} characters) is in output.txt")
+                kit.context(f"The whole output ({len(output):,} characters) is in output.txt")
             )
             attachments.append(("output.txt", output.encode()))
         else:
-            blocks.append(_section(escape(output)))
+            blocks.append(kit.section(escape(output)))
     elif task.status == "finished":
-        blocks.append(_context("The agent gave no written answer."))
+        blocks.append(kit.context("The agent gave no written answer."))
     if task.output_files:
         names = ", ".join(escape(f.file_name) for f in task.output_files[:10])
-        blocks.append(_context(f"Files from the task: {names}"))
+        blocks.append(kit.context(f"Files from the task: {names}"))
     buttons = [
-        _button(Action.RUN_AGAIN, "Run again", task.id),
-        _button(Action.CHANGE_AND_RUN, "Change and run…", task.id),
+        kit.button(Action.RUN_AGAIN, "Run again", task.id),
+        kit.button(Action.CHANGE_AND_RUN, "Change and run…", task.id),
     ]
     if task.metadata.get(SESSION_METADATA_KEY):
         blocks.append(
-            _context(
+            kit.context(
                 "The browser stays open for this thread: mention me here to keep "
                 "going in it, or say `done` to close it."
             )
         )
-        buttons.append(_button(Action.CLOSE_SESSION, "Close session", task.session_id))
+        buttons.append(kit.button(Action.CLOSE_SESSION, "Close session", task.session_id))
     if not again:
         buttons = buttons[2:]
     if buttons:
@@ -490,7 +454,7 @@ def task_result(
 
 def notice(text: str) -> Message:
     """A one-section message; `text` is mrkdwn that is already escaped."""
-    return {"text": fit_mrkdwn(text), "blocks": [_section(text)]}
+    return {"text": fit_mrkdwn(text), "blocks": [kit.section(text)]}
 
 
 def mention_usage() -> Message:
@@ -530,7 +494,7 @@ def session_busy(running_task_id: str, queue_value: str | None) -> Message:
     return {
         "text": text,
         "blocks": [
-            _section(text),
+            kit.section(text),
             {"type": "actions", "block_id": Block.BUSY_BUTTONS, "elements": buttons},
         ],
     }
@@ -571,7 +535,7 @@ def with_hint(message: Message, hint: str | None) -> Message:
     """`message` with a line of advice under it."""
     if not hint:
         return message
-    return {**message, "blocks": [*message["blocks"], _context(hint)]}
+    return {**message, "blocks": [*message["blocks"], kit.context(hint)]}
 
 
 def ephemeral(message: Message, hint: str | None = None) -> Message:

@@ -16,16 +16,9 @@ from bot.schedules import Repeat
 from bot.store import Schedule
 from handlers.ids import COMMAND, Action, Block
 from handlers.slack_text import escape, quote, shorten
-from handlers.views.messages import (
-    Message,
-    _button,
-    _context,
-    _section,
-    describe_options,
-    fit_mrkdwn,
-    notice,
-    structured,
-)
+from handlers.views import kit
+from handlers.views.kit import fit_mrkdwn
+from handlers.views.messages import Message, describe_options, notice, structured
 
 # A message holds at most 50 blocks; each schedule takes two.
 MAX_LISTED = 20
@@ -74,7 +67,7 @@ def created(schedule: Schedule) -> Message:
     facts.append(f"`{COMMAND} schedules` to pause, run now or delete it")
     return {
         "text": f"{head} {asked}",
-        "blocks": [_section(f"{head}\n{quote(asked)}"), _context(" · ".join(facts))],
+        "blocks": [kit.section(f"{head}\n{quote(asked)}"), kit.context(" · ".join(facts))],
     }
 
 
@@ -88,11 +81,11 @@ def _state(schedule: Schedule) -> str:
 def _controls(schedule: Schedule) -> dict[str, Any]:
     value = str(schedule.id)
     pause = (
-        _button(Action.SCHEDULE_RESUME, "Resume", value)
+        kit.button(Action.SCHEDULE_RESUME, "Resume", value)
         if schedule.paused
-        else _button(Action.SCHEDULE_PAUSE, "Pause", value)
+        else kit.button(Action.SCHEDULE_PAUSE, "Pause", value)
     )
-    delete = _button(Action.SCHEDULE_DELETE, "Delete", value) | {
+    delete = kit.button(Action.SCHEDULE_DELETE, "Delete", value) | {
         "style": "danger",
         "confirm": {
             "title": {"type": "plain_text", "text": "Delete this recurring task?"},
@@ -104,7 +97,7 @@ def _controls(schedule: Schedule) -> dict[str, Any]:
     return {
         "type": "actions",
         "block_id": f"{Block.SCHEDULE_BUTTONS}:{schedule.id}",
-        "elements": [pause, _button(Action.SCHEDULE_RUN_NOW, "Run now", value), delete],
+        "elements": [pause, kit.button(Action.SCHEDULE_RUN_NOW, "Run now", value), delete],
     }
 
 
@@ -112,27 +105,27 @@ def schedule_blocks(schedules: list[Schedule], *, empty: str) -> list[dict[str, 
     """Each schedule with its next run, its last result and its buttons (which check who
     clicks: the owner and the admins may)."""
     if not schedules:
-        return [_section(empty)]
+        return [kit.section(empty)]
     shown: list[dict[str, Any]] = []
     for schedule in schedules[:MAX_LISTED]:
         where = f"in <#{schedule.channel}> · by <@{schedule.user_id}>"
         last = LAST.get(schedule.last_status, escape(schedule.last_status or ""))
         shown.append(
-            _section(
+            kit.section(
                 f"*{_task(schedule)}*\n:repeat: {' · '.join(_how(schedule))} · {where}\n"
                 f"{_state(schedule)} · last run: {last}"
             )
         )
         shown.append(_controls(schedule))
     if len(schedules) > MAX_LISTED:
-        shown.append(_context(f"And {len(schedules) - MAX_LISTED} more."))
+        shown.append(kit.context(f"And {len(schedules) - MAX_LISTED} more."))
     return shown
 
 
 def channel_list(schedules: list[Schedule], note: str | None = None) -> Message:
     """`/browser-use schedules`: the channel's recurring tasks, to the person who asked. With a
     `note` (what a button did), it replaces the list the button was in."""
-    head = [_section(note)] if note else []
+    head = [kit.section(note)] if note else []
     shown = schedule_blocks(
         schedules,
         empty=f"No recurring tasks in this channel. Start one with "
@@ -140,7 +133,7 @@ def channel_list(schedules: list[Schedule], note: str | None = None) -> Message:
     )
     return {
         "text": f"Recurring tasks in this channel: {len(schedules)}",
-        "blocks": [*head, _section("*Recurring tasks in this channel*"), *shown],
+        "blocks": [*head, kit.section("*Recurring tasks in this channel*"), *shown],
         "response_type": "ephemeral",
         "replace_original": note is not None,
     }
@@ -176,7 +169,7 @@ def what_changed(before: str, after: str, since: float | None) -> Message:
     shown = escape("\n".join(lines[:DIFF_LINES]).replace("```", "'''")) or "(whitespace only)"
     since_text = f" since {when(since)}" if since else ""
     text = fit_mrkdwn(f":large_orange_diamond: *What changed{since_text}:*\n```{shown}```{more}")
-    return {"text": f"What changed{since_text}", "blocks": [_section(text)]}
+    return {"text": f"What changed{since_text}", "blocks": [kit.section(text)]}
 
 
 def unchanged(schedule: Schedule, checked_at: float) -> Message:
@@ -186,7 +179,7 @@ def unchanged(schedule: Schedule, checked_at: float) -> Message:
         f":zzz: No change since {when(since)} in “{_task(schedule, 80)}” "
         f"(last checked {when(checked_at)}, {escape(Repeat.load(schedule.repeat).describe())})"
     )
-    return {"text": f"No change in “{_task(schedule, 80)}”", "blocks": [_context(text)]}
+    return {"text": f"No change in “{_task(schedule, 80)}”", "blocks": [kit.context(text)]}
 
 
 def skipped(schedule: Schedule, due_at: float) -> Message:
@@ -194,7 +187,7 @@ def skipped(schedule: Schedule, due_at: float) -> Message:
         f":fast_forward: Skipped the run of “{_task(schedule, 80)}” that was due "
         f"{when(due_at)}: the app was not running then. Next run {when(schedule.next_run_at)}."
     )
-    return {"text": "Skipped a run of a recurring task", "blocks": [_context(text)]}
+    return {"text": "Skipped a run of a recurring task", "blocks": [kit.context(text)]}
 
 
 def did_not_run(schedule: Schedule, reason: str) -> Message:
