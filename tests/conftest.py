@@ -15,6 +15,7 @@ from tests.app_process import AppProcess, settle_all
 from tests.app_process import app_env as stand_in_env
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.slack import FakeSlack
+from tests.in_process import InProcessApp
 from tests.slack_requests import SlackSender
 
 WEBHOOK_SECRET = "whsec-test-4b1d"
@@ -128,6 +129,16 @@ def app(app_process: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) 
 @pytest.fixture
 def sender(app: AppProcess, slack: FakeSlack) -> SlackSender:
     return SlackSender(app.url, slack.response_url())
+
+
+@pytest.fixture(scope="module")
+def in_process(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InProcessApp]:
+    """The real app in this test process, for listener tests (`tests.in_process`)."""
+    app = InProcessApp(app_env(slack, browser_use), tmp_path_factory.mktemp("in-process")).start()
+    yield app
+    app.stop()
 
 
 OwnApp = Callable[..., AbstractContextManager[tuple[AppProcess, SlackSender]]]

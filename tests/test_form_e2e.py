@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from handlers.ids import Action, Block, Callback
-from tests.conftest import app_env, wiped
+from tests.conftest import wiped
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -20,19 +19,10 @@ from tests.slack_requests import SlackSender, view_submission
 SECRET = "sentinel-s3cr3t-7f2a9c"
 
 
-@pytest.fixture(scope="module")
-def listeners(
-    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[InProcessApp]:
-    app = InProcessApp(app_env(slack, browser_use), tmp_path_factory.mktemp("form")).start()
-    yield app
-    app.stop()
-
-
 @pytest.fixture
-def app(listeners: InProcessApp, slack: FakeSlack, browser_use: FakeBrowserUse) -> InProcessApp:
+def app(in_process: InProcessApp, slack: FakeSlack, browser_use: FakeBrowserUse) -> InProcessApp:
     """The app in this process, ready for this test (`wiped`)."""
-    return wiped(listeners, slack, browser_use)
+    return wiped(in_process, slack, browser_use)
 
 
 @pytest.fixture
