@@ -135,11 +135,15 @@ def test_many_running_tasks_keep_both_processes_within_one_budget(
 ) -> None:
     rate, window = 40, 2.0
     env = {"BROWSER_USE_REQUESTS_PER_SECOND": str(rate), "POLL_INTERVAL_SECONDS": "0.1"}
-    with two_processes(slack, browser_use, tmp_path, database, **env, **FAST_TAKEOVER):
+    # A heartbeat a second: the sweeps pick the tasks up at once, and a process slowed down by
+    # a busy machine is still counted live (3 heartbeats), so neither takes the whole budget.
+    env |= {"FOLLOW_LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "1"}
+    with two_processes(slack, browser_use, tmp_path, database, **env) as apps:
         ids = asyncio.run(running_tasks(browser_use, database, 100))
         started = time.monotonic()
         shared = wait_for(lambda: shared_out(database, 100), 10, "the tasks shared out")
         time.sleep(2 * window)  # both processes keep polling them
+        shares = [line for p, _ in apps for line in p.logs().splitlines() if "budget.share" in line]
     assert len(shared) == 2, shared
     ours = set(ids)
     times = sorted(
@@ -152,7 +156,7 @@ def test_many_running_tasks_keep_both_processes_within_one_budget(
     # (a bucket of `rate` tokens refilled at `rate`/s), plus one or two crossing loopback.
     # Browser Use counts 5 s windows; the bucket's bound holds for a window of any length.
     bound = (1 + window) * rate + 2
-    assert busiest <= bound, f"{busiest} requests in {window} s with a budget of {rate}/s"
+    assert busiest <= bound, f"{busiest} in {window} s with a budget of {rate}/s; {shares}"
     assert len(times) > 3 * rate  # and they did keep polling
 
 
