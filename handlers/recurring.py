@@ -142,6 +142,9 @@ class SlackRuns:
         )
 
     async def did_not_run(self, schedule: Schedule, reason: str) -> None:
+        # The latest run now, though it has no task: an earlier run ending later is not.
+        store = self.deps.store
+        await store.update_schedule(schedule.id, last_run_at=store.clock(), last_task_id=None)
         await post(self.client, schedule.user_id, views.did_not_run(schedule, reason))
         await count_failure(self.client, self.deps.store, schedule)
 
@@ -184,6 +187,9 @@ async def report_run(
     schedule = await store.schedule(record.schedule_id)
     failed = run_failed(task)
     mention = failed or (schedule is not None and schedule.notify)
+    # Only the latest run says how the schedule is doing: a run that ends after a later one was
+    # started (or refused) neither resets the failures counted since nor becomes the baseline.
+    latest = schedule is not None and schedule.last_task_id == record.task_id
     if record.thread_ts or schedule is None or not schedule.on_change:
         await sink.post_result(task, record, react_ts, mention=mention)
         status, output = "finished", None
@@ -191,11 +197,12 @@ async def report_run(
         output = views.comparable(task.output)
         if not failed and output == schedule.last_output:
             await _unchanged(client, store, schedule)
-            await store.update_schedule(schedule.id, last_status="unchanged", failures=0)
+            if latest:
+                await store.update_schedule(schedule.id, last_status="unchanged", failures=0)
             return
         status = "finished" if schedule.last_output is None else "changed"
         await _post_changed(sink, task, record, schedule, mention=mention, failed=failed)
-    if schedule is None:
+    if schedule is None or not latest:
         return
     if failed:
         await count_failure(client, store, schedule)

@@ -205,6 +205,27 @@ def test_on_change_posts_the_first_result_edits_one_line_while_unchanged_and_pos
     assert "+Degraded performance: API." in shown(diff)
 
 
+def test_a_run_that_ends_after_a_later_one_leaves_the_later_ones_failure_counted(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, db: str
+) -> None:
+    schedule = set_up(sender, slack, db, "every 30 minutes Check the queue", "CREC12")
+    make_due(db, schedule.id)
+    (slow,) = created_count(browser_use, 1)
+    make_due(db, schedule.id)  # the next run starts while the first still runs
+    later = created_count(browser_use, 2)[1]
+    browser_use.finish(later.id, status="failed", output=None, is_success=False)
+    wait_for(lambda: schedules_in(db, "CREC12")[0].failures == 1, 5, "the failure counted")
+    browser_use.finish(slow.id, output="All fine")
+    # The announcement, then each run's thread: the first run's result is posted as usual.
+    _, first_run, _ = wait_for(
+        lambda: posts_in(slack, "CREC12")[2:] and posts_in(slack, "CREC12"), 5
+    )
+    assert "All fine" in shown(result_in(slack, first_run.answer["ts"]))
+    time.sleep(0.3)  # its report's bookkeeping would follow the post now
+    (now,) = schedules_in(db, "CREC12")
+    assert (now.failures, now.last_status) == (1, "failed")
+
+
 def list_buttons(response: dict[str, Any]) -> dict[tuple[str, str], str]:
     """(action ID, schedule ID) → value, of a list's buttons."""
     return {
