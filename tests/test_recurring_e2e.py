@@ -147,8 +147,10 @@ def test_a_schedule_set_up_by_command_runs_as_an_ordinary_task_in_its_channel(
     browser_use.finish(task.id, output="$348")
     result = result_in(slack, parent.answer["ts"])
     assert "$348" in shown(result) and "<@U1>" not in shown(result)
-    later = in_store(db, lambda store: store.schedule(schedule.id))
-    assert later is not None and later.last_status == "finished"
+    # The report notes the run after posting its result.
+    (later,) = wait_for(
+        lambda: [s for s in schedules_in(db, "CREC1") if s.last_status == "finished"], 5, "noted"
+    )
     assert later.next_run_at > time.time()  # on to the next weekday
     time.sleep(0.6)  # three more looks for due runs: none starts it again
     assert len(browser_use.created) == 1
