@@ -6,17 +6,19 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from tests import databases
-from tests.app_process import AppProcess, settle_all
-from tests.app_process import app_env as stand_in_env
-from tests.fakes.browser_use import FakeBrowserUse
-from tests.fakes.slack import FakeSlack
-from tests.in_process import InProcessApp
-from tests.slack_requests import SlackSender
+# The process that starts the workers imports this file too, only for its two hooks: what the
+# fixtures need (the app, the stand-ins, aiohttp, SQLAlchemy: 2.8 s) is imported where used.
+if TYPE_CHECKING:
+    from tests import databases
+    from tests.app_process import AppProcess
+    from tests.fakes.browser_use import FakeBrowserUse
+    from tests.fakes.slack import FakeSlack
+    from tests.in_process import InProcessApp
+    from tests.slack_requests import SlackSender
 
 WEBHOOK_SECRET = "whsec-test-4b1d"
 # Every wait between tries a tenth of production's: the same paths, sooner.
@@ -25,6 +27,8 @@ TIMER_SCALE = 0.1
 
 @pytest.fixture(scope="session")
 def slack() -> Iterator[FakeSlack]:
+    from tests.fakes.slack import FakeSlack
+
     server = FakeSlack().start()
     yield server
     server.stop()
@@ -42,18 +46,24 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if "TEST_DATABASE_URL" in os.environ:
         return
+    from tests import databases
+
     _shared_postgres = databases.SharedPostgres()
     os.environ[databases.URL_FILE] = str(_shared_postgres.url_file)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _shared_postgres is not None:
+        from tests import databases
+
         os.environ.pop(databases.URL_FILE, None)
         _shared_postgres.stop()
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
+    from tests import databases
+
     yield from databases.start_postgres()
 
 
@@ -62,6 +72,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database of each backend the store supports."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    from tests import databases
+
     return databases.fresh_database(request.getfixturevalue("postgres_server"))
 
 
@@ -78,12 +90,16 @@ def slack_refused_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def browser_use() -> Iterator[FakeBrowserUse]:
+    from tests.fakes.browser_use import FakeBrowserUse
+
     server = FakeBrowserUse().start()
     yield server
     server.stop()
 
 
 def app_env(slack: FakeSlack, browser_use: FakeBrowserUse) -> dict[str, str]:
+    from tests.app_process import app_env as stand_in_env
+
     return {
         **stand_in_env(slack.url, browser_use.url),
         "BROWSER_USE_TIMEOUT": "1",
@@ -98,6 +114,8 @@ def app_env(slack: FakeSlack, browser_use: FakeBrowserUse) -> dict[str, str]:
 def app_process(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppProcess]:
+    from tests.app_process import AppProcess
+
     process = AppProcess(app_env(slack, browser_use), tmp_path_factory.mktemp("app")).start()
     yield process
     process.stop()
@@ -109,6 +127,8 @@ A = TypeVar("A")
 def wipe(slack: FakeSlack, browser_use: FakeBrowserUse) -> None:
     """Both stand-ins wiped clean for a test, once every app running here has finished what the
     tests before sent it (a late post would land in this test's record)."""
+    from tests.app_process import settle_all
+
     settle_all()
     slack.reset()
     browser_use.reset()
@@ -128,6 +148,8 @@ def app(app_process: AppProcess, slack: FakeSlack, browser_use: FakeBrowserUse) 
 
 @pytest.fixture
 def sender(app: AppProcess, slack: FakeSlack) -> SlackSender:
+    from tests.slack_requests import SlackSender
+
     return SlackSender(app.url, slack.response_url())
 
 
@@ -136,18 +158,23 @@ def in_process(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InProcessApp]:
     """The real app in this test process, for listener tests (`tests.in_process`)."""
+    from tests.in_process import InProcessApp
+
     app = InProcessApp(app_env(slack, browser_use), tmp_path_factory.mktemp("in-process")).start()
     yield app
     app.stop()
 
 
-OwnApp = Callable[..., AbstractContextManager[tuple[AppProcess, SlackSender]]]
+OwnApp = Callable[..., AbstractContextManager["tuple[AppProcess, SlackSender]"]]
 
 
 @pytest.fixture
 def own_app(slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path) -> OwnApp:
     """Start an app of the test's own, with extra settings (`own_app(SESSION_IDLE_MINUTES="1")`),
     the stand-ins wiped first; it is stopped when the `with` block ends."""
+    from tests.app_process import AppProcess
+    from tests.slack_requests import SlackSender
+
     wipe(slack, browser_use)
 
     @contextmanager
