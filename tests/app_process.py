@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import httpx
 
@@ -80,29 +80,70 @@ class Forked:
                 os.kill(self.pid, sig)
 
 
+# Where the run's shared forker listens (`start_shared_forker`), for every worker of the run.
+FORKER_SOCKET = "TEST_FORKER_SOCKET"
+
+
+def start_shared_forker(path: Path) -> subprocess.Popen[bytes]:
+    """One `tests.forker` for every worker of a run, listening at `path`: it warms up (imports
+    the app) once, while the workers start, instead of once in each. It stops, and stops every
+    copy, when its stdin closes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.forker", "--socket", str(path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+    )
+
+
 class Forker:
-    """`python -m tests.forker`, started once per test process, on first use."""
+    """This test process's way to `tests.forker`: the run's shared one (FORKER_SOCKET), or one of
+    its own, started on first use."""
 
     _proc: subprocess.Popen[bytes] | None = None
+    _reader: BinaryIO | None = None
+    _writer: BinaryIO | None = None
     _lock = threading.Lock()
+
+    @classmethod
+    def _connect(cls) -> tuple[BinaryIO, BinaryIO]:
+        alive = cls._proc is None or cls._proc.poll() is None
+        if cls._reader is not None and cls._writer is not None and alive:
+            return cls._reader, cls._writer
+        shared = os.environ.get(FORKER_SOCKET)
+        if shared:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    conn.connect(shared)
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            cls._reader, cls._writer = conn.makefile("rb"), conn.makefile("wb")
+        else:
+            cls._proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.forker"],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            assert cls._proc.stdin is not None and cls._proc.stdout is not None
+            atexit.register(cls._proc.stdin.close)
+            cls._reader, cls._writer = cls._proc.stdout, cls._proc.stdin
+        return cls._reader, cls._writer
 
     @classmethod
     def fork(cls, env: dict[str, str], cwd: Path, log: Path, args: list[str]) -> Forked:
         with cls._lock:
-            if cls._proc is None or cls._proc.poll() is not None:
-                cls._proc = subprocess.Popen(
-                    [sys.executable, "-m", "tests.forker"],
-                    cwd=ROOT,
-                    env={**os.environ, "PYTHONPATH": str(ROOT)},
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                )
-                atexit.register(cls._proc.stdin.close)  # type: ignore[union-attr]
-            assert cls._proc.stdin is not None and cls._proc.stdout is not None
+            reader, writer = cls._connect()
             request = {"env": env, "cwd": str(cwd), "log": str(log), "args": args}
-            cls._proc.stdin.write(json.dumps(request).encode() + b"\n")
-            cls._proc.stdin.flush()
-            answer = json.loads(cls._proc.stdout.readline())
+            writer.write(json.dumps(request).encode() + b"\n")
+            writer.flush()
+            answer = json.loads(reader.readline())
         return Forked(int(answer["pid"]), Path(f"{log}.exit"))
 
 

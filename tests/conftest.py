@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -35,15 +38,22 @@ def slack() -> Iterator[FakeSlack]:
 
 
 _shared_postgres: databases.SharedPostgres | None = None
+_shared_forker: subprocess.Popen[bytes] | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With workers (`-n`), one PostgreSQL for all of them, started here by the process that
-    starts them: each would otherwise start (and initdb) its own. It starts while the workers
-    import and collect; they find its URL in the file TEST_DATABASE_URL_FILE names."""
-    global _shared_postgres
+    """With workers (`-n`), what all of them share, started here by the process that starts
+    them, while they import and collect: one forker of app processes (`tests.forker`, found at
+    TEST_FORKER_SOCKET), and one PostgreSQL (its URL in the file TEST_DATABASE_URL_FILE names),
+    where each would otherwise start (and initdb) its own."""
+    global _shared_postgres, _shared_forker
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
+    from tests.app_process import FORKER_SOCKET, start_shared_forker
+
+    folder = Path(tempfile.mkdtemp(prefix="bot-forker-"))
+    _shared_forker = start_shared_forker(folder / "socket")
+    os.environ[FORKER_SOCKET] = str(folder / "socket")
     if "TEST_DATABASE_URL" in os.environ:
         return
     from tests import databases
@@ -53,6 +63,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _shared_forker is not None:
+        from tests.app_process import FORKER_SOCKET
+
+        socket_path = Path(os.environ.pop(FORKER_SOCKET))
+        assert _shared_forker.stdin is not None
+        _shared_forker.stdin.close()  # it stops its copies and exits
+        _shared_forker.wait(30)
+        shutil.rmtree(socket_path.parent, ignore_errors=True)
     if _shared_postgres is not None:
         from tests import databases
 

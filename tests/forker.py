@@ -8,8 +8,10 @@ SIGKILL as it would any process. The forker itself is single-threaded and never 
 loop, so a fork copies nothing half-done.
 
 Protocol, one JSON line each way: the test writes {"env", "cwd", "log", "args"}; the forker
-answers {"pid"}. When a copy exits, the forker writes its exit code to `<log>.exit`. At the end
-of its input, it stops the copies still running and exits.
+answers {"pid"}. When a copy exits, the forker writes its exit code to `<log>.exit`. Requests
+come on stdin, or, with `--socket PATH`, from any number of test processes connected there (a
+run's workers share one forker); a connection's copies are stopped when it closes. At the end
+of its stdin, it stops every copy still running and exits.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import os
 import random
 import select
 import signal
+import socket
 import sys
 import tempfile
 import threading
 import traceback
+from typing import Any, BinaryIO
 
 import bot.__main__  # everything the app imports, imported once here
 from bot.store import Store
@@ -46,10 +50,13 @@ def _warm_up() -> None:
     assert threading.active_count() == 1, threading.enumerate()
 
 
-def _child(request: dict[str, object]) -> None:
+def _child(request: dict[str, object], inherited: list[int]) -> None:
     """In the fork: become `python -m bot` with the request's environment, then exit."""
     code = 1
     try:
+        for fd in inherited:  # the forker's sockets are not the app's
+            with contextlib.suppress(OSError):
+                os.close(fd)
         log = os.open(str(request["log"]), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -93,30 +100,67 @@ def _reap() -> None:
                 out.write(str(os.waitstatus_to_exitcode(status)))
 
 
-def main() -> None:
-    _warm_up()
-    stdin = sys.stdin.buffer
-    while True:
-        ready, _, _ = select.select([stdin], [], [], 0.05)
-        _reap()
-        if not ready:
-            continue
-        line = stdin.readline()
-        if not line:
-            break
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _child(request)
-        _exits[pid] = f"{request['log']}.exit"
-        sys.stdout.write(json.dumps({"pid": pid}) + "\n")
-        sys.stdout.flush()
-    for pid in list(_exits):
+class _Client:
+    """One test process's connection (or stdin and stdout), and the copies it started."""
+
+    def __init__(self, reader: BinaryIO, writer: BinaryIO, conn: socket.socket | None = None):
+        self.reader, self.writer, self.conn = reader, writer, conn
+        self.copies: set[int] = set()
+
+    def fileno(self) -> int:
+        return self.reader.fileno()
+
+
+def _kill(pids: set[int]) -> None:
+    for pid in pids & set(_exits):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    while _exits:
+
+
+def main(argv: list[str]) -> None:
+    listener = None
+    if argv[:1] == ["--socket"]:
+        # Listening before the warm-up: a test that connects early waits for its answer.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(argv[1])
+        listener.listen(64)
+    _warm_up()
+    lifeline = _Client(sys.stdin.buffer, sys.stdout.buffer)
+    clients = [lifeline]
+    while True:
+        waiting: list[Any] = [*clients, *([listener] if listener else [])]
+        ready, _, _ = select.select(waiting, [], [], 0.05)
         _reap()
+        for source in ready:
+            if source is listener:
+                conn, _ = listener.accept()
+                clients.append(_Client(conn.makefile("rb"), conn.makefile("wb"), conn))
+                continue
+            line = source.reader.readline()
+            if not line:
+                if source is lifeline:
+                    _kill(set(_exits))
+                    while _exits:
+                        _reap()
+                    return
+                _kill(source.copies)
+                clients.remove(source)
+                source.reader.close()
+                source.writer.close()
+                source.conn.close()
+                continue
+            request = json.loads(line)
+            inherited = [c.fileno() for c in clients if c.conn] + (
+                [listener.fileno()] if listener else []
+            )
+            pid = os.fork()
+            if pid == 0:
+                _child(request, inherited)
+            _exits[pid] = f"{request['log']}.exit"
+            source.copies.add(pid)
+            source.writer.write(json.dumps({"pid": pid}).encode() + b"\n")
+            source.writer.flush()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
