@@ -45,6 +45,19 @@ def settle_all() -> None:
         app.settle()
 
 
+def settle(app_url: str, timeout: float = 10) -> None:
+    """Wait until the app at `app_url` has nothing in flight (`/healthz`): the work it started
+    after its acks is done, so what it was sent is all answered."""
+    deadline = time.monotonic() + timeout
+    try:
+        while LOOPBACK.get(f"{app_url}/healthz").json()["in_flight"]:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+    except (httpx.TransportError, KeyError, ValueError):
+        return  # not serving (stopped, killed, or the baseline): nothing to wait for
+
+
 class Forked:
     """An app process forked by `tests.forker`: what a test needs of `subprocess.Popen`."""
 
@@ -195,18 +208,8 @@ class AppProcess:
                 time.sleep(0.05)
         raise RuntimeError(f"the app did not start in {timeout}s:\n{self.logs()}")
 
-    def in_flight(self) -> int:
-        """The work the app still runs after its acks (`/healthz`)."""
-        return int(LOOPBACK.get(f"{self.url}/healthz").json()["in_flight"])
-
     def settle(self, timeout: float = 10) -> None:
-        """Wait until the app has nothing in flight: what it was sent is all answered."""
-        deadline = time.monotonic() + timeout
-        try:
-            while self.in_flight() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        except (httpx.TransportError, KeyError, ValueError):
-            return  # not serving (stopped, killed, or the baseline): nothing to wait for
+        settle(self.url, timeout)
 
     def rss_mb(self) -> float:
         """Resident memory of the process, from /proc (Linux)."""

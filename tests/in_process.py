@@ -151,3 +151,6 @@ class InProcessSender(SlackSender):
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
         return self.in_process.dispatch(body, headers)
+
+    def settle(self) -> None:
+        self.in_process.settle()

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from tests.app_process import LOOPBACK
+from tests.app_process import LOOPBACK, settle
 from tests.fakes.slack import TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret-8f1c"
@@ -42,6 +42,10 @@ class SlackSender:
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
         return self.http.post(f"{self.app_url}/slack/events", content=body, headers=headers)
+
+    def settle(self) -> None:
+        """Wait until the app has done what it was sent (nothing in flight after the acks)."""
+        settle(self.app_url)
 
     def command_body(
         self,

@@ -187,7 +187,7 @@ def test_run_again_starts_the_same_task_in_the_same_thread(
     thread = result.args["thread_ts"]
     wait_for(lambda: [c for c in slack.in_thread(thread) if second.id in c.args["text"]], 5)
     assert [c for c in slack.in_thread(thread) if "running this task again" in c.args["text"]]
-    time.sleep(0.3)
+    sender.settle()
     assert browser_use.create_calls == 2  # one click, one task
 
 
@@ -225,7 +225,7 @@ def test_someone_else_may_not_run_it_again(
     click(sender, result, "change_and_run", "U999")
     told = wait_for(lambda: slack.calls_to("chat.postEphemeral")[1:], 5, "two refusals")
     assert all("Only <@U123> (who asked) or an admin" in c.args["text"] for c in told)
-    time.sleep(0.3)
+    sender.settle()
     assert browser_use.create_calls == 1 and slack.calls_to("views.open") == []
     click(sender, result, "run_again", "UADMIN")  # an admin may
     created_count(browser_use, 2)

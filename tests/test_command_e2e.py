@@ -53,7 +53,7 @@ def test_happy_path_creates_one_task_and_answers_in_its_thread(
     assert reply.args["channel"] == "C77"
     assert task.id in reply.args["text"] and task.session_id in reply.args["text"]
     assert f"`{task.id}`" in str(reply.args["blocks"])  # code-formatted, easy to copy
-    time.sleep(0.2)
+    sender.settle()
     assert len(slack.posts()) == 2  # parent + one reply, nothing twice
 
 
@@ -106,7 +106,7 @@ def test_help_answers_ephemerally_and_creates_nothing(
     body = response.json()
     assert body["response_type"] == "ephemeral"
     assert "/browser-use <what the browser should do> [options]" in body["text"]
-    time.sleep(0.2)
+    sender.settle()
     assert browser_use.create_calls == 0
     assert slack.posts() == []
 
@@ -119,7 +119,7 @@ def test_bad_signature_and_stale_timestamp_are_refused(
     stale = sender.post(body, signed_headers(body, timestamp=int(time.time()) - 6 * 60))
     unsigned = sender.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
     assert [forged.status_code, stale.status_code, unsigned.status_code] == [401, 401, 401]
-    time.sleep(0.3)
+    sender.settle()
     assert browser_use.create_calls == 0
     assert slack.posts() == []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.fakes.browser_use import Behaviour, FakeBrowserUse
@@ -96,7 +94,7 @@ def test_each_failure_is_told_once_in_the_thread(
     (update,) = wait_for(lambda: slack.calls_to("chat.update"), 3, "the parent update")
     assert update.args["ts"] == reply.args["thread_ts"]
     assert "did not start" in update.args["text"] or "did not start" in str(update.args)
-    time.sleep(0.2)
+    sender.settle()
     assert browser_use.create_calls == 1, "POST /tasks must never be re-sent"
     assert len(posts_here(slack)) == 2  # parent + one failure reply
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -102,7 +101,7 @@ def test_a_form_with_mistakes_answers_under_the_fields_and_creates_nothing(
     body = response.json()
     assert body["response_action"] == "errors"
     assert set(body["errors"]) == {"max_steps", "start_url"}
-    time.sleep(0.2)
+    sender.settle()
     assert browser_use.create_calls == 0 and slack.posts() == []
 
 

@@ -3,7 +3,6 @@ the exact number of tasks created and messages posted."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -33,7 +32,7 @@ def test_a_double_submitted_form_creates_one_task(
     assert sender.interactive(payload).status_code == 200
     assert sender.interactive(payload).status_code == 200  # Slack re-sends, or a double click
     wait_for(lambda: thread_starts(slack), 5, "the thread reply")
-    time.sleep(0.5)
+    sender.settle()
     assert len(browser_use.created) == 1 and len(thread_starts(slack)) == 1
 
 
@@ -51,7 +50,7 @@ def test_forged_stale_and_unsigned_requests_run_nothing_and_the_app_keeps_servin
     for junk in ("payload=%7Bnot-json", "payload=", "\x00\xff", '{"type": "nonsense"}'):
         response = LOOPBACK.post(url, content=junk, headers=signed_headers(junk))
         assert 400 <= response.status_code < 500, (junk, response.status_code)
-    time.sleep(0.3)
+    sender.settle()
     assert browser_use.create_calls == 0 and slack.posts() == []
     assert sender.command("Still here?").status_code == 200
     wait_for(lambda: thread_starts(slack), 5, "a task after the junk")
@@ -141,7 +140,7 @@ def test_only_allowed_people_in_allowed_channels_start_tasks(
         strict.command("Go", user_id="U1", channel_id="C2")
     )
     assert "can't start browser tasks" in refused(strict.command("", user_id="U9", channel_id="C1"))
-    time.sleep(0.3)
+    strict.settle()
     assert browser_use.create_calls == 0 and slack.posts() == []
     assert slack.calls_to("views.open") == []
     assert strict.command("Go", user_id="UADMIN", channel_id="C2").text == ""  # admins may

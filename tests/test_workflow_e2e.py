@@ -163,7 +163,7 @@ def test_a_step_delivered_twice_runs_once(
     sender.event(event)
     sender.event(event, retry=1)  # Slack re-delivers it
     wait_for(lambda: browser_use.created, 5, "the task")
-    time.sleep(0.5)
+    sender.settle()
     assert browser_use.create_calls == 1
 
 
