@@ -83,15 +83,6 @@ async def react_to(
     await react(client, said.channel_id, said.ts, name, remove)
 
 
-def clicker_reporter(
-    client: AsyncWebClient, body: dict[str, Any]
-) -> Callable[[str], Awaitable[None]]:
-    async def report(reference: str) -> None:
-        await tell_clicker(client, body, internal_error_text(reference))
-
-    return report
-
-
 def reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[None]]:
     """For `InFlight.spawn`: an unexpected failure is told in the thread, and 👀 becomes ❌."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from handlers.errors import internal_error_text
 from handlers.ids import SlackError
 from handlers.views import messages
 
@@ -91,6 +93,17 @@ async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) 
         client, channel, body["user"]["id"], thread_ts, messages.notice(text)
     ):
         await respond_ephemeral(body.get("response_url"), messages.ephemeral(messages.notice(text)))
+
+
+def clicker_reporter(
+    client: AsyncWebClient, body: dict[str, Any]
+) -> Callable[[str], Awaitable[None]]:
+    """For `InFlight.spawn` behind a button: an unexpected failure is told to the clicker."""
+
+    async def report(reference: str) -> None:
+        await tell_clicker(client, body, internal_error_text(reference))
+
+    return report
 
 
 async def tell_in_thread(

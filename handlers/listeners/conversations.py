@@ -16,7 +16,6 @@ from bot.store import FollowUp
 from handlers.conversations import (
     Said,
     change_and_run,
-    clicker_reporter,
     close_thread_session,
     converse,
     react_to,
@@ -29,6 +28,7 @@ from handlers.conversations import (
 from handlers.ids import Action, Reaction
 from handlers.listeners import bind
 from handlers.payloads import follow_up_of
+from handlers.slack_io import clicker_reporter
 from handlers.submit import first_time
 from handlers.views import messages
 

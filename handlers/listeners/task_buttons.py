@@ -3,7 +3,6 @@ handlers/controls.py; these listeners ack, and tell the clicker (or the thread) 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,19 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers import controls
-from handlers.errors import internal_error_text
 from handlers.ids import Action
 from handlers.listeners import bind
 from handlers.payloads import task_of
-from handlers.slack_io import post, tell_clicker
+from handlers.slack_io import clicker_reporter, post, tell_clicker
 from handlers.views import messages
-
-
-def _reporter(client: AsyncWebClient, body: dict[str, Any]) -> Callable[[str], Awaitable[None]]:
-    async def report(reference: str) -> None:
-        await tell_clicker(client, body, internal_error_text(reference))
-
-    return report
 
 
 async def handle_stop(
@@ -36,7 +27,7 @@ async def handle_stop(
     async def work() -> None:
         await tell_clicker(client, body, await controls.stop_task(deps, user, task_id))
 
-    deps.inflight.spawn(work, on_error=_reporter(client, body))
+    deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
 
 async def handle_live_view(
@@ -49,7 +40,7 @@ async def handle_live_view(
     async def work() -> None:
         await tell_clicker(client, body, await controls.live_view(deps, user, task_id))
 
-    deps.inflight.spawn(work, on_error=_reporter(client, body))
+    deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
 
 async def handle_share(
@@ -68,7 +59,7 @@ async def handle_share(
         thread_ts = message.get("thread_ts") or message.get("ts")
         await post(client, body["channel"]["id"], messages.notice(text), thread_ts)
 
-    deps.inflight.spawn(work, on_error=_reporter(client, body))
+    deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
