@@ -722,30 +722,43 @@ class Store:
             )
         return result.rowcount == 1
 
-    async def update_schedule(self, schedule_id: int, **values: Any) -> bool:
-        """Set some of a schedule's columns; False when it is gone."""
+    async def update_schedule(
+        self, schedule_id: int, *, latest_task: str | None = None, **values: Any
+    ) -> bool:
+        """Set some of a schedule's columns; False when it is gone (or, with `latest_task`, when
+        that task's run is no longer its latest: a conditional update, one statement)."""
         unknown = set(values) - set(_SCHEDULE_FIELDS)
         assert not unknown, unknown
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                update(schedules).where(schedules.c.id == schedule_id).values(**values)
+                update(schedules).where(*self._schedule(schedule_id, latest_task)).values(**values)
             )
         return result.rowcount == 1
 
-    async def run_failed(self, schedule_id: int) -> int:
-        """Count a failed run; how many have failed in a row now (0 when the schedule is gone)."""
+    async def run_failed(self, schedule_id: int, *, latest_task: str | None = None) -> int:
+        """Count a failed run; how many have failed in a row now (0 when the schedule is gone,
+        or, with `latest_task`, when that task's run is no longer its latest)."""
         async with self.engine.begin() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 update(schedules)
-                .where(schedules.c.id == schedule_id)
+                .where(*self._schedule(schedule_id, latest_task))
                 .values(failures=schedules.c.failures + 1, last_status="failed")
             )
+            if result.rowcount != 1:
+                return 0
             row = (
                 await conn.execute(
                     select(schedules.c.failures).where(schedules.c.id == schedule_id)
                 )
             ).first()
         return int(row.failures) if row else 0
+
+    @staticmethod
+    def _schedule(schedule_id: int, latest_task: str | None) -> list[Any]:
+        where = [schedules.c.id == schedule_id]
+        if latest_task is not None:
+            where.append(schedules.c.last_task_id == latest_task)
+        return where
 
     async def delete_schedule(self, schedule_id: int) -> bool:
         async with self.engine.begin() as conn:

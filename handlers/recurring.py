@@ -156,9 +156,12 @@ class SlackRuns:
         await post(self.client, schedule.channel, views.skipped(now, due_at))
 
 
-async def count_failure(client: AsyncWebClient, store: Store, schedule: Schedule) -> None:
-    """One more failed run; the third in a row pauses the schedule and tells its owner."""
-    failures = await store.run_failed(schedule.id)
+async def count_failure(
+    client: AsyncWebClient, store: Store, schedule: Schedule, latest_task: str | None = None
+) -> None:
+    """One more failed run (`latest_task`'s, if it is still the latest); the third in a row
+    pauses the schedule and tells its owner."""
+    failures = await store.run_failed(schedule.id, latest_task=latest_task)
     if failures < FAILURES_BEFORE_PAUSE or schedule.paused:
         return
     reason = f"its last {failures} runs failed"
@@ -189,7 +192,7 @@ async def report_run(
     mention = failed or (schedule is not None and schedule.notify)
     # Only the latest run says how the schedule is doing: a run that ends after a later one was
     # started (or refused) neither resets the failures counted since nor becomes the baseline.
-    latest = schedule is not None and schedule.last_task_id == record.task_id
+    # Each write below is conditional on it, in the same statement (`latest_task`).
     if record.thread_ts or schedule is None or not schedule.on_change:
         await sink.post_result(task, record, react_ts, mention=mention)
         status, output = "finished", None
@@ -197,18 +200,20 @@ async def report_run(
         output = views.comparable(task.output)
         if not failed and output == schedule.last_output:
             await _unchanged(client, store, schedule)
-            if latest:
-                await store.update_schedule(schedule.id, last_status="unchanged", failures=0)
+            await store.update_schedule(
+                schedule.id, latest_task=record.task_id, last_status="unchanged", failures=0
+            )
             return
         status = "finished" if schedule.last_output is None else "changed"
         await _post_changed(sink, task, record, schedule, mention=mention, failed=failed)
-    if schedule is None or not latest:
+    if schedule is None:
         return
     if failed:
-        await count_failure(client, store, schedule)
+        await count_failure(client, store, schedule, latest_task=record.task_id)
     elif output is not None:
         await store.update_schedule(
             schedule.id,
+            latest_task=record.task_id,
             last_status=status,
             failures=0,
             last_output=output,
@@ -216,7 +221,9 @@ async def report_run(
             unchanged_ts=None,  # the next "no change" line follows this result
         )
     else:
-        await store.update_schedule(schedule.id, last_status=status, failures=0)
+        await store.update_schedule(
+            schedule.id, latest_task=record.task_id, last_status=status, failures=0
+        )
 
 
 async def _post_changed(

@@ -148,6 +148,12 @@ def test_failed_runs_are_counted_in_a_row(database_url: str) -> None:
         assert sorted(counts) == [1, 2]  # two processes' failures both counted
         await one.update_schedule(schedule_id, failures=0)  # a run that went well
         assert await two.run_failed(schedule_id) == 1
+        # A run's result counts only while it is the latest run, checked in the same statement.
+        await one.update_schedule(schedule_id, last_task_id="t2")
+        assert await two.run_failed(schedule_id, latest_task="t1") == 0
+        assert not await two.update_schedule(schedule_id, latest_task="t1", failures=0)
+        assert (await one.schedule(schedule_id)).failures == 1  # type: ignore[union-attr]
+        assert await two.run_failed(schedule_id, latest_task="t2") == 2
         assert await one.delete_schedule(schedule_id)
         assert await two.run_failed(schedule_id) == 0
 
