@@ -12,18 +12,14 @@ from aiohttp import web
 
 from bot.app import (
     build_app,
+    build_deps,
     build_janitor,
     build_slack_client,
     build_web_app,
     keep_house,
-    resume_following,
 )
-from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import ConfigError, Settings, load_settings
-from bot.deps import Deps
-from bot.scheduler import Scheduler
 from bot.store import Store, describe, main_migrate
-from bot.tracker import Tracker
 
 log = logging.getLogger("bot")
 
@@ -32,36 +28,16 @@ SHUTDOWN_GRACE_SECONDS = 25.0
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    timers = settings.timers
-    browser_use = BrowserUseClient(
-        settings.browser_use_api_key.get_secret_value(),
-        settings.browser_use_api_url,
-        timeout=settings.browser_use_timeout,
-        requests_per_second=settings.browser_use_requests_per_second,
-        retry=RetryPolicy(timers.retry_first, timers.retry_most, timers.retry_jitter),
-    )
     # One connection pool for every Slack call. A small one: in a burst, reusing 32 warm
     # connections costs less than opening a new one per post (py-spy: 8% in sock_connect).
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
     database = settings.database_url.get_secret_value()
     store = await Store.open(database)
     log.info("store.ready url=%s", describe(database))
-    tracker = Tracker(
-        browser_use,
-        store,
-        poll_interval=settings.poll_interval,
-        max_poll_interval=timers.poll_ceiling,
-        follow_lease=settings.follow_lease_seconds,
-        status_refresh=settings.status_refresh_seconds,
-    )
-    deps = Deps(
-        settings=settings,
-        browser_use=browser_use,
-        store=store,
-        tracker=tracker,
-        scheduler=Scheduler(store),
-    )
-    app = build_app(settings, deps, build_slack_client(settings, session))
+    slack_client = build_slack_client(settings, session)
+    deps = build_deps(settings, store, slack_client)
+    tracker, browser_use = deps.tracker, deps.browser_use
+    app = build_app(settings, deps, slack_client)
     # Counted among the live processes (and given its share of the request budget) at once,
     # and with the settings an admin changed in Slack.
     await tracker.sweep(settings.heartbeat_seconds)
@@ -89,7 +65,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         # of the work a shutdown waits for: the next process does it again anyway.
         loop = asyncio.get_running_loop()
         background = [
-            loop.create_task(resume_following(deps)),
+            loop.create_task(tracker.resume()),
             loop.create_task(build_janitor(deps, app).run()),
             loop.create_task(keep_house(deps, app)),
         ]

@@ -18,10 +18,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import Settings
 from bot.deps import Deps, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
+from bot.scheduler import Scheduler
+from bot.store import Store
+from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
 from handlers import conversations, listeners, payloads, recurring
 from handlers.following import SlackTaskSink
@@ -83,6 +87,36 @@ def request_who(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return user, channel
 
 
+def build_deps(settings: Settings, store: Store, slack_client: AsyncWebClient) -> Deps:
+    """The process's collaborators, each given what it needs when it is made: THE Browser Use
+    client (its timeouts, budget and retry policy from the settings), and the tracker with the
+    Slack side it reports to."""
+    timers = settings.timers
+    browser_use = BrowserUseClient(
+        settings.browser_use_api_key.get_secret_value(),
+        settings.browser_use_api_url,
+        timeout=settings.browser_use_timeout,
+        requests_per_second=settings.browser_use_requests_per_second,
+        retry=RetryPolicy(timers.retry_first, timers.retry_most, timers.retry_jitter),
+    )
+    tracker = Tracker(
+        browser_use,
+        store,
+        SlackTaskSink(slack_client, browser_use, store),
+        poll_interval=settings.poll_interval,
+        max_poll_interval=timers.poll_ceiling,
+        follow_lease=settings.follow_lease_seconds,
+        status_refresh=settings.status_refresh_seconds,
+    )
+    return Deps(
+        settings=settings,
+        browser_use=browser_use,
+        store=store,
+        tracker=tracker,
+        scheduler=Scheduler(store),
+    )
+
+
 def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> AsyncApp:
     """The Bolt app with every listener registered. Call it inside the running event loop."""
     signing_secret = settings.slack_signing_secret
@@ -108,7 +142,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
             exc_info=error,
         )
 
-    deps.tracker.sink = SlackTaskSink(slack_client, deps.browser_use, deps.store)
+    # Attached here, not made with the scheduler: a run is a task started with `deps`.
     deps.scheduler.runs = recurring.SlackRuns(deps, slack_client)
     listeners.register(app, deps)
     return app
@@ -125,14 +159,6 @@ def build_janitor(deps: Deps, app: AsyncApp) -> SessionJanitor:
 
     floor = deps.settings.timers.janitor_floor
     return SessionJanitor(deps.browser_use, minutes * 60, on_closed, floor=floor)
-
-
-async def resume_following(deps: Deps) -> None:
-    """At start-up: learn the workspace, then pick up the tasks this app started."""
-    sink = deps.tracker.sink
-    if isinstance(sink, SlackTaskSink):
-        await sink.learn_team()
-    await deps.tracker.resume()
 
 
 async def keep_house(deps: Deps, app: AsyncApp) -> None:

@@ -41,6 +41,9 @@ REQUEST_KEYS_KEPT_SECONDS = 24 * 3600.0
 class TaskSink(Protocol):
     """Where news of a task goes. Both calls must be safe to repeat."""
 
+    async def ready(self) -> None:
+        """Before the tracker resumes: learn what `accepts` needs."""
+
     def accepts(self, route: SlackRoute) -> bool: ...
 
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
@@ -54,6 +57,7 @@ class Tracker:
         self,
         client: BrowserUseClient,
         store: Store,
+        sink: TaskSink,
         *,
         poll_interval: float = 3.0,
         max_poll_interval: float = 15.0,
@@ -64,7 +68,7 @@ class Tracker:
     ):
         self.client = client
         self.store = store
-        self.sink: TaskSink | None = None
+        self.sink = sink
         self.poll_interval = poll_interval
         # The lease outlives the longest wait between two polls, or a live follower would lose it.
         self.max_poll_interval = min(max_poll_interval, follow_lease / 2, status_refresh / 3)
@@ -148,8 +152,6 @@ class Tracker:
         times, in any process: a webhook, a poll, a button, or two of them at once."""
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
-            if self.sink is None:
-                return
             record = await self.store.task(task_id)
             if record is not None and record.reported_at is not None:
                 return
@@ -183,7 +185,6 @@ class Tracker:
         self.follow(task_id)
 
     async def _report(self, task: TaskView, record: TaskRecord) -> None:
-        assert self.sink is not None
         if not await self.store.claim_report(task.id, REPORT_LEASE_SECONDS):
             return  # another process reports it (or has)
         try:
@@ -198,7 +199,7 @@ class Tracker:
         """A task of this app the store does not know (the store was lost, or a webhook beat the
         create's own record): recorded from the Slack route in its Browser Use metadata."""
         route = SlackRoute.from_metadata(task.metadata)
-        if route is None or self.sink is None or not self.sink.accepts(route):
+        if route is None or not self.sink.accepts(route):
             return None
         record = TaskRecord.from_route(
             task.id,
@@ -214,6 +215,7 @@ class Tracker:
         """After a (re)start: follow every unreported task the store knows (the follow leases
         decide which process polls which). With an empty store (a new database, or SQLite on a
         disk the platform wiped), the tasks are found at Browser Use by their metadata."""
+        await self.sink.ready()
         if await self.store.has_tasks():
             unreported = await self.store.unreported()
             for task_id in unreported:
@@ -241,7 +243,7 @@ class Tracker:
                         break
                     for item in listing.items:
                         route = SlackRoute.from_metadata(item.metadata)
-                        if route and self.sink and self.sink.accepts(route):
+                        if route and self.sink.accepts(route):
                             seen += 1
                             await self.refresh(item.id)
                     if page * listing.page_size >= listing.total_items or not listing.items:

@@ -38,7 +38,8 @@ class SlackTaskSink:
         self.store = store
         self.team_id: str | None = None  # learned from auth.test at start-up
 
-    async def learn_team(self) -> None:
+    async def ready(self) -> None:
+        """Learn this app's workspace (`auth.test`): only its tasks are followed."""
         try:
             self.team_id = str((await self.client.auth_test())["team_id"])
         except SLACK_ERRORS as exc:

@@ -21,13 +21,9 @@ import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 
-from bot.app import build_app, build_slack_client
-from bot.browser_use import BrowserUseClient, RetryPolicy
+from bot.app import build_app, build_deps, build_slack_client
 from bot.config import load_settings
-from bot.deps import Deps
-from bot.scheduler import Scheduler
 from bot.store import Store
-from bot.tracker import Tracker
 from tests.app_process import RUNNING
 from tests.slack_requests import SlackSender
 
@@ -68,35 +64,13 @@ class InProcessApp:
 
     async def _setup(self) -> None:
         settings = load_settings(self.env, dotenv_path=self.workdir / "no.env")
-        timers = settings.timers
-        self.browser_use = BrowserUseClient(
-            settings.browser_use_api_key.get_secret_value(),
-            settings.browser_use_api_url,
-            timeout=settings.browser_use_timeout,
-            requests_per_second=settings.browser_use_requests_per_second,
-            retry=RetryPolicy(timers.retry_first, timers.retry_most, timers.retry_jitter),
-        )
         self.session = aiohttp.ClientSession()
         self.store = await Store.open(settings.database_url.get_secret_value())
-        tracker = Tracker(
-            self.browser_use,
-            self.store,
-            poll_interval=settings.poll_interval,
-            max_poll_interval=timers.poll_ceiling,
-            follow_lease=settings.follow_lease_seconds,
-            status_refresh=settings.status_refresh_seconds,
-        )
-        self.deps = Deps(
-            settings=settings,
-            browser_use=self.browser_use,
-            store=self.store,
-            tracker=tracker,
-            scheduler=Scheduler(self.store),
-        )
-        self.app: AsyncApp = build_app(
-            settings, self.deps, build_slack_client(settings, self.session)
-        )
-        await tracker.sweep(settings.heartbeat_seconds)
+        slack_client = build_slack_client(settings, self.session)
+        self.deps = build_deps(settings, self.store, slack_client)
+        self.browser_use = self.deps.browser_use
+        self.app: AsyncApp = build_app(settings, self.deps, slack_client)
+        await self.deps.tracker.sweep(settings.heartbeat_seconds)
 
     def run(self, work: Coroutine[Any, Any, T], timeout: float = 20) -> T:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
