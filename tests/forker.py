@@ -31,6 +31,7 @@ import traceback
 from typing import Any, BinaryIO
 
 import bot.__main__  # everything the app imports, imported once here
+from bot.browser_use import tls_context
 from bot.store import Store
 
 _exits: dict[int, str] = {}  # pid -> where its exit code goes
@@ -38,7 +39,9 @@ _exits: dict[int, str] = {}  # pid -> where its exit code goes
 
 def _warm_up() -> None:
     """Migrate a throwaway store once: what the app imports only when it migrates (Alembic,
-    Mako, Pygments, the migration scripts) is imported here, not in every copy."""
+    Mako, Pygments, the migration scripts) is imported here, not in every copy. The TLS context
+    the app makes once per process is made here too."""
+    tls_context()
 
     async def migrate(folder: str) -> None:
         store = await Store.open(f"sqlite+aiosqlite:///{folder}/warm.db")
