@@ -228,8 +228,12 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
     async def health(_: web.Request) -> web.Response:
         # `in_flight`: the work still running after its ack (starts, clicks, answers). Zero
         # means the process has nothing left to say for what it was sent: a deploy can drain
-        # on it, and the tests wait on it instead of sleeping.
-        return web.json_response({"ok": True, "in_flight": deps.inflight.count})
+        # on it. `reading`: reads of a task under way, which may still post its progress or
+        # its result (a deploy need not wait: the next process reads again). The tests wait
+        # for both to be zero instead of sleeping.
+        return web.json_response(
+            {"ok": True, "in_flight": deps.inflight.count, "reading": deps.tracker.reading}
+        )
 
     async def browser_use_webhook(request: web.Request) -> web.Response:
         secret = deps.settings.browser_use_webhook_secret

@@ -81,11 +81,18 @@ class Tracker:
         self._sleep = sleep
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._reading = 0
         self._pruned_at = time.monotonic()
 
     @property
     def following(self) -> int:
         return len(self._loops)
+
+    @property
+    def reading(self) -> int:
+        """Reads of a task under way (`refresh`), any of which may still pass on its progress
+        or its result. Zero: whatever this process has seen so far is said."""
+        return self._reading
 
     def follow(self, task_id: str) -> None:
         """Poll `task_id` until it ends, if no other process does (no-op if this one does)."""
@@ -150,6 +157,13 @@ class Tracker:
     async def refresh(self, task_id: str) -> None:
         """Read the task and pass on what changed. Safe to call from anywhere, any number of
         times, in any process: a webhook, a poll, a button, or two of them at once."""
+        self._reading += 1
+        try:
+            await self._refresh(task_id)
+        finally:
+            self._reading -= 1
+
+    async def _refresh(self, task_id: str) -> None:
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             record = await self.store.task(task_id)

@@ -46,16 +46,19 @@ def settle_all() -> None:
 
 
 def settle(app_url: str, timeout: float = 10) -> None:
-    """Wait until the app at `app_url` has nothing in flight (`/healthz`): the work it started
-    after its acks is done, so what it was sent is all answered."""
+    """Wait until the app at `app_url` has nothing in flight and no task read under way
+    (`/healthz`): the work it started after its acks is done, so what it was sent is all
+    answered, and what it has seen of a task is all said."""
     deadline = time.monotonic() + timeout
-    try:
-        while LOOPBACK.get(f"{app_url}/healthz").json()["in_flight"]:
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.01)
-    except (httpx.TransportError, KeyError, ValueError):
-        return  # not serving (stopped, killed, or the baseline): nothing to wait for
+    while time.monotonic() < deadline:
+        try:
+            answer = LOOPBACK.get(f"{app_url}/healthz")
+        except httpx.TransportError:
+            return  # not serving (stopped, or killed): nothing to wait for
+        health = answer.json()
+        if not (health["in_flight"] or health["reading"]):
+            return
+        time.sleep(0.01)
 
 
 class Forked:

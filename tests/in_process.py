@@ -87,9 +87,10 @@ class InProcessApp:
         )
 
     def settle(self, timeout: float = 10) -> None:
-        """Wait until the work the listeners left behind their acks is done."""
+        """Wait until the work the listeners left behind their acks, and any read of a task,
+        is done."""
         deadline = time.monotonic() + timeout
-        while self.deps.inflight.count and time.monotonic() < deadline:
+        while self.deps.inflight.count + self.deps.tracker.reading and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def logs(self) -> str:

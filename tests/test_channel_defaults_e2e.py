@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -217,7 +216,6 @@ def test_a_change_through_one_process_is_used_by_the_other(
         (_, first), (_, second) = apps
         set_defaults(first, slack, {"llm": "o3", "max_steps": "12"})
         wait_for(lambda: [c for c in slack.posts() if "changed" in c.args["text"]], 5)
-        time.sleep(0.2)
         second.command("Read the news")
         (task,) = created_count(browser_use, 1)
         assert (task.body["llm"], task.body["maxSteps"]) == ("o3", 12)

@@ -141,7 +141,7 @@ def test_a_channel_the_bot_cannot_post_in_still_gets_the_ids(
 
 def test_healthz(app: AppProcess) -> None:
 
-    assert LOOPBACK.get(f"{app.url}/healthz").json() == {"ok": True, "in_flight": 0}
+    assert LOOPBACK.get(f"{app.url}/healthz").json() == {"ok": True, "in_flight": 0, "reading": 0}
 
 
 def test_slack_can_verify_the_events_url(sender: SlackSender) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.app_process import LOOPBACK, AppProcess
+from tests.app_process import LOOPBACK, AppProcess, Settles
 from tests.conftest import WEBHOOK_SECRET, OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -54,9 +54,11 @@ def results(slack: FakeSlack, started: Started) -> list:
     ]
 
 
-def one_result(slack: FakeSlack, started: Started, timeout: float = 6.0):
+def one_result(app: Settles, slack: FakeSlack, started: Started, timeout: float = 6.0):
     (result,) = wait_for(lambda: results(slack, started), timeout, "the result reply")
-    time.sleep(0.5)  # a second result would come now, if it came at all
+    # A second result would come from a read of the task under way (a webhook's, a poll's);
+    # once none is, every read to come finds the result reported.
+    app.settle()
     assert len(results(slack, started)) == 1, "the result was posted twice"
     return result
 
@@ -130,7 +132,7 @@ def test_a_task_run_from_start_to_finish(
     )
 
     browser_use.finish(started.task_id, output="The cheapest is 49 EUR on <!channel> TAP.")
-    result = one_result(slack, started)
+    result = one_result(sender, slack, started)
     assert result.args["text"].startswith("<@U42> Finished")
     assert "The cheapest is 49 EUR on &lt;!channel&gt; TAP." in str(result.args["blocks"])
     final = edits(slack, started.status_ts)[-1]
@@ -145,7 +147,7 @@ def test_structured_output_is_laid_out_and_attached(
     started = start(sender, slack, browser_use)
     output = json.dumps({"airline": "TAP", "price": 49, "currency": "EUR"})
     browser_use.finish(started.task_id, output=output)
-    result = one_result(slack, started)
+    result = one_result(sender, slack, started)
     fields = str([b for b in result.args["blocks"] if "fields" in b])
     assert "*airline*" in fields and "TAP" in fields and "49" in fields
     files = wait_for(lambda: slack.files_in(started.thread_ts), 5, "result.json")
@@ -158,7 +160,7 @@ def test_long_output_is_attached_whole_never_cut(
     started = start(sender, slack, browser_use)
     output = "line of findings\n" * 400
     browser_use.finish(started.task_id, output=output)
-    result = one_result(slack, started)
+    result = one_result(sender, slack, started)
     assert "output.txt" in str(result.args["blocks"])
     files = wait_for(lambda: slack.files_in(started.thread_ts), 5, "output.txt")
     assert files["output.txt"].decode() == output.strip()
@@ -169,7 +171,7 @@ def test_output_files_land_in_the_thread(
 ) -> None:
     started = start(sender, slack, browser_use)
     browser_use.finish(started.task_id, files={"prices.csv": b"airline,price\nTAP,49\n"})
-    one_result(slack, started)
+    one_result(sender, slack, started)
     files = wait_for(lambda: slack.files_in(started.thread_ts), 5, "the output file")
     assert files["prices.csv"] == b"airline,price\nTAP,49\n"
     assert browser_use.downloads_with_key == 0, "the API key must not go to download links"
@@ -181,7 +183,7 @@ def test_a_failed_task_says_where_it_stopped(
     started = start(sender, slack, browser_use)
     browser_use.step(started.task_id, "Log in to the booking site", "https://book.example/login")
     browser_use.finish(started.task_id, status="failed", output=None, is_success=False)
-    result = one_result(slack, started)
+    result = one_result(sender, slack, started)
     text = str(result.args["blocks"])
     assert "Failed" in text and "step 1" in text and "https://book.example/login" in text
     assert "Log in to the booking site" in text
@@ -199,7 +201,7 @@ def test_the_owner_stops_a_task_and_someone_else_may_not(
 
     click(sender, "stop_task", started, user="U42")
     wait_for(lambda: browser_use.stops == [started.task_id], 5, "the stop")
-    result = one_result(slack, started)
+    result = one_result(sender, slack, started)
     assert "Stopped" in result.args["text"]
     assert buttons(edits(slack, started.status_ts)[-1].args) == []
 
@@ -213,7 +215,7 @@ def test_an_admin_may_stop_any_task_from_the_command(
     assert "Only <@U42>" in no.args["text"] and browser_use.stops == []
     sender.command(f"stop {started.task_id}", user_id="UADMIN")
     wait_for(lambda: browser_use.stops == [started.task_id], 5, "the stop")
-    one_result(slack, started)
+    one_result(sender, slack, started)
 
 
 def test_status_from_anywhere(
@@ -290,7 +292,7 @@ def test_webhooks_are_verified_and_only_prompt_a_read(
         headers = {"X-Browser-Use-Signature": "0" * 64, "X-Browser-Use-Timestamp": bad_timestamp}
         assert LOOPBACK.post(url, content=json.dumps(event), headers=headers).status_code == 401
     assert browser_use.send_webhook(url, WEBHOOK_SECRET, event, body="{not json").status_code == 400
-    time.sleep(0.5)
+    sender.settle()  # the read the good one prompted is done
     assert results(slack, started) == []
 
 
@@ -306,7 +308,7 @@ def test_a_webhook_twice_and_a_poll_give_one_result(
     browser_use.send_webhook(
         webhook_url(app), WEBHOOK_SECRET, event, timestamp=int(time.time()) + 1
     )
-    one_result(slack, started)
+    one_result(sender, slack, started)
 
 
 def test_a_restart_mid_task_still_ends_with_exactly_one_result(
@@ -318,8 +320,8 @@ def test_a_restart_mid_task_still_ends_with_exactly_one_result(
         browser_use.step(still_running.task_id, "Halfway")
     browser_use.finish(ended_while_down.task_id, output="Finished while the app was down")
 
-    with own_app():
-        one_result(slack, ended_while_down)
+    with own_app() as (_, sender):
+        one_result(sender, slack, ended_while_down)
         browser_use.step(still_running.task_id, "Almost there")
         wait_for(
             lambda: any(
@@ -330,10 +332,12 @@ def test_a_restart_mid_task_still_ends_with_exactly_one_result(
             "the resumed status edit",
         )
         browser_use.finish(still_running.task_id, output="Finished after the restart")
-        one_result(slack, still_running)
+        one_result(sender, slack, still_running)
 
-    with own_app():  # and once more: nothing is posted again
-        time.sleep(1.5)
+    with own_app() as (app, sender):  # and once more: nothing is followed, nothing posted
+        wait_for(lambda: "tracker.resumed" in app.logs(), 5, "the tracker resumed")
+        sender.settle()
+        assert "tracker.resumed from=store tasks=0" in app.logs()
     assert len(results(slack, ended_while_down)) == 1
     assert len(results(slack, still_running)) == 1
 

@@ -56,7 +56,11 @@ def test_socket_mode_runs_the_same_command_without_a_public_url(
     with own_app(SLACK_APP_TOKEN=APP_TOKEN) as (process, sender):
         wait_for(lambda: slack.sockets, 10, "the Socket Mode connection")
         # Socket Mode requests are not signed, so nothing Slack-shaped is served over HTTP.
-        assert LOOPBACK.get(f"{process.url}/healthz").json() == {"ok": True, "in_flight": 0}
+        assert LOOPBACK.get(f"{process.url}/healthz").json() == {
+            "ok": True,
+            "in_flight": 0,
+            "reading": 0,
+        }
         body = sender.command_body("Check the opening hours", user_id="U42", channel_id="C77")
         assert LOOPBACK.post(f"{process.url}/slack/events", content=body).status_code == 404
 

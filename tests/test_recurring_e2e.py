@@ -223,7 +223,7 @@ def test_a_run_that_ends_after_a_later_one_leaves_the_later_ones_failure_counted
         lambda: posts_in(slack, "CREC12")[2:] and posts_in(slack, "CREC12"), 5
     )
     assert "All fine" in shown(result_in(slack, first_run.answer["ts"]))
-    time.sleep(0.3)  # its report's bookkeeping would follow the post now
+    sender.settle()  # its report's bookkeeping follows the post, in the same read of the task
     (now,) = schedules_in(db, "CREC12")
     assert (now.failures, now.last_status) == (1, "failed")
 

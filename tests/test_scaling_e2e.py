@@ -75,9 +75,17 @@ def results(slack: FakeSlack, task_id: str) -> list[Any]:
     return messages(slack, "browser_use_result", task_id)
 
 
-def every_task_has_one_result(slack: FakeSlack, task_ids: list[str], timeout: float) -> None:
+def every_task_has_one_result(
+    slack: FakeSlack,
+    apps: list[tuple[AppProcess, SlackSender]],
+    task_ids: list[str],
+    timeout: float,
+) -> None:
     wait_for(lambda: all(results(slack, t) for t in task_ids), timeout, "every result")
-    time.sleep(1.5)  # a duplicate would come now: polls every 0.2 s, Slack answers in 0.15 s
+    # A duplicate would come from a read of a task under way in either process (a webhook's,
+    # a poll's); once none is, every read to come finds the task reported.
+    for _, sender in apps:
+        sender.settle()
     counts = {t: len(results(slack, t)) for t in task_ids}
     assert set(counts.values()) == {1}, counts
 
@@ -100,7 +108,7 @@ def test_a_webhook_to_both_processes_and_racing_a_poll_gives_one_result(
                 for process, _ in apps:
                     url = f"{process.url}/browser-use/webhook"
                     pool.submit(browser_use.send_webhook, url, WEBHOOK_SECRET, event)
-        every_task_has_one_result(slack, ids, 10)
+        every_task_has_one_result(slack, apps, ids, 10)
 
 
 def test_commands_spread_over_both_processes_get_one_of_everything(
@@ -123,7 +131,7 @@ def test_commands_spread_over_both_processes_get_one_of_everything(
         wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
         for task_id in ids:
             browser_use.finish(task_id)
-        every_task_has_one_result(slack, ids, 15)
+        every_task_has_one_result(slack, apps, ids, 15)
     assert browser_use.create_calls == 40
     parents = [c for c in slack.posts() if "asked the browser" in c.args["text"]]
     assert len(parents) == 40
@@ -212,7 +220,7 @@ def test_a_stopped_process_hands_its_tasks_to_the_other(
         for task_id in ids:
             browser_use.finish(task_id)
         # Taken over within the lease (3 s) and a sweep (0.5 s), then polled and reported.
-        every_task_has_one_result(slack, ids, 10)
+        every_task_has_one_result(slack, apps, ids, 10)
         took = max(results(slack, t)[0].at for t in ids) - stopped
         assert took < 3 + 0.5 + 3, f"the results took {took:.1f} s after the stop"
         assert "tracker.resumed" in second.logs() or "task.finished" in second.logs()

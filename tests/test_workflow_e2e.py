@@ -111,7 +111,7 @@ def test_a_step_runs_a_task_and_completes_with_every_output(
         "the result in the thread",
     )
     assert result[0].args["text"].startswith("<@U42>")
-    time.sleep(0.5)
+    sender.settle()  # a second completion would come from a read of the task under way
     assert len(completions(slack, execution_id)) == 1
     assert token not in app.logs()  # the execution's token is a secret too
 
@@ -200,7 +200,7 @@ def test_a_restart_mid_task_still_completes_the_step_once(
         (task,) = wait_for(lambda: browser_use.created, 5, "the task")
         wait_for(lambda: [c for c in slack.posts() if c.args.get("thread_ts")], 5, "the status")
     browser_use.finish(task.id)  # while no process runs
-    with own_app() as _:  # the same store (the same folder), a new process
+    with own_app() as (_, sender):  # the same store (the same folder), a new process
         wait_for(lambda: completions(slack, execution_id), 10, "the completion")
-        time.sleep(1.0)
+        sender.settle()  # a second would come from a read of the task under way
     assert [m for m, _ in completions(slack, execution_id)] == ["functions.completeSuccess"]
