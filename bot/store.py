@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -359,6 +360,10 @@ class Store:
         config.set_main_option("script_location", str(MIGRATIONS))
 
         def upgrade(connection: Any) -> None:
+            from alembic.runtime.migration import MigrationContext
+
+            if MigrationContext.configure(connection).get_current_revision() == _head():
+                return  # up to date (a restart, another process): no script to load and run
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -785,6 +790,14 @@ class Store:
                 .where(processes.c.seen_at >= now - alive_within)
             )
         return max(1, int(live.scalar_one()))
+
+
+@functools.cache
+def _head() -> str | None:
+    """The newest migration, read from the scripts once per process."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 @contextlib.asynccontextmanager
