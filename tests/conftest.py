@@ -86,13 +86,14 @@ def postgres_server() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database of each backend the store supports."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each backend the store supports."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+        yield f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+        return
     from tests import databases
 
-    return databases.fresh_database(request.getfixturevalue("postgres_server"))
+    yield from databases.lent_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(autouse=True)

@@ -132,8 +132,47 @@ def drop_database(server_url: str, database_url: str) -> None:
     asyncio.run(_admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
+# Databases this process made, emptied again after the test that had them (`lent_database`): a
+# test that wants an empty database gets one of these before a new one is made. Emptying one
+# costs the server about 10 ms of CPU; making one (a copy of template1) about 200 ms.
+_emptied: list[str] = []
+
+
+def lent_database(server_url: str) -> Iterator[str]:
+    """An empty database for one test (a fixture's body), emptied for the next test after it."""
+    database_url = fresh_database(server_url)
+    yield database_url
+    if asyncio.run(_empty(server_url, database_url)):
+        _emptied.append(database_url)
+
+
+async def _empty(server_url: str, database_url: str) -> bool:
+    """Drop everything the test made (the schema, with whoever is still connected to it). False
+    if it cannot be (the test dropped the database): it is not lent again."""
+    import asyncpg
+
+    try:
+        connection = await connect(server_url, make_url(database_url).database)
+    except (asyncpg.PostgresError, OSError):
+        return False
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await connection.close()
+    return True
+
+
 def fresh_database(server_url: str) -> str:
-    """A new, empty database on the server, as an asyncpg URL for the app."""
+    """An empty database on the server (new, or emptied after an earlier test), as an asyncpg
+    URL for the app."""
+    if _emptied:
+        return _emptied.pop()
     url = make_url(server_url).set(drivername="postgresql+asyncpg")
     name = f"test_{uuid.uuid4().hex[:12]}"
 

@@ -52,8 +52,8 @@ def two_processes(
 
 
 @pytest.fixture
-def database(postgres_server: str) -> str:
-    return databases.fresh_database(postgres_server)
+def database(postgres_server: str) -> Iterator[str]:
+    yield from databases.lent_database(postgres_server)
 
 
 def metadata_of(call: Any) -> dict[str, Any]:
