@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import random
@@ -39,8 +40,11 @@ _exits: dict[int, str] = {}  # pid -> where its exit code goes
 
 def _warm_up() -> None:
     """Migrate a throwaway store once: what the app imports only when it migrates (Alembic,
-    Mako, Pygments, the migration scripts) is imported here, not in every copy. The TLS context
-    the app makes once per process is made here too."""
+    Mako, Pygments, the migration scripts) is imported here, not in every copy. So is what it
+    imports only once it runs (httpx's transport: httpcore, h11, anyio's event loop side; the
+    PostgreSQL driver), and the TLS context it makes once per process is made here too."""
+    for module in ("httpcore", "anyio._backends._asyncio", "asyncpg"):
+        importlib.import_module(module)
     tls_context()
 
     async def migrate(folder: str) -> None:
