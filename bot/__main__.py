@@ -72,6 +72,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await stop.wait()
         for task in background:
             task.cancel()
+        # Awaited, not only cancelled: a store write one of them was making is rolled back
+        # now, or SQLite stays locked and handing the leases on below waits out its timeout.
+        await asyncio.gather(*background, return_exceptions=True)
         log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
     finally:
         # Stop taking requests, let those in flight finish, then the work that follows their acks.
