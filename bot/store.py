@@ -428,13 +428,23 @@ class Store:
         async with self.engine.connect() as conn:
             return (await conn.execute(select(tasks.c.task_id).limit(1))).first() is not None
 
-    async def set_status_message(self, task_id: str, status_ts: str, react_ts: str | None) -> None:
+    async def set_status_message(self, task_id: str, status_ts: str, react_ts: str | None) -> bool:
+        """Remember the task's status message; True if its report was claimed (or made) before
+        it was known: the report could not edit it, so the caller does."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(tasks)
                 .where(tasks.c.task_id == task_id)
                 .values(status_ts=status_ts, react_ts=react_ts)
             )
+            row = (
+                await conn.execute(
+                    select(tasks.c.report_owner, tasks.c.reported_at).where(
+                        tasks.c.task_id == task_id
+                    )
+                )
+            ).first()
+        return row is not None and (row.report_owner is not None or row.reported_at is not None)
 
     async def set_thread(self, task_id: str, thread_ts: str) -> None:
         """The thread a task's result was posted in, when it had none while it ran."""

@@ -201,6 +201,9 @@ class Tracker:
     async def _report(self, task: TaskView, record: TaskRecord) -> None:
         if not await self.store.claim_report(task.id, REPORT_LEASE_SECONDS):
             return  # another process reports it (or has)
+        # Read again once claimed: a status message stored since is edited by this report (one
+        # stored after it is edited by whoever stored it: `Store.set_status_message`).
+        record = await self.store.task(task.id) or record
         try:
             await self.sink.finished(task, record)
         except BaseException:

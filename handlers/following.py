@@ -21,7 +21,7 @@ from handlers.errors import failure_text
 from handlers.ids import MetadataEvent, Reaction
 from handlers.payloads import TaskMessage
 from handlers.recurring import report_run
-from handlers.slack_io import SLACK_ERRORS, post, react, set_thread_status
+from handlers.slack_io import SLACK_ERRORS, edit_status, post, react, set_thread_status
 from handlers.slack_text import escape
 from handlers.views import messages
 from handlers.workflow import complete_step
@@ -86,23 +86,13 @@ class SlackTaskSink:
         await self.store.set_status_message(record.task_id, ts, react_ts)
         return ts or None, react_ts
 
-    async def _update_status(self, task: TaskView, route: SlackRoute, ts: str | None) -> None:
-        if ts is None:
-            return
-        try:
-            await self.client.chat_update(
-                channel=route.channel, ts=ts, **messages.task_status(task, route)
-            )
-        except SLACK_ERRORS as exc:
-            log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
-
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
         """A new step: the status message is edited. Either way the thread's live status is
         sent (again), before Slack's 2 minutes run out."""
         route = record.route
         if new_step:
             status_ts, _ = await self._status_message(record)
-            await self._update_status(task, route, status_ts)
+            await edit_status(self.client, task, route, status_ts)
         if route.thread_ts and not task.ended:
             status, loading = messages.browsing_status(task, route)
             await set_thread_status(self.client, route.channel, route.thread_ts, status, loading)
@@ -119,7 +109,7 @@ class SlackTaskSink:
                 log.info("task.already_reported task_id=%s", task.id)
                 return
         status_ts, react_ts = await self._status_message(record, thread)
-        await self._update_status(task, route, status_ts)
+        await edit_status(self.client, task, route, status_ts)
         if record.schedule_id is not None:
             # A recurring task's run: posted, or (only when it changed) not, by its schedule.
             await report_run(self, task, record, react_ts)

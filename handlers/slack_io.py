@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.models import SlackRoute, TaskView
 from handlers.errors import internal_error_text
 from handlers.ids import SlackError
 from handlers.views import messages
@@ -131,6 +132,18 @@ async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any
     except SLACK_ERRORS as exc:
         log.warning("slack.views_open failed: %s", exc)
         return False
+
+
+async def edit_status(
+    client: AsyncWebClient, task: TaskView, route: SlackRoute, ts: str | None
+) -> None:
+    """Bring a task's status message up to date (its state, its step, its buttons)."""
+    if ts is None:
+        return
+    try:
+        await client.chat_update(channel=route.channel, ts=ts, **messages.task_status(task, route))
+    except SLACK_ERRORS as exc:
+        log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
 
 
 async def set_thread_status(

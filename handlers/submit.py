@@ -23,6 +23,7 @@ from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.slack_io import (
     CANNOT_POST,
     SLACK_ERRORS,
+    edit_status,
     post,
     respond_ephemeral,
     set_thread_status,
@@ -209,7 +210,10 @@ async def start_task(
         (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
     if status_ts and thread_ts:
-        await deps.store.set_status_message(created.id, status_ts, origin.react_ts)
+        if await deps.store.set_status_message(created.id, status_ts, origin.react_ts):
+            # Ended and reported while its status message was being posted (a Stop at once):
+            # the report could not edit the message, so it is brought up to date here.
+            await _show_ended(deps, client, created.id, route, status_ts)
         status, loading = messages.browsing_status(
             TaskView(id=created.id, session_id=created.session_id, status="created"), route
         )
@@ -220,6 +224,17 @@ async def start_task(
         await tell_privately(client, origin, started, hint)
     deps.tracker.follow(created.id)
     return created
+
+
+async def _show_ended(
+    deps: Deps, client: AsyncWebClient, task_id: str, route: SlackRoute, status_ts: str
+) -> None:
+    try:
+        task = await deps.browser_use.get_task(task_id)
+    except BrowserUseError as exc:
+        log.warning("task.read_failed task_id=%s error=%s", task_id, exc)
+        return
+    await edit_status(client, task, route, status_ts)
 
 
 async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute) -> TaskCreated:

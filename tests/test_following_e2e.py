@@ -311,6 +311,25 @@ def test_a_webhook_twice_and_a_poll_give_one_result(
     one_result(sender, slack, started)
 
 
+def test_a_task_that_ends_while_its_status_message_is_posted_loses_its_buttons(
+    app: AppProcess, sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    # Slack answers the status message slowly; meanwhile the task ends and its result is
+    # reported, before the app knows which message to edit.
+    slack.delays["chat.postMessage"] = 1.0
+    sender.command("Check the weather", user_id="U42", channel_id="C77")
+    (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+    browser_use.finish(task.id, output="Sunny")
+    browser_use.send_webhook(
+        webhook_url(app), WEBHOOK_SECRET, browser_use.status_event(browser_use.task(task.id))
+    )
+    status = wait_for(
+        lambda: [c for c in slack.posts() if task.id in c.args["text"]], 5, "the status message"
+    )[0]
+    final = wait_for(lambda: edits(slack, status.answer["ts"]), 5, "the status edited")[-1]
+    assert buttons(final.args) == []  # no Stop button on a finished task
+
+
 def test_a_restart_mid_task_still_ends_with_exactly_one_result(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
