@@ -212,12 +212,14 @@ async def start_task(
     if status_ts and thread_ts:
         if await deps.store.set_status_message(created.id, status_ts, origin.react_ts):
             # Ended and reported while its status message was being posted (a Stop at once):
-            # the report could not edit the message, so it is brought up to date here.
+            # the report could not edit the message, so it is brought up to date here, and the
+            # thread is not told the browser is starting.
             await _show_ended(deps, client, created.id, route, status_ts)
-        status, loading = messages.browsing_status(
-            TaskView(id=created.id, session_id=created.session_id, status="created"), route
-        )
-        await set_thread_status(client, origin.channel_id, thread_ts, status, loading)
+        else:
+            status, loading = messages.browsing_status(
+                TaskView(id=created.id, session_id=created.session_id, status="created"), route
+            )
+            await set_thread_status(client, origin.channel_id, thread_ts, status, loading)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)

@@ -328,6 +328,12 @@ def test_a_task_that_ends_while_its_status_message_is_posted_loses_its_buttons(
     )[0]
     final = wait_for(lambda: edits(slack, status.answer["ts"]), 5, "the status edited")[-1]
     assert buttons(final.args) == []  # no Stop button on a finished task
+    sender.settle()
+    thread = status.args["thread_ts"]
+    # Nor is the thread told the browser is starting, once the task has ended.
+    assert not [
+        c for c in slack.calls_to("assistant.threads.setStatus") if c.args["thread_ts"] == thread
+    ]
 
 
 def test_a_restart_mid_task_still_ends_with_exactly_one_result(
