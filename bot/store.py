@@ -432,16 +432,12 @@ class Store:
         """Remember the task's status message; True if its report was claimed (or made) before
         it was known: the report could not edit it, so the caller does."""
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(tasks)
-                .where(tasks.c.task_id == task_id)
-                .values(status_ts=status_ts, react_ts=react_ts)
-            )
             row = (
                 await conn.execute(
-                    select(tasks.c.report_owner, tasks.c.reported_at).where(
-                        tasks.c.task_id == task_id
-                    )
+                    update(tasks)
+                    .where(tasks.c.task_id == task_id)
+                    .values(status_ts=status_ts, react_ts=react_ts)
+                    .returning(tasks.c.report_owner, tasks.c.reported_at)
                 )
             ).first()
         return row is not None and (row.report_owner is not None or row.reported_at is not None)
