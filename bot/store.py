@@ -778,8 +778,13 @@ class Store:
 
     # --- processes ---------------------------------------------------------------------------
 
-    async def heartbeat(self, alive_within: float) -> int:
-        """Say this process is alive; how many processes are (this one included)."""
+    async def heartbeat(self, every: float) -> int:
+        """Say this process is alive (it says so `every` seconds); how many processes are, this
+        one included. One that stopped cleanly said so (`release_all`) and is gone at once; one
+        that only stopped beating counts for `LATE_BEATS` more beats, so a process slowed down
+        for a while (a busy machine, a long pause) never leaves the others thinking they are
+        alone: they would take its share of the request budget on top of its own."""
+        alive_within = LATE_BEATS * every
         now = self.clock()
         async with self.engine.begin() as conn:
             changed = await conn.execute(
@@ -796,6 +801,11 @@ class Store:
                 .where(processes.c.seen_at >= now - alive_within)
             )
         return max(1, int(live.scalar_one()))
+
+
+# How many beats a process that stopped beating without a goodbye (killed, or stalled) is still
+# counted alive for.
+LATE_BEATS = 10
 
 
 @functools.cache

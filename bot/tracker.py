@@ -272,7 +272,7 @@ class Tracker:
         """One round of housekeeping: say this process is alive and take its share of the
         request budget; follow the tasks whose follower stopped renewing its lease; once an
         hour, forget old request keys."""
-        live = await self.store.heartbeat(alive_within=3 * heartbeat_seconds)
+        live = await self.store.heartbeat(every=heartbeat_seconds)
         self.client.budget.share(live)
         for task_id in await self.store.unreported(unfollowed=True):
             self.follow(task_id)

@@ -176,13 +176,15 @@ def test_a_waiting_follow_up_outlives_its_process_and_starts_once(database_url: 
 def test_live_processes_are_counted_by_their_heartbeat(database_url: str) -> None:
     async def test(one: Store, two: Store, clock: Clock) -> list[int]:
         counts = [await one.heartbeat(5), await two.heartbeat(5)]
-        clock.now += 6
-        counts.append(await two.heartbeat(5))  # one stopped beating
-        await two.release_all()
+        clock.now += 6 * 5
+        counts.append(await two.heartbeat(5))  # one is late by five beats: slow, still counted
+        clock.now += 5 * 5
+        counts.append(await two.heartbeat(5))  # ten beats missed: it is gone
+        await two.release_all()  # two stops cleanly: gone at once
         counts.append(await one.heartbeat(5))
         return counts
 
-    assert run(database_url, test) == [1, 2, 1, 1]
+    assert run(database_url, test) == [1, 2, 2, 1, 1]
 
 
 def test_old_request_keys_are_forgotten(database_url: str) -> None:
