@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import databases
 from tests.app_process import LOOPBACK
 from tests.conftest import OwnApp
@@ -173,6 +175,7 @@ def _number_input(block_id: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_a_change_through_one_process_is_used_by_the_other_within_seconds(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, postgres_server: str
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from handlers.ids import SUGGESTED_PROMPTS
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
@@ -65,6 +67,7 @@ def statuses(slack: FakeSlack, thread_ts: str) -> list[Any]:
     ]
 
 
+@pytest.mark.slow
 def test_a_running_task_shows_a_live_status_refreshed_until_its_result(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:

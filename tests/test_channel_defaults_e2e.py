@@ -6,6 +6,8 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -205,6 +207,7 @@ def test_a_mention_shows_them_with_a_button_that_opens_the_form(
     assert opened(slack, "channel_settings")["private_metadata"] == "C203"
 
 
+@pytest.mark.slow
 def test_a_change_through_one_process_is_used_by_the_other(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Any, postgres_server: str
 ) -> None:

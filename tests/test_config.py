@@ -63,6 +63,7 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
     assert "s3cret" not in repr(settings) and "xoxb-1" not in repr(settings)
 
 
+@pytest.mark.slow
 def test_python_m_bot_exits_non_zero_naming_what_is_missing(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot"],

@@ -7,6 +7,8 @@ import json
 import time
 from dataclasses import dataclass
 
+import pytest
+
 from tests.app_process import AppProcess
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import Created, FakeBrowserUse
@@ -292,6 +294,7 @@ def test_a_thread_keeps_its_session_across_a_restart(
     assert second.body["sessionId"] == task.body["sessionId"]
 
 
+@pytest.mark.slow
 def test_an_idle_thread_session_is_closed_and_the_thread_told(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:

@@ -336,6 +336,7 @@ def test_a_task_that_ends_while_its_status_message_is_posted_loses_its_buttons(
     ]
 
 
+@pytest.mark.slow
 def test_a_restart_mid_task_still_ends_with_exactly_one_result(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
@@ -367,6 +368,7 @@ def test_a_restart_mid_task_still_ends_with_exactly_one_result(
     assert len(results(slack, still_running)) == 1
 
 
+@pytest.mark.slow
 def test_many_running_tasks_stay_within_the_request_budget(
     own_app: OwnApp, browser_use: FakeBrowserUse
 ) -> None:

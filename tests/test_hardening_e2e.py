@@ -72,6 +72,7 @@ def test_no_token_or_key_reaches_slack_or_a_log_line(
     ), "prompts are not logged at INFO"
 
 
+@pytest.mark.slow
 def test_a_burst_is_paced_and_each_person_is_told_they_are_queued(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:

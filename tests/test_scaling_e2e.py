@@ -32,6 +32,8 @@ from tests.slack_requests import SlackSender, signed_headers
 SLACK_LATENCY = {"chat.postMessage": 0.15, "chat.update": 0.15}
 FAST_TAKEOVER = {"FOLLOW_LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "0.5"}
 
+pytestmark = pytest.mark.slow  # two processes each
+
 
 @contextmanager
 def two_processes(
