@@ -28,7 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -43,6 +43,7 @@ from sqlalchemy import (
     and_,
     delete,
     event,
+    false,
     func,
     insert,
     or_,
@@ -55,6 +56,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.models import SlackRoute
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,8 @@ tasks = Table(
     # Started by the Workflow Builder step: the execution to complete when the task ends.
     Column("execution_id", String(64)),
     Column("execution_token", String(255)),
-    Column("quiet", Boolean, nullable=False, default=False),  # nobody to mention
+    # nobody to mention; the server's default as migration 0002 gave it to the rows before it
+    Column("quiet", Boolean, nullable=False, default=False, server_default=false()),
     Column("request", Text),  # the request as set, secrets left out: for "Run again"
     Column("schedule_id", Integer),  # a run of a recurring task
     Index("tasks_unreported", "reported_at", "follow_until"),
@@ -351,31 +356,18 @@ class Store:
         await self.engine.dispose()
 
     async def migrate(self) -> None:
-        """Alembic's `upgrade head`. Two processes starting at once on PostgreSQL queue on an
-        advisory lock; the second finds the schema current and does nothing."""
-        from alembic import command
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-
-        def upgrade(connection: Any) -> None:
-            from alembic.runtime.migration import MigrationContext
-
-            if MigrationContext.configure(connection).get_current_revision() == _head():
-                return  # up to date (a restart, another process): no script to load and run
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-
+        """Bring the schema up to date (`bring_up_to_date`). Two processes starting at once on
+        PostgreSQL queue on an advisory lock; the second finds the schema current and does
+        nothing."""
         if self.backend == "sqlite":
             # SQLite has no advisory lock, and its driver runs DDL outside a transaction.
             lock = Path(self.engine.url.database or "bot.db").with_suffix(".lock")
             async with _file_lock(lock), self.engine.begin() as conn:
-                await conn.run_sync(upgrade)
+                await conn.run_sync(bring_up_to_date)
             return
         async with self.engine.begin() as conn:
             await conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
-            await conn.run_sync(upgrade)
+            await conn.run_sync(bring_up_to_date)
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -808,12 +800,42 @@ class Store:
 LATE_BEATS = 10
 
 
+def bring_up_to_date(connection: Any) -> None:
+    """The schema at the newest migration. A database at an older one runs the migrations after
+    it (Alembic's `upgrade head`); a new one gets the tables as declared here, marked as at the
+    newest migration (Alembic's recipe for a database built from scratch): the same schema,
+    tested, for a third of the CPU of replaying every migration since the first."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    context = MigrationContext.configure(connection)
+    current = context.get_current_revision()
+    if current == _scripts().get_current_head():
+        return  # up to date (a restart, another process): no script to load and run
+    if current is None and not set(metadata.tables) & set(inspect(connection).get_table_names()):
+        metadata.create_all(connection)
+        context.stamp(_scripts(), "head")
+        return
+    replay_migrations(connection)
+
+
+def replay_migrations(connection: Any) -> None:
+    """Alembic's `upgrade head`: every migration after the database's own, from the scripts."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
 @functools.cache
-def _head() -> str | None:
-    """The newest migration, read from the scripts once per process."""
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once per process."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    return ScriptDirectory(str(MIGRATIONS))
 
 
 @contextlib.asynccontextmanager

@@ -39,10 +39,10 @@ _exits: dict[int, str] = {}  # pid -> where its exit code goes
 
 
 def _warm_up() -> None:
-    """Migrate a throwaway store once: what the app imports only when it migrates (Alembic,
-    Mako, Pygments, the migration scripts) is imported here, not in every copy. So is what it
-    imports only once it runs (httpx's transport: httpcore, h11, anyio's event loop side; the
-    PostgreSQL driver), and the TLS context it makes once per process is made here too."""
+    """Open a throwaway store once: what the app imports and reads only when it builds its
+    schema (Alembic's migration context, the migration scripts) is here, not in every copy. So
+    is what it imports only once it runs (httpx's transport: httpcore, h11, anyio's event loop
+    side; the PostgreSQL driver), and the TLS context it makes once per process is made here."""
     for module in ("httpcore", "anyio._backends._asyncio", "asyncpg"):
         importlib.import_module(module)
     tls_context()

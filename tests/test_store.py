@@ -6,12 +6,16 @@ Two `Store`s on one database stand for two processes; a clock the test moves sta
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
 
-from bot.store import FollowUp, Store, TaskRecord, database_url
+from bot.store import MIGRATIONS, FollowUp, Store, TaskRecord, database_url, replay_migrations
 
 T = TypeVar("T")
 
@@ -231,3 +235,108 @@ def test_the_migrations_build_the_schema_the_code_uses(database_url: str) -> Non
     # SQLite reports no types for some columns it stores alike; only missing or extra columns,
     # tables and indexes matter here.
     assert [d for d in differences if d[0] not in ("modify_type", "modify_nullable")] == []
+
+
+@pytest.fixture
+def second_database_url(
+    database_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """Another empty database on the same backend as `database_url`."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path}/second.db"
+        return
+    from tests import databases
+
+    yield from databases.lent_database(request.getfixturevalue("postgres_server"))
+
+
+def test_a_new_database_gets_the_schema_every_migration_makes(
+    database_url: str, second_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new database is built from `bot.store`'s tables and marked as at the newest migration.
+    It must be the database that replaying every migration makes, to the last column default,
+    or the next migration would meet one schema in new deployments and another in old ones."""
+
+    async def schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+        built = await Store.open(database_url)
+        replayed = await Store.open(second_database_url, migrate=False)
+        async with replayed.engine.begin() as conn:
+            await conn.run_sync(replay_migrations)
+        try:
+            return await described(built), await described(replayed)
+        finally:
+            await built.close()
+            await replayed.close()
+
+    with caplog.at_level(logging.INFO, logger="alembic"):
+        built, replayed = asyncio.run(schemas())
+    runs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Running upgrade")]
+    assert len(runs) == 4, runs  # only the replayed one ran the scripts, every one of them
+    assert set(built) >= {"tasks", "schedules", "settings", "alembic_version"}
+    assert built == replayed
+
+
+def test_a_database_at_an_older_migration_is_upgraded_with_its_rows(database_url: str) -> None:
+    """A deployment's existing database runs the migrations it lacks; what it held is kept."""
+    from alembic import command
+    from alembic.config import Config
+
+    async def upgraded() -> TaskRecord | None:
+        old = await Store.open(database_url, migrate=False)
+
+        def at_0001(connection: Any) -> None:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO tasks (task_id, session_id, team, channel, user_id,"
+                    " thread_session, recovered, status, created_at)"
+                    " VALUES ('t-old', 's-old', 'T1', 'C1', 'U1', false, false, 'started', 1.0)"
+                )
+            )
+
+        async with old.engine.begin() as conn:
+            await conn.run_sync(at_0001)
+        await old.close()
+        store = await Store.open(database_url)
+        try:
+            return await store.task("t-old")
+        finally:
+            await store.close()
+
+    kept = asyncio.run(upgraded())
+    assert kept is not None and (kept.session_id, kept.channel) == ("s-old", "C1")
+    assert kept.quiet is False and kept.schedule_id is None  # columns added since, defaulted
+
+
+async def described(store: Store) -> dict[str, Any]:
+    """Every table's columns (type, nullable, default), keys, indexes, and the version row."""
+
+    def describe(connection: Any) -> dict[str, Any]:
+        found = sa_inspect(connection)
+        tables: dict[str, Any] = {}
+        for name in found.get_table_names():
+            tables[name] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in found.get_columns(name)
+                ],
+                "primary key": found.get_pk_constraint(name)["constrained_columns"],
+                "foreign keys": found.get_foreign_keys(name),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                    for i in found.get_indexes(name)
+                ),
+                "unique": sorted(
+                    tuple(u["column_names"]) for u in found.get_unique_constraints(name)
+                ),
+            }
+        tables["alembic_version"]["rows"] = connection.execute(
+            text("SELECT version_num FROM alembic_version")
+        ).all()
+        return tables
+
+    async with store.engine.connect() as conn:
+        return await conn.run_sync(describe)
