@@ -194,6 +194,7 @@ class RequestBudget:
         self._tokens = rate
         self._updated = clock()
         self._lock = asyncio.Lock()
+        self._background_turn = asyncio.Lock()
         self.urgent_waiting = 0
 
     def share(self, processes: int) -> None:
@@ -220,21 +221,28 @@ class RequestBudget:
     async def acquire(self, *, background: bool = False) -> None:
         if background:
             # Polls go only when nobody waits and half the bucket is spare: under a steady
-            # stream of creates they pause, rather than push the creates into a queue.
-            while self.urgent_waiting or self._available() < self.rate / 2:
-                await self._sleep(1 / self.rate)
-        else:
-            self.urgent_waiting += 1
+            # stream of creates they pause, rather than push the creates into a queue. They
+            # go one at a time, in the order they asked: the others wait their turn asleep,
+            # not each waking `rate` times a second to look (a hundred running tasks at 20/s:
+            # 2,000 wake-ups a second for nothing).
+            async with self._background_turn:
+                while self.urgent_waiting or self._available() < self.rate / 2:
+                    await self._sleep(1 / self.rate)
+                await self._take()
+            return
+        self.urgent_waiting += 1
         try:
-            async with self._lock:
-                self._refill()
-                if self._tokens < 1:
-                    await self._sleep((1 - self._tokens) / self.rate)
-                    self._refill()
-                self._tokens -= 1
+            await self._take()
         finally:
-            if not background:
-                self.urgent_waiting -= 1
+            self.urgent_waiting -= 1
+
+    async def _take(self) -> None:
+        async with self._lock:
+            self._refill()
+            if self._tokens < 1:
+                await self._sleep((1 - self._tokens) / self.rate)
+                self._refill()
+            self._tokens -= 1
 
 
 @dataclass(frozen=True)

@@ -170,3 +170,31 @@ def test_polling_gives_way_to_requests_people_wait_for() -> None:
         return order
 
     assert asyncio.run(go()) == ["create 1", "create 2", "poll"]
+
+
+def test_waiting_polls_go_in_order_and_sleep_until_their_turn() -> None:
+    """Fifty running tasks waiting for the bucket (real time, 200 a second): each poll goes in
+    the order it asked, and the process wakes about as often as tokens come, not fifty
+    times as often (each waiter looking at the bucket every 1/rate s)."""
+    wakeups = [0]
+
+    async def sleep(seconds: float) -> None:
+        wakeups[0] += 1
+        await asyncio.sleep(seconds)
+
+    async def go() -> list[int]:
+        budget = RequestBudget(200, sleep=sleep)
+        for _ in range(101):
+            await budget.acquire()  # polls wait for half the bucket: one short
+        wakeups[0] = 0
+        order: list[int] = []
+
+        async def poll(n: int) -> None:
+            await budget.acquire(background=True)
+            order.append(n)
+
+        await asyncio.gather(*(poll(n) for n in range(50)))
+        return order
+
+    assert asyncio.run(go()) == list(range(50))
+    assert wakeups[0] <= 3 * 50, f"{wakeups[0]} wake-ups for 50 polls"
