@@ -123,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     # aiosqlite logs every statement with its values at DEBUG, a workflow token among them.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # httpcore traces each step of every HTTP request at DEBUG (ten lines a request), which
+    # buried the app's, Bolt's and the Slack SDK's own DEBUG lines; httpx's line per request
+    # (its URL and status) stays.
+    logging.getLogger("httpcore").setLevel(logging.INFO)
     if args == ["migrate"]:
         asyncio.run(main_migrate(settings.database_url.get_secret_value()))
         return 0
