@@ -31,7 +31,8 @@ import threading
 import traceback
 from typing import Any, BinaryIO
 
-import bot.__main__  # everything the app imports, imported once here
+import bot.__main__
+import bot.server  # everything the app imports, imported once here
 from bot.browser_use import tls_context
 from bot.store import Store
 
