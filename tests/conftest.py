@@ -59,6 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not getattr(config.option, "numprocesses", None):
         return
+    # The same for the process that started them, with the run's exit status (0.2 s).
+    atexit.register(_end_at_once)
     from tests.app_process import FORKER_SOCKET, start_shared_forker
 
     folder = Path(tempfile.mkdtemp(prefix="bot-forker-"))
@@ -88,10 +90,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.enable()
 
 
+_session: pytest.Session | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _session
+    _session = session
+
+
 def _end_at_once() -> None:
+    """The last thing at exit, once every other exit handler ran: end without the interpreter's
+    teardown. A worker ends with 0 (its results went to the process that started it, which
+    decides); that process ends with the run's exit status. Before a session exists (a usage
+    error), the interpreter ends as usual."""
+    if _session is None:
+        return
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(0 if hasattr(_session.config, "workerinput") else int(_session.exitstatus))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
