@@ -48,9 +48,9 @@ def settle_all() -> None:
 def settle(app_url: str, timeout: float = 10) -> None:
     """Wait until the app at `app_url` has nothing in flight and no task read under way
     (`/healthz`): the work it started after its acks is done, so what it was sent is all
-    answered, and what it has seen of a task is all said."""
+    answered, and what it has seen of a task is all said. Fails the test if it never is."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         try:
             answer = LOOPBACK.get(f"{app_url}/healthz")
         except httpx.TransportError:
@@ -58,6 +58,8 @@ def settle(app_url: str, timeout: float = 10) -> None:
         health = answer.json()
         if not (health["in_flight"] or health["reading"]):
             return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app at {app_url} did not settle in {timeout} s: {health}")
         time.sleep(0.01)
 
 

@@ -88,9 +88,14 @@ class InProcessApp:
 
     def settle(self, timeout: float = 10) -> None:
         """Wait until the work the listeners left behind their acks, and any read of a task,
-        is done."""
+        is done. Fails the test if it never is."""
         deadline = time.monotonic() + timeout
-        while self.deps.inflight.count + self.deps.tracker.reading and time.monotonic() < deadline:
+        while self.deps.inflight.count + self.deps.tracker.reading:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the app did not settle in {timeout} s: {self.deps.inflight.count} in"
+                    f" flight, {self.deps.tracker.reading} reading"
+                )
             time.sleep(0.01)
 
     def logs(self) -> str:
