@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import json
 import os
+import pkgutil
 import random
 import select
 import signal
@@ -33,6 +34,7 @@ from typing import Any, BinaryIO
 
 import bot.__main__
 import bot.server  # everything the app imports, imported once here
+import handlers.listeners
 from bot.browser_use import tls_context
 from bot.store import Store
 
@@ -43,9 +45,13 @@ def _warm_up() -> None:
     """Open a throwaway store once: what the app imports and reads only when it builds its
     schema (Alembic's migration context, the migration scripts) is here, not in every copy. So
     is what it imports only once it runs (httpx's transport: httpcore, h11, anyio's event loop
-    side; the PostgreSQL driver), and the TLS context it makes once per process is made here."""
+    side; the PostgreSQL driver; the listeners), and the TLS context it makes once per process
+    is made here."""
     for module in ("httpcore", "anyio._backends._asyncio", "asyncpg"):
         importlib.import_module(module)
+    # The listener modules, imported by the app only as it registers them.
+    for found in pkgutil.iter_modules(handlers.listeners.__path__, "handlers.listeners."):
+        importlib.import_module(found.name)
     tls_context()
 
     async def migrate(folder: str) -> None:
