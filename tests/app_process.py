@@ -33,6 +33,8 @@ def free_port() -> int:
 class Settles(Protocol):
     def settle(self, timeout: float = 10) -> None: ...
 
+    def logs(self) -> str: ...
+
 
 # Every app running in this test process (a subprocess, or in process), so a test that wipes the
 # shared stand-ins first waits for all of them: an app still finishing an earlier test's work

@@ -144,6 +144,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _shared_postgres.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report ends with the last lines each app still running wrote: what the
+    app did is most of why a test of it failed."""
+    report: pytest.TestReport = yield
+    if report.failed and "tests.app_process" in sys.modules:
+        from tests.app_process import RUNNING
+
+        for n, app in enumerate(RUNNING):
+            tail = "\n".join(app.logs().splitlines()[-80:])
+            report.sections.append((f"app {n} log (last 80 lines)", tail))
+    return report
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     from tests import databases
