@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m bot
 
+# The repo's modules compiled once, up front: where PYTHONDONTWRITEBYTECODE is set (CI), each of
+# the run's processes (the workers, the test forker, a real `python -m bot`) compiled them again.
 test: $(STAMP)
+	$(BIN)/python -m compileall -q bot handlers tests
 	$(BIN)/python -m pytest -n 4 --dist worksteal
 
 lint: $(STAMP)
