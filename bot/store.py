@@ -102,7 +102,7 @@ tasks = Table(
     # Started by the Workflow Builder step: the execution to complete when the task ends.
     Column("execution_id", String(64)),
     Column("execution_token", String(255)),
-    # nobody to mention; the server's default as migration 0002 gave it to the rows before it
+    # Nobody to mention. Its server default is the one migration 0002 gave the rows before it.
     Column("quiet", Boolean, nullable=False, default=False, server_default=false()),
     Column("request", Text),  # the request as set, secrets left out: for "Run again"
     Column("schedule_id", Integer),  # a run of a recurring task
