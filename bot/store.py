@@ -819,15 +819,16 @@ def bring_up_to_date(connection: Any) -> None:
     replay_migrations(connection)
 
 
-def replay_migrations(connection: Any) -> None:
-    """Alembic's `upgrade head`: every migration after the database's own, from the scripts."""
+def replay_migrations(connection: Any, to: str = "head") -> None:
+    """Alembic's `upgrade`: every migration after the database's own, up to `to`, run from the
+    scripts."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, to)
 
 
 @functools.cache

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
-from bot.store import MIGRATIONS, FollowUp, Store, TaskRecord, database_url, replay_migrations
+from bot.store import FollowUp, Store, TaskRecord, database_url, replay_migrations
 
 T = TypeVar("T")
 
@@ -278,17 +278,12 @@ def test_a_new_database_gets_the_schema_every_migration_makes(
 
 def test_a_database_at_an_older_migration_is_upgraded_with_its_rows(database_url: str) -> None:
     """A deployment's existing database runs the migrations it lacks; what it held is kept."""
-    from alembic import command
-    from alembic.config import Config
 
     async def upgraded() -> TaskRecord | None:
         old = await Store.open(database_url, migrate=False)
 
         def at_0001(connection: Any) -> None:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0001")
+            replay_migrations(connection, to="0001")
             connection.execute(
                 text(
                     "INSERT INTO tasks (task_id, session_id, team, channel, user_id,"
