@@ -51,18 +51,17 @@ def settle(app_url: str, timeout: float = 10) -> None:
     """Wait until the app at `app_url` has nothing in flight and no task read under way
     (`/healthz`): the work it started after its acks is done, so what it was sent is all
     answered, and what it has seen of a task is all said. Fails the test if it never is."""
-    deadline = time.monotonic() + timeout
-    while True:
+    # Imported here: the process that starts the workers imports this module, and not aiohttp.
+    from tests.fakes.server import wait_for
+
+    def settled() -> bool:
         try:
-            answer = LOOPBACK.get(f"{app_url}/healthz")
+            health = LOOPBACK.get(f"{app_url}/healthz").json()
         except httpx.TransportError:
-            return  # not serving (stopped, or killed): nothing to wait for
-        health = answer.json()
-        if not (health["in_flight"] or health["reading"]):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the app at {app_url} did not settle in {timeout} s: {health}")
-        time.sleep(0.01)
+            return True  # not serving (stopped, or killed): nothing to wait for
+        return not (health["in_flight"] or health["reading"])
+
+    wait_for(settled, timeout, f"the app at {app_url} to settle (nothing in flight or read)")
 
 
 class Forked:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from bot.app import build_app, build_deps, build_slack_client
 from bot.config import load_settings
 from bot.store import Store
 from tests.app_process import RUNNING
+from tests.fakes.server import wait_for
 from tests.slack_requests import SlackSender
 
 T = TypeVar("T")
@@ -89,14 +89,8 @@ class InProcessApp:
     def settle(self, timeout: float = 10) -> None:
         """Wait until the work the listeners left behind their acks, and any read of a task,
         is done. Fails the test if it never is."""
-        deadline = time.monotonic() + timeout
-        while self.deps.inflight.count + self.deps.tracker.reading:
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"the app did not settle in {timeout} s: {self.deps.inflight.count} in"
-                    f" flight, {self.deps.tracker.reading} reading"
-                )
-            time.sleep(0.01)
+        deps = self.deps
+        wait_for(lambda: deps.inflight.count + deps.tracker.reading == 0, timeout, "it to settle")
 
     def logs(self) -> str:
         return "\n".join(self._log.lines)
