@@ -31,8 +31,8 @@ JUDGE_GROUND_TRUTH_MAX_CHARS = 10_000
 METADATA_MAX_PAIRS = 10
 DEFAULT_LLM = "browser-use-2.0"
 
-# SupportedLLMs from the v2 OpenAPI spec, then the names the newer SDK adds. The API's list changes
-# often; tests/test_models.py checks that every name the spec lists is here.
+# SupportedLLMs of Browser Use's v2 API, as its SDK's models list them. The list changes often;
+# tests/test_models.py checks that every name the SDK (a dev dependency) lists is here.
 KNOWN_LLMS: tuple[str, ...] = (
     "browser-use-2.0",
     "browser-use-llm",
@@ -69,11 +69,11 @@ KNOWN_LLMS: tuple[str, ...] = (
     "llama-4-maverick-17b-128e-instruct",
 )
 
-# ProxyCountryCode from the v2 OpenAPI spec (lower-case ISO 3166 codes, plus "uk").
+# ProxyCountryCode of Browser Use's v2 API (lower-case ISO 3166 codes, plus "uk").
 PROXY_COUNTRY_CODES: frozenset[str] = frozenset(
     """
     ad ae af ag ai al am an ao aq ar as at au aw az ba bb bd be bf bg bh bi bj bl bm bn bo
-    bq br bs bt bv bw by bz ca cc cd cf cg ch ck cl cm co cr cs cu cv cw cx cy cz de dj dk
+    bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm co cr cs cu cv cw cx cy cz de dj dk
     dm do dz ec ee eg eh er es et fi fj fk fm fo fr ga gd ge gf gg gh gi gl gm gn gp gq gr
     gs gt gu gw gy hk hm hn hr ht hu id ie il im in iq ir is it je jm jo jp ke kg kh ki km
     kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo

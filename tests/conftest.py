@@ -187,6 +187,17 @@ def slack_refused_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
         assert not refused, f"Slack would refuse what the app sent: {refused}"
 
 
+@pytest.fixture(autouse=True)
+def browser_use_contract_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that talks to the Browser Use stand-in fails if the app sent a request Browser
+    Use's contract refuses, or the stand-in gave an answer the real API never would."""
+    yield
+    if "browser_use" in request.fixturenames:
+        server: FakeBrowserUse = request.getfixturevalue("browser_use")
+        broken, server.schema_errors = list(server.schema_errors), []
+        assert not broken, f"Browser Use's contract was broken: {broken}"
+
+
 @pytest.fixture(scope="session")
 def browser_use() -> Iterator[FakeBrowserUse]:
     from tests.fakes.browser_use import FakeBrowserUse

@@ -1,10 +1,12 @@
 """A stand-in for the Browser Use v2 API, spoken to over real HTTP.
 
-It checks the API key header, checks every Create Task body against the official OpenAPI schema
-(when `../shared/reference` is there), and can be told to be slow, fail, rate-limit, drop the
-connection or never answer. Created tasks live on: a test moves them through their states
-(`step`, `finish`), and the app reads them back as it would from Browser Use (`GET /tasks/{id}`,
-`/status`, `GET /tasks`, stop, sessions, public share, output files), and gets signed webhooks.
+It checks the API key header and holds every request and every answer to Browser Use's contract
+(`tests.contract`: the models `browser-use-sdk` generates from Browser Use's OpenAPI, strictly,
+unknown fields refused), and can be told to be slow, fail, rate-limit, drop the connection or
+never answer (a scripted answer is the test's, not held to the contract). Created tasks live
+on: a test moves them through their states (`step`, `finish`), and the app reads them back as it
+would from Browser Use (`GET /tasks/{id}`, `/status`, `GET /tasks`, stop, sessions, public
+share, output files), and gets signed webhooks.
 """
 
 from __future__ import annotations
@@ -18,16 +20,26 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from aiohttp import web
+from pydantic import BaseModel
 
 from tests.app_process import LOOPBACK
+from tests.contract import (
+    SessionListQuery,
+    TaskListQuery,
+    query_problems,
+    v2,
+)
+from tests.contract import problems as contract_problems
 from tests.fakes.server import ThreadedServer
-from tests.reference import schema_validator
 
 API_KEY = "bu_test_key_0123456789"
+PROJECT_ID = "5b0c7d1e-2f3a-4b5c-8d6e-7f8091a2b3c4"
+# Set on a request whose answer a test scripted (a broken service): not held to the contract.
+SCRIPTED = web.RequestKey("scripted", bool)
 
 
 @dataclass
@@ -44,6 +56,18 @@ class Behaviour:
     created: bool = False  # create the task, then answer as above (the answer is lost)
 
 
+class Contract(NamedTuple):
+    """What one route takes and gives: the request body's model, the answer's, the query's."""
+
+    body: type[BaseModel] | None = None
+    answer: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+
+
+CreateSession, UpdateSession = v2.CreateSessionRequest, v2.UpdateSessionRequest
+SessionList, OutputFile = v2.SessionListResponse, v2.TaskOutputFileResponse
+
+
 @dataclass
 class Created:
     body: dict[str, Any]
@@ -57,8 +81,8 @@ class FakeBrowserUse(ThreadedServer):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._validator = schema_validator("CreateTaskRequest")
-        self._session_validator = schema_validator("CreateSessionRequest")
+        # What each route takes and gives, by "METHOD /path".
+        self._contracts: dict[str, Contract] = {}
         self.create_delay = 0.0
         self.reset()
 
@@ -81,17 +105,13 @@ class FakeBrowserUse(ThreadedServer):
             self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
             self.session_requests: list[dict[str, Any]] = []
             self.session_stops: list[str] = []
-            self.schema_errors: list[str] = []
+            self.schema_errors: list[str] = []  # what broke the contract, either way
             self._next: list[Behaviour] = []
             self.create_delay = 0.0
             # Browser Use's project limit: 125 requests per 5-second window (25 a second).
             self.rate_limit_per_window: int | None = None
             self._window: tuple[int, int] = (0, 0)  # (window number, requests in it)
             self.rate_limited = 0
-
-    @property
-    def schema_checked(self) -> bool:
-        return self._validator is not None
 
     def next_create(self, behaviour: Behaviour, times: int = 1) -> None:
         with self._lock:
@@ -210,7 +230,8 @@ class FakeBrowserUse(ThreadedServer):
 
     @web.middleware
     async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Record every API call and refuse any without the key, as Browser Use does."""
+        """Record every API call, refuse any without the key, as Browser Use does, and hold the
+        request and the answer to the contract."""
         if not request.path.startswith("/api/v2/"):
             return await handler(request)
         self.requests.append((request.method, request.path, time.monotonic()))
@@ -219,23 +240,56 @@ class FakeBrowserUse(ThreadedServer):
             return web.json_response(
                 {"detail": "X-Browser-Use-API-Key header is required"}, status=401
             )
-        return await handler(request)
+        route = request.match_info.route.resource
+        key = f"{request.method} {route.canonical if route else ''}"
+        body, answer, query = self._contracts.get(key, Contract())
+        problems = query_problems(query, request.query) if query else []
+        if body is not None:
+            problems += contract_problems(body, await request.read())
+        if problems:
+            self.schema_errors.extend(problems)
+            return web.json_response(
+                {"detail": [{"loc": ["body"], "msg": p, "type": "value_error"} for p in problems]},
+                status=422,
+            )
+        response = await handler(request)
+        if answer is None or request.get(SCRIPTED) or not 200 <= response.status < 300:
+            return response
+        assert isinstance(response, web.Response) and response.body is not None
+        wrong = contract_problems(answer, bytes(response.body))  # type: ignore[arg-type]
+        if wrong:
+            self.schema_errors.extend(f"answer {p}" for p in wrong)
+            return web.json_response(
+                {"detail": f"the stand-in broke Browser Use's contract: {wrong}"}, status=500
+            )
+        return response
 
     def build(self) -> web.Application:
         app = web.Application(middlewares=[self._gate])
-        app.router.add_post("/api/v2/tasks", self._create_task)
-        app.router.add_get("/api/v2/tasks", self._list_tasks)
-        app.router.add_get("/api/v2/tasks/{id}", self._get_task)
-        app.router.add_get("/api/v2/tasks/{id}/status", self._get_status)
-        app.router.add_patch("/api/v2/tasks/{id}", self._patch_task)
-        app.router.add_get("/api/v2/sessions/{id}", self._get_session)
-        app.router.add_post("/api/v2/sessions", self._create_session)
-        app.router.add_get("/api/v2/sessions", self._list_sessions)
-        app.router.add_patch("/api/v2/sessions/{id}", self._patch_session)
-        app.router.add_get("/api/v2/billing/account", self._account)
-        app.router.add_get("/api/v2/profiles/{id}", self._profile)
-        app.router.add_post("/api/v2/sessions/{id}/public-share", self._share)
-        app.router.add_get("/api/v2/files/tasks/{id}/output-files/{file}", self._output_file)
+        C = Contract
+        routes = [
+            ("POST", "/tasks", self._create_task, C(v2.CreateTaskRequest, v2.TaskCreatedResponse)),
+            ("GET", "/tasks", self._list_tasks, C(None, v2.TaskListResponse, TaskListQuery)),
+            ("GET", "/tasks/{id}", self._get_task, C(None, v2.TaskView)),
+            ("GET", "/tasks/{id}/status", self._get_status, C(None, v2.TaskStatusView)),
+            ("PATCH", "/tasks/{id}", self._patch_task, C(v2.UpdateTaskRequest, v2.TaskView)),
+            ("GET", "/sessions/{id}", self._get_session, C(None, v2.SessionView)),
+            ("POST", "/sessions", self._create_session, C(CreateSession, v2.SessionItemView)),
+            ("GET", "/sessions", self._list_sessions, C(None, SessionList, SessionListQuery)),
+            ("PATCH", "/sessions/{id}", self._patch_session, C(UpdateSession, v2.SessionView)),
+            ("GET", "/billing/account", self._account, C(None, v2.AccountView)),
+            ("GET", "/profiles/{id}", self._profile, C(None, v2.ProfileView)),
+            ("POST", "/sessions/{id}/public-share", self._share, C(None, v2.ShareView)),
+            (
+                "GET",
+                "/files/tasks/{id}/output-files/{file}",
+                self._output_file,
+                C(None, OutputFile),
+            ),
+        ]
+        for method, path, handler, terms in routes:
+            app.router.add_route(method, f"/api/v2{path}", handler)
+            self._contracts[f"{method} /api/v2{path}"] = terms
         app.router.add_get("/downloads/{file}", self._download)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_post("/_control", self._control)
@@ -329,23 +383,13 @@ class FakeBrowserUse(ThreadedServer):
             behaviour = self._next.pop(0) if self._next else Behaviour(delay=self.create_delay)
             self.create_calls += 1
             generation = self.generation
+        # A test that scripts a broken answer means it: that one is not held to the contract.
+        request[SCRIPTED] = behaviour.raw is not None or behaviour.body is not None
         body = await request.json()
         if request.headers.get("X-Browser-Use-API-Key") != API_KEY:
             return web.json_response(
                 {"detail": "X-Browser-Use-API-Key header is required"}, status=401
             )
-        if self._validator is not None:
-            problems = [e.message for e in self._validator.iter_errors(body)]
-            if problems:
-                self.schema_errors.extend(problems)
-                return web.json_response(
-                    {
-                        "detail": [
-                            {"loc": ["body"], "msg": p, "type": "value_error"} for p in problems
-                        ]
-                    },
-                    status=422,
-                )
         session_id = body.get("sessionId")
         if session_id:
             view = self._session_view(session_id)
@@ -477,16 +521,13 @@ class FakeBrowserUse(ThreadedServer):
         return web.json_response(view) if view else await _not_found("Session")
 
     async def _create_session(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else {}
+        body = await request.json() if request.body_exists else {}
         self.session_requests.append(body)
-        if self._session_validator is not None:
-            problems = [e.message for e in self._session_validator.iter_errors(body)]
-            if problems:
-                self.schema_errors.extend(problems)
-                return web.json_response({"detail": problems}, status=422)
         session_id = str(uuid.uuid4())
         self.sessions[session_id] = {"status": "active", "startedAt": _now(), "body": body}
-        return web.json_response(self._session_view(session_id), status=201)
+        view = self._session_view(session_id)
+        assert view is not None
+        return web.json_response(_session_item(view), status=201)
 
     async def _patch_session(self, request: web.Request) -> web.Response:
         session_id = request.match_info["id"]
@@ -499,11 +540,14 @@ class FakeBrowserUse(ThreadedServer):
                 task.update(status="stopped", finishedAt=_now(), isSuccess=False)
         return web.json_response(self._session_view(session_id))
 
-    async def _list_sessions(self, request: web.Request) -> web.Response:
+    def _session_items(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every session as an item of `GET /sessions` (a `SessionItemView`), `status` only."""
         ids = list(dict.fromkeys([*self.sessions, *(t["sessionId"] for t in self.tasks.values())]))
         views = [v for i in ids if (v := self._session_view(i))]
-        wanted = request.query.get("filterBy")
-        items = [v for v in views if not wanted or v["status"] == wanted]
+        return [_session_item(v) for v in views if not status or v["status"] == status]
+
+    async def _list_sessions(self, request: web.Request) -> web.Response:
+        items = self._session_items(request.query.get("filterBy"))
         return web.json_response(
             {"items": items, "totalItems": len(items), "pageNumber": 1, "pageSize": 100}
         )
@@ -515,9 +559,17 @@ class FakeBrowserUse(ThreadedServer):
                 "monthlyCreditsBalanceUsd": 0,
                 "additionalCreditsBalanceUsd": 42.5,
                 "rateLimit": 10,
-                "planInfo": None,
+                "planInfo": {
+                    "planName": "Pay as you go",
+                    "subscriptionStatus": None,
+                    "subscriptionId": None,
+                    "subscriptionCurrentPeriodEnd": None,
+                    "subscriptionCanceledAt": None,
+                },
                 "isFreeTier": False,
-                "projectId": "p",
+                "projectId": PROJECT_ID,
+                "concurrentSessionLimit": 25,
+                "activeSessionCount": len(self._session_items("active")),
             }
         )
 
@@ -567,3 +619,8 @@ async def _not_found(what: str) -> web.Response:
 
 def _item(task: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in task.items() if k not in ("steps", "outputFiles")}
+
+
+def _session_item(view: dict[str, Any]) -> dict[str, Any]:
+    """A session as `POST /sessions` and `GET /sessions` give it: without its tasks."""
+    return {k: v for k, v in view.items() if k not in ("tasks", "publicShareUrl")}
