@@ -24,7 +24,7 @@ from bot.deps import Deps, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.scheduler import Scheduler
-from bot.store import Store
+from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
 from handlers import conversations, listeners, payloads, recurring
@@ -175,6 +175,8 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
             await deps.tracker.sweep(interval)
             await conversations.resume_waiting(deps, app.client)
             await deps.scheduler.tick()
+        except StoreUnavailable as exc:
+            log.error("store.unreachable error=%s: housekeeping waits for it", exc.reason)
         except Exception:
             log.exception("housekeeping failed")
         await asyncio.sleep(interval)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from bot.browser_use import BrowserUseClient
 from bot.config import ADMIN_SETTINGS, Settings
 from bot.scheduler import Scheduler
-from bot.store import Store
+from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 
 T = TypeVar("T")
@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 def new_reference() -> str:
     """A short reference for an unexpected failure: in the log line and in what the person reads."""
     return uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Work behind an ack failed unexpectedly: its reference (in the log line too), and whether
+    the cause was the store being out of reach (then nothing the work was to do was done)."""
+
+    reference: str
+    store_unreachable: bool = False
 
 
 class InFlight:
@@ -41,22 +50,32 @@ class InFlight:
     def spawn(
         self,
         work: Callable[[], Awaitable[object]],
-        on_error: Callable[[str], Awaitable[object]] | None = None,
+        on_error: Callable[[Failure], Awaitable[object]] | None = None,
     ) -> None:
         """Run `work` in the background. An unexpected failure is logged with a short reference,
-        and `on_error(reference)` tells the person who is waiting, so nobody waits forever."""
+        and `on_error(failure)` tells the person who is waiting, so nobody waits forever. The
+        store out of reach is one line in the log, not a traceback per request."""
 
         async def guarded() -> None:
             try:
                 await work()
+            except StoreUnavailable as exc:
+                failure = Failure(new_reference(), store_unreachable=True)
+                log.error(
+                    "store.unreachable ref=%s error=%s: the request was refused, nothing done",
+                    failure.reference,
+                    exc.reason,
+                )
             except Exception:
-                reference = new_reference()
-                log.exception("background work failed ref=%s", reference)
-                if on_error is not None:
-                    try:
-                        await on_error(reference)
-                    except Exception:
-                        log.exception("telling the person failed ref=%s", reference)
+                failure = Failure(new_reference())
+                log.exception("background work failed ref=%s", failure.reference)
+            else:
+                return
+            if on_error is not None:
+                try:
+                    await on_error(failure)
+                except Exception:
+                    log.exception("telling the person failed ref=%s", failure.reference)
 
         # Counted now, not when the task first runs: the moment a listener returns (and Slack
         # gets its ack), `/healthz` already counts the work it left behind.

@@ -52,8 +52,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.models import SlackRoute
 
@@ -320,6 +321,41 @@ _SCHEDULE_FIELDS = [f.name for f in fields(Schedule)]
 _FOLLOW_UP_FIELDS = [f.name for f in fields(FollowUp)]
 
 
+class StoreUnavailable(Exception):
+    """The database could not be used at all (refused, gone, timed out): nothing the call was
+    to do was done. `reason` is the driver's error class, for the log; never a URL."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# PostgreSQL's error classes that mean the server or the database is not there to use:
+# 08 connection exceptions, 57 operator intervention (shutdown), 3D000 the database is gone.
+_UNREACHABLE_SQLSTATES = ("08", "57", "3D")
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why `exc`, raised while using the database, means it cannot be reached; None when it is
+    some other failure (a broken statement, a unique key). Follows the driver's error and its
+    causes (asyncpg's refused connection is not wrapped; its lost database is)."""
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            break
+        original = getattr(current, "orig", None)
+        if isinstance(current, DBAPIError) and (
+            current.connection_invalidated or isinstance(current, OperationalError | InterfaceError)
+        ):
+            return type(original or current).__name__
+        if isinstance(current, OSError | PoolTimeout | asyncio.TimeoutError):
+            return type(current).__name__
+        if str(getattr(current, "sqlstate", "") or "").startswith(_UNREACHABLE_SQLSTATES):
+            return type(current).__name__
+        current = original if isinstance(original, BaseException) else current.__cause__
+    return None
+
+
 def new_owner() -> str:
     """This process's name in leases and heartbeats: readable in the database, and unique."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -342,6 +378,27 @@ class Store:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction, committed when the block ends; a database that cannot be reached is
+        a `StoreUnavailable`."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except Exception as exc:
+            _raise_if_unreachable(exc)
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read with; a database that cannot be reached is a `StoreUnavailable`."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except Exception as exc:
+            _raise_if_unreachable(exc)
+            raise
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, **kw: Any) -> Store:
@@ -374,7 +431,7 @@ class Store:
     async def first(self, key: str) -> bool:
         """True only the first time any process asks about `key` (a Slack request's ID)."""
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(insert(request_keys).values(key=key[:255], seen_at=self.clock()))
         except IntegrityError:
             return False
@@ -383,7 +440,7 @@ class Store:
     async def prune(self, older_than: float) -> int:
         """Forget request keys and ended follow-ups older than `older_than` seconds."""
         cutoff = self.clock() - older_than
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             gone = await conn.execute(delete(request_keys).where(request_keys.c.seen_at < cutoff))
             await conn.execute(
                 delete(follow_ups).where(
@@ -399,14 +456,14 @@ class Store:
         values = {name: getattr(record, name) for name in _TASK_FIELDS}
         values["created_at"] = record.created_at or self.clock()
         try:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 await conn.execute(insert(tasks).values(**values))
         except IntegrityError:
             return False
         return True
 
     async def task(self, task_id: str) -> TaskRecord | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (
                 await conn.execute(
                     select(*[tasks.c[name] for name in _TASK_FIELDS]).where(
@@ -417,13 +474,13 @@ class Store:
         return TaskRecord(**row._mapping) if row else None
 
     async def has_tasks(self) -> bool:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return (await conn.execute(select(tasks.c.task_id).limit(1))).first() is not None
 
     async def set_status_message(self, task_id: str, status_ts: str, react_ts: str | None) -> bool:
         """Remember the task's status message; True if its report was claimed (or made) before
         it was known: the report could not edit it, so the caller does."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             row = (
                 await conn.execute(
                     update(tasks)
@@ -436,7 +493,7 @@ class Store:
 
     async def set_thread(self, task_id: str, thread_ts: str) -> None:
         """The thread a task's result was posted in, when it had none while it ran."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 update(tasks).where(tasks.c.task_id == task_id).values(thread_ts=thread_ts)
             )
@@ -447,7 +504,7 @@ class Store:
         """Take or renew a lease on an unreported task: won when nobody holds it, this process
         holds it already, or its holder let it run out (died, or stopped renewing)."""
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 update(tasks)
                 .where(
@@ -466,7 +523,7 @@ class Store:
 
     async def release_all(self) -> None:
         """At shutdown: every lease of this process ends now, so the others take over at once."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 update(tasks)
                 .where(tasks.c.follower == self.owner)
@@ -484,7 +541,7 @@ class Store:
             query = query.where(
                 or_(tasks.c.follower.is_(None), tasks.c.follow_until < self.clock())
             )
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
 
@@ -493,7 +550,7 @@ class Store:
         new (or another process just did it); else whether the step itself is new (True) or
         only the refresh `period` turned (False). A compare-and-swap on one column."""
         wanted = f"{step}@{period}"
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             row = (
                 await conn.execute(
                     select(tasks.c.progress).where(
@@ -522,7 +579,7 @@ class Store:
 
     async def reported(self, task_id: str, status: str) -> None:
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 update(tasks)
                 .where(tasks.c.task_id == task_id)
@@ -538,7 +595,7 @@ class Store:
 
     async def release_report(self, task_id: str) -> None:
         """The report failed: let the next try (here or elsewhere) claim it at once."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 update(tasks)
                 .where(tasks.c.task_id == task_id, tasks.c.report_owner == self.owner)
@@ -548,7 +605,7 @@ class Store:
     # --- threads -----------------------------------------------------------------------------
 
     async def thread_session(self, channel: str, thread_ts: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (
                 await conn.execute(
                     select(threads.c.session_id).where(
@@ -560,7 +617,7 @@ class Store:
 
     async def set_thread_session(self, channel: str, thread_ts: str, session_id: str) -> None:
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             changed = await conn.execute(
                 update(threads)
                 .where(threads.c.channel == channel, threads.c.thread_ts == thread_ts)
@@ -580,7 +637,7 @@ class Store:
         now = self.clock()
         values = {name: getattr(follow_up, name) for name in _FOLLOW_UP_FIELDS if name != "id"}
         values.update(created_at=now, owner=self.owner, owner_until=now + seconds)
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(insert(follow_ups).values(**values))
         key = result.inserted_primary_key
         assert key is not None
@@ -593,7 +650,7 @@ class Store:
             follow_ups.c.started_at.is_(None),
             or_(follow_ups.c.owner.is_(None), follow_ups.c.owner_until < now),
         )
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             rows = (
                 await conn.execute(
                     select(*[follow_ups.c[name] for name in _FOLLOW_UP_FIELDS]).where(waiting)
@@ -612,7 +669,7 @@ class Store:
 
     async def hold_follow_up(self, follow_up_id: int, seconds: float) -> bool:
         """Renew this process's hold on a waiting follow-up; False if it is no longer ours."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 update(follow_ups)
                 .where(
@@ -626,7 +683,7 @@ class Store:
 
     async def start_follow_up(self, follow_up_id: int) -> bool:
         """True for the one process that gets to start it."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 update(follow_ups)
                 .where(follow_ups.c.id == follow_up_id, follow_ups.c.started_at.is_(None))
@@ -639,7 +696,7 @@ class Store:
     async def channel_defaults(self, channel: str) -> SavedSettings | None:
         """A channel's defaults, read fresh each time: a change made through any process is
         seen by every process at once."""
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(select(settings).where(settings.c.scope == channel))).first()
         if row is None:
             return None
@@ -647,7 +704,7 @@ class Store:
 
     async def save_channel_defaults(self, channel: str, values: dict[str, Any], by: str) -> None:
         now, data = self.clock(), json.dumps(values, separators=(",", ":"))
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             changed = await conn.execute(
                 update(settings)
                 .where(settings.c.scope == channel)
@@ -673,7 +730,7 @@ class Store:
         """Keep a new schedule; its ID, or None when its owner has `per_person` already."""
         values = {name: getattr(schedule, name) for name in _SCHEDULE_FIELDS if name != "id"}
         values["created_at"] = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             if per_person is not None:
                 owned = await conn.execute(
                     select(func.count())
@@ -698,7 +755,7 @@ class Store:
             query = query.where(schedules.c.user_id == user)
         if due_by is not None:
             query = query.where(schedules.c.paused.is_(False), schedules.c.next_run_at <= due_by)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(query.order_by(schedules.c.id))
         return [Schedule(**row._mapping) for row in rows]
 
@@ -706,14 +763,14 @@ class Store:
         query = select(*[schedules.c[name] for name in _SCHEDULE_FIELDS]).where(
             schedules.c.id == schedule_id
         )
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(query)).first()
         return Schedule(**row._mapping) if row else None
 
     async def claim_run(self, schedule_id: int, due_at: float, next_at: float) -> bool:
         """Move a due schedule on to its next run: True for the one process that did (and so
         starts, or skips, the run that was due)."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 update(schedules)
                 .where(
@@ -732,7 +789,7 @@ class Store:
         that task's run is no longer its latest: a conditional update, one statement)."""
         unknown = set(values) - set(_SCHEDULE_FIELDS)
         assert not unknown, unknown
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 update(schedules).where(*self._schedule(schedule_id, latest_task)).values(**values)
             )
@@ -741,7 +798,7 @@ class Store:
     async def run_failed(self, schedule_id: int, *, latest_task: str | None = None) -> int:
         """Count a failed run; how many have failed in a row now (0 when the schedule is gone,
         or, with `latest_task`, when that task's run is no longer its latest)."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 update(schedules)
                 .where(*self._schedule(schedule_id, latest_task))
@@ -764,7 +821,7 @@ class Store:
         return where
 
     async def delete_schedule(self, schedule_id: int) -> bool:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(delete(schedules).where(schedules.c.id == schedule_id))
         return result.rowcount == 1
 
@@ -778,7 +835,7 @@ class Store:
         alone: they would take its share of the request budget on top of its own."""
         alive_within = LATE_BEATS * every
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             changed = await conn.execute(
                 update(processes).where(processes.c.id == self.owner).values(seen_at=now)
             )
@@ -854,6 +911,12 @@ async def _file_lock(path: Path) -> AsyncIterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _raise_if_unreachable(exc: Exception) -> None:
+    reason = unreachable_reason(exc)
+    if reason is not None:
+        raise StoreUnavailable(reason) from exc
 
 
 def _engine(url: str) -> AsyncEngine:

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError
 from bot.models import SESSION_METADATA_KEY, SlackRoute, TaskView
-from bot.store import Store, TaskRecord
+from bot.store import Store, StoreUnavailable, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,8 @@ class Tracker:
         await asyncio.gather(*loops, return_exceptions=True)
         try:
             await self.store.release_all()
+        except StoreUnavailable as exc:
+            log.error("store.unreachable error=%s: the leases run out by themselves", exc.reason)
         except Exception:
             log.exception("tracker.release_failed: the leases run out by themselves")
 
@@ -194,6 +196,8 @@ class Tracker:
                             task.status,
                             step,
                         )
+            except StoreUnavailable as exc:
+                log.error("store.unreachable task_id=%s error=%s", task_id, exc.reason)
             except Exception:
                 log.exception("tracker.report_failed task_id=%s", task_id)
         self.follow(task_id)

@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
-from bot.deps import Deps
+from bot.deps import Deps, Failure
 from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
 from bot.store import FollowUp, TaskRecord
 from handlers.access import apply_policy, check_access, check_quota
@@ -83,11 +83,11 @@ async def react_to(
     await react(client, said.channel_id, said.ts, name, remove)
 
 
-def reporter(client: AsyncWebClient, said: Said) -> Callable[[str], Awaitable[None]]:
+def reporter(client: AsyncWebClient, said: Said) -> Callable[[Failure], Awaitable[None]]:
     """For `InFlight.spawn`: an unexpected failure is told in the thread, and 👀 becomes ❌."""
 
-    async def report(reference: str) -> None:
-        await say(client, said, messages.notice(internal_error_text(reference)))
+    async def report(failure: Failure) -> None:
+        await say(client, said, messages.notice(internal_error_text(failure)))
         await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
 
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.browser_use import BrowserUseError
+from bot.deps import Failure
 from handlers.slack_text import escape
 
 
@@ -29,11 +30,19 @@ FORM_FAILED = "The task form could not be opened. Try again, or give the task as
 INTERNAL = "Something went wrong inside the app. The error was logged for the admin."
 
 
-def internal_error_text(reference: str) -> str:
+STORE_UNREACHABLE = (
+    ":x: The app's database is not reachable, so nothing was started or changed. Try again in a "
+    "minute."
+)
+
+
+def internal_error_text(failure: Failure) -> str:
     """What a person reads when the app itself failed: the reference is in the log line too."""
+    if failure.store_unreachable:
+        return STORE_UNREACHABLE
     return (
         f":x: Something went wrong inside the app, so this did not finish. Ask the admin about "
-        f"reference `{reference}` (it is in the app's log), or try again."
+        f"reference `{failure.reference}` (it is in the app's log), or try again."
     )
 
 

@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.deps import Failure
 from bot.models import SlackRoute, TaskView
 from handlers.errors import internal_error_text
 from handlers.ids import SlackError
@@ -98,11 +99,11 @@ async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) 
 
 def clicker_reporter(
     client: AsyncWebClient, body: dict[str, Any]
-) -> Callable[[str], Awaitable[None]]:
+) -> Callable[[Failure], Awaitable[None]]:
     """For `InFlight.spawn` behind a button: an unexpected failure is told to the clicker."""
 
-    async def report(reference: str) -> None:
-        await tell_clicker(client, body, internal_error_text(reference))
+    async def report(failure: Failure) -> None:
+        await tell_clicker(client, body, internal_error_text(failure))
 
     return report
 

@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
-from bot.deps import Deps
+from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
-from bot.store import TaskRecord
+from bot.store import StoreUnavailable, TaskRecord
 from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.slack_io import (
@@ -98,11 +98,13 @@ async def tell_privately(
         log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
 
 
-def failure_reporter(client: AsyncWebClient, origin: Origin) -> Callable[[str], Awaitable[None]]:
+def failure_reporter(
+    client: AsyncWebClient, origin: Origin
+) -> Callable[[Failure], Awaitable[None]]:
     """For `InFlight.spawn`: tells the person privately when starting their task crashed."""
 
-    async def report(reference: str) -> None:
-        await tell_privately(client, origin, messages.notice(internal_error_text(reference)), None)
+    async def report(failure: Failure) -> None:
+        await tell_privately(client, origin, messages.notice(internal_error_text(failure)), None)
 
     return report
 
@@ -210,7 +212,14 @@ async def start_task(
         (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
     )
     if status_ts and thread_ts:
-        if await deps.store.set_status_message(created.id, status_ts, origin.react_ts):
+        try:
+            ended = await deps.store.set_status_message(created.id, status_ts, origin.react_ts)
+        except StoreUnavailable as exc:
+            # The task runs and its thread has its IDs; only the edits of its status message
+            # are lost (the result is still posted, under it).
+            log.error("store.unreachable task_id=%s error=%s", created.id, exc.reason)
+            ended = False
+        if ended:
             # Ended and reported while its status message was being posted (a Stop at once):
             # the report could not edit the message, so it is brought up to date here, and the
             # thread is not told the browser is starting.

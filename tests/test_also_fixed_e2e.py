@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import pytest
+
+from bot.deps import Failure, InFlight
+from handlers.errors import STORE_UNREACHABLE, internal_error_text
 from tests import databases
 from tests.app_process import LOOPBACK
 from tests.conftest import OwnApp
@@ -38,21 +43,48 @@ def test_help_by_mention_is_for_everyone_as_on_the_command(
         assert sender.command("help", user_id="U9").status_code == 200
 
 
-def test_an_unexpected_failure_is_told_with_the_reference_in_the_log(
-    own_app: OwnApp, slack: FakeSlack, postgres_server: str
+def test_a_store_outage_is_told_as_such_and_starts_nothing(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, postgres_server: str
 ) -> None:
     database = databases.fresh_database(postgres_server)
     with own_app(DATABASE_URL=database) as (process, sender):
         databases.drop_database(postgres_server, database)  # the database goes away
         said = mention(sender, "open the news")
-        told = wait_for(
-            lambda: [c for c in slack.in_thread(said.ts) if "went wrong" in c.args["text"]],
-            5,
-            "the note",
-        )
-        reference = told[0].args["text"].split("reference `")[1].split("`")[0]
-        assert f"ref={reference}" in process.logs()
+        (told,) = wait_for(lambda: slack.in_thread(said.ts), 5, "the note")
+        assert told.args["text"] == STORE_UNREACHABLE
         wait_for(lambda: slack.reactions(said.ts) == ["x"], 5, "❌ instead of 👀")
+        assert sender.command("Find the opening hours of the Louvre").status_code == 200
+        (answer,) = wait_for(lambda: slack.responses, 5, "the private answer")
+        assert answer.args["text"] == STORE_UNREACHABLE
+        assert browser_use.create_calls == 0 and browser_use.session_requests == []
+        process.settle()
+        # One line a request, saying so; no traceback.
+        assert process.logs().count("store.unreachable ref=") == 2
+        assert "Traceback" not in process.logs()
+
+
+def test_an_unexpected_failure_is_told_with_the_reference_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    told: list[str] = []
+
+    async def crash() -> None:
+        raise RuntimeError("a bug")
+
+    async def tell(failure: Failure) -> None:
+        told.append(internal_error_text(failure))
+
+    async def run() -> bool:
+        inflight = InFlight()
+        inflight.spawn(crash, on_error=tell)
+        return await inflight.wait_idle(5)
+
+    assert asyncio.run(run())
+    (text,) = told
+    reference = text.split("reference `")[1].split("`")[0]
+    (record,) = [r for r in caplog.records if f"ref={reference}" in r.getMessage()]
+    assert record.exc_info is not None  # the traceback, for whoever reads the log
+    assert "went wrong inside the app" in text
 
 
 def test_a_post_answered_without_a_ts_is_not_taken_for_a_message(

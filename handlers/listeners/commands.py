@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
+from bot.deps import Deps, Failure
 from handlers.access import apply_policy, check_access
 from handlers.channel_defaults import open_settings, where_from
 from handlers.controls import stop_task, task_status
@@ -65,8 +65,8 @@ async def handle_command(
     await ack()
     url = command.get("response_url")
 
-    async def failed(reference: str) -> None:
-        notice = messages.notice(internal_error_text(reference))
+    async def failed(failure: Failure) -> None:
+        notice = messages.notice(internal_error_text(failure))
         await respond_ephemeral(url, messages.ephemeral(notice))
 
     if isinstance(parsed, ChannelSettings):

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
+from bot.deps import Deps, Failure
 from handlers.errors import internal_error_text
 from handlers.home import publish_home
 from handlers.ids import Action
@@ -39,8 +39,8 @@ async def handle_schedule_button(
             body.get("response_url"), await channel_schedules(deps, channel, said)
         )
 
-    async def failed(reference: str) -> None:
-        message = messages.ephemeral(messages.notice(internal_error_text(reference)))
+    async def failed(failure: Failure) -> None:
+        message = messages.ephemeral(messages.notice(internal_error_text(failure)))
         await respond_ephemeral(body.get("response_url"), message)
 
     deps.inflight.spawn(work, on_error=failed)
