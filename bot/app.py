@@ -27,8 +27,9 @@ from bot.scheduler import Scheduler
 from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from handlers import conversations, listeners, payloads, recurring
-from handlers.following import SlackTaskSink
+from handlers import listeners, payloads
+from handlers.flows import conversations, recurring
+from handlers.flows.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
 

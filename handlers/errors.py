@@ -20,6 +20,14 @@ class UserInputError(Exception):
         self.mrkdwn = mrkdwn
 
 
+class FormErrors(Exception):
+    """Messages keyed by block ID, for `response_action: errors`."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
 UNKNOWN_OUTCOME = (
     " The request may have reached Browser Use, and the app could not check whether the task "
     "was created: look in the Browser Use dashboard before trying again."

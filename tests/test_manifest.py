@@ -9,8 +9,8 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bot.models import TaskView
+from handlers.flows.workflow import INPUT_OPTIONS, step_outputs
 from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Callback
-from handlers.workflow import INPUT_OPTIONS, step_outputs
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yaml"
 # Slack's manifest rules for the keys the manifest uses (lengths, patterns, which keys exist).

@@ -7,9 +7,10 @@ import uuid
 import pytest
 
 from bot.schedules import Repeat
+from handlers.errors import FormErrors
 from handlers.flags import parse_inline
+from handlers.flows.modals import Recurring, form_values, parse_form, parse_repeat_fields
 from handlers.ids import Action, Block, Callback
-from handlers.modals import FormErrors, Recurring, form_values, parse_form, parse_repeat_fields
 from handlers.options import Defaults
 from handlers.payloads import FormContext
 from handlers.views.form import Prefill, task_form

@@ -4,7 +4,7 @@ settings, the recurring tasks' buttons and the Workflow Builder step.
 
 Each listener is a module-level `handle_*` function taking what Bolt passes plus a keyword-only
 `deps`, so a test can call it without a process. It acks within Slack's 3 seconds, hands slow
-work to `deps.inflight.spawn`, and calls the flows (`handlers.submit`, `handlers.controls`, …);
+work to `deps.inflight.spawn`, and calls the flows (`handlers.flows`: submit, controls, …);
 listener modules never import each other. Each module's `register(app, deps)` binds them.
 """
 

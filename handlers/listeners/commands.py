@@ -10,8 +10,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps, Failure
 from handlers.access import apply_policy, check_access
-from handlers.channel_defaults import open_settings, where_from
-from handlers.controls import stop_task, task_status
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import (
     ChannelSettings,
@@ -24,13 +22,15 @@ from handlers.flags import (
     Stop,
     parse_command,
 )
+from handlers.flows.channel_defaults import defaults_for, defaults_of, open_settings, where_from
+from handlers.flows.controls import stop_task, task_status
+from handlers.flows.modals import open_task_form
+from handlers.flows.recurring import channel_schedules, create_schedule
+from handlers.flows.submit import Origin, failure_reporter, first_time, start_task
 from handlers.ids import COMMAND
 from handlers.listeners import bind
-from handlers.modals import defaults_for, defaults_of, open_task_form
 from handlers.payloads import FormContext
-from handlers.recurring import channel_schedules, create_schedule
 from handlers.slack_io import respond_ephemeral
-from handlers.submit import Origin, failure_reporter, first_time, start_task
 from handlers.views import messages
 
 

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.store import FollowUp
-from handlers.conversations import (
+from handlers.flows.conversations import (
     Said,
     change_and_run,
     close_thread_session,
@@ -25,11 +25,11 @@ from handlers.conversations import (
     say,
     wait_then_run,
 )
+from handlers.flows.submit import first_time
 from handlers.ids import Action, Reaction
 from handlers.listeners import bind
 from handlers.payloads import follow_up_of
 from handlers.slack_io import clicker_reporter
-from handlers.submit import first_time
 from handlers.views import messages
 
 log = logging.getLogger(__name__)

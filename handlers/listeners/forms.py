@@ -12,24 +12,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers.access import apply_policy, check_access
-from handlers.errors import UserInputError
-from handlers.ids import Action, Block, Callback
-from handlers.listeners import bind
-from handlers.modals import (
-    FormErrors,
-    defaults_for,
-    defaults_of,
+from handlers.errors import FormErrors, UserInputError
+from handlers.flows.channel_defaults import defaults_for, defaults_of
+from handlers.flows.modals import (
     form_values,
     parse_form,
     parse_repeat_fields,
 )
+from handlers.flows.recurring import create_schedule
+from handlers.flows.submit import Origin, failure_reporter, first_time, start_task
+from handlers.ids import Action, Block, Callback
+from handlers.listeners import bind
 from handlers.options import (
     Defaults,
 )
 from handlers.payloads import FormContext
-from handlers.recurring import create_schedule
 from handlers.slack_io import SLACK_ERRORS
-from handlers.submit import Origin, failure_reporter, first_time, start_task
 from handlers.views.form import task_form
 
 log = logging.getLogger(__name__)

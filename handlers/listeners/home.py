@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from handlers.home import publish_home, suggest_prompts
+from handlers.flows.home import publish_home, suggest_prompts
 from handlers.listeners import bind
 
 

@@ -10,11 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps, Failure
 from handlers.errors import internal_error_text
-from handlers.home import publish_home
+from handlers.flows.home import publish_home
+from handlers.flows.recurring import channel_schedules, manage
 from handlers.ids import Action
 from handlers.listeners import bind
 from handlers.payloads import schedule_of
-from handlers.recurring import channel_schedules, manage
 from handlers.slack_io import respond_ephemeral
 from handlers.views import messages
 

@@ -11,13 +11,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers.access import is_admin
-from handlers.admin_settings import parse_admin
-from handlers.channel_defaults import check_profile, may_change, open_settings, parse_settings
-from handlers.errors import VIEW_FAILED
-from handlers.home import publish_home
+from handlers.errors import VIEW_FAILED, FormErrors
+from handlers.flows.admin_settings import parse_admin
+from handlers.flows.channel_defaults import check_profile, may_change, open_settings, parse_settings
+from handlers.flows.home import publish_home
+from handlers.flows.modals import form_values
 from handlers.ids import Action, Callback
 from handlers.listeners import bind
-from handlers.modals import FormErrors, form_values
 from handlers.slack_io import open_view, post, tell_clicker
 from handlers.views import messages
 from handlers.views.settings import admin_view, changes

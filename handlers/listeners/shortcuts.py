@@ -9,9 +9,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from handlers.flows.modals import open_task_form
 from handlers.ids import Callback
 from handlers.listeners import bind
-from handlers.modals import open_task_form
 from handlers.payloads import FormContext
 from handlers.slack_text import slack_to_plain
 from handlers.views.form import Prefill

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from handlers import controls
+from handlers.flows import controls
 from handlers.ids import Action
 from handlers.listeners import bind
 from handlers.payloads import task_of

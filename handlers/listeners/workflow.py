@@ -1,5 +1,5 @@
 """The Workflow Builder step "Run a browser task": its inputs become a task; the step completes
-when the task ends (`handlers.workflow.complete_step`)."""
+when the task ends (`handlers.flows.workflow.complete_step`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
+from handlers.flows.channel_defaults import defaults_for
+from handlers.flows.submit import NotStarted, Origin, first_time, start_task
+from handlers.flows.workflow import fail_step, request_from_inputs
 from handlers.ids import Callback
 from handlers.listeners import bind
-from handlers.modals import defaults_for
-from handlers.submit import NotStarted, Origin, first_time, start_task
-from handlers.workflow import fail_step, request_from_inputs
 
 log = logging.getLogger(__name__)
 

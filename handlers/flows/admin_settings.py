@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import ADMIN_SETTINGS, Settings
-from handlers.errors import UserInputError
-from handlers.modals import FormErrors
+from handlers.errors import FormErrors, UserInputError
 from handlers.options import domain_list, whole_number
 from handlers.views.settings import LABELS, LISTS, NONE, NUMBERS
 

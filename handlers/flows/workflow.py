@@ -20,11 +20,11 @@ from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import CreateTaskRequest, TaskView
 from bot.store import TaskRecord
 from handlers.errors import UserInputError
+from handlers.flows.submit import Origin
 from handlers.ids import SlackError
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
 from handlers.slack_io import SLACK_ERRORS
 from handlers.slack_text import shorten
-from handlers.submit import Origin
 from handlers.views import messages
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from bot.schedules import Repeat
 from bot.store import Schedule, Store, TaskRecord
 from handlers.access import apply_policy, check_access, is_admin
 from handlers.errors import UserInputError, failure_text
+from handlers.flows.submit import NotStarted, Origin, first_time, start_task, tell_privately
 from handlers.ids import COMMAND, Action
 from handlers.slack_io import CANNOT_POST, SLACK_ERRORS, post
-from handlers.submit import NotStarted, Origin, first_time, start_task, tell_privately
 from handlers.views import messages
 from handlers.views import schedules as views
 

@@ -3,7 +3,7 @@ and opening the form with the channel's defaults. The view itself is `handlers.v
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -11,7 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, CreateTaskRequest
 from bot.schedules import Repeat
-from handlers.errors import UserInputError
+from handlers.errors import FormErrors, UserInputError
+from handlers.flows.channel_defaults import defaults_for
 from handlers.ids import Action, Block
 from handlers.options import (
     BY_KEY,
@@ -69,14 +70,6 @@ def parse_repeat_fields(values: dict[str, str | list[str]], floor_minutes: int) 
 
 
 # --- the submission ---------------------------------------------------------------------------
-
-
-class FormErrors(Exception):
-    """Messages keyed by block ID, for `response_action: errors`."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(", ".join(errors))
-        self.errors = errors
 
 
 def _raw(element: dict[str, Any]) -> str | list[str] | None:
@@ -139,22 +132,6 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
 
 
 # --- listeners --------------------------------------------------------------------------------
-
-
-def defaults_of(deps: Deps) -> Defaults:
-    """The workspace's defaults (the deployment's variables)."""
-    s = deps.policy
-    return Defaults(s.default_llm, s.default_max_steps, s.default_allowed_domains)
-
-
-async def defaults_for(deps: Deps, channel_id: str | None) -> Defaults:
-    """What a task in `channel_id` starts from: the workspace's defaults, then the channel's own
-    (read fresh from the store: a change through any process applies at once)."""
-    workspace = defaults_of(deps)
-    if not channel_id:
-        return workspace
-    stored = await deps.store.channel_defaults(channel_id)
-    return replace(workspace, channel=stored.values) if stored else workspace
 
 
 async def open_task_form(

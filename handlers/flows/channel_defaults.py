@@ -9,14 +9,15 @@ the channel.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from handlers.access import is_admin
-from handlers.errors import UserInputError
+from handlers.errors import FormErrors, UserInputError
 from handlers.ids import Action
-from handlers.modals import FormErrors, defaults_of
 from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
 from handlers.slack_io import open_view
 from handlers.slack_text import escape
@@ -28,6 +29,22 @@ from handlers.views.settings import (
     summary,
     workspace_default,
 )
+
+
+def defaults_of(deps: Deps) -> Defaults:
+    """The workspace's defaults (the deployment's variables)."""
+    s = deps.policy
+    return Defaults(s.default_llm, s.default_max_steps, s.default_allowed_domains)
+
+
+async def defaults_for(deps: Deps, channel_id: str | None) -> Defaults:
+    """What a task in `channel_id` starts from: the workspace's defaults, then the channel's own
+    (read fresh from the store: a change through any process applies at once)."""
+    workspace = defaults_of(deps)
+    if not channel_id:
+        return workspace
+    stored = await deps.store.channel_defaults(channel_id)
+    return replace(workspace, channel=stored.values) if stored else workspace
 
 
 async def may_change(deps: Deps, client: AsyncWebClient, user_id: str) -> bool:

@@ -23,8 +23,6 @@ from bot.deps import Deps, Failure
 from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
 from bot.store import FollowUp, TaskRecord
 from handlers.access import apply_policy, check_access, check_quota
-from handlers.channel_defaults import settings_prompt
-from handlers.controls import stop_task, task_status
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import (
     ChannelSettings,
@@ -37,12 +35,14 @@ from handlers.flags import (
     Stop,
     parse_command,
 )
+from handlers.flows.channel_defaults import defaults_for, defaults_of, settings_prompt
+from handlers.flows.controls import stop_task, task_status
+from handlers.flows.modals import open_task_form
+from handlers.flows.recurring import channel_schedules, create_schedule
+from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.ids import Reaction
-from handlers.modals import defaults_for, defaults_of, open_task_form
 from handlers.payloads import FormContext, QueuedFollowUp, task_of
-from handlers.recurring import channel_schedules, create_schedule
 from handlers.slack_io import post, react, tell_clicker, tell_in_thread
-from handlers.submit import NotStarted, Origin, start_task
 from handlers.views import messages
 from handlers.views.form import Prefill
 

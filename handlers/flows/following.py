@@ -18,13 +18,13 @@ from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import SlackRoute, TaskView
 from bot.store import Store, TaskRecord
 from handlers.errors import failure_text
+from handlers.flows.recurring import report_run
+from handlers.flows.workflow import complete_step
 from handlers.ids import MetadataEvent, Reaction
 from handlers.payloads import TaskMessage
-from handlers.recurring import report_run
 from handlers.slack_io import SLACK_ERRORS, edit_status, post, react, set_thread_status
 from handlers.slack_text import escape
 from handlers.views import messages
-from handlers.workflow import complete_step
 
 log = logging.getLogger(__name__)
 
