@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # A live view link is masked in every log line, whichever library logs it.
+    from bot.redact import install
+
+    install()
     if settings.log_level != "DEBUG":
         # httpx logs every URL at INFO, presigned download links (credentials) included.
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -14,6 +14,7 @@ import logging
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import SlackRoute, TaskView
+from bot.redact import hide
 from handlers.errors import UserInputError, failure_text
 from handlers.slack_text import escape
 from handlers.views import messages
@@ -82,7 +83,7 @@ async def live_view(deps: Deps, user_id: str, task_id: str) -> str:
         )
     return (
         f":eyes: Live view (only you see this; it gives full control of the browser, so don't "
-        f"share it): {escape(session.live_url)}"
+        f"share it): {escape(hide(session.live_url))}"
     )
 
 
