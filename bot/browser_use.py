@@ -6,6 +6,7 @@ Every call to Browser Use goes through `BrowserUseClient`. It knows nothing abou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from bot.models import (
     Account,
+    CreateProfileRequest,
     CreateSessionRequest,
     CreateTaskRequest,
     OutputFileLink,
@@ -382,6 +384,20 @@ class BrowserUseClient:
     async def get_profile(self, profile_id: str) -> ProfileView:
         """`GET /profiles/{id}`: a browser profile (saved logins); `NotFoundError` if unknown."""
         return self._parse(await self._request("GET", f"profiles/{profile_id}"), ProfileView)
+
+    async def create_profile(self, request: CreateProfileRequest) -> ProfileView:
+        """`POST /profiles`. Not idempotent (a second profile would be made): never re-sent."""
+        response = await self._request("POST", "profiles", json=request.to_wire(), idempotent=False)
+        return self._parse(response, ProfileView)
+
+    async def rename_profile(self, profile_id: str, name: str) -> ProfileView:
+        response = await self._request("PATCH", f"profiles/{profile_id}", json={"name": name})
+        return self._parse(response, ProfileView)
+
+    async def delete_profile(self, profile_id: str) -> None:
+        """`DELETE /profiles/{id}`; one already gone counts as deleted."""
+        with contextlib.suppress(NotFoundError):
+            await self._request("DELETE", f"profiles/{profile_id}")
 
     async def get_account(self) -> Account:
         return self._parse(await self._request("GET", "billing/account"), Account)

@@ -62,6 +62,11 @@ class Timers(BaseModel):
     # this much later (so the notices don't compete with the burst's own acks).
     queue_notice_after: float = 3.0
     queue_notice_delay: float = 1.0
+    # A login browser's live view, until it is up: read this often, this long at most. And the
+    # wait before the profile's cookies are read again when its first read found none.
+    live_url_poll: float = 1.0
+    live_url_wait: float = 30.0
+    cookie_reread: float = 1.0
 
     def scaled(self, factor: float) -> Timers:
         return Timers.model_validate(
@@ -113,6 +118,8 @@ class Settings(BaseModel):
     from_deployment: frozenset[str] = frozenset()
     # A thread's browser session is closed after this long without a task.
     session_idle_minutes: float = 10.0
+    # How long a login browser stays open for a person to log in (`/browser-use login`).
+    login_minutes: float = 10.0
     # How often a running task is polled at first (it backs off from there), in seconds.
     poll_interval: float = 3.0
     # The store: SQLite in a file unless DATABASE_URL names a PostgreSQL (see bot/store.py).
@@ -188,6 +195,7 @@ def load_settings(
     port = integer("PORT", 1, 65535)
     poll_interval = number("POLL_INTERVAL_SECONDS", 0.1, 60)
     session_idle = number("SESSION_IDLE_MINUTES", 0.01, 1440)
+    login_minutes = number("LOGIN_MINUTES", 0.01, 240)
     timeout = number("BROWSER_USE_TIMEOUT", 0.1, 300)
     timer_scale = number("TIMER_SCALE", 0.001, 1)
     rate = integer("BROWSER_USE_REQUESTS_PER_SECOND", 1, 1000)
@@ -265,6 +273,7 @@ def load_settings(
         max_tasks_per_hour_per_user=max_per_hour,
         poll_interval=poll_interval or 3.0,
         session_idle_minutes=session_idle or 10.0,
+        login_minutes=login_minutes or 10.0,
         database_url=SecretStr(database),
         channel_defaults_by=channel_defaults_by,
         max_schedules_per_person=max_schedules,

@@ -420,6 +420,7 @@ class CreateSessionRequest(WireModel):
     persist_memory: bool = True
     profile_id: UUID | None = None
     proxy_country_code: str | None = None
+    start_url: str | None = None
     browser_screen_width: int | None = None
     browser_screen_height: int | None = None
 
@@ -431,6 +432,18 @@ class Account(ReadModel):
 class ProfileView(ReadModel):
     id: str
     name: str | None = None
+    user_id: str | None = None
+    # The sites the profile holds cookies for (a consent cookie counts too).
+    cookie_domains: list[str] = Field(default_factory=list)
+
+
+class CreateProfileRequest(WireModel):
+    """`POST /profiles`: a named browser profile; `user_id` says whose (`<team>:<user>`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    user_id: str | None = Field(default=None, max_length=255)
 
 
 class ShareView(ReadModel):

@@ -71,7 +71,7 @@ def without_route(body: dict[str, Any]) -> dict[str, Any]:
 def test_channel_defaults_reach_every_entry_point_and_a_flag_overrides_one(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    browser_use.profiles.add(PROFILE)
+    browser_use.add_profile(PROFILE)
     response = set_defaults(sender, slack, CHOSEN, channel="C200")
     assert response.status_code == 200 and response.text == ""
     announced = wait_for(

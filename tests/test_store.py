@@ -271,8 +271,8 @@ def test_a_new_database_gets_the_schema_every_migration_makes(
     with caplog.at_level(logging.INFO, logger="alembic"):
         built, replayed = asyncio.run(schemas())
     runs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Running upgrade")]
-    assert len(runs) == 4, runs  # only the replayed one ran the scripts, every one of them
-    assert set(built) >= {"tasks", "schedules", "settings", "alembic_version"}
+    assert len(runs) == 5, runs  # only the replayed one ran the scripts, every one of them
+    assert set(built) >= {"tasks", "schedules", "settings", "logins", "alembic_version"}
     assert built == replayed
 
 
@@ -335,3 +335,42 @@ async def described(store: Store) -> dict[str, Any]:
 
     async with store.engine.connect() as conn:
         return await conn.run_sync(describe)
+
+
+def test_a_login_name_is_one_per_workspace_and_its_browser_closes_once(database_url: str) -> None:
+    from bot.store import Login
+
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        login = Login(team="T1", name="Expenses", owner="U1", profile_id="p-1", shared="me")
+        login_id = await one.add_login(login)
+        assert login_id is not None
+        assert (
+            await two.add_login(Login(team="T1", name="expenses", owner="U2", profile_id="p-2"))
+            is None
+        )
+        assert await two.add_login(Login(team="T2", name="Expenses", owner="U3", profile_id="p-3"))
+        found = await two.login_named("T1", "EXPENSES")
+        assert found is not None and (found.id, found.owner) == (login_id, "U1")
+        # One login browser at a time; its ID is kept as soon as it is open.
+        assert await one.reserve_login_session(login_id, clock.now + 600, 30)
+        assert not await two.reserve_login_session(login_id, clock.now + 600, 30)
+        assert await one.set_login_session(login_id, "s-1")
+        assert await two.overdue_logins() == []
+        clock.now += 31  # its process stopped renewing: overdue, and closed by one process only
+        assert await two.overdue_logins() == [login_id]
+        closed = await asyncio.gather(
+            one.close_login_session(login_id, overdue_only=True),
+            two.close_login_session(login_id, overdue_only=True),
+        )
+        assert [c.session_id for c in closed if c is not None] == ["s-1"]
+        # A reservation closed while its browser opened: the browser's ID is not taken.
+        assert await one.reserve_login_session(login_id, clock.now + 600, 30)
+        assert await two.close_login_session(login_id) is not None
+        assert not await one.set_login_session(login_id, "s-2")
+        await one.change_login(login_id, cookie_domains=["a.example"], saved_at=clock.now)
+        saved = await two.login(login_id, team="T1")
+        assert saved is not None and saved.cookie_domains == ("a.example",)
+        assert await two.login(login_id, team="T2") is None  # another workspace's ID is nothing
+        assert await one.delete_login(login_id) and await one.login(login_id) is None
+
+    run(database_url, test)

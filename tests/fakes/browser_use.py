@@ -101,7 +101,10 @@ class FakeBrowserUse(ThreadedServer):
             self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
             self.list_failures = 0  # answer this many GET /tasks with 503
             self.list_delay = 0.0  # seconds before each GET /tasks answers
-            self.profiles: set[str] = set()  # the browser profiles of the project
+            self.profiles: dict[str, dict[str, Any]] = {}  # ProfileView JSON, by profile ID
+            self.profile_requests: list[dict[str, Any]] = []  # POST /profiles bodies
+            self.cookies: dict[str, set[str]] = {}  # the sites a session's browser holds
+            self.live_url_after_reads = 0  # GET /sessions/{id} answers without liveUrl this often
             self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
             self.session_requests: list[dict[str, Any]] = []
             self.session_stops: list[str] = []
@@ -279,6 +282,14 @@ class FakeBrowserUse(ThreadedServer):
             ("PATCH", "/sessions/{id}", self._patch_session, C(UpdateSession, v2.SessionView)),
             ("GET", "/billing/account", self._account, C(None, v2.AccountView)),
             ("GET", "/profiles/{id}", self._profile, C(None, v2.ProfileView)),
+            ("POST", "/profiles", self._create_profile, C(v2.ProfileCreateRequest, v2.ProfileView)),
+            (
+                "PATCH",
+                "/profiles/{id}",
+                self._patch_profile,
+                C(v2.ProfileUpdateRequest, v2.ProfileView),
+            ),
+            ("DELETE", "/profiles/{id}", self._delete_profile, C()),
             ("POST", "/sessions/{id}/public-share", self._share, C(None, v2.ShareView)),
             (
                 "GET",
@@ -451,22 +462,47 @@ class FakeBrowserUse(ThreadedServer):
             task.update(status="stopped", finishedAt=_now(), output=None, isSuccess=False)
         return web.json_response(task)
 
-    async def _profile(self, request: web.Request) -> web.Response:
-        profile_id = request.match_info["id"]
-        if profile_id not in self.profiles:
-            return web.json_response({"detail": "Profile not found"}, status=404)
+    def add_profile(self, profile_id: str | None = None, name: str = "Saved logins") -> str:
+        """A profile of the project, as if made in the dashboard."""
+        profile_id = profile_id or str(uuid.uuid4())
         now = _now()
-        return web.json_response(
-            {
-                "id": profile_id,
-                "userId": None,
-                "name": "Saved logins",
-                "lastUsedAt": None,
-                "createdAt": now,
-                "updatedAt": now,
-                "cookieDomains": [],
-            }
-        )
+        self.profiles[profile_id] = {
+            "id": profile_id,
+            "userId": None,
+            "name": name,
+            "lastUsedAt": None,
+            "createdAt": now,
+            "updatedAt": now,
+            "cookieDomains": [],
+        }
+        return profile_id
+
+    def log_in(self, session_id: str, *sites: str) -> None:
+        """A person logs in to `sites` in the session's browser (through its live view)."""
+        self.cookies.setdefault(session_id, set()).update(sites)
+
+    async def _create_profile(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.profile_requests.append(body)
+        profile_id = self.add_profile(name=body.get("name") or "")
+        self.profiles[profile_id]["userId"] = body.get("userId")
+        return web.json_response(self.profiles[profile_id], status=201)
+
+    async def _profile(self, request: web.Request) -> web.Response:
+        profile = self.profiles.get(request.match_info["id"])
+        return web.json_response(profile) if profile else await _not_found("Profile")
+
+    async def _patch_profile(self, request: web.Request) -> web.Response:
+        profile = self.profiles.get(request.match_info["id"])
+        if profile is None:
+            return await _not_found("Profile")
+        body = await request.json()
+        profile.update({k: v for k, v in body.items() if v is not None}, updatedAt=_now())
+        return web.json_response(profile)
+
+    async def _delete_profile(self, request: web.Request) -> web.Response:
+        self.profiles.pop(request.match_info["id"], None)
+        return web.Response(status=204)
 
     async def _list_tasks(self, request: web.Request) -> web.Response:
         if self.list_delay:
@@ -518,13 +554,21 @@ class FakeBrowserUse(ThreadedServer):
 
     async def _get_session(self, request: web.Request) -> web.Response:
         view = self._session_view(request.match_info["id"])
+        if view is not None and self.live_url_after_reads > 0:
+            self.live_url_after_reads -= 1  # the browser is still booting
+            view["liveUrl"] = None
         return web.json_response(view) if view else await _not_found("Session")
 
     async def _create_session(self, request: web.Request) -> web.Response:
         body = await request.json() if request.body_exists else {}
         self.session_requests.append(body)
+        profile = self.profiles.get(body.get("profileId") or "")
+        if body.get("profileId") and profile is None:
+            return web.json_response({"detail": "Profile not found"}, status=404)
         session_id = str(uuid.uuid4())
         self.sessions[session_id] = {"status": "active", "startedAt": _now(), "body": body}
+        # The browser starts with what its profile saved.
+        self.cookies[session_id] = set(profile["cookieDomains"]) if profile else set()
         view = self._session_view(session_id)
         assert view is not None
         return web.json_response(_session_item(view), status=201)
@@ -534,7 +578,13 @@ class FakeBrowserUse(ThreadedServer):
         if self._session_view(session_id) is None:
             return await _not_found("Session")
         self.session_stops.append(session_id)
-        self.sessions.setdefault(session_id, {"startedAt": _now()})["status"] = "stopped"
+        opened = self.sessions.setdefault(session_id, {"startedAt": _now()})
+        if opened.get("status", "active") == "active":
+            # A profile is saved when its browser stops, with whatever the browser holds.
+            profile = self.profiles.get(opened.get("body", {}).get("profileId") or "")
+            if profile is not None:
+                profile["cookieDomains"] = sorted(self.cookies.get(session_id, set()))
+        opened["status"] = "stopped"
         for task in self.tasks.values():
             if task["sessionId"] == session_id and task["status"] in ("created", "started"):
                 task.update(status="stopped", finishedAt=_now(), isSuccess=False)
