@@ -28,7 +28,7 @@ from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
 from handlers import listeners, payloads
-from handlers.flows import conversations, recurring
+from handlers.flows import conversations, logins, recurring
 from handlers.flows.following import SlackTaskSink
 
 log = logging.getLogger(__name__)
@@ -176,11 +176,22 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
             await deps.tracker.sweep(interval)
             await conversations.resume_waiting(deps, app.client)
             await deps.scheduler.tick()
+            # Login browsers: this process's kept watched; overdue or orphaned ones closed.
+            await deps.store.renew_login_sessions(deps.settings.follow_lease_seconds)
+            await logins.close_overdue(deps, app.client)
         except StoreUnavailable as exc:
             log.error("store.unreachable error=%s: housekeeping waits for it", exc.reason)
         except Exception:
             log.exception("housekeeping failed")
         await asyncio.sleep(interval)
+
+
+async def close_for_shutdown(deps: Deps, app: AsyncApp) -> None:
+    """What a stopping process closes for people: its login browsers (and they are told)."""
+    try:
+        await logins.close_own(deps, app.client)
+    except Exception:
+        log.exception("shutdown: closing login browsers failed; their leases run out")
 
 
 def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> web.Application:

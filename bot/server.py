@@ -18,6 +18,7 @@ from bot.app import (
     build_janitor,
     build_slack_client,
     build_web_app,
+    close_for_shutdown,
     keep_house,
 )
 from bot.config import Settings
@@ -86,6 +87,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await socket_handler.close_async()
         if not await deps.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.error("shutdown: %d task(s) still in flight were cut off", deps.inflight.count)
+        await close_for_shutdown(deps, app)
         # Polling stops and its leases are handed on: another process (or the next one to
         # start) takes the running tasks over.
         await tracker.close()

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from bot.models import CreateTaskRequest
 from bot.schedules import Repeat, RepeatError, parse_repeat
 from handlers.errors import UserInputError
-from handlers.options import BY_FLAG, ONCE_ONLY, Defaults, Fields, build_request, merge, suggest
+from handlers.options import (
+    BY_FLAG,
+    ONCE_ONLY,
+    Defaults,
+    Fields,
+    build_request,
+    country,
+    http_url,
+    merge,
+    suggest,
+)
 from handlers.slack_text import slack_to_plain
 
 # Slack clients turn typed quotes into typographic ones; each opening quote and its closers.
@@ -68,6 +78,21 @@ class ChannelSettings:
 @dataclass(frozen=True)
 class Run:
     request: CreateTaskRequest
+    login: str | None = None  # `--login <name>`: resolved after the ack (it is in the store)
+
+
+@dataclass(frozen=True)
+class SaveLogin:
+    """`login [name] [login page] [--proxy xx]`: the form that saves a login, filled in."""
+
+    name: str = ""
+    url: str = ""
+    proxy: str = ""
+
+
+@dataclass(frozen=True)
+class Logins:
+    """`logins`: the saved logins this person may use here."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +121,9 @@ class Schedules:
     """`schedules`: the channel's recurring tasks."""
 
 
-Command = Help | OpenForm | ChannelSettings | Schedules | Run | Every | Status | Stop
+Command = (
+    Help | OpenForm | ChannelSettings | Schedules | Run | Every | Status | Stop | SaveLogin | Logins
+)
 # The switches of a recurring task (not Create Task options).
 SCHEDULE_SWITCHES = ("--on-change", "--notify")
 _TASK_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -115,6 +142,10 @@ def parse_command(text: str, defaults: Defaults, min_repeat_minutes: int = 15) -
         return ChannelSettings()
     if word in ("schedules", "recurring", "schedule"):
         return Schedules()
+    if word in ("logins", "login list"):
+        return Logins()
+    if word == "login" or word.startswith("login "):
+        return save_login_words(plain[len("login") :])
     # `stop <task ID>` and `status <task ID>`; "stop the music on Spotify" is still a task.
     verb, _, rest = plain.partition(" ")
     if verb.lower() in ("stop", "status") and _TASK_ID.fullmatch(rest.strip()):
@@ -131,8 +162,13 @@ def parse_command(text: str, defaults: Defaults, min_repeat_minutes: int = 15) -
                 f"`{switches[0]}` is for recurring tasks: start with when, like "
                 "`/browser-use every weekday at 9:00 <task>`."
             )
-        return Run(parse_inline(plain, defaults))
-    request = parse_inline(repeat[1], defaults)
+        request, login = parse_inline(plain, defaults)
+        return Run(request, login)
+    request, login = parse_inline(repeat[1], defaults)
+    if login is not None:
+        raise UserInputError(
+            "A recurring task cannot use a saved login yet: give it a profile (`--profile`)."
+        )
     for name, why in ONCE_ONLY.items():
         if name in request.model_fields_set:
             raise UserInputError(why)
@@ -145,8 +181,31 @@ def _schedule_switches(line: str) -> tuple[list[str], str]:
     return [t.text.lower() for t in found], _without(line, [(t.start, t.end) for t in found])
 
 
-def parse_inline(line: str, defaults: Defaults) -> CreateTaskRequest:
-    """The task is every word that is not an option; options may stand anywhere."""
+def save_login_words(rest: str) -> SaveLogin:
+    """`login Expenses https://expenses.example/login --proxy de`: what the form opens with."""
+    words, proxy, i = tokenize(rest), "", 0
+    name, url = [], ""
+    while i < len(words):
+        text = words[i].text
+        if text.lower() in ("--proxy", "--country") and i + 1 < len(words):
+            code = country(words[i + 1].text)
+            proxy, i = code or "none", i + 2
+            continue
+        if text.startswith("--"):
+            raise UserInputError(
+                f"`{text}` is not for a login: it takes a name, a page, `--proxy`."
+            )
+        if re.match(r"<?https?://", text):
+            url = http_url(text)
+        else:
+            name.append(text)
+        i += 1
+    return SaveLogin(" ".join(name)[:100], url, proxy)
+
+
+def parse_inline(line: str, defaults: Defaults) -> tuple[CreateTaskRequest, str | None]:
+    """The task is every word that is not an option; options may stand anywhere. With it, the
+    name of the saved login it asks for (`--login`), which only the store can resolve."""
     tokens = tokenize(line)
     fields: Fields = {}
     cut: list[tuple[int, int]] = []  # spans of options, removed from the task text
@@ -183,7 +242,8 @@ def parse_inline(line: str, defaults: Defaults) -> CreateTaskRequest:
             raise UserInputError(f"{flag}: {exc.message}", field=option.key) from None
         cut.append((token.start, end))
         i += 1
-    return build_request(_without(line, cut), fields, defaults)
+    login = fields.pop("login", None)
+    return build_request(_without(line, cut), fields, defaults), login
 
 
 def _is_flag(token: Token) -> bool:

@@ -28,6 +28,7 @@ class Callback(StrEnum):
     RUN_IN_BROWSER = "run_in_browser"
     NEW_BROWSER_TASK = "new_browser_task"
     RUN_BROWSER_TASK = "run_browser_task"
+    SAVE_LOGIN = "save_login"
 
 
 class Action(StrEnum):
@@ -49,6 +50,12 @@ class Action(StrEnum):
     SCHEDULE_RESUME = "schedule_resume"
     SCHEDULE_RUN_NOW = "schedule_run_now"
     SCHEDULE_DELETE = "schedule_delete"
+    OPEN_LOGIN_BROWSER = "open_login_browser"  # a link button: Slack still sends the click
+    LOGGED_IN = "logged_in"
+    CANCEL_LOGIN = "cancel_login"
+    LOGIN_AGAIN = "login_again"
+    DELETE_LOGIN = "delete_login"
+    ADD_LOGIN = "add_login"
 
 
 class Block(StrEnum):
@@ -65,6 +72,12 @@ class Block(StrEnum):
     REPEAT = "repeat"
     REPEAT_AT = "repeat_at"
     REPEAT_SWITCHES = "repeat_switches"
+    LOGIN_NAME = "login_name"
+    LOGIN_URL = "login_url"
+    LOGIN_PROXY = "login_proxy"
+    LOGIN_SHARED = "login_shared"
+    LOGIN_CHANNELS = "login_channels"
+    LOGIN_BUTTONS = "login"
 
 
 class MetadataEvent(StrEnum):

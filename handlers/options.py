@@ -509,6 +509,13 @@ OPTIONS: tuple[Option, ...] = (
         ),
     ),
     Option(
+        "login",
+        ("--login",),
+        "a saved login: the browser starts logged in (`/browser-use logins` lists them)",
+        "--login expenses",
+        lambda v: {"login": bounded_text(v, 100, "The login's name")},
+    ),
+    Option(
         "profile_id",
         ("--profile",),
         "a browser profile with saved logins (its ID)",

@@ -114,7 +114,7 @@ def view_state(view: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
             state["selected_conversations"] = (
                 raw if raw is not None else element.get("initial_conversations", [])
             )
-        elif kind == "static_select":
+        elif kind in ("static_select", "radio_buttons"):
             chosen = raw if raw is not None else element.get("initial_option", {}).get("value")
             state["selected_option"] = next(
                 (o for o in element["options"] if o["value"] == chosen), None

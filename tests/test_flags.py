@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
+from uuid import UUID
 
 import pytest
 
@@ -15,7 +17,7 @@ NONE = Defaults()
 
 
 def wire(line: str, defaults: Defaults = NONE) -> dict:
-    return parse_inline(line, defaults).to_wire()
+    return parse_inline(line, defaults)[0].to_wire()
 
 
 def refusal(line: str, defaults: Defaults = NONE) -> str:
@@ -220,3 +222,42 @@ def test_a_recurring_task_the_app_cannot_keep_is_refused(line: str, complaint: s
 def test_the_admins_shortest_repeat_applies() -> None:
     with pytest.raises(UserInputError, match="at most every 60 minutes"):
         parse_command("every 30 minutes check", NONE, 60)
+
+
+def test_login_words_fill_the_login_form() -> None:
+    from handlers.flags import Logins, SaveLogin
+
+    assert parse_command("logins", NONE) == Logins()
+    assert parse_command("login Expenses https://expenses.example/login --proxy DE", NONE) == (
+        SaveLogin("Expenses", "https://expenses.example/login", "de")
+    )
+    assert parse_command("login", NONE) == SaveLogin()
+    with pytest.raises(UserInputError, match="--model"):
+        parse_command("login CRM --model o3", NONE)
+    run = parse_command("Submit the receipts --login expenses --max-steps 20", NONE)
+    assert isinstance(run, Run) and run.login == "expenses"
+    assert run.request.task == "Submit the receipts" and run.request.max_steps == 20
+    with pytest.raises(UserInputError, match="recurring task cannot use a saved login"):
+        parse_command("every day at 9:00 check the inbox --login mail", NONE)
+
+
+def test_a_login_brings_its_profile_and_proxy_and_refuses_what_contradicts_them() -> None:
+    from bot.store import Login
+    from handlers.flows.logins import with_login
+
+    login = Login(team="T", name="CRM", owner="U1", profile_id=str(UUID(int=7)), proxy="de")
+    request = with_login(parse_inline("Export leads --width 1280", NONE)[0], login)
+    assert request.to_wire()["sessionSettings"] == {
+        "browserScreenWidth": 1280,
+        "profileId": str(UUID(int=7)),
+        "proxyCountryCode": "de",
+    }
+    no_proxy = with_login(parse_inline("Export", NONE)[0], replace(login, proxy="none"))
+    assert no_proxy.to_wire()["sessionSettings"]["proxyCountryCode"] is None
+    for line, complaint in (
+        ("Export --proxy us", "browse from there too"),
+        (f"Export --profile {UUID(int=9)}", "not both"),
+        (f"Export --session {UUID(int=9)}", "leave out `--session`"),
+    ):
+        with pytest.raises(UserInputError, match=complaint):
+            with_login(parse_inline(line, NONE)[0], login)

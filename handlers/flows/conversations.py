@@ -28,8 +28,10 @@ from handlers.flags import (
     ChannelSettings,
     Every,
     Help,
+    Logins,
     OpenForm,
     Run,
+    SaveLogin,
     Schedules,
     Status,
     Stop,
@@ -37,6 +39,7 @@ from handlers.flags import (
 )
 from handlers.flows.channel_defaults import defaults_for, defaults_of, settings_prompt
 from handlers.flows.controls import stop_task, task_status
+from handlers.flows.logins import SAVE_LOGIN_BY_COMMAND, find_login, logins_here, with_login
 from handlers.flows.modals import open_task_form
 from handlers.flows.recurring import channel_schedules, create_schedule
 from handlers.flows.submit import NotStarted, Origin, start_task
@@ -143,7 +146,13 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             # thread with a browser already keeps that browser's).
             person = parse_command(text, defaults_of(deps))
             asked_session = isinstance(person, Run) and person.request.session_settings is not None
-            parsed = Run(apply_policy(parsed.request, deps.policy))
+            request = apply_policy(parsed.request, deps.policy)
+            if parsed.login is not None:  # the browser opens on the login's profile
+                login = await find_login(
+                    deps, said.team_id, said.user_id, said.channel_id, parsed.login
+                )
+                request, asked_session = with_login(request, login), True
+            parsed = Run(request)
         if isinstance(parsed, Every):
             parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
     except UserInputError as exc:
@@ -168,6 +177,13 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     if isinstance(parsed, Schedules):
         listing = await channel_schedules(deps, said.channel_id)
         await tell_in_thread(client, said.channel_id, said.user_id, said.thread_ts, listing)
+        return
+    if isinstance(parsed, Logins):
+        listing = await logins_here(deps, client, said.team_id, said.user_id, said.channel_id)
+        await tell_in_thread(client, said.channel_id, said.user_id, said.thread_ts, listing)
+        return
+    if isinstance(parsed, SaveLogin):
+        await say(client, said, messages.notice(SAVE_LOGIN_BY_COMMAND))
         return
     if isinstance(parsed, Every):
         origin = Origin(team_id=said.team_id, channel_id=said.channel_id, user_id=said.user_id)

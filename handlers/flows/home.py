@@ -17,6 +17,7 @@ from handlers.access import is_admin
 from handlers.ids import SUGGESTED_PROMPTS
 from handlers.slack_io import SLACK_ERRORS
 from handlers.views.home import home_view
+from handlers.views.logins import home_logins
 
 log = logging.getLogger(__name__)
 RECENT = 10
@@ -61,6 +62,7 @@ async def publish_home(
         credit,
         admin=admin,
         schedules=await deps.store.schedules(user=user_id),
+        logins=home_logins(await deps.store.logins(owner=user_id), user_id),
         note=note,
     )
     try:

@@ -80,7 +80,7 @@ def _raw(element: dict[str, Any]) -> str | list[str] | None:
         return list(element.get("selected_users") or [])
     if kind == "multi_conversations_select":
         return list(element.get("selected_conversations") or [])
-    if kind == "static_select":
+    if kind in ("static_select", "radio_buttons"):
         selected = element.get("selected_option")
         return selected["value"] if selected else None
     if kind == "conversations_select":

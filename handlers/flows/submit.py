@@ -67,6 +67,8 @@ class Origin:
     recurring: str | None = None
     # Mention the person in the parent even though `quiet` (a recurring task's `--notify`).
     notify: bool = False
+    # Whose saved login the browser acts as, in words (mrkdwn), for the parent message.
+    login_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ async def start_task(
             workflow=origin.execution_id is not None,
             channel_defaults=origin.defaults_note,
             recurring=origin.recurring,
+            login=origin.login_note,
         )
         parent_ts, post_error = await post(client, origin.channel_id, parent, origin.thread_ts)
         thread_ts = (origin.thread_ts or parent_ts) if parent_ts else None
@@ -297,6 +300,7 @@ async def _mark_not_started(
                 workflow=workflow,
                 channel_defaults=origin.defaults_note,
                 recurring=origin.recurring,
+                login=origin.login_note,
             ),
         )
     except SLACK_ERRORS as exc:

@@ -36,6 +36,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         conversations,
         forms,
         home,
+        logins,
         schedules,
         settings,
         shortcuts,
@@ -53,5 +54,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         workflow,
         settings,
         schedules,
+        logins,
     ):
         module.register(app, deps)

@@ -9,14 +9,22 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps, Failure
-from handlers.access import apply_policy, check_access
-from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
+from handlers.access import apply_policy, check_access, is_admin
+from handlers.errors import (
+    FORM_FAILED,
+    VIEW_FAILED,
+    UserInputError,
+    failure_text,
+    internal_error_text,
+)
 from handlers.flags import (
     ChannelSettings,
     Every,
     Help,
+    Logins,
     OpenForm,
     Run,
+    SaveLogin,
     Schedules,
     Status,
     Stop,
@@ -24,14 +32,22 @@ from handlers.flags import (
 )
 from handlers.flows.channel_defaults import defaults_for, defaults_of, open_settings, where_from
 from handlers.flows.controls import stop_task, task_status
+from handlers.flows.logins import channel_proxy, find_login, login_note, logins_here, with_login
 from handlers.flows.modals import open_task_form
 from handlers.flows.recurring import channel_schedules, create_schedule
-from handlers.flows.submit import Origin, failure_reporter, first_time, start_task
+from handlers.flows.submit import (
+    Origin,
+    failure_reporter,
+    first_time,
+    start_task,
+    tell_privately,
+)
 from handlers.ids import COMMAND
 from handlers.listeners import bind
 from handlers.payloads import FormContext
-from handlers.slack_io import respond_ephemeral
+from handlers.slack_io import open_view, respond_ephemeral
 from handlers.views import messages
+from handlers.views.logins import login_form
 
 
 async def handle_command(
@@ -43,9 +59,7 @@ async def handle_command(
         parsed = parse_command(command.get("text", ""), defaults_of(deps), floor)
         if not isinstance(parsed, Help):
             check_access(deps.policy, command["user_id"], command["channel_id"])
-        if isinstance(parsed, Run):
-            parsed = Run(apply_policy(parsed.request, deps.policy))
-        if isinstance(parsed, Every):
+        if isinstance(parsed, Run | Every):
             parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
     except UserInputError as exc:
         await ack(response_type="ephemeral", text=f":warning: {failure_text(exc)}")
@@ -89,6 +103,28 @@ async def handle_command(
             await respond_ephemeral(url, await channel_schedules(deps, command["channel_id"]))
 
         deps.inflight.spawn(show_schedules, on_error=failed)
+        return
+    if isinstance(parsed, SaveLogin):
+
+        async def open_login_form() -> None:
+            context = FormContext(channel_id=command["channel_id"])
+            proxy = parsed.proxy or await channel_proxy(deps, command["channel_id"])
+            admin = await is_admin(deps, client, command["user_id"])
+            view = login_form(context, name=parsed.name, url=parsed.url, proxy=proxy, admin=admin)
+            if not await open_view(client, command["trigger_id"], view):
+                await respond_ephemeral(url, {"response_type": "ephemeral", "text": VIEW_FAILED})
+
+        deps.inflight.spawn(open_login_form, on_error=failed)
+        return
+    if isinstance(parsed, Logins):
+
+        async def list_logins() -> None:
+            listing = await logins_here(
+                deps, client, command.get("team_id", ""), command["user_id"], command["channel_id"]
+            )
+            await respond_ephemeral(url, messages.ephemeral(listing))
+
+        deps.inflight.spawn(list_logins, on_error=failed)
         return
     if isinstance(parsed, OpenForm):
         context = FormContext(channel_id=command["channel_id"])
@@ -139,7 +175,18 @@ async def handle_command(
                 notify=again.notify,
             )
             return
-        noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
+        note = None
+        if isinstance(again, Run) and again.login is not None:
+            try:
+                login = await find_login(
+                    deps, origin.team_id, origin.user_id, origin.channel_id, again.login
+                )
+                request, note = with_login(request, login), login_note(login)
+            except UserInputError as exc:  # told privately; nothing is created
+                refusal = messages.notice(f":warning: {failure_text(exc)}")
+                await tell_privately(client, origin, refusal, None)
+                return
+        noted = replace(origin, defaults_note=tuple(defaults.applied(request)), login_note=note)
         await start_task(deps, client, request, noted)
 
     deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

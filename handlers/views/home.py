@@ -43,6 +43,7 @@ def home_view(
     *,
     admin: bool = False,
     schedules: list[Schedule] | None = None,
+    logins: list[dict[str, Any]] | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
     """The Home tab. `tasks` are the person's recent tasks with a link to each thread, then
@@ -75,6 +76,7 @@ def home_view(
             schedules or [],
             empty=f"None. `{COMMAND} every weekday at 9:00 <task>` sets one up.",
         ),
+        *(logins or []),
         {"type": "divider"},
         {"type": "header", "text": {"type": "plain_text", "text": "How to use it"}},
         kit.section(

@@ -122,10 +122,11 @@ def parent_message(
     workflow: bool = False,
     channel_defaults: tuple[str, ...] = (),
     recurring: str | None = None,
+    login: str | None = None,
 ) -> Message:
     """The message a task's thread hangs from: who asked (a person, a workflow on someone's
     behalf, or a recurring task, which mentions its owner only if `user_id` is given), what, and
-    with which options."""
+    with which options; `login` (mrkdwn) says whose saved login the browser acts as."""
     asked = escape(shorten(request.task, PARENT_TASK_CHARS))
     if recurring is not None:
         head = f":repeat: Recurring task ({escape(recurring)})" + (
@@ -138,6 +139,8 @@ def parent_message(
     options = describe_options(request)
     if channel_defaults:
         options.insert(0, "channel defaults: " + escape(", ".join(channel_defaults)))
+    if login:
+        options.insert(0, login)
     body = f"{head}\n{quote(asked)}"
     context = " · ".join([*options, status]) if options else status
     return {"text": f"{head} {asked}", "blocks": [kit.section(body), kit.context(context)]}

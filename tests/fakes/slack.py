@@ -275,9 +275,11 @@ class FakeSlack(ThreadedServer):
             }
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"{1_700_000_000 + next(self._ts)}.000100"
+            channel = str(args.get("channel"))
             return {
                 "ok": True,
-                "channel": args.get("channel"),
+                # Posted to a person (their user ID), a message lands in their DM with the app.
+                "channel": "D" + channel[1:] if channel.startswith("U") else channel,
                 "ts": ts,
                 "message": {"text": args.get("text"), "ts": ts},
             }

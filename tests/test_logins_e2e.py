@@ -1,0 +1,287 @@
+"""Saved logins, end to end: a browser opened for one person to log in, saved when it closes,
+used by later tasks with its profile and proxy, and private to whom it is shared with. Each test
+has an app of its own (they keep logins in its store)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import databases
+from tests.app_process import AppProcess
+from tests.conftest import OwnApp
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.slack_requests import SlackSender, view_submission
+from tests.test_admin_settings_e2e import home_of
+from tests.test_conversations_e2e import mention
+
+
+def every_row(database: Path) -> str:
+    """Every row of every table of a SQLite store, as text."""
+    with sqlite3.connect(database) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return repr([list(conn.execute(f"SELECT * FROM {t}")) for t in tables])  # noqa: S608
+
+
+def opened_form(slack: FakeSlack, before: int) -> dict[str, Any]:
+    wait_for(lambda: len(slack.calls_to("views.open")) > before, 5, "the login form")
+    view = slack.calls_to("views.open")[-1].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def initial(view: dict[str, Any], block_id: str) -> Any:
+    (block,) = [b for b in view["blocks"] if b.get("block_id") == block_id]
+    return block["element"].get("initial_value")
+
+
+def dms_to(slack: FakeSlack, user: str) -> list[Any]:
+    return [c for c in slack.posts() if c.args.get("channel") == user]
+
+
+def login_button(message: Any, action_id: str) -> dict[str, Any]:
+    blocks = message.args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return next(
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+
+
+def click(sender: SlackSender, user: str, button: dict[str, Any], **where: Any) -> None:
+    sender.interactive(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user, "team_id": TEAM_ID},
+            "trigger_id": "7.7.7",
+            "response_url": where.pop("response_url", None),
+            "channel": {"id": where.pop("channel", "D1")},
+            "message": {"ts": "1700000000.000100"},
+            "actions": [
+                {"action_id": button["action_id"], "value": button["value"], "type": "button"}
+            ],
+            **where,
+        }
+    )
+
+
+def save_login(
+    sender: SlackSender,
+    slack: FakeSlack,
+    browser_use: FakeBrowserUse,
+    text: str,
+    *,
+    user: str = "U1",
+    entered: dict[str, Any] | None = None,
+) -> tuple[Any, str]:
+    """`/browser-use login …`, the form submitted: the DM with the login browser, its session."""
+    before, dms = len(slack.calls_to("views.open")), len(dms_to(slack, user))
+    assert sender.command(f"login {text}", user_id=user).status_code == 200
+    view = opened_form(slack, before)
+    assert sender.interactive(view_submission(view, entered or {}, user_id=user)).text == ""
+    wait_for(lambda: len(dms_to(slack, user)) > dms, 5, "the login browser's message")
+    message = dms_to(slack, user)[-1]
+    session_id = next(
+        s for s in browser_use.sessions if browser_use.sessions[s]["status"] == "active"
+    )
+    return message, session_id
+
+
+def test_a_login_is_saved_privately_and_tasks_that_use_it_start_logged_in(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (process, sender):
+        browser_use.live_url_after_reads = 1  # the browser boots: no live view at first
+        before = len(slack.calls_to("views.open"))
+        sender.command("login Expenses https://expenses.example/login --proxy de", user_id="U1")
+        view = opened_form(slack, before)
+        assert initial(view, "login_name") == "Expenses"
+        assert initial(view, "login_url") == "https://expenses.example/login"
+        assert initial(view, "login_proxy") == "de"
+        assert sender.interactive(view_submission(view, {}, user_id="U1")).text == ""
+        (message,) = wait_for(lambda: dms_to(slack, "U1"), 5, "the login browser's message")
+
+        (profile_id,) = browser_use.profiles
+        assert browser_use.profile_requests == [{"name": "Expenses", "userId": f"{TEAM_ID}:U1"}]
+        (session_id,) = browser_use.sessions
+        assert browser_use.session_requests == [
+            {
+                "keepAlive": True,
+                "persistMemory": False,
+                "profileId": profile_id,
+                "proxyCountryCode": "de",
+                "startUrl": "https://expenses.example/login",
+            }
+        ]
+        live_url = f"{browser_use.url}/live/{session_id}"
+        assert login_button(message, "open_login_browser")["url"] == live_url
+        # The live view went to its person alone: no channel, no log line, no store row.
+        assert all(live_url not in c.raw for c in slack.calls if c is not message)
+        assert live_url not in process.logs()
+        rows = every_row(process.workdir / "data" / "bot.db")
+        assert live_url not in rows and session_id in rows  # it keeps the session, not its view
+
+        browser_use.log_in(session_id, "expenses.example", "sso.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        wait_for(lambda: slack.calls_to("chat.update"), 5, "the message saying it is saved")
+        saved = slack.calls_to("chat.update")[-1]
+        assert saved.args["channel"] == "DU1" or saved.args["channel"] == "D1"
+        assert "is saved" in saved.args["text"] and live_url not in saved.raw
+        assert "`expenses.example`" in str(saved.args["blocks"])
+        assert browser_use.session_stops == [session_id]  # stopping it is what saves it
+
+        sender.command("File last week's receipts --login expenses", user_id="U1", channel_id="C1")
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        assert task.body["sessionSettings"] == {"profileId": profile_id, "proxyCountryCode": "de"}
+        parent = next(c for c in slack.posts() if c.args.get("channel") == "C1")
+        assert "using <@U1>'s login “Expenses”" in str(parent.args["blocks"])
+        assert live_url not in process.logs()
+
+
+def test_a_login_not_shared_is_refused_and_starts_nothing(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        entered = {"login_shared": "channels", "login_channels": ["CSHARED"]}
+        message, session_id = save_login(
+            sender, slack, browser_use, "CRM https://crm.example", entered=entered
+        )
+        browser_use.log_in(session_id, "crm.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        wait_for(lambda: slack.calls_to("chat.update"), 5, "saved")
+
+        sender.command("Export the leads --login crm", user_id="U2", channel_id="COTHER")
+        (refusal,) = wait_for(lambda: slack.responses, 5, "the refusal")
+        assert "not shared with you here" in refusal.args["text"]
+        assert "nothing was started" in refusal.args["text"]
+        assert browser_use.create_calls == 0 and len(browser_use.sessions) == 1
+
+        sender.command("Export the leads --login crm", user_id="U2", channel_id="CSHARED")
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task where it is shared")
+        assert task.body["sessionSettings"]["profileId"] in browser_use.profiles
+
+        said = mention(sender, "export the leads --login crm", user="U2", channel="COTHER")
+        wait_for(lambda: slack.in_thread(said.ts), 5, "the refusal in the thread")
+        assert "not shared with you here" in slack.in_thread(said.ts)[0].args["text"]
+        assert len(browser_use.created) == 1
+
+
+def test_cancel_closes_the_browser_and_keeps_nothing(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        message, session_id = save_login(sender, slack, browser_use, "Bank https://bank.example")
+        click(sender, "U1", login_button(message, "cancel_login"))
+        wait_for(lambda: slack.calls_to("chat.update"), 5, "the message saying it is closed")
+        closed = slack.calls_to("chat.update")[-1]
+        assert "was not saved" in closed.args["text"] or "not saved" in str(closed.args["blocks"])
+        assert browser_use.session_stops == [session_id]
+        assert browser_use.profiles == {}  # never saved: its profile is deleted too
+        sender.command("Check the balance --login bank", user_id="U1")
+        (refusal,) = wait_for(lambda: slack.responses, 5, "the refusal")
+        assert "no saved login named “bank”" in refusal.args["text"]
+        # A click from someone else on the owner's browser changes nothing.
+        message, session_id = save_login(sender, slack, browser_use, "Bank https://bank.example")
+        click(sender, "U2", login_button(message, "logged_in"))
+        wait_for(lambda: slack.calls_to("chat.postEphemeral"), 5, "the refusal to U2")
+        assert browser_use.sessions[session_id]["status"] == "active"
+
+
+def test_the_deadline_closes_the_browser_and_the_person_is_told(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(LOGIN_MINUTES="0.02", HEARTBEAT_SECONDS="0.2") as (_, sender):
+        _, session_id = save_login(sender, slack, browser_use, "Intranet https://intra.example")
+        wait_for(lambda: session_id in browser_use.session_stops, 5, "the browser closed")
+        wait_for(lambda: slack.calls_to("chat.update"), 5, "the person told")
+        assert "time to log in ran out" in str(slack.calls_to("chat.update")[-1].args["blocks"])
+        assert browser_use.profiles == {}
+
+
+@pytest.mark.slow
+def test_a_login_browser_is_closed_by_a_restart_or_by_the_process_that_outlives_its_watcher(
+    own_app: OwnApp,
+    slack: FakeSlack,
+    browser_use: FakeBrowserUse,
+    postgres_server: str,
+    tmp_path: Any,
+) -> None:
+    database = databases.fresh_database(postgres_server)
+    shared = {"DATABASE_URL": database, "HEARTBEAT_SECONDS": "0.2", "FOLLOW_LEASE_SECONDS": "1"}
+    with own_app(**shared) as (first, sender):
+        _, session_id = save_login(sender, slack, browser_use, "Wiki https://wiki.example")
+        first.stop()  # a graceful restart: the browser is closed and its person told
+        assert session_id in browser_use.session_stops
+        assert "the app restarted" in str(slack.calls_to("chat.update")[-1].args["blocks"])
+
+    from tests.conftest import app_env
+
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    one = AppProcess({**app_env(slack, browser_use), **shared}, tmp_path / "one").start()
+    two = AppProcess({**app_env(slack, browser_use), **shared}, tmp_path / "two").start()
+    try:
+        sender = SlackSender(one.url, slack.response_url())
+        _, session_id = save_login(sender, slack, browser_use, "Wiki https://wiki.example")
+        told = len(slack.calls)
+        assert one.proc is not None
+        one.proc.kill()  # dies mid-login: the other process closes the browser once its lease ends
+        wait_for(lambda: session_id in browser_use.session_stops, 10, "the orphan closed")
+        # Its message is edited, or (if the process died before keeping it) a new DM is sent.
+        notes = wait_for(
+            lambda: [c for c in slack.calls[told:] if "process watching it stopped" in c.raw],
+            5,
+            "the person told",
+        )
+        assert notes[0].method in ("chat.update", "chat.postMessage")
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_logins_are_listed_privately_and_only_the_owner_or_an_admin_deletes(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        entered = {"login_shared": "channels", "login_channels": ["C1"]}
+        message, session_id = save_login(sender, slack, browser_use, "Docs", entered=entered)
+        browser_use.log_in(session_id, "docs.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        wait_for(lambda: slack.calls_to("chat.update"), 5, "saved")
+        (profile_id,) = browser_use.profiles
+
+        sender.command("logins", user_id="U2", channel_id="C1")
+        (listing,) = wait_for(lambda: slack.responses, 5, "the list")
+        assert listing.args["response_type"] == "ephemeral"
+        assert "Docs" in str(listing.args["blocks"]) and "delete_login" not in listing.raw
+        delete = {"action_id": "delete_login", "value": login_button(message, "logged_in")["value"]}
+        click(sender, "U2", delete, channel="C1")  # forged: U2 is not its owner
+        wait_for(lambda: slack.calls_to("chat.postEphemeral"), 5, "the refusal")
+        assert "Only <@U1> and the admins" in slack.calls_to("chat.postEphemeral")[-1].raw
+        assert profile_id in browser_use.profiles
+
+        home = home_of(sender, slack, "U1")  # the owner's Home tab lists it, with Add
+        assert "Your saved logins" in json.dumps(home) and "Docs" in json.dumps(home)
+        before = len(slack.calls_to("views.open"))
+        click(
+            sender,
+            "U1",
+            {"action_id": "add_login", "value": "add"},
+            view={"type": "home", "id": "VHOME"},
+        )
+        assert opened_form(slack, before)["callback_id"] == "save_login"
+
+        url = slack.response_url("mine")
+        click(sender, "U1", delete, channel="C1", response_url=url)
+        wait_for(lambda: len(slack.responses) > 1, 5, "the list again")
+        assert "is deleted" in slack.responses[-1].raw
+        assert browser_use.profiles == {}
