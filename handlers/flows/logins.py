@@ -270,15 +270,12 @@ async def _wait_for_live_url(deps: Deps, session_id: str) -> str | None:
 async def logged_in(deps: Deps, client: AsyncWebClient, login_id: int, user_id: str) -> str | None:
     """ "I'm logged in": the browser stops (that is when Browser Use saves the profile), and the
     person is told which sites the login now holds cookies for. None, or why not (mrkdwn)."""
-    login = await deps.store.login(login_id)
-    if login is None or login.owner != user_id:
-        return "Only the person logging in can say they are done."
-    closed = await deps.store.close_login_session(login_id)
-    if closed is None:
-        return "This login browser is closed already."
+    closed = await _take_browser(deps, login_id, user_id, "say they are done")
+    if isinstance(closed, str):
+        return closed
     if closed.session_id:
         await deps.browser_use.stop_session(closed.session_id)
-    domains = await _saved_domains(deps, login.profile_id)
+    domains = await _saved_domains(deps, closed.profile_id)
     await deps.store.change_login(login_id, cookie_domains=domains, saved_at=time.time())
     log.info("login.logged_in login_id=%s sites=%d", login_id, len(domains))
     await _replace_message(client, closed, views.login_saved(closed, domains))
@@ -300,14 +297,21 @@ async def cancel_login(
     deps: Deps, client: AsyncWebClient, login_id: int, user_id: str
 ) -> str | None:
     """Cancel: the browser stops and the login is not saved. None, or why not (mrkdwn)."""
-    login = await deps.store.login(login_id)
-    if login is None or login.owner != user_id:
-        return "Only the person logging in can cancel it."
-    closed = await deps.store.close_login_session(login_id)
-    if closed is None:
-        return "This login browser is closed already."
+    closed = await _take_browser(deps, login_id, user_id, "cancel it")
+    if isinstance(closed, str):
+        return closed
     await _close(deps, client, closed, "cancelled")
     return None
+
+
+async def _take_browser(deps: Deps, login_id: int, user_id: str, doing: str) -> Login | str:
+    """The person's own open login browser, taken off its row (once, whoever asks); or why
+    not."""
+    login = await deps.store.login(login_id)
+    if login is None or login.owner != user_id:
+        return f"Only the person logging in can {doing}."
+    closed = await deps.store.close_login_session(login_id)
+    return closed if closed is not None else "This login browser is closed already."
 
 
 async def close_overdue(deps: Deps, client: AsyncWebClient) -> None:
