@@ -114,6 +114,7 @@ class Every:
     repeat: Repeat
     on_change: bool = False
     notify: bool = False
+    login: str | None = None  # `--login <name>`: each run starts logged in
 
 
 @dataclass(frozen=True)
@@ -165,14 +166,10 @@ def parse_command(text: str, defaults: Defaults, min_repeat_minutes: int = 15) -
         request, login = parse_inline(plain, defaults)
         return Run(request, login)
     request, login = parse_inline(repeat[1], defaults)
-    if login is not None:
-        raise UserInputError(
-            "A recurring task cannot use a saved login yet: give it a profile (`--profile`)."
-        )
     for name, why in ONCE_ONLY.items():
         if name in request.model_fields_set:
             raise UserInputError(why)
-    return Every(request, repeat[0], "--on-change" in switches, "--notify" in switches)
+    return Every(request, repeat[0], "--on-change" in switches, "--notify" in switches, login)
 
 
 def _schedule_switches(line: str) -> tuple[list[str], str]:

@@ -49,6 +49,9 @@ class Defaults:
     max_steps: int | None = None
     allowed_domains: tuple[str, ...] = ()
     channel: Fields = field(default_factory=dict)
+    # The saved logins the person may use where the form was opened (their names): the form's
+    # Login select. Found in the store; the command line names one with `--login`.
+    logins: tuple[str, ...] = ()
 
     def applied(self, request: CreateTaskRequest) -> list[str]:
         """The channel defaults this request kept (the person did not set them otherwise), in
@@ -270,10 +273,10 @@ def screen_size(raw: str) -> Fields:
 
 # The options a recurring task cannot keep (the form's block ID or request field → why).
 ONCE_ONLY = {
-    "secrets": "Secrets are not kept, so a recurring task cannot have them: use a profile "
-    "(`--profile`) or a 1Password vault (`--vault`).",
+    "secrets": "Secrets are not kept, so a recurring task cannot have them: use a saved login "
+    "(`--login`) or a 1Password vault (`--vault`).",
     "session_id": "A recurring task opens a fresh browser at each run, so it can't keep a "
-    "session. A profile (`--profile`) keeps logins between runs.",
+    "session. A saved login (`--login`) keeps you logged in between runs.",
 }
 
 
@@ -514,6 +517,16 @@ OPTIONS: tuple[Option, ...] = (
         "a saved login: the browser starts logged in (`/browser-use logins` lists them)",
         "--login expenses",
         lambda v: {"login": bounded_text(v, 100, "The login's name")},
+        form=FormField(
+            "Saved login",
+            lambda d: (
+                kit.select([(n, n) for n in d.logins])
+                if d.logins
+                else kit.text_input("None saved yet: /browser-use login saves one")
+            ),
+            "The browser starts logged in, from the login's proxy country.",
+            first_screen=True,
+        ),
     ),
     Option(
         "profile_id",

@@ -327,9 +327,11 @@ class FormContext(BaseModel):
 
     channel_id: str | None = None
     thread_ts: str | None = None
+    # The saved logins the person may use there (names), for the form's Login select.
+    logins: tuple[str, ...] = ()
 
     def dump(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json(exclude_none=True, exclude_defaults=True)
 
     @classmethod
     def load(cls, raw: str | None) -> FormContext:

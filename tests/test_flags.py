@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from handlers.errors import UserInputError
-from handlers.flags import Help, OpenForm, Run, parse_command, parse_inline, tokenize
+from handlers.flags import Every, Help, OpenForm, Run, parse_command, parse_inline, tokenize
 from handlers.options import Defaults
 
 NONE = Defaults()
@@ -237,8 +237,9 @@ def test_login_words_fill_the_login_form() -> None:
     run = parse_command("Submit the receipts --login expenses --max-steps 20", NONE)
     assert isinstance(run, Run) and run.login == "expenses"
     assert run.request.task == "Submit the receipts" and run.request.max_steps == 20
-    with pytest.raises(UserInputError, match="recurring task cannot use a saved login"):
-        parse_command("every day at 9:00 check the inbox --login mail", NONE)
+    every = parse_command("every day at 9:00 check the inbox --login mail", NONE)
+    assert isinstance(every, Every) and every.login == "mail"
+    assert every.request.task == "check the inbox"
 
 
 def test_a_login_brings_its_profile_and_proxy_and_refuses_what_contradicts_them() -> None:

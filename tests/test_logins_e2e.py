@@ -290,3 +290,55 @@ def test_logins_are_listed_privately_and_only_the_owner_or_an_admin_deletes(
         wait_for(lambda: len(slack.responses) > 1, 5, "the list again")
         assert "is deleted" in slack.responses[-1].raw
         assert browser_use.profiles == {}
+
+
+def test_the_form_lists_the_logins_one_may_use_and_runs_on_the_one_picked(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        message, session_id = save_login(sender, slack, browser_use, "Expenses")
+        browser_use.log_in(session_id, "expenses.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        (profile_id,) = browser_use.profiles
+
+        before = len(slack.calls_to("views.open"))
+        sender.command("", user_id="U2", channel_id="C1")  # not shared with U2: not listed
+        (block,) = [b for b in opened_form(slack, before)["blocks"] if b.get("block_id") == "login"]
+        assert block["element"]["type"] == "plain_text_input"
+
+        before = len(slack.calls_to("views.open"))
+        sender.command("", user_id="U1", channel_id="C1")
+        view = opened_form(slack, before)
+        (block,) = [b for b in view["blocks"] if b.get("block_id") == "login"]
+        assert [o["value"] for o in block["element"]["options"]] == ["Expenses"]
+        entered = {"task": "File the receipts", "login": "Expenses"}
+        assert sender.interactive(view_submission(view, entered, user_id="U1")).text == ""
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        assert task.body["sessionSettings"] == {"profileId": profile_id}
+        parent = next(c for c in slack.posts() if c.args.get("channel") == "C1")
+        assert "login “Expenses”" in str(parent.args["blocks"])
+
+
+def test_a_workflow_step_uses_a_login_shared_with_its_channel_and_fails_on_another(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_workflow_e2e import completions, run_step
+
+    with own_app() as (_, sender):
+        entered = {"login_shared": "channels", "login_channels": ["CWF"]}
+        message, session_id = save_login(sender, slack, browser_use, "Ops", entered=entered)
+        browser_use.log_in(session_id, "ops.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        (profile_id,) = browser_use.profiles
+
+        step = {"task": "Restart the queue", "channel": "CWF", "login": "ops"}
+        run_step(sender, slack, step)
+        (task,) = wait_for(lambda: browser_use.created, 5, "the step's task")
+        assert task.body["sessionSettings"] == {"profileId": profile_id}
+
+        execution_id, _ = run_step(sender, slack, {**step, "channel": "CELSEWHERE"})
+        ((method, args),) = wait_for(lambda: completions(slack, execution_id), 5, "the failure")
+        assert method == "functions.completeError" and "not shared" in args["error"]
+        assert len(browser_use.created) == 1

@@ -45,6 +45,7 @@ def test_the_first_screen_is_short_and_remembers_where_it_was_opened() -> None:
         "max_steps",
         "structured_output",
         "allowed_domains",
+        "login",  # a saved login to start logged in (a select of those the person may use)
         "repeat",  # once by default; a recurring task's how often, at what time, how it posts
         "repeat_at",
         "repeat_switches",
@@ -217,7 +218,7 @@ def test_the_repeat_fields_make_a_recurring_task() -> None:
         ({"repeat": "daily"}, "repeat_at", "Choose the time"),
         ({"repeat_switches": ["on_change"]}, "repeat", "how often"),
         ({"repeat": "weekdays", "repeat_at": "09:00", "secrets": "a=b"}, "secrets", "not kept"),
-        ({"repeat": "daily", "repeat_at": "09:00", "session_id": "x"}, "session_id", "profile"),
+        ({"repeat": "daily", "repeat_at": "09:00", "session_id": "x"}, "session_id", "saved login"),
     ],
 )
 def test_a_repeat_the_form_cannot_keep_is_an_error_under_its_field(
@@ -247,8 +248,7 @@ def test_every_option_of_the_table_has_a_field_in_the_form() -> None:
         for o in b["element"]["options"]
     }
     missing = [o.key for o in OPTIONS if o.key not in fields and o.key not in switches]
-    # `--screen 1280x800` is the command line's short way to give the two size fields; a saved
-    # login (`--login`) is found in the store by its name, after the ack.
-    assert missing == ["login", "screen"]
+    # `--screen 1280x800` is the command line's short way to give the two size fields.
+    assert missing == ["screen"]
     # ...and every switch is a box of the Agent checkboxes.
     assert {o.key for o in OPTIONS if o.switch} == switches

@@ -154,7 +154,13 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
                 request, asked_session = with_login(request, login), True
             parsed = Run(request)
         if isinstance(parsed, Every):
-            parsed = replace(parsed, request=apply_policy(parsed.request, deps.policy))
+            request = apply_policy(parsed.request, deps.policy)
+            if parsed.login is not None:  # each run starts on the login's profile
+                login = await find_login(
+                    deps, said.team_id, said.user_id, said.channel_id, parsed.login
+                )
+                request = with_login(request, login)
+            parsed = replace(parsed, request=request)
     except UserInputError as exc:
         await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
         await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
@@ -437,7 +443,10 @@ async def change_and_run(deps: Deps, client: AsyncWebClient, body: dict[str, Any
         return
     record, request = earlier
     context = FormContext(channel_id=record.channel, thread_ts=record.thread_ts)
-    if not await open_task_form(client, deps, body["trigger_id"], context, Prefill.of(request)):
+    user = body.get("user") or {}
+    person = (str((body.get("team") or {}).get("id") or user.get("team_id", "")), str(user["id"]))
+    prefill = Prefill.of(request)
+    if not await open_task_form(client, deps, body["trigger_id"], context, prefill, person=person):
         await tell_clicker(client, body, FORM_FAILED)
 
 

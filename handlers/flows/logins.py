@@ -25,6 +25,7 @@ from bot.redact import hide
 from bot.store import Login
 from handlers.access import is_admin
 from handlers.errors import FormErrors, UserInputError, failure_text
+from handlers.flows.submit import Origin
 from handlers.ids import Block
 from handlers.options import country, http_url
 from handlers.slack_io import SLACK_ERRORS, post
@@ -123,6 +124,15 @@ async def logins_here(
     found = await usable_logins(deps, team, user_id, channel_id)
     admin = await is_admin(deps, client, user_id) if found else False
     return views.logins_list(found, user_id, admin=admin)
+
+
+async def use_login(
+    deps: Deps, origin: Origin, request: CreateTaskRequest, name: str
+) -> tuple[CreateTaskRequest, Origin]:
+    """The request on the saved login `name`, and the origin that says whose it is; or a
+    `UserInputError` (not found, not shared here, contradicted) to tell the person privately."""
+    login = await find_login(deps, origin.team_id, origin.user_id, origin.channel_id, name)
+    return with_login(request, login), replace(origin, login_note=login_note(login))
 
 
 def login_note(login: Login) -> str:

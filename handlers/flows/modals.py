@@ -3,7 +3,7 @@ and opening the form with the channel's defaults. The view itself is `handlers.v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,6 +13,7 @@ from bot.models import DEFAULT_LLM, CreateTaskRequest
 from bot.schedules import Repeat
 from handlers.errors import FormErrors, UserInputError
 from handlers.flows.channel_defaults import defaults_for
+from handlers.flows.logins import usable_logins
 from handlers.ids import Action, Block
 from handlers.options import (
     BY_KEY,
@@ -101,6 +102,10 @@ def form_values(state: dict[str, Any]) -> dict[str, str | list[str]]:
     return values
 
 
+# Saved logins the form's select lists at most (their names ride in its private_metadata).
+MAX_FORM_LOGINS = 40
+
+
 def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> CreateTaskRequest:
     """The request the form asks for, or `FormErrors` naming every field at fault."""
     fields: Fields = {}
@@ -123,6 +128,7 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
             errors[block_id] = exc.message
     if errors:
         raise FormErrors(errors)
+    fields.pop("login", None)  # a saved login is found in the store after the ack (`login_of`)
     try:
         # The form opened with the admin's defaults filled in; what is there now is the choice.
         return build_request(str(values.get(Block.TASK, "")), fields, Defaults())
@@ -140,9 +146,17 @@ async def open_task_form(
     trigger_id: str,
     context: FormContext,
     prefill: Prefill = Prefill(),
+    *,
+    person: tuple[str, str] | None = None,
 ) -> bool:
-    """Open the form at once: the trigger ID is good for 3 seconds, once."""
+    """Open the form at once: the trigger ID is good for 3 seconds, once. `person` (team, user)
+    lists the saved logins that person may use there in the form's Login select."""
     defaults = await defaults_for(deps, context.channel_id)
+    if person is not None:
+        found = await usable_logins(deps, *person, context.channel_id)
+        names = tuple(login.name for login in found)[:MAX_FORM_LOGINS]
+        context = context.model_copy(update={"logins": names})
+        defaults = replace(defaults, logins=names)
     return await open_view(
         client, trigger_id, task_form(context, defaults, prefill=prefill.with_channel(defaults))
     )

@@ -32,7 +32,7 @@ from handlers.flags import (
 )
 from handlers.flows.channel_defaults import defaults_for, defaults_of, open_settings, where_from
 from handlers.flows.controls import stop_task, task_status
-from handlers.flows.logins import channel_proxy, find_login, login_note, logins_here, with_login
+from handlers.flows.logins import channel_proxy, logins_here, use_login
 from handlers.flows.modals import open_task_form
 from handlers.flows.recurring import channel_schedules, create_schedule
 from handlers.flows.submit import (
@@ -130,7 +130,10 @@ async def handle_command(
         context = FormContext(channel_id=command["channel_id"])
 
         async def open_form() -> None:
-            if not await open_task_form(client, deps, command["trigger_id"], context):
+            person = (command.get("team_id", ""), command["user_id"])
+            if not await open_task_form(
+                client, deps, command["trigger_id"], context, person=person
+            ):
                 message = {"response_type": "ephemeral", "text": FORM_FAILED}
                 await respond_ephemeral(command.get("response_url"), message)
 
@@ -164,6 +167,14 @@ async def handle_command(
         again = parse_command(command.get("text", ""), defaults, deps.policy.repeat_floor)
         assert isinstance(again, Run | Every)
         request = apply_policy(again.request, deps.policy)
+        noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
+        if again.login is not None:
+            try:
+                request, noted = await use_login(deps, noted, request, again.login)
+            except UserInputError as exc:  # told privately; nothing is created
+                refusal = messages.notice(f":warning: {failure_text(exc)}")
+                await tell_privately(client, origin, refusal, None)
+                return
         if isinstance(again, Every):
             await create_schedule(
                 deps,
@@ -175,18 +186,6 @@ async def handle_command(
                 notify=again.notify,
             )
             return
-        note = None
-        if isinstance(again, Run) and again.login is not None:
-            try:
-                login = await find_login(
-                    deps, origin.team_id, origin.user_id, origin.channel_id, again.login
-                )
-                request, note = with_login(request, login), login_note(login)
-            except UserInputError as exc:  # told privately; nothing is created
-                refusal = messages.notice(f":warning: {failure_text(exc)}")
-                await tell_privately(client, origin, refusal, None)
-                return
-        noted = replace(origin, defaults_note=tuple(defaults.applied(request)), login_note=note)
         await start_task(deps, client, request, noted)
 
     deps.inflight.spawn(start, on_error=failure_reporter(client, origin))

@@ -12,15 +12,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers.access import apply_policy, check_access
-from handlers.errors import FormErrors, UserInputError
+from handlers.errors import FormErrors, UserInputError, failure_text
 from handlers.flows.channel_defaults import defaults_for, defaults_of
+from handlers.flows.logins import use_login
 from handlers.flows.modals import (
     form_values,
     parse_form,
     parse_repeat_fields,
 )
 from handlers.flows.recurring import create_schedule
-from handlers.flows.submit import Origin, failure_reporter, first_time, start_task
+from handlers.flows.submit import (
+    Origin,
+    failure_reporter,
+    first_time,
+    start_task,
+    tell_privately,
+)
 from handlers.ids import Action, Block, Callback
 from handlers.listeners import bind
 from handlers.options import (
@@ -28,6 +35,7 @@ from handlers.options import (
 )
 from handlers.payloads import FormContext
 from handlers.slack_io import SLACK_ERRORS
+from handlers.views import messages
 from handlers.views.form import task_form
 
 log = logging.getLogger(__name__)
@@ -40,7 +48,7 @@ async def handle_more_options(
     await ack()
     view = body["view"]
     context = FormContext.load(view.get("private_metadata"))
-    update = task_form(context, defaults_of(deps), advanced=True)
+    update = task_form(context, replace(defaults_of(deps), logins=context.logins), advanced=True)
 
     async def show_more() -> None:
         try:
@@ -85,15 +93,22 @@ async def handle_task_form(
         # A double click, or Slack sending the submission again, starts one task, not two.
         if not await first_time(deps, f"view:{view['id']}"):
             return
-        chosen = request
+        chosen, noted = request, origin
         if context.channel_id is None and origin.channel_id:
             # Opened without a channel, so it could not show the channel's defaults: they
             # apply to what the person left empty (checked when they were saved).
             channel = await defaults_for(deps, origin.channel_id)
             defaults = replace(Defaults(), channel=channel.channel)
             chosen = apply_policy(parse_form(values, defaults), deps.policy)
+        if values.get("login"):
+            try:
+                chosen, noted = await use_login(deps, origin, chosen, str(values["login"]))
+            except UserInputError as exc:  # told privately; nothing is created
+                refusal = messages.notice(f":warning: {failure_text(exc)}")
+                await tell_privately(client, origin, refusal, None)
+                return
         if recurring is None:
-            await start_task(deps, client, chosen, origin)
+            await start_task(deps, client, chosen, noted)
             return
         await create_schedule(
             deps,

@@ -37,8 +37,11 @@ async def handle_run_in_browser(
         thread_ts=message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"),
     )
     prefill = prefill_from_message(message)
+    person = _person(shortcut)
     deps.inflight.spawn(
-        lambda: open_task_form(client, deps, shortcut["trigger_id"], context, prefill)
+        lambda: open_task_form(
+            client, deps, shortcut["trigger_id"], context, prefill, person=person
+        )
     )
 
 
@@ -47,7 +50,16 @@ async def handle_new_browser_task(
 ) -> None:
     """Open the form with a channel picker: a global shortcut has no channel of its own."""
     await ack()
-    deps.inflight.spawn(lambda: open_task_form(client, deps, shortcut["trigger_id"], FormContext()))
+    person = _person(shortcut)
+    deps.inflight.spawn(
+        lambda: open_task_form(client, deps, shortcut["trigger_id"], FormContext(), person=person)
+    )
+
+
+def _person(shortcut: dict[str, Any]) -> tuple[str, str]:
+    """(team, user) of whoever used the shortcut: the logins the form lists are theirs."""
+    user = shortcut.get("user") or {}
+    return str((shortcut.get("team") or {}).get("id") or user.get("team_id", "")), str(user["id"])
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

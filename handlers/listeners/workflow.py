@@ -13,6 +13,7 @@ from bot.deps import Deps
 from handlers.access import apply_policy, check_access
 from handlers.errors import UserInputError
 from handlers.flows.channel_defaults import defaults_for
+from handlers.flows.logins import use_login
 from handlers.flows.submit import NotStarted, Origin, first_time, start_task
 from handlers.flows.workflow import fail_step, request_from_inputs
 from handlers.ids import Callback
@@ -52,11 +53,15 @@ async def handle_run_browser_task(
             check_access(deps.policy, person or "", channel)
             request = request_from_inputs(inputs, await defaults_for(deps, channel))
             request = apply_policy(request, deps.policy)
+            noted = origin
+            if str(inputs.get("login") or "").strip():
+                # A login the notified person owns, or one shared with the channel.
+                request, noted = await use_login(deps, origin, request, str(inputs["login"]))
         except UserInputError as exc:
             log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)
             await fail_step(bot_client, origin, exc.message)
             return
-        started = await start_task(deps, bot_client, request, origin)
+        started = await start_task(deps, bot_client, request, noted)
         if isinstance(started, NotStarted):
             await fail_step(bot_client, origin, started.reason)
 
