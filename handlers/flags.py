@@ -16,6 +16,7 @@ from handlers.options import (
     build_request,
     country,
     http_url,
+    login_of,
     merge,
     suggest,
 )
@@ -239,7 +240,7 @@ def parse_inline(line: str, defaults: Defaults) -> tuple[CreateTaskRequest, str 
             raise UserInputError(f"{flag}: {exc.message}", field=option.key) from None
         cut.append((token.start, end))
         i += 1
-    login = fields.pop("login", None)
+    login = login_of(fields, defaults)
     return build_request(_without(line, cut), fields, defaults), login
 
 

@@ -62,6 +62,8 @@ class Defaults:
             if key == "session_settings":
                 settings = data.get("session_settings") or {}
                 kept += [f"{k.split('_')[0]} {v}" for k, v in value.items() if settings.get(k) == v]
+            elif key == "login":
+                continue  # the parent says whose login it is
             elif data.get(key) == value:
                 kept.append(
                     CHANNEL_WORDS.get(key, key) + ("" if value is True else f" {_short(value)}")
@@ -71,6 +73,7 @@ class Defaults:
 
 # What a channel may set as its defaults (`/browser-use settings`), named as the parent says.
 CHANNEL_WORDS = {
+    "login": "saved login",
     "llm": "model",
     "start_url": "starts at",
     "allowed_domains": "only",
@@ -312,6 +315,17 @@ class Option:
     form: FormField | str | None = None
 
 
+NO_LOGIN = "-"  # the Saved login select's "none" (a static select cannot be emptied)
+
+
+def login_select(defaults: Defaults) -> dict[str, Any]:
+    """The logins the person may use here; the channel's default login chosen, if it is one."""
+    channel = defaults.channel.get("login")
+    initial = channel if channel in defaults.logins else NO_LOGIN
+    choices = [(NO_LOGIN, "No saved login"), *[(n, n) for n in defaults.logins]]
+    return kit.select(choices, initial)
+
+
 def _text(placeholder: str, *, multiline: bool = False) -> Callable[[Defaults], dict[str, Any]]:
     return lambda _: kit.text_input(placeholder, multiline=multiline)
 
@@ -520,7 +534,7 @@ OPTIONS: tuple[Option, ...] = (
         form=FormField(
             "Saved login",
             lambda d: (
-                kit.select([(n, n) for n in d.logins])
+                login_select(d)
                 if d.logins
                 else kit.text_input("None saved yet: /browser-use login saves one")
             ),
@@ -625,6 +639,22 @@ BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
 # --- from fields to a request -------------------------------------------------------------------
 
 
+def login_of(fields: Fields, defaults: Defaults) -> str | None:
+    """The saved login a request asks for, taken out of `fields`: the person's own (`--login`,
+    the form's select), else the channel's default one unless the person chose a browser of
+    their own (a session, a profile or a proxy)."""
+    login = fields.pop("login", None)
+    if login == NO_LOGIN:
+        return None
+    if login is not None:
+        return str(login)
+    own = fields.get("session_settings") or {}
+    if fields.get("session_id") or "profile_id" in own or "proxy_country_code" in own:
+        return None
+    channel = defaults.channel.get("login")
+    return str(channel) if channel else None
+
+
 def merge(into: Fields, fields: Fields) -> None:
     """Fold one option's fields in; nested session settings and metadata pairs accumulate."""
     for name, value in fields.items():
@@ -651,6 +681,7 @@ def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRe
     if defaults.allowed_domains:
         data["allowed_domains"] = list(defaults.allowed_domains)
     channel = dict(defaults.channel)
+    channel.pop("login", None)  # a saved login is found in the store by its name (`login_of`)
     if fields.get("session_id"):
         channel.pop("session_settings", None)  # a given session keeps its own browser
     merge(data, channel)

@@ -311,7 +311,8 @@ def test_the_form_lists_the_logins_one_may_use_and_runs_on_the_one_picked(
         sender.command("", user_id="U1", channel_id="C1")
         view = opened_form(slack, before)
         (block,) = [b for b in view["blocks"] if b.get("block_id") == "login"]
-        assert [o["value"] for o in block["element"]["options"]] == ["Expenses"]
+        assert [o["value"] for o in block["element"]["options"]] == ["-", "Expenses"]
+        assert block["element"]["initial_option"]["value"] == "-"  # none, unless the channel's
         entered = {"task": "File the receipts", "login": "Expenses"}
         assert sender.interactive(view_submission(view, entered, user_id="U1")).text == ""
         (task,) = wait_for(lambda: browser_use.created, 5, "the task")
@@ -342,3 +343,36 @@ def test_a_workflow_step_uses_a_login_shared_with_its_channel_and_fails_on_anoth
         ((method, args),) = wait_for(lambda: completions(slack, execution_id), 5, "the failure")
         assert method == "functions.completeError" and "not shared" in args["error"]
         assert len(browser_use.created) == 1
+
+
+def test_a_channel_default_login_starts_its_tasks_logged_in_unless_the_person_says_otherwise(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        entered = {"login_shared": "channels", "login_channels": ["CSH"]}
+        message, session_id = save_login(sender, slack, browser_use, "Ops", entered=entered)
+        browser_use.log_in(session_id, "ops.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        (profile_id,) = browser_use.profiles
+
+        before = len(slack.calls_to("views.open"))
+        sender.command("settings", user_id="U2", channel_id="CSH")
+        view = opened_form(slack, before)
+        (block,) = [b for b in view["blocks"] if b.get("block_id") == "login"]
+        assert [o["value"] for o in block["element"]["options"]] == ["default", "Ops"]
+        submitted = view_submission(view, {"login": "Ops"}, user_id="U2")
+        submitted["view"]["private_metadata"] = view["private_metadata"]
+        assert sender.interactive(submitted).text == ""
+        wait_for(
+            lambda: [c for c in slack.posts() if "changed this channel's defaults" in c.raw],
+            5,
+            "the change announced",
+        )
+
+        sender.command("Check the queue", user_id="U2", channel_id="CSH")
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        assert task.body["sessionSettings"] == {"profileId": profile_id}
+        sender.command("Check the queue --proxy us", user_id="U2", channel_id="CSH")
+        wait_for(lambda: len(browser_use.created) == 2, 5, "the second task")
+        assert browser_use.created[1].body["sessionSettings"] == {"proxyCountryCode": "us"}

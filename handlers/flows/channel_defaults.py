@@ -85,19 +85,47 @@ def parse_settings(values: dict[str, str | list[str]]) -> Fields:
             merge(fields, BY_KEY[block_id].parse(str(raw)))
         except (UserInputError, KeyError) as exc:
             errors[block_id] = exc.message if isinstance(exc, UserInputError) else "Unknown field."
+    if "login" in fields and (fields.get("session_settings") or {}).keys() & {
+        "profile_id",
+        "proxy_country_code",
+    }:
+        errors["login"] = "A saved login brings its own profile and proxy: leave those empty."
     if errors:
         raise FormErrors(errors)
     return fields
 
 
+async def shared_here(deps: Deps, team: str, channel_id: str) -> list[str]:
+    """The saved logins anyone may use in the channel: what its default login may be."""
+    found = await deps.store.logins(team)
+    return [
+        login.name
+        for login in found
+        if login.shared == "workspace"
+        or (login.shared == "channels" and channel_id in login.channels)
+    ]
+
+
+async def check_login(deps: Deps, team: str, channel_id: str, fields: Fields) -> None:
+    """A channel's default login must be one shared with the channel (or the workspace)."""
+    name = fields.get("login")
+    if name and name not in await shared_here(deps, team, channel_id):
+        raise FormErrors({"login": "Pick a login shared with this channel (or with everyone)."})
+
+
 async def open_settings(
-    deps: Deps, client: AsyncWebClient, trigger_id: str, channel_id: str, user_id: str
+    deps: Deps,
+    client: AsyncWebClient,
+    trigger_id: str,
+    channel_id: str,
+    user_id: str,
+    team: str = "",
 ) -> bool:
     stored = await deps.store.channel_defaults(channel_id)
     view = settings_view(
         channel_id,
         stored.values if stored else {},
-        defaults_of(deps),
+        replace(defaults_of(deps), logins=tuple(await shared_here(deps, team, channel_id))),
         can_change=await may_change(deps, client, user_id),
         deployment=deps.policy.from_deployment,
         changed=(stored.updated_by, stored.updated_at) if stored else None,

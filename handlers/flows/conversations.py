@@ -145,13 +145,15 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             # Profile and proxy the person asked for, not the channel's (a follow-up in a
             # thread with a browser already keeps that browser's).
             person = parse_command(text, defaults_of(deps))
-            asked_session = isinstance(person, Run) and person.request.session_settings is not None
+            asked_session = isinstance(person, Run) and (
+                person.request.session_settings is not None or person.login is not None
+            )
             request = apply_policy(parsed.request, deps.policy)
             if parsed.login is not None:  # the browser opens on the login's profile
                 login = await find_login(
                     deps, said.team_id, said.user_id, said.channel_id, parsed.login
                 )
-                request, asked_session = with_login(request, login), True
+                request = with_login(request, login)
             parsed = Run(request)
         if isinstance(parsed, Every):
             request = apply_policy(parsed.request, deps.policy)

@@ -128,7 +128,7 @@ def parse_form(values: dict[str, str | list[str]], defaults: Defaults) -> Create
             errors[block_id] = exc.message
     if errors:
         raise FormErrors(errors)
-    fields.pop("login", None)  # a saved login is found in the store after the ack (`login_of`)
+    fields.pop("login", None)  # a saved login is found in the store after the ack
     try:
         # The form opened with the admin's defaults filled in; what is there now is the choice.
         return build_request(str(values.get(Block.TASK, "")), fields, Defaults())

@@ -62,6 +62,7 @@ def request_from_inputs(inputs: dict[str, Any], defaults: Defaults) -> CreateTas
             merge(fields, BY_KEY[key].parse(str(value)))
         except UserInputError as exc:
             raise UserInputError(f"{name}: {exc.message}", field=name) from None
+    fields.pop("login", None)
     return build_request(str(inputs.get("task") or ""), fields, defaults)
 
 

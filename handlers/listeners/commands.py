@@ -91,7 +91,8 @@ async def handle_command(
         )
 
         async def show_settings() -> None:
-            if not await open_settings(deps, client, trigger, channel, user):
+            team = command.get("team_id", "")
+            if not await open_settings(deps, client, trigger, channel, user, team):
                 message = {"response_type": "ephemeral", "text": FORM_FAILED}
                 await respond_ephemeral(url, message)
 

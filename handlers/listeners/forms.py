@@ -31,6 +31,7 @@ from handlers.flows.submit import (
 from handlers.ids import Action, Block, Callback
 from handlers.listeners import bind
 from handlers.options import (
+    NO_LOGIN,
     Defaults,
 )
 from handlers.payloads import FormContext
@@ -100,7 +101,7 @@ async def handle_task_form(
             channel = await defaults_for(deps, origin.channel_id)
             defaults = replace(Defaults(), channel=channel.channel)
             chosen = apply_policy(parse_form(values, defaults), deps.policy)
-        if values.get("login"):
+        if values.get("login") not in (None, NO_LOGIN):
             try:
                 chosen, noted = await use_login(deps, origin, chosen, str(values["login"]))
             except UserInputError as exc:  # told privately; nothing is created

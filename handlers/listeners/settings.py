@@ -13,7 +13,13 @@ from bot.deps import Deps
 from handlers.access import is_admin
 from handlers.errors import VIEW_FAILED, FormErrors
 from handlers.flows.admin_settings import parse_admin
-from handlers.flows.channel_defaults import check_profile, may_change, open_settings, parse_settings
+from handlers.flows.channel_defaults import (
+    check_login,
+    check_profile,
+    may_change,
+    open_settings,
+    parse_settings,
+)
 from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.ids import Action, Callback
@@ -77,7 +83,8 @@ async def handle_open_settings(
     channel, user = str(body["channel"]["id"]), str(body["user"]["id"])
 
     async def work() -> None:
-        if not await open_settings(deps, client, body["trigger_id"], channel, user):
+        team = str((body.get("team") or {}).get("id", ""))
+        if not await open_settings(deps, client, body["trigger_id"], channel, user, team):
             await tell_clicker(client, body, VIEW_FAILED)
 
     deps.inflight.spawn(work)
@@ -95,6 +102,7 @@ async def handle_settings(
     try:
         fields = parse_settings(form_values(view.get("state", {})))
         await check_profile(deps, fields)
+        await check_login(deps, str((body.get("team") or {}).get("id", "")), channel, fields)
     except FormErrors as exc:
         await ack(response_action="errors", errors=exc.errors)
         return

@@ -51,12 +51,15 @@ async def handle_run_browser_task(
             return
         try:
             check_access(deps.policy, person or "", channel)
-            request = request_from_inputs(inputs, await defaults_for(deps, channel))
-            request = apply_policy(request, deps.policy)
+            defaults = await defaults_for(deps, channel)
+            request = apply_policy(request_from_inputs(inputs, defaults), deps.policy)
             noted = origin
-            if str(inputs.get("login") or "").strip():
-                # A login the notified person owns, or one shared with the channel.
-                request, noted = await use_login(deps, origin, request, str(inputs["login"]))
+            # A login the notified person owns, or one shared with the channel (its default).
+            login = str(inputs.get("login") or "").strip() or (
+                None if inputs.get("profile_id") else defaults.channel.get("login")
+            )
+            if login:
+                request, noted = await use_login(deps, origin, request, str(login))
         except UserInputError as exc:
             log.info("workflow.refused execution_id=%s field=%s", execution_id, exc.field)
             await fail_step(bot_client, origin, exc.message)

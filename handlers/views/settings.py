@@ -188,6 +188,14 @@ def settings_view(
         ),
         kit.field("max_steps", "Max steps", kit.number_input(1, 10_000)),
         kit.field(
+            "login",
+            "Saved login",
+            kit.select([(NO_DEFAULT, "None"), *[(n, n) for n in workspace.logins]], NO_DEFAULT)
+            if workspace.logins
+            else kit.text_input("A login shared with this channel"),
+            hint="Tasks here start logged in, from its proxy country (one shared with it).",
+        ),
+        kit.field(
             "profile_id", "Browser profile ID", kit.text_input("A profile with saved logins")
         ),
         kit.field("proxy_country_code", "Proxy country", kit.text_input("us, de, jp … or none")),
@@ -212,8 +220,11 @@ def settings_view(
             )
     initials: dict[str, Any] = {}
     if values:
-        kept = CreateTaskRequest.model_validate({"task": "-", **values})
+        fields_ = {k: v for k, v in values.items() if k != "login"}
+        kept = CreateTaskRequest.model_validate({"task": "-", **fields_})
         initials = Prefill(request=kept).initials()
+        if values.get("login"):
+            initials["login"] = values["login"]
     blocks_ = [
         kit.with_initial(b, initials[b["block_id"]]) if b["block_id"] in initials else b
         for b in fields
