@@ -34,6 +34,7 @@ from bot.models import (
     TaskList,
     TaskStatusView,
     TaskView,
+    UploadTarget,
 )
 
 log = logging.getLogger(__name__)
@@ -398,6 +399,34 @@ class BrowserUseClient:
         """`DELETE /profiles/{id}`; one already gone counts as deleted."""
         with contextlib.suppress(NotFoundError):
             await self._request("DELETE", f"profiles/{profile_id}")
+
+    async def upload_target(
+        self, session_id: str, file_name: str, content_type: str, size: int
+    ) -> UploadTarget:
+        """`POST /files/sessions/{id}/presigned-url`: where a file for that session's browser
+        goes. Asking twice only makes a second URL, so it may be retried."""
+        body = {"fileName": file_name, "contentType": content_type, "sizeBytes": size}
+        response = await self._request(
+            "POST", f"files/sessions/{session_id}/presigned-url", json=body
+        )
+        return self._parse(response, UploadTarget)
+
+    async def upload(self, target: UploadTarget, content: bytes, content_type: str) -> None:
+        """The file, to its presigned URL at once (it lasts 120 s): a multipart POST with every
+        field the answer gave, then the file, last, as S3 wants it. Never with the API key. How
+        Browser Use wants the bytes sent is UNCONFIRMED (its docs' example posts them raw)."""
+        try:
+            response = await self._downloads.post(
+                target.url,
+                data=target.fields,
+                files={"file": (target.file_name, content, content_type)},
+            )
+        except httpx.TimeoutException:
+            raise UpstreamTimeout("upload_timeout") from None
+        except httpx.TransportError as exc:
+            raise NetworkError("upload_failed", detail=type(exc).__name__) from None
+        if not response.is_success:
+            raise ServerError("upload_refused", status=response.status_code)
 
     async def get_account(self) -> Account:
         return self._parse(await self._request("GET", "billing/account"), Account)

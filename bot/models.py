@@ -454,3 +454,36 @@ class OutputFileLink(ReadModel):
     id: str
     file_name: str
     download_url: str
+
+
+# What Browser Use takes into a session's browser (`POST /files/sessions/{id}/presigned-url`).
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+UPLOAD_CONTENT_TYPES: frozenset[str] = frozenset(
+    {
+        "image/jpg",
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/svg+xml",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/plain",
+        "text/csv",
+        "text/markdown",
+    }
+)
+
+
+class UploadTarget(ReadModel):
+    """Where one file goes: an S3-style presigned POST (every field, then the file), for
+    `expires_in` seconds (120)."""
+
+    url: str
+    method: str = "POST"
+    fields: dict[str, str] = Field(default_factory=dict)
+    file_name: str
+    expires_in: int = 120

@@ -54,6 +54,28 @@ def internal_error_text(failure: Failure) -> str:
     )
 
 
+# What a person reads when a file they shared cannot reach the browser (by why).
+FILE_TEXT = {
+    "too_big": "`{name}` is over 10 MB, the most Browser Use takes into a browser.",
+    "empty": "`{name}` is empty.",
+    "wrong_type": (
+        "`{name}` is of a type Browser Use does not take into a browser. It takes PDF, Word, "
+        "Excel, CSV, text, Markdown and images (PNG, JPEG, GIF, WebP, SVG)."
+    ),
+    "refused": (
+        "Slack did not give the app `{name}`. An admin may need to reinstall the app with the "
+        "files:read scope."
+    ),
+    "not_slack": "`{name}` is not on Slack's file host, so the app does not read it.",
+    "failed": "`{name}` could not be read from Slack. Try again.",
+}
+
+
+def file_text(why: str, name: str) -> str:
+    """Plain text (a name in backticks); the caller escapes it for mrkdwn."""
+    return FILE_TEXT.get(why, FILE_TEXT["failed"]).format(name=name) + " Nothing was started."
+
+
 def _wait(error: BrowserUseError) -> str:
     retry_after = getattr(error, "retry_after", None)
     return f" in {retry_after:g} seconds" if retry_after else " in a moment"
@@ -95,6 +117,11 @@ BROWSER_USE_TEXT: dict[str, Callable[[BrowserUseError], str]] = {
     "network": lambda e: "Could not reach Browser Use (network error).",
     "download_timeout": lambda e: "The file download did not finish in time.",
     "download_failed": lambda e: "The file could not be downloaded.",
+    "upload_timeout": lambda e: "Uploading the file to the browser did not finish in time.",
+    "upload_failed": lambda e: "The file could not be uploaded to the browser (network error).",
+    "upload_refused": lambda e: (
+        f"Browser Use's file storage refused the upload (HTTP {e.status}). Try again."
+    ),
 }
 
 

@@ -72,6 +72,7 @@ class Block(StrEnum):
     REPEAT = "repeat"
     REPEAT_AT = "repeat_at"
     REPEAT_SWITCHES = "repeat_switches"
+    FILES = "files"
     LOGIN_NAME = "login_name"
     LOGIN_URL = "login_url"
     LOGIN_PROXY = "login_proxy"

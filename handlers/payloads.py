@@ -209,6 +209,39 @@ class MessageShortcut(_Loose):
     message: Message  # the message it was used on
 
 
+class SharedFile(_Loose):
+    """A file shared in a message (an event's `files[]`, or `files.info`'s `file`). A Slack
+    Connect file may come as its ID only (`file_access: check_file_info`)."""
+
+    id: str
+    name: str | None = None
+    mimetype: str | None = None
+    size: int | None = None
+    url_private_download: str | None = None
+    file_access: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.file_access != "check_file_info" and bool(self.url_private_download)
+
+
+def shared_files(raw: Any) -> tuple[SharedFile, ...]:
+    """The files of a message, those Slack describes well enough to read; others are left out."""
+    found = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            found.append(SharedFile.model_validate(item))
+        except ValidationError:
+            continue
+    return tuple(found)
+
+
+def form_files(state: dict[str, Any]) -> tuple[SharedFile, ...]:
+    """The files put in a form's file input (its `files` block)."""
+    element = ((state.get("values") or {}).get("files") or {}).get(Action.VALUE) or {}
+    return shared_files(element.get("files"))
+
+
 class StepFunction(_Loose):
     callback_id: str
 

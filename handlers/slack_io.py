@@ -7,8 +7,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -84,6 +86,50 @@ async def post(
         log.warning("slack.post answered without a ts channel=%s", channel)
         return None, "no_ts"
     return ts, None
+
+
+class SlackFileError(Exception):
+    """A shared file could not be read from Slack: `code` says why (data only; the sentence is
+    `handlers.errors`'s)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# Slack's file host. The bot token goes there and nowhere else (and to SLACK_API_URL's host: a
+# proxy, or the tests' stand-in).
+SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
+
+
+async def download_file(
+    url: str, token: str, *, also_host: str | None = None, max_bytes: int
+) -> bytes:
+    """A shared file's bytes, read with the bot token (`files:read`). Slack answers a request it
+    will not serve with an HTML sign-in page and a 200: that is a refusal, not the file. A
+    redirect elsewhere does not get the token (httpx drops it across hosts)."""
+    host = urlsplit(url).hostname
+    if host not in SLACK_FILE_HOSTS and host != also_host:
+        raise SlackFileError("not_slack")
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with (
+            httpx.AsyncClient(timeout=30.0, follow_redirects=True) as http,
+            http.stream("GET", url, headers=headers) as response,
+        ):
+            if not response.is_success:
+                raise SlackFileError("refused")
+            if response.headers.get("content-type", "").startswith("text/html"):
+                raise SlackFileError("refused")
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise SlackFileError("too_big")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError:
+        raise SlackFileError("failed") from None
 
 
 async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:

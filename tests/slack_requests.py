@@ -121,6 +121,8 @@ def view_state(view: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
             )
         elif kind == "conversations_select":
             state["selected_conversation"] = raw
+        elif kind == "file_input":
+            state["files"] = raw or []
         elif kind == "timepicker":
             state["selected_time"] = raw if raw is not None else element.get("initial_time")
         else:

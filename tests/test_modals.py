@@ -46,6 +46,7 @@ def test_the_first_screen_is_short_and_remembers_where_it_was_opened() -> None:
         "structured_output",
         "allowed_domains",
         "login",  # a saved login to start logged in (a select of those the person may use)
+        "files",  # files for the browser (up to 5)
         "repeat",  # once by default; a recurring task's how often, at what time, how it posts
         "repeat_at",
         "repeat_switches",

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
-from bot.models import CreateSessionRequest, CreateTaskRequest, SessionView, SlackRoute
+from bot.models import CreateTaskRequest, SessionView, SlackRoute
 from bot.store import FollowUp, TaskRecord
 from handlers.access import apply_policy, check_access, check_quota
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
@@ -37,6 +37,7 @@ from handlers.flags import (
     Stop,
     parse_command,
 )
+from handlers.flows import files
 from handlers.flows.channel_defaults import defaults_for, defaults_of, settings_prompt
 from handlers.flows.controls import stop_task, task_status
 from handlers.flows.logins import SAVE_LOGIN_BY_COMMAND, find_login, logins_here, with_login
@@ -44,7 +45,7 @@ from handlers.flows.modals import open_task_form
 from handlers.flows.recurring import channel_schedules, create_schedule
 from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.ids import Reaction
-from handlers.payloads import FormContext, QueuedFollowUp, task_of
+from handlers.payloads import FormContext, QueuedFollowUp, SharedFile, shared_files, task_of
 from handlers.slack_io import post, react, tell_clicker, tell_in_thread
 from handlers.views import messages
 from handlers.views.form import Prefill
@@ -69,6 +70,7 @@ class Said:
     text: str
     ts: str  # the message itself (it gets the reactions)
     thread_ts: str  # the thread it belongs to (its own ts when it starts one)
+    files: tuple[SharedFile, ...] = ()  # shared with it: they reach the task's browser
 
 
 def words_of(text: str) -> str:
@@ -110,20 +112,6 @@ async def _live_session(deps: Deps, session_id: str | None) -> SessionView | Non
         log.info("session.unavailable session_id=%s: %s", session_id, exc)
         return None
     return session if session.active else None
-
-
-async def _open_session(deps: Deps, request: CreateTaskRequest) -> SessionView:
-    """A browser kept alive for the thread, with the session settings the person asked for."""
-    settings = request.session_settings
-    fields: dict[str, Any] = {}
-    if settings is not None:
-        fields = {name: getattr(settings, name) for name in settings.model_fields_set}
-    # Kept alive for follow-ups, with the agent's memory; both said, not left to defaults.
-    session = await deps.browser_use.create_session(
-        CreateSessionRequest(keep_alive=True, persist_memory=True, **fields)
-    )
-    log.info("session.opened session_id=%s", session.id)
-    return session
 
 
 async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
@@ -229,10 +217,19 @@ async def run_in_thread(
     asked_session: bool | None = None,
     defaults_note: tuple[str, ...] = (),
 ) -> None:
-    """Run the task in the thread's browser session, opening one for the thread's first task."""
+    """Run the task in the thread's browser session, opening one for the thread's first task,
+    with the files shared with the message uploaded into it."""
     session: SessionView | None = None
     limits_checked = False
     kept = None
+    uploads: list[files.Upload] = []
+    if said.files:
+        try:  # checked and read before any browser is opened for them
+            uploads = await files.gather(deps, client, said.files)
+        except UserInputError as exc:
+            await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
+            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            return
     if request.session_id is None:
         try:
             await check_quota(deps, said.user_id)  # before a browser is opened for nothing
@@ -272,7 +269,7 @@ async def run_in_thread(
             return
         if session is None:
             try:
-                session = await _open_session(deps, request)
+                session = await files.open_session(deps, request)
             except BrowserUseError as exc:
                 await say(client, said, messages.task_failed(failure_text(exc)))
                 await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
@@ -282,6 +279,14 @@ async def run_in_thread(
         fields.pop("session_settings", None)  # they went to the session itself
         kept = request.to_kept()  # as asked, session settings included: for Run again
         request = CreateTaskRequest.model_validate({**fields, "session_id": session.id})
+    if uploads and request.session_id is not None:
+        try:
+            await files.upload(deps, str(request.session_id), uploads)
+        except BrowserUseError as exc:
+            await say(client, said, messages.task_failed(failure_text(exc)))
+            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            return
+        request = files.naming(request, uploads)
     origin = Origin(
         team_id=said.team_id,
         channel_id=said.channel_id,
@@ -361,8 +366,11 @@ async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes
 
 def said_from_event(body: dict[str, Any]) -> Said | None:
     event = body.get("event") or {}
-    # Bots (this one included), edits, joins and other message subtypes never start tasks.
-    if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+    # Bots (this one included), edits, joins and other message subtypes never start tasks; a
+    # message that shares files (a DM's `file_share`) does.
+    if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
+        return None
+    if not event.get("user"):
         return None
     return Said(
         team_id=str(body.get("team_id") or event.get("team") or ""),
@@ -371,6 +379,7 @@ def said_from_event(body: dict[str, Any]) -> Said | None:
         text=str(event.get("text") or ""),
         ts=str(event["ts"]),
         thread_ts=str(event.get("thread_ts") or event["ts"]),
+        files=shared_files(event.get("files")),
     )
 
 

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from handlers.access import apply_policy, check_access
 from handlers.errors import FormErrors, UserInputError, failure_text
+from handlers.flows import files
 from handlers.flows.channel_defaults import defaults_for, defaults_of
 from handlers.flows.logins import use_login
 from handlers.flows.modals import (
@@ -34,7 +35,7 @@ from handlers.options import (
     NO_LOGIN,
     Defaults,
 )
-from handlers.payloads import FormContext
+from handlers.payloads import FormContext, form_files
 from handlers.slack_io import SLACK_ERRORS
 from handlers.views import messages
 from handlers.views.form import task_form
@@ -71,6 +72,13 @@ async def handle_task_form(
         check_access(deps.policy, body["user"]["id"], channel_id)
         recurring = parse_repeat_fields(values, deps.policy.repeat_floor)
         request = apply_policy(parse_form(values, defaults_of(deps)), deps.policy)
+        shared = form_files(view.get("state", {}))
+        if shared and recurring is not None:
+            raise FormErrors({Block.FILES: "A recurring task cannot take files."})
+        try:
+            files.check(shared)
+        except UserInputError as exc:
+            raise FormErrors({Block.FILES: exc.message}) from None
     except FormErrors as exc:
         await ack(response_action="errors", errors=exc.errors)
         return
@@ -101,13 +109,17 @@ async def handle_task_form(
             channel = await defaults_for(deps, origin.channel_id)
             defaults = replace(Defaults(), channel=channel.channel)
             chosen = apply_policy(parse_form(values, defaults), deps.policy)
-        if values.get("login") not in (None, NO_LOGIN):
-            try:
+        try:
+            if values.get("login") not in (None, NO_LOGIN):
                 chosen, noted = await use_login(deps, origin, chosen, str(values["login"]))
-            except UserInputError as exc:  # told privately; nothing is created
-                refusal = messages.notice(f":warning: {failure_text(exc)}")
-                await tell_privately(client, origin, refusal, None)
-                return
+            uploads = await files.gather(deps, client, shared) if shared else []
+        except UserInputError as exc:  # told privately; nothing is created
+            refusal = messages.notice(f":warning: {failure_text(exc)}")
+            await tell_privately(client, origin, refusal, None)
+            return
+        if uploads:
+            await files.start_with_files(deps, client, chosen, noted, uploads)
+            return
         if recurring is None:
             await start_task(deps, client, chosen, noted)
             return

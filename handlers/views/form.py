@@ -18,6 +18,7 @@ from handlers.payloads import FormContext
 from handlers.views import kit
 
 # The form's fields come from the option table (`handlers.options.OPTIONS`).
+MAX_FORM_FILES = 5  # Slack's file_input takes up to 10; Browser Use's flow here, 5
 FIRST_SCREEN = frozenset(
     o.key for o in OPTIONS if isinstance(o.form, FormField) and o.form.first_screen
 )
@@ -128,6 +129,14 @@ def task_form(
             )
         )
     blocks += option_fields(defaults, first_screen=True)
+    blocks.append(
+        kit.field(
+            Block.FILES,
+            "Files for the browser",
+            {"type": "file_input", "max_files": MAX_FORM_FILES},
+            hint="Up to 5, 10 MB each: PDF, Word, Excel, CSV, text, Markdown or images.",
+        )
+    )
     blocks += _repeat_blocks()
     initials = prefill.initials()
     if prefill.start_url:

@@ -105,6 +105,9 @@ class FakeBrowserUse(ThreadedServer):
             self.profile_requests: list[dict[str, Any]] = []  # POST /profiles bodies
             self.cookies: dict[str, set[str]] = {}  # the sites a session's browser holds
             self.live_url_after_reads = 0  # GET /sessions/{id} answers without liveUrl this often
+            self.uploads: dict[str, dict[str, bytes]] = {}  # files uploaded, by session, by name
+            self.upload_refusals: list[str] = []  # why an upload was refused, as S3 would
+            self._presigned: dict[str, dict[str, Any]] = {}  # by the upload URL's token
             self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
             self.session_requests: list[dict[str, Any]] = []
             self.session_stops: list[str] = []
@@ -292,6 +295,12 @@ class FakeBrowserUse(ThreadedServer):
             ("DELETE", "/profiles/{id}", self._delete_profile, C()),
             ("POST", "/sessions/{id}/public-share", self._share, C(None, v2.ShareView)),
             (
+                "POST",
+                "/files/sessions/{id}/presigned-url",
+                self._presign,
+                C(v2.UploadFileRequest, v2.UploadFilePresignedUrlResponse),
+            ),
+            (
                 "GET",
                 "/files/tasks/{id}/output-files/{file}",
                 self._output_file,
@@ -302,6 +311,7 @@ class FakeBrowserUse(ThreadedServer):
             app.router.add_route(method, f"/api/v2{path}", handler)
             self._contracts[f"{method} /api/v2{path}"] = terms
         app.router.add_get("/downloads/{file}", self._download)
+        app.router.add_post("/uploads/{token}", self._upload)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_post("/_control", self._control)
         app.router.add_get("/_control/created", self._control_created)
@@ -637,6 +647,66 @@ class FakeBrowserUse(ThreadedServer):
             },
             status=201,
         )
+
+    async def _presign(self, request: web.Request) -> web.Response:
+        view = self._session_view(request.match_info["id"])
+        if view is None or view["status"] != "active":
+            return await _not_found("Session")
+        body = await request.json()
+        token = uuid.uuid4().hex
+        fields = {
+            "key": f"uploads/{view['id']}/{body['fileName']}",
+            "Content-Type": body["contentType"],
+            "policy": hashlib.sha256(token.encode()).hexdigest(),
+            "x-amz-signature": hashlib.sha256(f"sig{token}".encode()).hexdigest(),
+        }
+        self._presigned[token] = {
+            **body,
+            "session": view["id"],
+            "fields": fields,
+            "expires": time.monotonic() + 120,
+        }
+        return web.json_response(
+            {
+                "url": f"{self.url}/uploads/{token}",
+                "method": "POST",
+                "fields": fields,
+                "fileName": body["fileName"],
+                "expiresIn": 120,
+            }
+        )
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """An S3 presigned POST: every field as given, then the file, last; the exact size;
+        within the expiry; once. Anything else is refused with S3's 403 or 400."""
+        presigned = self._presigned.pop(request.match_info["token"], None)
+
+        def refuse(why: str, status: int = 403) -> web.Response:
+            self.upload_refusals.append(why)
+            return web.Response(status=status, text=f"<Error><Code>{why}</Code></Error>")
+
+        if presigned is None:
+            return refuse("AccessDenied: no such presigned URL, or used already")
+        if "X-Browser-Use-API-Key" in request.headers or "Authorization" in request.headers:
+            return refuse("InvalidArgument: a credential was sent", 400)
+        if time.monotonic() > presigned["expires"]:
+            return refuse("AccessDenied: Request has expired")
+        reader = await request.multipart()
+        fields: dict[str, str] = {}
+        content = None
+        while (part := await reader.next()) is not None:
+            if content is not None:
+                return refuse("InvalidArgument: the file must be the last field", 400)
+            if part.name == "file":
+                content = await part.read()  # type: ignore[union-attr]
+            else:
+                fields[str(part.name)] = await part.text()  # type: ignore[union-attr]
+        if fields != presigned["fields"]:
+            return refuse("AccessDenied: the fields differ from the policy's")
+        if content is None or len(content) != presigned["sizeBytes"]:
+            return refuse("EntityTooLarge: the size differs from the one asked for", 400)
+        self.uploads.setdefault(presigned["session"], {})[presigned["fileName"]] = bytes(content)
+        return web.Response(status=204)
 
     async def _output_file(self, request: web.Request) -> web.Response:
         task = self.tasks.get(request.match_info["id"])

@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -74,8 +75,30 @@ class FakeSlack(ThreadedServer):
             self.workspace_admins: set[str] = set()  # users.info says is_admin
             self.time_zones: dict[str, str] = {}  # users.info's `tz`, by user
             self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
+            self.shared_files: dict[str, dict[str, Any]] = {}  # files people shared, by ID
+            self.file_downloads: list[dict[str, str]] = []  # (the headers of) each download
+            self.files_read_scope = True  # False: the app lacks files:read (HTML, not the file)
 
     # --- what a test can ask for -------------------------------------------------------------
+
+    def share_file(
+        self, name: str, content: bytes, mimetype: str, *, id_only: bool = False
+    ) -> dict[str, Any]:
+        """A file a person shares in a message: the `files[]` item its event carries (a Slack
+        Connect file may come as an ID only, to be read with `files.info`)."""
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        full = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(content),
+            "url_private": f"{self.url}/files-pri/T0TEST-{file_id}/{name}",
+            "url_private_download": f"{self.url}/files-pri/T0TEST-{file_id}/download/{name}",
+        }
+        self.shared_files[file_id] = {**full, "content": content}
+        return {"id": file_id, "file_access": "check_file_info"} if id_only else full
 
     def fail_next(
         self,
@@ -150,11 +173,26 @@ class FakeSlack(ThreadedServer):
         app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few read methods
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_post("/upload/{file}", self._upload)
+        app.router.add_get("/files-pri/{owner}/download/{name}", self._file)
         app.router.add_get("/socket", self._socket)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_get("/_control/posts", self._control_posts)
         app.router.add_post("/_control/reset", self._control_reset)
         return app
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """Slack's file host: the file for a bot token with files:read; else, as Slack does, a
+        login page in HTML with a 200."""
+        self.file_downloads.append(dict(request.headers))
+        file_id = request.match_info["owner"].split("-", 1)[-1]
+        shared = self.shared_files.get(file_id)
+        authorized = request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
+        if shared is None or not authorized or not self.files_read_scope:
+            page = (
+                "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+            )
+            return web.Response(text=page, content_type="text/html")
+        return web.Response(body=shared["content"], content_type=shared["mimetype"])
 
     async def _control_posts(self, _: web.Request) -> web.Response:
         posts = [
@@ -298,6 +336,11 @@ class FakeSlack(ThreadedServer):
                 if c.answer.get("ts") == thread or c.args.get("thread_ts") == thread
             ]
             return {"ok": True, "messages": messages, "has_more": False}
+        if method == "files.info":
+            shared = self.shared_files.get(str(args.get("file")))
+            if shared is None:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "file": {k: v for k, v in shared.items() if k != "content"}}
         if method == "users.info":
             user = str(args.get("user"))
             return {
