@@ -56,6 +56,9 @@ class Action(StrEnum):
     LOGIN_AGAIN = "login_again"
     DELETE_LOGIN = "delete_login"
     ADD_LOGIN = "add_login"
+    TAKE_OVER = "take_over"
+    OPEN_TAKEN_OVER = "open_taken_over"  # a link button: Slack still sends the click
+    CONTINUE_TASK = "continue_task"
 
 
 class Block(StrEnum):

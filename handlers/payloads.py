@@ -76,9 +76,9 @@ def _task_id(value: str | None) -> str:
     return str(UUID(str(value)))
 
 
-def _schedule_id(value: str | None) -> int:
+def _row_id(value: str | None) -> int:
     if not re.fullmatch(r"[0-9]{1,18}", str(value)):
-        raise ValueError("not a schedule ID")
+        raise ValueError("not a row ID (a whole number)")
     return int(str(value))
 
 
@@ -103,6 +103,9 @@ BUTTON_VALUES: dict[str, Callable[[str | None], object]] = {
     Action.CHANGE_AND_RUN: _task_id,
     Action.OPEN_CHANNEL_SETTINGS: _slack_id,  # the channel
     Action.QUEUE_FOLLOW_UP: _follow_up,
+    Action.TAKE_OVER: _task_id,
+    Action.CONTINUE_TASK: _task_id,  # in the private message of the one who took over
+    Action.OPEN_TAKEN_OVER: _task_id,
 }
 # Buttons that answer in the conversation they were clicked in.
 IN_A_CONVERSATION = frozenset(BUTTON_VALUES)
@@ -114,7 +117,18 @@ BUTTON_VALUES |= dict.fromkeys(
         Action.SCHEDULE_RUN_NOW,
         Action.SCHEDULE_DELETE,
     ),
-    _schedule_id,
+    _row_id,
+)
+# A saved login's buttons: in a DM, a list to one person, or on the Home tab.
+BUTTON_VALUES |= dict.fromkeys(
+    (
+        Action.LOGGED_IN,
+        Action.CANCEL_LOGIN,
+        Action.OPEN_LOGIN_BROWSER,
+        Action.LOGIN_AGAIN,
+        Action.DELETE_LOGIN,
+    ),
+    _row_id,
 )
 
 T = TypeVar("T")
@@ -132,7 +146,11 @@ def task_of(body: dict[str, Any]) -> str:
 
 
 def schedule_of(body: dict[str, Any]) -> int:
-    return clicked(body, _schedule_id)
+    return clicked(body, _row_id)
+
+
+def login_id_of(body: dict[str, Any]) -> int:
+    return clicked(body, _row_id)
 
 
 def follow_up_of(body: dict[str, Any]) -> QueuedFollowUp:

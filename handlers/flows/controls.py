@@ -2,20 +2,29 @@
 (the buttons in handlers/listeners/task_buttons.py, the subcommands of the command and of a
 mention).
 
-Stop, Live view and Share are for the person who started the task and the admins. The live view
-gives full control of the browser (and whatever it is logged in to), so it is only ever told to
-the clicker, never posted in the channel.
+Stop, Live view, Share and Take over are for the person who started the task and the admins. The
+live view gives full control of the browser (and whatever it is logged in to), so it is only ever
+told to the clicker, never posted in the channel.
 """
 
 from __future__ import annotations
 
 import logging
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
-from bot.models import SlackRoute, TaskView
+from bot.models import (
+    SESSION_METADATA_KEY,
+    TASK_MAX_CHARS,
+    CreateTaskRequest,
+    SlackRoute,
+    TaskView,
+)
 from bot.redact import hide
 from handlers.errors import UserInputError, failure_text
+from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.slack_text import escape
 from handlers.views import messages
 
@@ -85,6 +94,67 @@ async def live_view(deps: Deps, user_id: str, task_id: str) -> str:
         f":eyes: Live view (only you see this; it gives full control of the browser, so don't "
         f"share it): {escape(hide(session.live_url))}"
     )
+
+
+# The task that goes on after a person took the browser over: the agent is told, in its own task
+# text (v2 tasks cannot be paused, so it is a new task in the same browser).
+CONTINUE_PROMPT = (
+    "A person has just taken over this browser and done what you were stuck on (for example "
+    "logging in, solving a check or choosing an option). Go on with the original task from where "
+    "the browser is now. The original task: {task}"
+)
+NOT_KEPT = (
+    "Take over needs a browser that outlives its task, and this task's browser is Browser Use's "
+    "own: it may close when the task stops. Tasks started with a mention or a DM run in a "
+    "browser the app keeps for the thread."
+)
+
+
+async def take_over(deps: Deps, user_id: str, task_id: str) -> messages.Message:
+    """Stop the task, keep its browser, and hand the clicker its live view (theirs alone)."""
+    try:
+        task = await controlled_task(deps, user_id, task_id, "take over its browser")
+        if task.metadata.get(SESSION_METADATA_KEY) != task.session_id:
+            return messages.notice(NOT_KEPT)
+        if not task.ended:
+            await deps.browser_use.stop_task(task_id)  # the task; its session (browser) stays
+            deps.inflight.spawn(lambda: deps.tracker.refresh(task_id))
+        session = await deps.browser_use.get_session(task.session_id)
+    except (UserInputError, BrowserUseError) as exc:
+        return messages.notice(failure_text(exc))
+    if not session.active or not session.live_url:
+        return messages.notice("The browser is closed, so there is nothing to take over.")
+    log.info("task.taken_over task_id=%s by=%s", task_id, user_id)
+    return messages.taken_over(task_id, hide(session.live_url))
+
+
+async def continue_task(
+    deps: Deps, client: AsyncWebClient, user_id: str, task_id: str
+) -> str | None:
+    """ "Done, continue": a new task in the same browser that goes on with the original one.
+    None once started (its thread says so), or why not (mrkdwn)."""
+    try:
+        task = await controlled_task(deps, user_id, task_id, "continue it")
+        session = await deps.browser_use.get_session(task.session_id)
+    except (UserInputError, BrowserUseError) as exc:
+        return failure_text(exc)
+    route = SlackRoute.from_metadata(task.metadata)
+    if route is None or not session.active:
+        return "The browser is closed, so the task cannot go on in it. Start it again instead."
+    if session.busy:
+        return "The browser is already working on a task."
+    text = CONTINUE_PROMPT.format(task=task.task)[:TASK_MAX_CHARS]
+    request = CreateTaskRequest.model_validate({"task": text, "session_id": task.session_id})
+    origin = Origin(
+        team_id=route.team,
+        channel_id=route.channel,
+        user_id=route.user,
+        thread_ts=route.thread_ts,
+        announce=False,
+        thread_session=task.session_id,
+    )
+    started = await start_task(deps, client, request, origin)
+    return started.reason if isinstance(started, NotStarted) else None
 
 
 async def share(deps: Deps, user_id: str, task_id: str) -> tuple[str, bool]:

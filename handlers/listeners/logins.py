@@ -17,7 +17,7 @@ from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.ids import Action, Block, Callback
 from handlers.listeners import bind
-from handlers.payloads import FormContext
+from handlers.payloads import FormContext, login_id_of
 from handlers.slack_io import clicker_reporter, open_view, respond_ephemeral, tell_clicker
 from handlers.views import messages
 from handlers.views.logins import login_form
@@ -68,7 +68,7 @@ async def handle_login_browser_button(
     user = str(body["user"]["id"])
 
     async def work() -> None:
-        login_id = int(action["value"])
+        login_id = login_id_of(body)
         if action["action_id"] == Action.LOGGED_IN:
             refused = await logins.logged_in(deps, client, login_id, user)
         else:
@@ -90,7 +90,7 @@ async def handle_manage_login(
 
     async def work() -> None:
         try:
-            login = await logins.managed_login(deps, client, team, int(action["value"]), user)
+            login = await logins.managed_login(deps, client, team, login_id_of(body), user)
         except UserInputError as exc:
             await tell_clicker(client, body, failure_text(exc))
             return

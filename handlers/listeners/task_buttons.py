@@ -1,5 +1,6 @@
-"""The buttons on a task's status message: Stop, Live view, Share. What each does is in
-handlers/controls.py; these listeners ack, and tell the clicker (or the thread) what it said."""
+"""The buttons on a task's status message: Stop, Live view, Share, Take over (and its Done,
+continue). What each does is in handlers/flows/controls.py; these listeners ack, and tell the
+clicker (or the thread) what it said."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from handlers.flows import controls
 from handlers.ids import Action
 from handlers.listeners import bind
 from handlers.payloads import task_of
-from handlers.slack_io import clicker_reporter, post, tell_clicker
+from handlers.slack_io import (
+    clicker_reporter,
+    post,
+    respond_ephemeral,
+    tell_clicker,
+    tell_in_thread,
+)
 from handlers.views import messages
 
 
@@ -62,7 +69,50 @@ async def handle_share(
     deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
 
+async def handle_take_over(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Stop the task, keep its browser, and give its live view to the clicker alone."""
+    await ack()
+    user, task_id = body["user"]["id"], task_of(body)
+
+    async def work() -> None:
+        message = await controls.take_over(deps, user, task_id)
+        channel = str((body.get("channel") or {}).get("id", ""))
+        thread_ts = (body.get("message") or {}).get("thread_ts")
+        if not await tell_in_thread(client, channel, user, thread_ts, message):
+            await respond_ephemeral(body.get("response_url"), messages.ephemeral(message))
+
+    deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
+
+
+async def handle_continue(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Done, continue: the task goes on in the same browser; the private link is taken away."""
+    await ack()
+    user, task_id = body["user"]["id"], task_of(body)
+
+    async def work() -> None:
+        refused = await controls.continue_task(deps, client, user, task_id)
+        if refused:
+            await tell_clicker(client, body, refused)
+            return
+        done = {"replace_original": True, "text": ":arrow_forward: Going on in the browser."}
+        await respond_ephemeral(body.get("response_url"), done)
+
+    deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
+
+
+async def handle_open_browser(ack: AsyncAck, *, deps: Deps) -> None:
+    """The link button opens the browser in the person's own; Slack still sends the click."""
+    await ack()
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     app.action(Action.STOP_TASK)(bind(handle_stop, deps))
     app.action(Action.LIVE_VIEW)(bind(handle_live_view, deps))
     app.action(Action.SHARE_SESSION)(bind(handle_share, deps))
+    app.action(Action.TAKE_OVER)(bind(handle_take_over, deps))
+    app.action(Action.CONTINUE_TASK)(bind(handle_continue, deps))
+    app.action(Action.OPEN_TAKEN_OVER)(bind(handle_open_browser, deps))

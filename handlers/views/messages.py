@@ -159,7 +159,9 @@ def _ids(task_id: str, session_id: str) -> str:
     return f"*Task ID:* `{escape(task_id)}`\n*Session ID:* `{escape(session_id)}`"
 
 
-def _buttons(task_id: str) -> dict[str, Any]:
+def _buttons(task_id: str, *, take_over: bool = False) -> dict[str, Any]:
+    """Stop, Live view, Share; and Take over where the browser outlives its task (one the app
+    keeps for a thread: stopping a task Browser Use made a browser for may close it)."""
     stop = {
         "type": "button",
         "action_id": Action.STOP_TASK,
@@ -188,7 +190,38 @@ def _buttons(task_id: str) -> dict[str, Any]:
         "value": task_id,
         "text": {"type": "plain_text", "text": "Share"},
     }
-    return {"type": "actions", "block_id": Block.TASK_BUTTONS, "elements": [stop, live, share]}
+    elements = [stop, live, share]
+    if take_over:
+        elements.append(kit.button(Action.TAKE_OVER, "Take over", task_id))
+    return {"type": "actions", "block_id": Block.TASK_BUTTONS, "elements": elements}
+
+
+def taken_over(task_id: str, live_url: str) -> Message:
+    """To the person who took over, alone: the browser, and how to hand it back."""
+    open_button = {
+        **kit.button(Action.OPEN_TAKEN_OVER, "Open the browser", task_id),
+        "url": live_url,
+        "style": "primary",
+    }
+    text = (
+        ":raising_hand: *The task is stopped and its browser is yours.* Open it, do what the "
+        "agent was stuck on (log in, solve a check, pick an option), then click *Done, "
+        "continue*: a new task goes on from there, in the same browser. The link is yours "
+        "alone: whoever has it controls that browser."
+    )
+    return {
+        "text": "The task is stopped and its browser is yours.",
+        "blocks": [
+            kit.section(text),
+            {
+                "type": "actions",
+                "elements": [
+                    open_button,
+                    kit.button(Action.CONTINUE_TASK, "Done, continue", task_id),
+                ],
+            },
+        ],
+    }
 
 
 def task_started(
@@ -201,7 +234,11 @@ def task_started(
     body = f":rocket: *Task started*\n{_ids(created.id, created.session_id)}"
     return {
         "text": text,
-        "blocks": [kit.section(body), kit.context(STATES["created"][2]), _buttons(created.id)],
+        "blocks": [
+            kit.section(body),
+            kit.context(STATES["created"][2]),
+            _buttons(created.id, take_over=thread_session),
+        ],
         # Found again in the thread after a restart: the task, the message to react to, and
         # whether this session is the thread's own (kept alive for follow-ups).
         "metadata": TaskMessage(
@@ -285,7 +322,8 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
     if details:
         blocks.append(kit.context("\n".join(details)))
     if not task.ended:
-        blocks.append(_buttons(task.id))
+        kept = task.metadata.get(SESSION_METADATA_KEY) == task.session_id
+        blocks.append(_buttons(task.id, take_over=kept))
     # No metadata: chat.update keeps the message's own (with what only the first post knew).
     return {"text": text, "blocks": blocks}
 
