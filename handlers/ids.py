@@ -29,6 +29,7 @@ class Callback(StrEnum):
     NEW_BROWSER_TASK = "new_browser_task"
     RUN_BROWSER_TASK = "run_browser_task"
     SAVE_LOGIN = "save_login"
+    EDIT_LOGIN = "edit_login"
 
 
 class Action(StrEnum):
@@ -55,6 +56,7 @@ class Action(StrEnum):
     CANCEL_LOGIN = "cancel_login"
     LOGIN_AGAIN = "login_again"
     DELETE_LOGIN = "delete_login"
+    CHANGE_LOGIN = "change_login"
     ADD_LOGIN = "add_login"
     TAKE_OVER = "take_over"
     OPEN_TAKEN_OVER = "open_taken_over"  # a link button: Slack still sends the click

@@ -126,6 +126,7 @@ BUTTON_VALUES |= dict.fromkeys(
         Action.CANCEL_LOGIN,
         Action.OPEN_LOGIN_BROWSER,
         Action.LOGIN_AGAIN,
+        Action.CHANGE_LOGIN,
         Action.DELETE_LOGIN,
     ),
     _row_id,

@@ -242,6 +242,13 @@ def test_a_login_browser_is_closed_by_a_restart_or_by_the_process_that_outlives_
     two = AppProcess({**app_env(slack, browser_use), **shared}, tmp_path / "two").start()
     try:
         sender = SlackSender(one.url, slack.response_url())
+        # Opened through one process, finished through the other.
+        message, session_id = save_login(sender, slack, browser_use, "Docs https://docs.example")
+        browser_use.log_in(session_id, "docs.example")
+        click(SlackSender(two.url, slack.response_url()), "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        assert session_id in browser_use.session_stops
+
         _, session_id = save_login(sender, slack, browser_use, "Wiki https://wiki.example")
         after = len(slack.calls)
         assert one.proc is not None
@@ -376,3 +383,50 @@ def test_a_channel_default_login_starts_its_tasks_logged_in_unless_the_person_sa
         sender.command("Check the queue --proxy us", user_id="U2", channel_id="CSH")
         wait_for(lambda: len(browser_use.created) == 2, 5, "the second task")
         assert browser_use.created[1].body["sessionSettings"] == {"proxyCountryCode": "us"}
+
+
+def test_the_owner_renames_and_reshares_a_login_and_others_may_not(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        message, session_id = save_login(sender, slack, browser_use, "Expenses")
+        browser_use.log_in(session_id, "expenses.example")
+        click(sender, "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        (profile_id,) = browser_use.profiles
+        change = {"action_id": "change_login", "value": login_button(message, "logged_in")["value"]}
+
+        click(sender, "U2", change, channel="C9")  # not theirs
+        wait_for(lambda: slack.calls_to("chat.postEphemeral"), 5, "the refusal")
+        assert "Only <@U1> and the admins" in slack.calls_to("chat.postEphemeral")[-1].raw
+
+        before = len(slack.calls_to("views.open"))
+        click(sender, "U1", change, view={"type": "home", "id": "VHOME"})
+        view = opened_form(slack, before)
+        assert view["callback_id"] == "edit_login" and initial(view, "login_name") == "Expenses"
+        entered = {"login_name": "Spend", "login_shared": "channels", "login_channels": ["C9"]}
+        assert sender.interactive(view_submission(view, entered, user_id="U1")).text == ""
+        wait_for(lambda: browser_use.profiles[profile_id]["name"] == "Spend", 5, "renamed")
+
+        sender.command("Report the month --login spend", user_id="U2", channel_id="C9")
+        (task,) = wait_for(lambda: browser_use.created, 5, "U2's task where it is shared now")
+        assert task.body["sessionSettings"] == {"profileId": profile_id}
+
+
+def test_a_login_browser_browser_use_refuses_is_told_and_keeps_nothing(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        busy = {"detail": "Too many concurrent active sessions"}
+        browser_use.session_refusals.append((429, busy))
+        before = len(slack.calls_to("views.open"))
+        sender.command("login Expenses https://expenses.example", user_id="U1")
+        view = opened_form(slack, before)
+        assert sender.interactive(view_submission(view, {}, user_id="U1")).text == ""
+        (note,) = wait_for(lambda: dms_to(slack, "U1"), 5, "the person told")
+        assert "Too many browser sessions" in note.args["text"]
+        assert "not saved" in note.args["text"]
+        assert browser_use.profiles == {}  # the profile made for it is gone too
+        sender.command("Check it --login expenses", user_id="U1")
+        (refusal,) = wait_for(lambda: slack.responses, 5, "no such login")
+        assert "no saved login" in refusal.args["text"]

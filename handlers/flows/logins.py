@@ -383,6 +383,27 @@ async def managed_login(
     return login
 
 
+async def asked_change(deps: Deps, login: Login, values: dict[str, str | list[str]]) -> Login:
+    """The login as the form would have it (a new name or new sharing); `FormErrors` for a
+    name taken or a field wrong. Read in the form's ack; nothing is changed yet."""
+    asked = parse_login_form(values, login.team, login.owner)
+    if asked.name.casefold() != login.name.casefold():
+        taken = await deps.store.login_named(login.team, asked.name)
+        if taken is not None:
+            raise FormErrors({Block.LOGIN_NAME: "A login of that name exists already."})
+    return replace(login, name=asked.name, shared=asked.shared, channels=asked.channels)
+
+
+async def change_login(deps: Deps, login: Login, asked: Login) -> None:
+    """The new name (the profile's at Browser Use first) and sharing, kept."""
+    if asked.name != login.name:
+        await deps.browser_use.rename_profile(login.profile_id, asked.name)
+    await deps.store.change_login(
+        login.id, name=asked.name, shared=asked.shared, channels=asked.channels
+    )
+    log.info("login.changed login_id=%s shared=%s", login.id, asked.shared)
+
+
 async def delete_login(deps: Deps, client: AsyncWebClient, login: Login) -> None:
     """At Browser Use first (the profile holds the cookies), then the row."""
     closed = await deps.store.close_login_session(login.id)

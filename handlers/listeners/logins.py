@@ -19,8 +19,9 @@ from handlers.ids import Action, Block, Callback
 from handlers.listeners import bind
 from handlers.payloads import FormContext, login_id_of
 from handlers.slack_io import clicker_reporter, open_view, respond_ephemeral, tell_clicker
+from handlers.slack_text import escape
 from handlers.views import messages
-from handlers.views.logins import login_form
+from handlers.views.logins import edit_login_form, login_form
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,54 @@ async def handle_manage_login(
     deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
 
+async def handle_change_login(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Rename or share…: the form, for the login's owner and the admins."""
+    await ack()
+    user, team = str(body["user"]["id"]), _team(body)
+
+    async def work() -> None:
+        try:
+            login = await logins.managed_login(deps, client, team, login_id_of(body), user)
+        except UserInputError as exc:
+            await tell_clicker(client, body, failure_text(exc))
+            return
+        view = edit_login_form(login, admin=await is_admin(deps, client, user))
+        if not await open_view(client, body["trigger_id"], view):
+            await tell_clicker(client, body, VIEW_FAILED)
+
+    deps.inflight.spawn(work)
+
+
+async def handle_edit_login(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Save a new name or new sharing: checked again here (the owner or an admin, the name
+    free, everyone-sharing for admins), errors under their fields."""
+    user, team = str(body["user"]["id"]), _team(body)
+    try:
+        login = await logins.managed_login(deps, client, team, int(view["private_metadata"]), user)
+        values = form_values(view.get("state", {}))
+        widens = values.get(Block.LOGIN_SHARED) == "workspace" and login.shared != "workspace"
+        if widens and not await is_admin(deps, client, user):
+            raise FormErrors({Block.LOGIN_SHARED: "Only admins share with everyone."})
+        asked = await logins.asked_change(deps, login, values)
+    except FormErrors as exc:
+        await ack(response_action="errors", errors=exc.errors)
+        return
+    except (UserInputError, ValueError):
+        await ack(response_action="errors", errors={Block.LOGIN_NAME: "That login is not yours."})
+        return
+    await ack()
+
+    async def save() -> None:
+        await logins.change_login(deps, login, asked)
+        await publish_home(deps, client, user, note=f"“{escape(asked.name)}” is saved.")
+
+    deps.inflight.spawn(save)
+
+
 async def handle_add_login(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
 ) -> None:
@@ -133,6 +182,8 @@ async def handle_open_login_browser(ack: AsyncAck, *, deps: Deps) -> None:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     app.view(Callback.SAVE_LOGIN)(bind(handle_save_login, deps))
+    app.view(Callback.EDIT_LOGIN)(bind(handle_edit_login, deps))
+    app.action(Action.CHANGE_LOGIN)(bind(handle_change_login, deps))
     for action_id in (Action.LOGGED_IN, Action.CANCEL_LOGIN):
         app.action(action_id)(bind(handle_login_browser_button, deps))
     for action_id in (Action.LOGIN_AGAIN, Action.DELETE_LOGIN):

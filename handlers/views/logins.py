@@ -86,6 +86,28 @@ def login_form(
     }
 
 
+def edit_login_form(login: Login, *, admin: bool) -> dict[str, Any]:
+    """Rename a login, or change who may use it (its owner and the admins). Its login page and
+    proxy belong to what its browser saved: to change those, save a new one."""
+    form = login_form(FormContext(), name=login.name, admin=admin or login.shared == "workspace")
+    keep = {Block.LOGIN_NAME, Block.LOGIN_SHARED, Block.LOGIN_CHANNELS}
+    blocks = [b for b in form["blocks"] if b.get("block_id") in keep]
+    for block in blocks:
+        element = block["element"]
+        if block["block_id"] == Block.LOGIN_SHARED:
+            element["initial_option"] = kit.option(login.shared, SHARED_WORDS[login.shared])
+        if block["block_id"] == Block.LOGIN_CHANNELS and login.channels:
+            element["initial_conversations"] = list(login.channels)
+    return {
+        **form,
+        "callback_id": Callback.EDIT_LOGIN,
+        "private_metadata": str(login.id),
+        "title": kit.plain("Change a login"),
+        "submit": kit.plain("Save"),
+        "blocks": blocks,
+    }
+
+
 def deadline_words(deadline: float) -> str:
     """Slack's own date formatting, shown in the reader's time zone."""
     return f"<!date^{int(deadline)}^{{time}}|in a few minutes>"
@@ -182,6 +204,7 @@ def login_rows(logins: list[Login], user_id: str, *, admin: bool) -> list[dict[s
                     "block_id": f"{Block.LOGIN_BUTTONS}:{login.id}",
                     "elements": [
                         kit.button(Action.LOGIN_AGAIN, "Log in again", str(login.id)),
+                        kit.button(Action.CHANGE_LOGIN, "Rename or share…", str(login.id)),
                         {
                             **kit.button(Action.DELETE_LOGIN, "Delete", str(login.id)),
                             "style": "danger",

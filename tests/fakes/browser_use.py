@@ -106,6 +106,7 @@ class FakeBrowserUse(ThreadedServer):
             self.cookies: dict[str, set[str]] = {}  # the sites a session's browser holds
             self.live_url_after_reads = 0  # GET /sessions/{id} answers without liveUrl this often
             self.uploads: dict[str, dict[str, bytes]] = {}  # files uploaded, by session, by name
+            self.session_refusals: list[tuple[int, dict[str, Any]]] = []  # next POST /sessions
             self.upload_refusals: list[str] = []  # why an upload was refused, as S3 would
             self._presigned: dict[str, dict[str, Any]] = {}  # by the upload URL's token
             self.sessions: dict[str, dict[str, Any]] = {}  # opened with POST /sessions
@@ -572,6 +573,10 @@ class FakeBrowserUse(ThreadedServer):
     async def _create_session(self, request: web.Request) -> web.Response:
         body = await request.json() if request.body_exists else {}
         self.session_requests.append(body)
+        if self.session_refusals:
+            status, answer = self.session_refusals.pop(0)
+            request[SCRIPTED] = True
+            return web.json_response(answer, status=status)
         profile = self.profiles.get(body.get("profileId") or "")
         if body.get("profileId") and profile is None:
             return web.json_response({"detail": "Profile not found"}, status=404)
