@@ -30,6 +30,7 @@ ADMIN_SETTINGS: dict[str, str] = {
     "max_running_tasks_per_user": "MAX_RUNNING_TASKS_PER_USER",
     "max_tasks_per_hour_per_user": "MAX_TASKS_PER_HOUR_PER_USER",
     "channel_defaults_by": "CHANNEL_DEFAULTS_BY",
+    "profile_ids_by": "PROFILE_IDS_BY",
     "max_schedules_per_person": "MAX_SCHEDULES_PER_PERSON",
     "min_repeat_minutes": "MIN_REPEAT_MINUTES",
 }
@@ -110,6 +111,9 @@ class Settings(BaseModel):
     max_tasks_per_hour_per_user: int | None = None
     # Who may change a channel's defaults (`/browser-use settings`): "anyone" or "admins".
     channel_defaults_by: str = "anyone"
+    # Who may give a raw browser profile ID (`--profile`): "admins" or "anyone". A profile
+    # logged in as someone is used without a saved login's sharing rules, so admins by default.
+    profile_ids_by: str = "admins"
     # Recurring tasks: how many each person may keep (None: no limit), and how often at most
     # one repeats (None: DEFAULT_MIN_REPEAT_MINUTES).
     max_schedules_per_person: int | None = None
@@ -222,6 +226,9 @@ def load_settings(
     channel_defaults_by = values.get("CHANNEL_DEFAULTS_BY", "anyone").lower()
     if channel_defaults_by not in ("anyone", "admins"):
         problems.append("CHANNEL_DEFAULTS_BY must be anyone or admins")
+    profile_ids_by = values.get("PROFILE_IDS_BY", "admins").lower()
+    if profile_ids_by not in ("anyone", "admins"):
+        problems.append("PROFILE_IDS_BY must be admins or anyone")
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
@@ -276,6 +283,7 @@ def load_settings(
         login_minutes=login_minutes or 10.0,
         database_url=SecretStr(database),
         channel_defaults_by=channel_defaults_by,
+        profile_ids_by=profile_ids_by,
         max_schedules_per_person=max_schedules,
         min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),

@@ -106,6 +106,26 @@ async def check_quota(deps: Deps, user_id: str) -> None:
         return  # the limits cannot be counted right now; the create itself will say what is wrong
 
 
+PROFILE_IDS_FOR_ADMINS = (
+    "Only admins can give a browser profile ID here (it would act as whoever logged in to it). "
+    "Use a saved login instead (`--login`, `/browser-use logins`), or ask an admin."
+)
+
+
+async def check_profile_id(deps: Deps, client: AsyncWebClient, user_id: str, asked: bool) -> None:
+    """A person who gave a raw profile ID (`asked`) may, if the admin allows anyone to or they
+    are an admin; else a `UserInputError` pointing to saved logins."""
+    restricted = asked and deps.policy.profile_ids_by != "anyone"
+    if restricted and not await is_admin(deps, client, user_id):
+        raise UserInputError(PROFILE_IDS_FOR_ADMINS, field="profile_id")
+
+
+def asks_profile(request: CreateTaskRequest) -> bool:
+    """Whether the request gives a browser profile ID of its own."""
+    settings = request.session_settings
+    return settings is not None and "profile_id" in settings.model_fields_set
+
+
 async def is_admin(deps: Deps, client: AsyncWebClient, user_id: str) -> bool:
     """`ADMIN_USER_IDS`, or an admin or owner of the workspace (as Slack says)."""
     if user_id in deps.settings.admin_user_ids:

@@ -217,6 +217,9 @@ def app_env(slack: FakeSlack, browser_use: FakeBrowserUse) -> dict[str, str]:
         "BROWSER_USE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "POLL_INTERVAL_SECONDS": "0.2",
         "ADMIN_USER_IDS": "UADMIN",
+        # Raw profile IDs for anyone, as the tests of every option give one; the default (only
+        # admins) has its own test (test_logins_e2e.py).
+        "PROFILE_IDS_BY": "anyone",
     }
 
 

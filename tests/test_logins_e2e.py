@@ -430,3 +430,21 @@ def test_a_login_browser_browser_use_refuses_is_told_and_keeps_nothing(
         sender.command("Check it --login expenses", user_id="U1")
         (refusal,) = wait_for(lambda: slack.responses, 5, "no such login")
         assert "no saved login" in refusal.args["text"]
+
+
+def test_a_raw_profile_id_is_for_admins_unless_an_admin_allows_anyone(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    profile = browser_use.add_profile()
+    with own_app(PROFILE_IDS_BY="admins") as (_, sender):
+        sender.command(f"Check the dashboard --profile {profile}", user_id="U1")
+        (refusal,) = wait_for(lambda: slack.responses, 5, "the refusal")
+        assert "Only admins can give a browser profile ID" in refusal.args["text"]
+        said = mention(sender, f"check the dashboard --profile {profile}", user="U1")
+        wait_for(lambda: slack.in_thread(said.ts), 5, "the refusal in the thread")
+        assert "Only admins" in slack.in_thread(said.ts)[0].args["text"]
+        assert browser_use.create_calls == 0 and browser_use.session_requests == []
+
+        sender.command(f"Check the dashboard --profile {profile}", user_id="UADMIN")
+        (task,) = wait_for(lambda: browser_use.created, 5, "the admin's task")
+        assert task.body["sessionSettings"] == {"profileId": profile}

@@ -36,6 +36,8 @@ def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[st
             errors[key] = exc.message
     if chosen.get("channel_defaults_by") is None and "channel_defaults_by" in chosen:
         chosen["channel_defaults_by"] = "anyone"
+    if chosen.get("profile_ids_by") is None and "profile_ids_by" in chosen:
+        chosen["profile_ids_by"] = "admins"
     allowed = chosen.get("allowed_llms", policy.allowed_llms)
     model = chosen.get("default_llm", policy.default_llm)
     if allowed and model and model not in allowed:

@@ -22,7 +22,13 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SessionView, SlackRoute
 from bot.store import FollowUp, TaskRecord
-from handlers.access import apply_policy, check_access, check_quota
+from handlers.access import (
+    apply_policy,
+    asks_profile,
+    check_access,
+    check_profile_id,
+    check_quota,
+)
 from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
 from handlers.flags import (
     ChannelSettings,
@@ -129,23 +135,18 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
         parsed = parse_command(text, defaults, deps.policy.repeat_floor)
         if not isinstance(parsed, Help | ChannelSettings):  # for everyone, as on the command
             check_access(deps.policy, said.user_id, said.channel_id)
-        if isinstance(parsed, Run):
-            # Profile and proxy the person asked for, not the channel's (a follow-up in a
-            # thread with a browser already keeps that browser's).
-            person = parse_command(text, defaults_of(deps))
-            asked_session = isinstance(person, Run) and (
-                person.request.session_settings is not None or person.login is not None
+        if isinstance(parsed, Run | Every):
+            # What the person asked for, not the channel's: a follow-up in a thread with a
+            # browser already keeps that browser's profile and proxy; a raw profile ID of
+            # their own is the admin's to allow.
+            own = parse_command(text, defaults_of(deps))
+            mine = own.request if isinstance(own, Run | Every) else None
+            asked_session = isinstance(own, Run) and (
+                own.request.session_settings is not None or own.login is not None
             )
+            await check_profile_id(deps, client, said.user_id, bool(mine and asks_profile(mine)))
             request = apply_policy(parsed.request, deps.policy)
             if parsed.login is not None:  # the browser opens on the login's profile
-                login = await find_login(
-                    deps, said.team_id, said.user_id, said.channel_id, parsed.login
-                )
-                request = with_login(request, login)
-            parsed = Run(request)
-        if isinstance(parsed, Every):
-            request = apply_policy(parsed.request, deps.policy)
-            if parsed.login is not None:  # each run starts on the login's profile
                 login = await find_login(
                     deps, said.team_id, said.user_id, said.channel_id, parsed.login
                 )

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps, Failure
-from handlers.access import apply_policy, check_access, is_admin
+from handlers.access import apply_policy, asks_profile, check_access, check_profile_id, is_admin
 from handlers.errors import (
     FORM_FAILED,
     VIEW_FAILED,
@@ -169,13 +169,15 @@ async def handle_command(
         assert isinstance(again, Run | Every)
         request = apply_policy(again.request, deps.policy)
         noted = replace(origin, defaults_note=tuple(defaults.applied(request)))
-        if again.login is not None:
-            try:
+        try:
+            # A raw profile ID of the person's own (the ack's parse had no channel defaults).
+            await check_profile_id(deps, client, origin.user_id, asks_profile(parsed.request))
+            if again.login is not None:
                 request, noted = await use_login(deps, noted, request, again.login)
-            except UserInputError as exc:  # told privately; nothing is created
-                refusal = messages.notice(f":warning: {failure_text(exc)}")
-                await tell_privately(client, origin, refusal, None)
-                return
+        except UserInputError as exc:  # told privately; nothing is created
+            refusal = messages.notice(f":warning: {failure_text(exc)}")
+            await tell_privately(client, origin, refusal, None)
+            return
         if isinstance(again, Every):
             await create_schedule(
                 deps,

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from handlers.access import apply_policy, check_access
+from handlers.access import apply_policy, check_access, check_profile_id
 from handlers.errors import FormErrors, UserInputError, failure_text
 from handlers.flows import files
 from handlers.flows.channel_defaults import defaults_for, defaults_of
@@ -110,6 +110,7 @@ async def handle_task_form(
             defaults = replace(Defaults(), channel=channel.channel)
             chosen = apply_policy(parse_form(values, defaults), deps.policy)
         try:
+            await check_profile_id(deps, client, origin.user_id, "profile_id" in values)
             if values.get("login") not in (None, NO_LOGIN):
                 chosen, noted = await use_login(deps, origin, chosen, str(values["login"]))
             uploads = await files.gather(deps, client, shared) if shared else []

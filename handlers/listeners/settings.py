@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from handlers.access import is_admin
-from handlers.errors import VIEW_FAILED, FormErrors
+from handlers.access import check_profile_id, is_admin
+from handlers.errors import VIEW_FAILED, FormErrors, UserInputError
 from handlers.flows.admin_settings import parse_admin
 from handlers.flows.channel_defaults import (
     check_login,
@@ -102,6 +102,11 @@ async def handle_settings(
     try:
         fields = parse_settings(form_values(view.get("state", {})))
         await check_profile(deps, fields)
+        asked = "profile_id" in (fields.get("session_settings") or {})
+        try:
+            await check_profile_id(deps, client, user, asked)
+        except UserInputError as exc:
+            raise FormErrors({"profile_id": exc.message}) from None
         await check_login(deps, str((body.get("team") or {}).get("id", "")), channel, fields)
     except FormErrors as exc:
         await ack(response_action="errors", errors=exc.errors)

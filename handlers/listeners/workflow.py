@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from handlers.access import apply_policy, check_access
+from handlers.access import apply_policy, check_access, check_profile_id
 from handlers.errors import UserInputError
 from handlers.flows.channel_defaults import defaults_for
 from handlers.flows.logins import use_login
@@ -54,6 +54,8 @@ async def handle_run_browser_task(
             defaults = await defaults_for(deps, channel)
             request = apply_policy(request_from_inputs(inputs, defaults), deps.policy)
             noted = origin
+            asked = bool(str(inputs.get("profile_id") or "").strip())
+            await check_profile_id(deps, bot_client, person or "", asked)
             # A login the notified person owns, or one shared with the channel (its default).
             login = str(inputs.get("login") or "").strip() or (
                 None if inputs.get("profile_id") else defaults.channel.get("login")

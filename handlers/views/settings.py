@@ -31,6 +31,7 @@ LABELS = {
     "max_running_tasks_per_user": "Running tasks per person",
     "max_tasks_per_hour_per_user": "Tasks per person an hour",
     "channel_defaults_by": "Who may change a channel's defaults",
+    "profile_ids_by": "Who may give a browser profile ID",
     "max_schedules_per_person": "Recurring tasks per person",
     "min_repeat_minutes": "Shortest repeat, in minutes",
 }
@@ -64,6 +65,7 @@ HINTS = {
     "forced_allowed_domains": "Added to every task's allowed domains, whatever it asks.",
     "max_schedules_per_person": "Empty: no limit.",
     "min_repeat_minutes": "Empty: 15.",
+    "profile_ids_by": "A profile is used without a saved login's sharing rules.",
 }
 
 
@@ -100,9 +102,11 @@ def _field(key: str, value: Any) -> dict[str, Any]:
         element = kit.select(
             [("anyone", "Anyone in the channel"), ("admins", "Only admins")], value
         )
+    elif key == "profile_ids_by":
+        element = kit.select([("admins", "Only admins"), ("anyone", "Anyone")], value)
     else:  # domains
         element = kit.text_input("example.com, *.example.com", initial=", ".join(value or ()))
-    optional = key not in ("default_llm", "channel_defaults_by")
+    optional = key not in ("default_llm", "channel_defaults_by", "profile_ids_by")
     return kit.field(key, LABELS[key], element, optional=optional, hint=HINTS.get(key, ""))
 
 
