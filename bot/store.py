@@ -117,6 +117,9 @@ threads = Table(
     Column("thread_ts", String(32), primary_key=True),
     Column("session_id", String(64), nullable=False),
     Column("updated_at", Float, nullable=False),
+    # The browser profile the thread's browser was opened with, if any (a saved login's): what
+    # "Save the login" after a take over saves into.
+    Column("profile_id", String(64)),
 )
 
 request_keys = Table(
@@ -678,20 +681,34 @@ class Store:
             ).first()
         return row.session_id if row else None
 
-    async def set_thread_session(self, channel: str, thread_ts: str, session_id: str) -> None:
+    async def set_thread_session(
+        self, channel: str, thread_ts: str, session_id: str, profile_id: str | None = None
+    ) -> None:
         now = self.clock()
+        values = {"session_id": session_id, "updated_at": now, "profile_id": profile_id}
         async with self._begin() as conn:
             changed = await conn.execute(
                 update(threads)
                 .where(threads.c.channel == channel, threads.c.thread_ts == thread_ts)
-                .values(session_id=session_id, updated_at=now)
+                .values(**values)
             )
             if changed.rowcount == 0:
                 await conn.execute(
-                    insert(threads).values(
-                        channel=channel, thread_ts=thread_ts, session_id=session_id, updated_at=now
-                    )
+                    insert(threads).values(channel=channel, thread_ts=thread_ts, **values)
                 )
+
+    async def session_profile(self, session_id: str) -> str | None:
+        """The profile a thread's browser was opened with, by the browser's session ID."""
+        query = select(threads.c.profile_id).where(threads.c.session_id == session_id)
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).first()
+        return row.profile_id if row else None
+
+    async def login_with_profile(self, profile_id: str) -> Login | None:
+        query = select(logins).where(logins.c.profile_id == profile_id)
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).first()
+        return Login.from_row(row) if row else None
 
     # --- follow-ups waiting for a busy browser ------------------------------------------------
 

@@ -61,6 +61,7 @@ class Action(StrEnum):
     TAKE_OVER = "take_over"
     OPEN_TAKEN_OVER = "open_taken_over"  # a link button: Slack still sends the click
     CONTINUE_TASK = "continue_task"
+    SAVE_TAKEN_OVER = "save_taken_over"
 
 
 class Block(StrEnum):

@@ -106,6 +106,7 @@ BUTTON_VALUES: dict[str, Callable[[str | None], object]] = {
     Action.TAKE_OVER: _task_id,
     Action.CONTINUE_TASK: _task_id,  # in the private message of the one who took over
     Action.OPEN_TAKEN_OVER: _task_id,
+    Action.SAVE_TAKEN_OVER: _task_id,
 }
 # Buttons that answer in the conversation they were clicked in.
 IN_A_CONVERSATION = frozenset(BUTTON_VALUES)

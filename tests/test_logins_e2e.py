@@ -448,3 +448,35 @@ def test_a_raw_profile_id_is_for_admins_unless_an_admin_allows_anyone(
         sender.command(f"Check the dashboard --profile {profile}", user_id="UADMIN")
         (task,) = wait_for(lambda: browser_use.created, 5, "the admin's task")
         assert task.body["sessionSettings"] == {"profileId": profile}
+
+
+def test_a_taken_over_browser_on_a_saved_login_is_saved_into_it(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_following_e2e import Started
+    from tests.test_following_e2e import click as click_task
+
+    with own_app() as (_, sender):
+        message, _ = save_login(sender, slack, browser_use, "Portal")
+        click(sender, "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        (profile_id,) = browser_use.profiles
+
+        said = mention(sender, "download my invoice --login portal", user="U1")
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        status = wait_for(
+            lambda: [c for c in slack.posts() if task.id in c.args["text"]], 5, "its status"
+        )[0]
+        started = Started(task.id, task.session_id, said.ts, status.answer["ts"])
+        click_task(sender, "take_over", started, user="U1")
+        mine = wait_for(
+            lambda: [c for c in slack.calls_to("chat.postEphemeral") if "save_taken_over" in c.raw],
+            5,
+            "the browser, with Save the login",
+        )
+        assert "Save the login Portal" in mine[0].raw
+        browser_use.log_in(task.session_id, "portal.example")  # the person logs in again
+        click_task(sender, "save_taken_over", started, user="U1")
+        wait_for(lambda: task.session_id in browser_use.session_stops, 5, "the browser closed")
+        assert "portal.example" in browser_use.profiles[profile_id]["cookieDomains"]
+        wait_for(lambda: [r for r in slack.responses if "is saved" in r.raw], 5, "told")

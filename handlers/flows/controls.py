@@ -10,6 +10,7 @@ told to the clicker, never posted in the channel.
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -23,7 +24,9 @@ from bot.models import (
     TaskView,
 )
 from bot.redact import hide
+from bot.store import Login
 from handlers.errors import UserInputError, failure_text
+from handlers.flows.logins import saved_domains
 from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.slack_text import escape
 from handlers.views import messages
@@ -125,7 +128,39 @@ async def take_over(deps: Deps, user_id: str, task_id: str) -> messages.Message:
     if not session.active or not session.live_url:
         return messages.notice("The browser is closed, so there is nothing to take over.")
     log.info("task.taken_over task_id=%s by=%s", task_id, user_id)
-    return messages.taken_over(task_id, hide(session.live_url))
+    login = await _saved_login_of(deps, user_id, task.session_id)
+    return messages.taken_over(task_id, hide(session.live_url), login.name if login else None)
+
+
+async def _saved_login_of(deps: Deps, user_id: str, session_id: str) -> Login | None:
+    """The saved login the thread's browser runs on, if the person may save into it (its owner,
+    or an admin)."""
+    profile = await deps.store.session_profile(session_id)
+    login = await deps.store.login_with_profile(profile) if profile else None
+    if login is None or not deps.may_control(user_id, login.owner):
+        return None
+    return login
+
+
+async def save_taken_over(deps: Deps, client: AsyncWebClient, user_id: str, task_id: str) -> str:
+    """ "Save the login": the browser a person took over stops (that is when Browser Use saves
+    its profile, the login's), and the login holds what they did. The mrkdwn to tell them."""
+    try:
+        task = await controlled_task(deps, user_id, task_id, "save its browser")
+    except (UserInputError, BrowserUseError) as exc:
+        return failure_text(exc)
+    login = await _saved_login_of(deps, user_id, task.session_id)
+    if login is None:
+        return "This browser does not run on a saved login of yours, so there is nothing to save."
+    await deps.browser_use.stop_session(task.session_id)
+    domains = await saved_domains(deps, login.profile_id)
+    await deps.store.change_login(login.id, cookie_domains=domains, saved_at=time.time())
+    log.info("login.saved_after_take_over login_id=%s sites=%d", login.id, len(domains))
+    sites = ", ".join(f"`{escape(d)}`" for d in domains[:20]) or "no site yet"
+    return (
+        f":white_check_mark: “{escape(login.name)}” is saved: it holds cookies for {sites}. The "
+        "thread's browser is closed; the next mention opens a new one."
+    )
 
 
 async def continue_task(

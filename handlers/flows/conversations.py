@@ -275,7 +275,11 @@ async def run_in_thread(
                 await say(client, said, messages.task_failed(failure_text(exc)))
                 await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
                 return
-            await deps.store.set_thread_session(said.channel_id, said.thread_ts, session.id)
+            settings = request.session_settings
+            profile = str(settings.profile_id) if settings and settings.profile_id else None
+            await deps.store.set_thread_session(
+                said.channel_id, said.thread_ts, session.id, profile
+            )
         fields = {name: getattr(request, name) for name in request.model_fields_set}
         fields.pop("session_settings", None)  # they went to the session itself
         kept = request.to_kept()  # as asked, session settings included: for Run again

@@ -285,14 +285,14 @@ async def logged_in(deps: Deps, client: AsyncWebClient, login_id: int, user_id: 
         return closed
     if closed.session_id:
         await deps.browser_use.stop_session(closed.session_id)
-    domains = await _saved_domains(deps, closed.profile_id)
+    domains = await saved_domains(deps, closed.profile_id)
     await deps.store.change_login(login_id, cookie_domains=domains, saved_at=time.time())
     log.info("login.logged_in login_id=%s sites=%d", login_id, len(domains))
     await _replace_message(client, closed, views.login_saved(closed, domains))
     return None
 
 
-async def _saved_domains(deps: Deps, profile_id: str) -> list[str]:
+async def saved_domains(deps: Deps, profile_id: str) -> list[str]:
     """The sites the profile holds cookies for, read after its browser stopped. Whether Browser
     Use updates them the moment it stops is UNCONFIRMED: an empty list is read twice more."""
     for attempt in range(3):

@@ -104,6 +104,20 @@ async def handle_continue(
     deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
 
+async def handle_save_taken_over(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Save the login: the taken-over browser closes, and its saved login keeps what was done."""
+    await ack()
+    user, task_id = body["user"]["id"], task_of(body)
+
+    async def work() -> None:
+        said = await controls.save_taken_over(deps, client, user, task_id)
+        await respond_ephemeral(body.get("response_url"), {"replace_original": True, "text": said})
+
+    deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
+
+
 async def handle_open_browser(ack: AsyncAck, *, deps: Deps) -> None:
     """The link button opens the browser in the person's own; Slack still sends the click."""
     await ack()
@@ -116,3 +130,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.action(Action.TAKE_OVER)(bind(handle_take_over, deps))
     app.action(Action.CONTINUE_TASK)(bind(handle_continue, deps))
     app.action(Action.OPEN_TAKEN_OVER)(bind(handle_open_browser, deps))
+    app.action(Action.SAVE_TAKEN_OVER)(bind(handle_save_taken_over, deps))

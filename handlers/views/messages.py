@@ -196,8 +196,13 @@ def _buttons(task_id: str, *, take_over: bool = False) -> dict[str, Any]:
     return {"type": "actions", "block_id": Block.TASK_BUTTONS, "elements": elements}
 
 
-def taken_over(task_id: str, live_url: str) -> Message:
-    """To the person who took over, alone: the browser, and how to hand it back."""
+def _save_button(task_id: str, login_name: str) -> dict[str, Any]:
+    return kit.button(Action.SAVE_TAKEN_OVER, shorten(f"Save the login {login_name}", 75), task_id)
+
+
+def taken_over(task_id: str, live_url: str, login_name: str | None = None) -> Message:
+    """To the person who took over, alone: the browser, and how to hand it back; and, when the
+    browser runs on a saved login of theirs, the button that saves what they did into it."""
     open_button = {
         **kit.button(Action.OPEN_TAKEN_OVER, "Open the browser", task_id),
         "url": live_url,
@@ -218,6 +223,7 @@ def taken_over(task_id: str, live_url: str) -> Message:
                 "elements": [
                     open_button,
                     kit.button(Action.CONTINUE_TASK, "Done, continue", task_id),
+                    *([_save_button(task_id, login_name)] if login_name else []),
                 ],
             },
         ],
