@@ -480,3 +480,23 @@ def test_a_taken_over_browser_on_a_saved_login_is_saved_into_it(
         wait_for(lambda: task.session_id in browser_use.session_stops, 5, "the browser closed")
         assert "portal.example" in browser_use.profiles[profile_id]["cookieDomains"]
         wait_for(lambda: [r for r in slack.responses if "is saved" in r.raw], 5, "told")
+
+
+def test_a_recurring_task_keeps_the_login_it_names(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (process, sender):
+        message, _ = save_login(sender, slack, browser_use, "Inbox --proxy de")
+        click(sender, "U1", login_button(message, "logged_in"))
+        told(slack, "It holds")
+        (profile_id,) = browser_use.profiles
+        sender.command("every weekday at 9:00 sort my inbox --login inbox", user_id="U1")
+        store = process.workdir / "data" / "bot.db"
+
+        def schedule() -> str:
+            with sqlite3.connect(store) as conn:
+                rows = list(conn.execute("SELECT request FROM schedules"))
+            return rows[0][0] if rows else ""
+
+        kept = json.loads(wait_for(schedule, 5, "the schedule"))
+        assert kept["session_settings"] == {"profile_id": profile_id, "proxy_country_code": "de"}
