@@ -111,6 +111,25 @@ def save_login(
     return message, session_id
 
 
+def saved_login(
+    sender: SlackSender,
+    slack: FakeSlack,
+    browser_use: FakeBrowserUse,
+    text: str,
+    site: str,
+    *,
+    entered: dict[str, Any] | None = None,
+) -> str:
+    """A login saved by U1, logged in to `site`: its profile's ID."""
+    before = set(browser_use.profiles)
+    message, session_id = save_login(sender, slack, browser_use, text, entered=entered)
+    browser_use.log_in(session_id, site)
+    click(sender, "U1", login_button(message, "logged_in"))
+    told(slack, "It holds")
+    (profile_id,) = set(browser_use.profiles) - before
+    return profile_id
+
+
 def test_a_login_is_saved_privately_and_tasks_that_use_it_start_logged_in(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
@@ -303,11 +322,7 @@ def test_the_form_lists_the_logins_one_may_use_and_runs_on_the_one_picked(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     with own_app() as (_, sender):
-        message, session_id = save_login(sender, slack, browser_use, "Expenses")
-        browser_use.log_in(session_id, "expenses.example")
-        click(sender, "U1", login_button(message, "logged_in"))
-        told(slack, "It holds")
-        (profile_id,) = browser_use.profiles
+        profile_id = saved_login(sender, slack, browser_use, "Expenses", "expenses.example")
 
         before = len(slack.calls_to("views.open"))
         sender.command("", user_id="U2", channel_id="C1")  # not shared with U2: not listed
@@ -335,11 +350,7 @@ def test_a_workflow_step_uses_a_login_shared_with_its_channel_and_fails_on_anoth
 
     with own_app() as (_, sender):
         entered = {"login_shared": "channels", "login_channels": ["CWF"]}
-        message, session_id = save_login(sender, slack, browser_use, "Ops", entered=entered)
-        browser_use.log_in(session_id, "ops.example")
-        click(sender, "U1", login_button(message, "logged_in"))
-        told(slack, "It holds")
-        (profile_id,) = browser_use.profiles
+        profile_id = saved_login(sender, slack, browser_use, "Ops", "ops.example", entered=entered)
 
         step = {"task": "Restart the queue", "channel": "CWF", "login": "ops"}
         run_step(sender, slack, step)
@@ -357,11 +368,7 @@ def test_a_channel_default_login_starts_its_tasks_logged_in_unless_the_person_sa
 ) -> None:
     with own_app() as (_, sender):
         entered = {"login_shared": "channels", "login_channels": ["CSH"]}
-        message, session_id = save_login(sender, slack, browser_use, "Ops", entered=entered)
-        browser_use.log_in(session_id, "ops.example")
-        click(sender, "U1", login_button(message, "logged_in"))
-        told(slack, "It holds")
-        (profile_id,) = browser_use.profiles
+        profile_id = saved_login(sender, slack, browser_use, "Ops", "ops.example", entered=entered)
 
         before = len(slack.calls_to("views.open"))
         sender.command("settings", user_id="U2", channel_id="CSH")
@@ -457,10 +464,7 @@ def test_a_taken_over_browser_on_a_saved_login_is_saved_into_it(
     from tests.test_following_e2e import click as click_task
 
     with own_app() as (_, sender):
-        message, _ = save_login(sender, slack, browser_use, "Portal")
-        click(sender, "U1", login_button(message, "logged_in"))
-        told(slack, "It holds")
-        (profile_id,) = browser_use.profiles
+        profile_id = saved_login(sender, slack, browser_use, "Portal", "portal.example")
 
         said = mention(sender, "download my invoice --login portal", user="U1")
         (task,) = wait_for(lambda: browser_use.created, 5, "the task")
@@ -475,10 +479,11 @@ def test_a_taken_over_browser_on_a_saved_login_is_saved_into_it(
             "the browser, with Save the login",
         )
         assert "Save the login Portal" in mine[0].raw
-        browser_use.log_in(task.session_id, "portal.example")  # the person logs in again
+        browser_use.log_in(task.session_id, "sso.portal.example")  # what the person did
+        assert "sso.portal.example" not in browser_use.profiles[profile_id]["cookieDomains"]
         click_task(sender, "save_taken_over", started, user="U1")
         wait_for(lambda: task.session_id in browser_use.session_stops, 5, "the browser closed")
-        assert "portal.example" in browser_use.profiles[profile_id]["cookieDomains"]
+        assert "sso.portal.example" in browser_use.profiles[profile_id]["cookieDomains"]
         wait_for(lambda: [r for r in slack.responses if "is saved" in r.raw], 5, "told")
 
 
@@ -486,10 +491,7 @@ def test_a_recurring_task_keeps_the_login_it_names(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     with own_app() as (process, sender):
-        message, _ = save_login(sender, slack, browser_use, "Inbox --proxy de")
-        click(sender, "U1", login_button(message, "logged_in"))
-        told(slack, "It holds")
-        (profile_id,) = browser_use.profiles
+        profile_id = saved_login(sender, slack, browser_use, "Inbox --proxy de", "mail.example")
         sender.command("every weekday at 9:00 sort my inbox --login inbox", user_id="U1")
         store = process.workdir / "data" / "bot.db"
 
