@@ -12,7 +12,7 @@ import logging
 from collections import deque
 
 MASK = "[hidden]"
-_HIDDEN: deque[str] = deque(maxlen=1000)
+_HIDDEN: deque[str] = deque(maxlen=256)  # live views open at once, by far
 
 
 def hide(value: str) -> str:
