@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from bot.store import Login
 from handlers.access import is_admin
 from handlers.errors import VIEW_FAILED, FormErrors, UserInputError, failure_text
 from handlers.flows import logins
@@ -24,6 +25,18 @@ from handlers.views import messages
 from handlers.views.logins import edit_login_form, login_form
 
 log = logging.getLogger(__name__)
+
+
+async def _managed(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], team: str, user: str
+) -> Login | None:
+    """The login a button is about, if the clicker owns it or is an admin; else they are told
+    why not, and it is None."""
+    try:
+        return await logins.managed_login(deps, client, team, login_id_of(body), user)
+    except UserInputError as exc:
+        await tell_clicker(client, body, failure_text(exc))
+        return None
 
 
 def _team(body: dict[str, Any]) -> str:
@@ -90,10 +103,8 @@ async def handle_manage_login(
     on_home = (body.get("view") or {}).get("type") == "home"
 
     async def work() -> None:
-        try:
-            login = await logins.managed_login(deps, client, team, login_id_of(body), user)
-        except UserInputError as exc:
-            await tell_clicker(client, body, failure_text(exc))
+        login = await _managed(deps, client, body, team, user)
+        if login is None:
             return
         if action["action_id"] == Action.LOGIN_AGAIN:
             await logins.open_login_browser(deps, client, login)
@@ -120,10 +131,8 @@ async def handle_change_login(
     user, team = str(body["user"]["id"]), _team(body)
 
     async def work() -> None:
-        try:
-            login = await logins.managed_login(deps, client, team, login_id_of(body), user)
-        except UserInputError as exc:
-            await tell_clicker(client, body, failure_text(exc))
+        login = await _managed(deps, client, body, team, user)
+        if login is None:
             return
         view = edit_login_form(login, admin=await is_admin(deps, client, user))
         if not await open_view(client, body["trigger_id"], view):
