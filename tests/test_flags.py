@@ -262,3 +262,34 @@ def test_a_login_brings_its_profile_and_proxy_and_refuses_what_contradicts_them(
     ):
         with pytest.raises(UserInputError, match=complaint):
             with_login(parse_inline(line, NONE)[0], login)
+
+
+def test_the_login_form_takes_only_what_it_shows() -> None:
+    from handlers.errors import FormErrors
+    from handlers.flows.logins import parse_login_form
+
+    login = parse_login_form(
+        {"login_name": " CRM ", "login_url": "https://crm.example", "login_proxy": "DE",
+         "login_shared": "channels", "login_channels": ["C1", "G2"]},
+        "T1",
+        "U1",
+    )  # fmt: skip
+    assert (login.name, login.start_url, login.proxy, login.channels) == (
+        "CRM",
+        "https://crm.example",
+        "de",
+        ("C1", "G2"),
+    )
+    for values, field in (
+        ({"login_name": ""}, "login_name"),
+        ({"login_name": "--model"}, "login_name"),
+        ({"login_name": "x", "login_url": "ftp://x"}, "login_url"),
+        ({"login_name": "x", "login_proxy": "zz"}, "login_proxy"),
+        ({"login_name": "x", "login_shared": "channels"}, "login_channels"),
+        # Channels are shown as <#ID>: anything but an ID could mention or link.
+        ({"login_name": "x", "login_shared": "channels", "login_channels": ["C1>|<!here"]},
+         "login_channels"),
+    ):  # fmt: skip
+        with pytest.raises(FormErrors) as caught:
+            parse_login_form(values, "T1", "U1")
+        assert field in caught.value.errors

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,8 @@ from handlers.views import logins as views
 from handlers.views import messages
 
 log = logging.getLogger(__name__)
+
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,31}")
 
 
 def may_use(login: Login, user_id: str, channel_id: str | None) -> bool:
@@ -163,6 +166,9 @@ def parse_login_form(values: dict[str, str | list[str]], team: str, user_id: str
         errors[Block.LOGIN_PROXY] = exc.message
     shared = str(values.get(Block.LOGIN_SHARED, "me"))
     channels = values.get(Block.LOGIN_CHANNELS) or []
+    if not isinstance(channels, list) or not all(CHANNEL_ID.fullmatch(c) for c in channels):
+        errors[Block.LOGIN_CHANNELS] = "Pick channels from the list."  # they are shown as <#ID>
+        channels = []
     if shared not in views.SHARED_WORDS:
         errors[Block.LOGIN_SHARED] = "Pick who may use it."
     elif shared == "channels" and not channels:
