@@ -60,6 +60,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         runner = web.AppRunner(
             build_web_app(app, deps, slack_routes=socket_handler is None),
             shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+            # Each Slack request and webhook has a line of the app's own (what it was, who
+            # from, how long); aiohttp's access line said it again at 5-6 % of an ack's CPU.
+            access_log=None,
         )
         await runner.setup()
         await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
