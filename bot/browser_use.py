@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
+import itertools
 import logging
 import random
 import ssl
@@ -15,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any, TypeVar
 
 import httpx
@@ -174,15 +177,26 @@ def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) ->
     return ServerError("unexpected_status", **kw)
 
 
+class Priority(IntEnum):
+    """Which of the reads waiting for the request budget goes first (lower first). Creates and
+    what a person just clicked do not wait here at all: they go before every read."""
+
+    WEBHOOK = 1  # a read a webhook asked for: its result is seconds away
+    CHANGED = 2  # a read of a task a poll saw change
+    POLL = 3  # a status poll, or the periodic read of a running task's progress
+
+
 class RequestBudget:
     """A token bucket shared by every call of the process, kept under Browser Use's rate limit.
 
     Browser Use allows about 25 requests a second per project, counted over 5-second windows
     (125 a window). A bucket of `rate` tokens refilled at `rate` a second lets through at most
-    6 x rate in any window: 120 at the default 20. Waiters are served in order, except that
-    background reads (polling) give way while a request someone is waiting for is queued.
-    With several processes on one key, each takes `1/n` of the rate (`share`), so together they
-    stay within it.
+    6 x rate in any window: 120 at the default 20. Requests someone waits for (creates, clicks)
+    go first, in order. Background reads go one at a time by `Priority`, then in the order they
+    asked, while no such request waits; polls only when half the bucket is spare (they pause
+    under a stream of creates rather than push them into a queue), higher priorities as soon as
+    a token is. With several processes on one API key, each takes `1/n` of the rate (`share`),
+    so together they stay within it.
     """
 
     def __init__(
@@ -197,7 +211,9 @@ class RequestBudget:
         self._tokens = rate
         self._updated = clock()
         self._lock = asyncio.Lock()
-        self._background_turn = asyncio.Lock()
+        # Background reads waiting: (priority, arrival, the event that wakes it when it leads).
+        self._waiting: list[tuple[int, int, asyncio.Event]] = []
+        self._arrivals = itertools.count()
         self.urgent_waiting = 0
 
     def share(self, processes: int) -> None:
@@ -221,23 +237,43 @@ class RequestBudget:
         self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    async def acquire(self, *, background: bool = False) -> None:
+    async def acquire(
+        self, *, background: bool = False, priority: Priority = Priority.POLL
+    ) -> None:
         if background:
-            # Polls go only when nobody waits and half the bucket is spare: under a steady
-            # stream of creates they pause, rather than push the creates into a queue. They
-            # go one at a time, in the order they asked: the others wait their turn asleep,
-            # not each waking `rate` times a second to look (a hundred running tasks at 20/s:
-            # 2,000 wake-ups a second for nothing).
-            async with self._background_turn:
-                while self.urgent_waiting or self._available() < self.rate / 2:
-                    await self._sleep(1 / self.rate)
-                await self._take()
+            await self._background(priority)
             return
         self.urgent_waiting += 1
         try:
             await self._take()
         finally:
             self.urgent_waiting -= 1
+
+    async def _background(self, priority: Priority) -> None:
+        """Wait asleep until this read leads the queue (by priority, then arrival), then look at
+        the bucket every 1/rate s until it may go: only the leader wakes, not every waiter (a
+        hundred running tasks at 20/s: 2,000 wake-ups a second for nothing)."""
+        entry = (int(priority), next(self._arrivals), asyncio.Event())
+        heapq.heappush(self._waiting, entry)
+        if self._waiting[0] is entry:
+            entry[2].set()
+        floor = self.rate / 2 if priority >= Priority.POLL else 1.0
+        try:
+            while True:
+                await entry[2].wait()
+                while self._waiting and self._waiting[0] is entry:
+                    if not self.urgent_waiting and self._available() >= floor:
+                        heapq.heappop(self._waiting)
+                        await self._take()
+                        return
+                    await self._sleep(1 / self.rate)
+                entry[2].clear()  # a read of a higher priority came first: wait to lead again
+        finally:
+            if entry in self._waiting:
+                self._waiting.remove(entry)
+                heapq.heapify(self._waiting)
+            if self._waiting:
+                self._waiting[0][2].set()
 
     async def _take(self) -> None:
         async with self._lock:
@@ -316,10 +352,14 @@ class BrowserUseClient:
         )
         return self._parse(response, TaskCreated)
 
-    async def get_task(self, task_id: str, *, background: bool = False) -> TaskView:
-        return self._parse(
-            await self._request("GET", f"tasks/{task_id}", background=background), TaskView
+    async def get_task(
+        self, task_id: str, *, background: bool = False, priority: Priority = Priority.POLL
+    ) -> TaskView:
+        """`GET /tasks/{id}`; a `background` read waits its turn by `priority`."""
+        response = await self._request(
+            "GET", f"tasks/{task_id}", background=background, priority=priority
         )
+        return self._parse(response, TaskView)
 
     async def get_task_status(self, task_id: str, *, background: bool = False) -> TaskStatusView:
         return self._parse(
@@ -467,6 +507,7 @@ class BrowserUseClient:
         idempotent: bool = True,
         secrets: Iterable[str] = (),
         background: bool = False,
+        priority: Priority = Priority.POLL,
         **kw: Any,
     ) -> httpx.Response:
         """Send with the retry policy: a 429 with a short Retry-After for any method; 502, 503,
@@ -478,7 +519,12 @@ class BrowserUseClient:
             started = time.perf_counter()
             try:
                 response = await self._send(
-                    method, path, may_have_arrived=not idempotent, background=background, **kw
+                    method,
+                    path,
+                    may_have_arrived=not idempotent,
+                    background=background,
+                    priority=priority,
+                    **kw,
                 )
             except (UpstreamTimeout, NetworkError):
                 if not idempotent or last:
@@ -511,9 +557,16 @@ class BrowserUseClient:
         raise AssertionError("unreachable")
 
     async def _send(
-        self, method: str, path: str, *, may_have_arrived: bool, background: bool, **kw: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        may_have_arrived: bool,
+        background: bool,
+        priority: Priority = Priority.POLL,
+        **kw: Any,
     ) -> httpx.Response:
-        await self.budget.acquire(background=background)
+        await self.budget.acquire(background=background, priority=priority)
         try:
             return await self._http.request(method, path, **kw)
         except httpx.TimeoutException as exc:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError
+from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
 from bot.models import SESSION_METADATA_KEY, SlackRoute, TaskView
 from bot.store import Store, StoreUnavailable, TaskRecord
 
@@ -138,7 +138,7 @@ class Tracker:
             interval = min(interval * 1.5, self.max_poll_interval)
             if since_full_read >= self.progress_every:
                 since_full_read = 0.0
-                await self.refresh(task_id)
+                await self.refresh(task_id, Priority.POLL)
                 continue
             try:
                 status = await self.client.get_task_status(task_id, background=True)
@@ -151,30 +151,36 @@ class Tracker:
                 continue
             if status.ended or status.status != last_status:
                 last_status, since_full_read = status.status, 0.0
-                await self.refresh(task_id)
+                await self.refresh(task_id, Priority.CHANGED)
                 # Reported, or the report failed (or is another process's) and is looked at again.
                 tries_after_end += status.ended
         log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)
 
-    async def refresh(self, task_id: str) -> None:
+    async def refresh(self, task_id: str, priority: Priority = Priority.WEBHOOK) -> None:
         """Read the task and pass on what changed. Safe to call from anywhere, any number of
-        times, in any process: a webhook, a poll, a button, or two of them at once."""
+        times, in any process: a webhook, a poll, a button, or two of them at once. The read
+        waits for the request budget by `priority` (a webhook's first, a poll's last)."""
         self._reading += 1
         try:
-            await self._refresh(task_id)
+            await self._refresh(task_id, priority)
         finally:
             self._reading -= 1
 
-    async def _refresh(self, task_id: str) -> None:
+    async def _refresh(self, task_id: str, priority: Priority) -> None:
+        if await self._reported(task_id):
+            return
+        # Read before taking the task's lock: a webhook's read must not queue behind a poll's
+        # read of the same task that holds the lock while it waits its (later) turn. Two reads
+        # of one task at once cost a request; the store still decides who reports.
+        try:
+            task = await self.client.get_task(task_id, background=True, priority=priority)
+        except BrowserUseError as exc:
+            log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
+            return
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             record = await self.store.task(task_id)
             if record is not None and record.reported_at is not None:
-                return
-            try:
-                task = await self.client.get_task(task_id, background=True)
-            except BrowserUseError as exc:
-                log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
                 return
             if record is None:
                 record = await self._recover(task)
@@ -201,6 +207,10 @@ class Tracker:
             except Exception:
                 log.exception("tracker.report_failed task_id=%s", task_id)
         self.follow(task_id)
+
+    async def _reported(self, task_id: str) -> bool:
+        record = await self.store.task(task_id)
+        return record is not None and record.reported_at is not None
 
     async def _report(self, task: TaskView, record: TaskRecord) -> None:
         if not await self.store.claim_report(task.id, REPORT_LEASE_SECONDS):
@@ -266,7 +276,7 @@ class Tracker:
                         route = SlackRoute.from_metadata(item.metadata)
                         if route and self.sink.accepts(route):
                             seen += 1
-                            await self.refresh(item.id)
+                            await self.refresh(item.id, Priority.POLL)
                     if page * listing.page_size >= listing.total_items or not listing.items:
                         break
         log.info("tracker.resumed from=browser_use tasks=%d following=%d", seen, self.following)

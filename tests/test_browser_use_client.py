@@ -14,6 +14,7 @@ from bot.browser_use import (
     InvalidRequestError,
     NetworkError,
     PaymentError,
+    Priority,
     RateLimitError,
     RequestBudget,
     ServerError,
@@ -198,3 +199,29 @@ def test_waiting_polls_go_in_order_and_sleep_until_their_turn() -> None:
 
     assert asyncio.run(go()) == list(range(50))
     assert wakeups[0] <= 3 * 50, f"{wakeups[0]} wake-ups for 50 polls"
+
+
+def test_a_webhooks_read_goes_before_the_polls_that_asked_earlier() -> None:
+    """Fifty polls wait for a bucket one short of half full; a read a webhook asked for, after
+    them, goes as soon as a token is there, and the polls then go in their order."""
+
+    async def go() -> list[str]:
+        budget = RequestBudget(200)
+        for _ in range(200):
+            await budget.acquire()  # the bucket is empty: everyone waits for tokens
+        order: list[str] = []
+
+        async def read(name: str, priority: Priority) -> None:
+            await budget.acquire(background=True, priority=priority)
+            order.append(name)
+
+        polls = [asyncio.ensure_future(read(f"poll {n}", Priority.POLL)) for n in range(50)]
+        await asyncio.sleep(0)  # the polls are queued first
+        changed = asyncio.ensure_future(read("changed", Priority.CHANGED))
+        webhook = asyncio.ensure_future(read("webhook", Priority.WEBHOOK))
+        await asyncio.gather(*polls, changed, webhook)
+        return order
+
+    order = asyncio.run(go())
+    assert order[:2] == ["webhook", "changed"]
+    assert order[2:] == [f"poll {n}" for n in range(50)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -419,3 +421,41 @@ def test_the_tracker_reads_the_spec_shaped_task(status: str) -> None:
         }
     )
     assert task.ended
+
+
+@pytest.mark.slow
+def test_a_webhooks_read_does_not_wait_behind_the_polls_of_a_full_budget(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    """Forty running tasks at 2 requests a second keep the budget full of polls; the task a
+    webhook announces is read next, not after the polls that were waiting before it."""
+    from bot.models import SlackRoute
+    from bot.store import Store, TaskRecord
+
+    route = SlackRoute(team=TEAM_ID, channel="C77", thread_ts="1700000000.000100", user="U42")
+    ids = [browser_use.add_task({"slack": route.encode()}) for _ in range(40)]
+    database = f"sqlite+aiosqlite:///{tmp_path}/follow.db"
+
+    async def known() -> None:  # the store knows them: the app follows all forty at once
+        store = await Store.open(database)
+        for task_id in ids:
+            await store.add_task(
+                TaskRecord.from_route(task_id, browser_use.task(task_id)["sessionId"], route)
+            )
+        await store.close()
+
+    asyncio.run(known())
+    settings = {"BROWSER_USE_REQUESTS_PER_SECOND": "2", "DATABASE_URL": database}
+    with own_app(**settings) as (app, _):
+        wait_for(lambda: len(browser_use.requests) > 10, 10, "the polls under way")
+        ended = ids[-1]
+        browser_use.finish(ended, output="Here it is.")
+        before = len(browser_use.requests)
+        event = FakeBrowserUse.status_event(browser_use.task(ended))
+        url = f"{app.url}/browser-use/webhook"
+        assert browser_use.send_webhook(url, WEBHOOK_SECRET, event).status_code == 200
+        read = f"/api/v2/tasks/{ended}"
+        wait_for(lambda: read in [p for _, p, _ in browser_use.requests[before:]], 10, "its read")
+        later = [p for _, p, _ in browser_use.requests[before:]]
+        assert later.index(read) <= 2, f"{later.index(read)} requests went before it: {later}"
+        wait_for(lambda: [c for c in slack.posts() if "Here it is." in c.raw], 10, "the result")
