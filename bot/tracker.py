@@ -150,8 +150,11 @@ class Tracker:
                 log.warning("tracker.poll_failed task_id=%s error=%s", task_id, exc)
                 continue
             if status.ended or status.status != last_status:
+                # A task's first status is news to this loop, not a change: read at a poll's
+                # priority, or a thousand tasks followed at once would each jump the queue.
+                changed = status.ended or bool(last_status)
                 last_status, since_full_read = status.status, 0.0
-                await self.refresh(task_id, Priority.CHANGED)
+                await self.refresh(task_id, Priority.CHANGED if changed else Priority.POLL)
                 # Reported, or the report failed (or is another process's) and is looked at again.
                 tries_after_end += status.ended
         log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)

@@ -113,6 +113,7 @@ class FakeBrowserUse(ThreadedServer):
             self.session_requests: list[dict[str, Any]] = []
             self.session_stops: list[str] = []
             self.schema_errors: list[str] = []  # what broke the contract, either way
+            self.check_contract = True  # False only for a benchmark (it costs the stand-in CPU)
             self._next: list[Behaviour] = []
             self.create_delay = 0.0
             # Browser Use's project limit: 125 requests per 5-second window (25 a second).
@@ -249,7 +250,9 @@ class FakeBrowserUse(ThreadedServer):
             )
         route = request.match_info.route.resource
         key = f"{request.method} {route.canonical if route else ''}"
-        body, answer, query = self._contracts.get(key, Contract())
+        body, answer, query = (
+            self._contracts.get(key, Contract()) if self.check_contract else Contract()
+        )
         problems = query_problems(query, request.query) if query else []
         if body is not None:
             problems += contract_problems(body, await request.read())
@@ -316,6 +319,9 @@ class FakeBrowserUse(ThreadedServer):
         # For a benchmark that runs this stand-in in another process.
         app.router.add_post("/_control", self._control)
         app.router.add_get("/_control/created", self._control_created)
+        app.router.add_post("/_control/tasks", self._control_tasks)
+        app.router.add_post("/_control/finish", self._control_finish)
+        app.router.add_get("/_control/requests", self._control_requests)
         return app
 
     async def _control(self, request: web.Request) -> web.Response:
@@ -323,7 +329,30 @@ class FakeBrowserUse(ThreadedServer):
         self.reset()
         self.create_delay = float(settings.get("create_delay", 0.0))
         self.rate_limit_per_window = settings.get("rate_limit_per_window")
+        self.check_contract = bool(settings.get("check_contract", True))
         return web.json_response({"ok": True})
+
+    async def _control_tasks(self, request: web.Request) -> web.Response:
+        """Tasks already running at Browser Use, with this Slack route (the follow benchmark)."""
+        body = await request.json()
+        ids = [self.add_task({"slack": body["route"]}) for _ in range(int(body["count"]))]
+        sessions = {task_id: self.tasks[task_id]["sessionId"] for task_id in ids}
+        return web.json_response({"ids": ids, "sessions": sessions})
+
+    async def _control_finish(self, request: web.Request) -> web.Response:
+        """End a task now (its output names it); with `webhook`, announce it as Browser Use
+        does. Answers when it ended (this machine's monotonic clock, as the other processes')."""
+        body = await request.json()
+        task_id = body["id"]
+        self.finish(task_id, output=f"result of {task_id}")
+        ended = time.monotonic()
+        if body.get("webhook"):
+            event = self.status_event(self.task(task_id))
+            await asyncio.to_thread(self.send_webhook, body["webhook"], body["secret"], event)
+        return web.json_response({"ended": ended})
+
+    async def _control_requests(self, _: web.Request) -> web.Response:
+        return web.json_response([[m, p, at] for m, p, at in self.requests])
 
     async def _control_created(self, _: web.Request) -> web.Response:
         created = [{"id": c.id, "task": c.body["task"], "at": c.at} for c in self.created]

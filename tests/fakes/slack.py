@@ -177,6 +177,7 @@ class FakeSlack(ThreadedServer):
         app.router.add_get("/socket", self._socket)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_get("/_control/posts", self._control_posts)
+        app.router.add_get("/_control/calls", self._control_calls)
         app.router.add_post("/_control/reset", self._control_reset)
         return app
 
@@ -206,6 +207,12 @@ class FakeSlack(ThreadedServer):
             for c in self.posts()
         ]
         return web.json_response(posts)
+
+    async def _control_calls(self, _: web.Request) -> web.Response:
+        """Every Web API call: its method, when, and (for a post) its text."""
+        return web.json_response(
+            [{"method": c.method, "at": c.at, "text": c.args.get("text") or ""} for c in self.calls]
+        )
 
     async def _control_reset(self, _: web.Request) -> web.Response:
         self.reset()
