@@ -23,20 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import StandIns
+from bench.__main__ import StandIns, percentile
 from tests.app_process import AppProcess, app_env
+from tests.fakes.browser_use import peak_in
 
 SECRET = "whsec-bench"
 ENDS = 40
 ENDS_OVER = 8.0
 ROUTE = "T0TEST/C77/1700000000.000100/U42"
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def seed(database: str, ids: list[str], sessions: dict[str, str]) -> None:
@@ -61,14 +55,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak(times: list[float], start: float, end: float, window: float = 5.0) -> int:
-    inside = sorted(t for t in times if start <= t <= end)
-    best, first = 0, 0
-    for last, at in enumerate(inside):
-        while inside[first] <= at - window:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
+def peak(times: list[float], start: float, end: float) -> int:
+    """The most requests in any 5 s between `start` and `end`."""
+    return peak_in([t for t in times if start <= t <= end])
 
 
 def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
@@ -149,8 +138,8 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
     row["requests_per_5s_steady"] = peak(requests, steady_from, steady_from + 10)
     for name, announced in (("webhook", True), ("no_webhook", False)):
         values = latencies(announced)
-        row[f"{name}_p50_s"] = percentile(values, 50)
-        row[f"{name}_p95_s"] = percentile(values, 95)
+        row[f"{name}_p50_s"] = percentile(values, 50) if values else None
+        row[f"{name}_p95_s"] = percentile(values, 95) if values else None
         row[f"{name}_none_within_{int(limit)}s"] = sum(
             1 for t, (_, a) in ended.items() if a == announced and t not in results
         )

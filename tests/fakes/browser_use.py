@@ -367,13 +367,9 @@ class FakeBrowserUse(ThreadedServer):
 
     def peak_per_window(self, seconds: float = 5.0) -> int:
         """The most API requests received in any `seconds` (Browser Use counts 5 s windows)."""
-        times = sorted(at for _, path, at in self.requests if path.startswith("/api/v2/"))
-        peak, first = 0, 0
-        for last, at in enumerate(times):
-            while times[first] <= at - seconds:
-                first += 1
-            peak = max(peak, last - first + 1)
-        return peak
+        return peak_in(
+            [at for _, path, at in self.requests if path.startswith("/api/v2/")], seconds
+        )
 
     def _over_rate_limit(self) -> bool:
         if self.rate_limit_per_window is None:
@@ -761,6 +757,17 @@ class FakeBrowserUse(ThreadedServer):
             self.downloads_with_key += 1
         content = self.files.get(request.match_info["file"])
         return web.Response(body=content) if content is not None else web.Response(status=404)
+
+
+def peak_in(times: list[float], seconds: float = 5.0) -> int:
+    """The most of `times` in any window of `seconds`."""
+    ordered = sorted(times)
+    peak, first = 0, 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - seconds:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
 
 
 def _now() -> str:
