@@ -457,5 +457,7 @@ def test_a_webhooks_read_does_not_wait_behind_the_polls_of_a_full_budget(
         read = f"/api/v2/tasks/{ended}"
         wait_for(lambda: read in [p for _, p, _ in browser_use.requests[before:]], 10, "its read")
         later = [p for _, p, _ in browser_use.requests[before:]]
-        assert later.index(read) <= 2, f"{later.index(read)} requests went before it: {later}"
+        # Only what had its token already may go first (2 a second); with the old order, the
+        # read waited behind every queued poll and did not come within 10 s.
+        assert later.index(read) <= 4, f"{later.index(read)} requests went before it: {later}"
         wait_for(lambda: [c for c in slack.posts() if "Here it is." in c.raw], 10, "the result")
