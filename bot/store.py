@@ -968,17 +968,15 @@ class Store:
         async with self._begin() as conn:
             await conn.execute(update(logins).where(logins.c.id == login_id).values(**values))
 
-    async def open_login_session(
-        self, login_id: int, session_id: str, deadline: float, lease: float
-    ) -> bool:
-        """Record the login browser this process opened; False when one is open already (one
-        login browser per profile at a time)."""
+    async def reserve_login_session(self, login_id: int, deadline: float, lease: float) -> bool:
+        """Hold the login's browser slot for this process while its browser opens (no session ID
+        yet); False when one is open already (one login browser per profile at a time)."""
         async with self._begin() as conn:
             done = await conn.execute(
                 update(logins)
                 .where(logins.c.id == login_id, logins.c.session_id.is_(None))
                 .values(
-                    session_id=session_id,
+                    session_id="",
                     session_deadline=deadline,
                     session_owner=self.owner,
                     session_until=self.clock() + lease,
@@ -987,10 +985,6 @@ class Store:
                 )
             )
         return bool(done.rowcount)
-
-    async def reserve_login_session(self, login_id: int, deadline: float, lease: float) -> bool:
-        """Hold the login's browser slot while its browser opens (no session ID yet)."""
-        return await self.open_login_session(login_id, "", deadline, lease)
 
     async def set_login_session(self, login_id: int, session_id: str) -> bool:
         """The browser this process reserved is open (kept at once: if this process dies now,

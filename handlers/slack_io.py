@@ -65,6 +65,22 @@ async def post(
 ) -> tuple[str | None, str | None]:
     """Post a message (no unfurls). Returns (its ts, None) or (None, the Slack error code);
     never raises, so a post that fails is logged and the flow goes on."""
+    posted, error = await _post(client, channel, message, thread_ts)
+    return (posted[1] if posted else None), error
+
+
+async def dm(
+    client: AsyncWebClient, user_id: str, message: messages.Message
+) -> tuple[str, str] | None:
+    """A DM from the bot: (its conversation, its ts), to edit it later; None if refused."""
+    posted, _ = await _post(client, user_id, message, None)
+    return posted
+
+
+async def _post(
+    client: AsyncWebClient, channel: str, message: messages.Message, thread_ts: str | None
+) -> tuple[tuple[str, str] | None, str | None]:
+    """((the conversation it landed in, its ts), None), or (None, the Slack error code)."""
     try:
         result = await client.chat_postMessage(
             channel=channel,
@@ -85,7 +101,8 @@ async def post(
         # slack_sdk answers None for a missing key: never take it for a message's ts.
         log.warning("slack.post answered without a ts channel=%s", channel)
         return None, "no_ts"
-    return ts, None
+    landed = result.get("channel")
+    return (landed if isinstance(landed, str) and landed else channel, ts), None
 
 
 class SlackFileError(Exception):

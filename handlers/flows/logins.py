@@ -29,7 +29,7 @@ from handlers.errors import FormErrors, UserInputError, failure_text
 from handlers.flows.submit import Origin
 from handlers.ids import Block
 from handlers.options import country, http_url
-from handlers.slack_io import SLACK_ERRORS, post
+from handlers.slack_io import SLACK_ERRORS, dm, post
 from handlers.slack_text import escape
 from handlers.views import logins as views
 from handlers.views import messages
@@ -250,7 +250,7 @@ async def open_login_browser(deps: Deps, client: AsyncWebClient, login: Login) -
         return
     live_url = session.live_url or await _wait_for_live_url(deps, session.id)
     sent = (
-        await _dm(client, login.owner, views.login_browser(login, hide(live_url), deadline))
+        await dm(client, login.owner, views.login_browser(login, hide(live_url), deadline))
         if live_url
         else None
     )
@@ -421,21 +421,6 @@ async def delete_login(deps: Deps, client: AsyncWebClient, login: Login) -> None
 
 
 # --- Slack --------------------------------------------------------------------------------------
-
-
-async def _dm(
-    client: AsyncWebClient, user_id: str, message: messages.Message
-) -> tuple[str, str] | None:
-    """A DM from the bot: (its channel, its ts), or None when Slack refused it."""
-    try:
-        result = await client.chat_postMessage(
-            channel=user_id, unfurl_links=False, unfurl_media=False, **message
-        )
-    except SLACK_ERRORS as exc:
-        log.warning("slack.dm failed: %s", type(exc).__name__)
-        return None
-    channel, ts = result.get("channel"), result.get("ts")
-    return (channel, ts) if isinstance(channel, str) and isinstance(ts, str) else None
 
 
 async def tell(client: AsyncWebClient, user_id: str, text: str) -> None:
