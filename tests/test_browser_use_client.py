@@ -205,8 +205,13 @@ def test_a_webhooks_read_goes_before_the_polls_that_asked_earlier() -> None:
     """Fifty polls wait for a bucket one short of half full; a read a webhook asked for, after
     them, goes as soon as a token is there, and the polls then go in their order."""
 
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:  # time is the test's: waiting only yields
+        await asyncio.sleep(0)
+
     async def go() -> list[str]:
-        budget = RequestBudget(200)
+        budget = RequestBudget(200, clock=lambda: now[0], sleep=sleep)
         for _ in range(200):
             await budget.acquire()  # the bucket is empty: everyone waits for tokens
         order: list[str] = []
@@ -219,7 +224,11 @@ def test_a_webhooks_read_goes_before_the_polls_that_asked_earlier() -> None:
         await asyncio.sleep(0)  # the polls are queued first
         changed = asyncio.ensure_future(read("changed", Priority.CHANGED))
         webhook = asyncio.ensure_future(read("webhook", Priority.WEBHOOK))
-        await asyncio.gather(*polls, changed, webhook)
+        everyone = asyncio.gather(*polls, changed, webhook)
+        await asyncio.sleep(0)  # both are queued too, before any token comes
+        while not everyone.done():
+            now[0] += 1 / 200  # a token
+            await asyncio.sleep(0)
         return order
 
     order = asyncio.run(go())
