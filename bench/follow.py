@@ -6,8 +6,11 @@ them. Once it is in its steady state, 40 of them end over 8 seconds, half announ
 webhook, half not. It prints, per N: Browser Use requests per 5 s (the peak, and the steady
 state before the ends), end → result in Slack (p50, p95, and how many had none within the
 limit) with and without a webhook, Slack calls a minute by method, and the app's CPU and memory.
-The tasks are given to the app through its store, as a restart finds them, so a thousand start
-being followed at once rather than over the minutes creating them would take.
+The tasks are given to the app through its store, as a restart finds them (started over the
+last ten minutes, each with its status message), so a thousand start being followed at once
+rather than over the minutes creating them would take. While they run, a tenth of them take a
+step each second (as agents do), and ten new commands arrive, one a second: how long each waits
+for its create to reach Browser Use is printed too.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import StandIns, percentile
+import httpx
+
+from bench.__main__ import MARK, Sent, StandIns, percentile, send_all
 from tests.app_process import AppProcess, app_env
 from tests.fakes.browser_use import peak_in
+from tests.slack_requests import SlackSender
 
 SECRET = "whsec-bench"
 ENDS = 40
@@ -33,21 +40,54 @@ ENDS_OVER = 8.0
 ROUTE = "T0TEST/C77/1700000000.000100/U42"
 
 
+STARTED_OVER = 600.0
+CREATES = 10
+
+
 def seed(database: str, ids: list[str], sessions: dict[str, str]) -> None:
-    """The running tasks, in the app's store (as a restart finds them)."""
+    """The running tasks, in the app's store (as a restart finds them): started over the last
+    ten minutes, each with its status message."""
     from bot.models import SlackRoute
     from bot.store import Store, TaskRecord
 
     route = SlackRoute.decode(ROUTE)
     assert route is not None
+    now = time.time()
 
     async def go() -> None:
         store = await Store.open(database)
-        for task_id in ids:
-            await store.add_task(TaskRecord.from_route(task_id, sessions[task_id], route))
+        for n, task_id in enumerate(ids):
+            record = TaskRecord.from_route(
+                task_id,
+                sessions[task_id],
+                route,
+                status_ts=f"1700000001.{n:06d}",
+                created_at=now - STARTED_OVER * (n + 1) / len(ids),
+            )
+            await store.add_task(record)
         await store.close()
 
     asyncio.run(go())
+
+
+class Stepping:
+    """Agents at work: `count` running tasks take a step every second, until `stop`."""
+
+    def __init__(self, stand_ins: StandIns, count: int):
+        self._stop = threading.Event()
+        url = f"{stand_ins.browser_use_url}/_control/steps"
+
+        def run() -> None:
+            with httpx.Client(timeout=30) as http:
+                while not self._stop.wait(1.0):
+                    http.post(url, json={"count": count})
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -88,10 +128,12 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
             try:
                 started = time.monotonic()
                 cpu_before = cpu_seconds(app.proc.pid)  # type: ignore[union-attr]
+                stepping = Stepping(stand_ins, max(1, tasks // 10))
                 time.sleep(settle)
                 steady_from = time.monotonic() - 10
                 webhook = f"{app.url}/browser-use/webhook"
-                ending = ids[:ENDS]
+                # Spread over the tasks' ages: a few are still watched, most are not.
+                ending = ids[:: max(1, len(ids) // ENDS)][:ENDS]
                 ended: dict[str, tuple[float, bool]] = {}
                 for n, task_id in enumerate(ending):
                     time.sleep(max(0.0, started + settle + n * ENDS_OVER / ENDS - time.monotonic()))
@@ -102,6 +144,9 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
                     }
                     answer = http.post(f"{stand_ins.browser_use_url}/_control/finish", json=body)
                     ended[task_id] = (answer.json()["ended"], announce)
+                sent = [Sent(n, 0.0) for n in range(CREATES)]
+                sender = SlackSender(app.url, f"{stand_ins.slack_url}/response/bench")
+                asyncio.run(send_all([sender], sent, in_flight=CREATES, rate=1.0, tag="follow"))
                 deadline = time.monotonic() + limit
                 results: dict[str, float] = {}
                 while time.monotonic() < deadline and len(results) < len(ending):
@@ -112,6 +157,7 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
                                     results.setdefault(task_id, call["at"])
                     time.sleep(0.5)
                 finished = time.monotonic()
+                stepping.stop()
                 cpu = cpu_seconds(app.proc.pid) - cpu_before  # type: ignore[union-attr]
                 rss = app.rss_mb()
             finally:
@@ -122,6 +168,11 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
             if path.startswith("/api/v2/")
         ]
         calls = http.get(f"{stand_ins.slack_url}/_control/calls").json()
+        creates = {
+            int(m.group(1)): c["at"]
+            for c in stand_ins.created()["created"]
+            if (m := MARK.search(c["task"]))
+        }
     finally:
         stand_ins.close()
 
@@ -143,6 +194,9 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
         row[f"{name}_none_within_{int(limit)}s"] = sum(
             1 for t, (_, a) in ended.items() if a == announced and t not in results
         )
+    waits = [creates[item.index] - item.at for item in sent if item.index in creates]
+    row["create_wait_p95_s"] = round(percentile(waits, 95), 2) if waits else None
+    row["creates_lost"] = CREATES - len(waits)
     row["slack_calls_per_minute"] = per_minute
     row["app_cpu_s"] = round(cpu, 1)
     row["app_rss_mb"] = round(rss)

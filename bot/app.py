@@ -108,6 +108,9 @@ def build_deps(settings: Settings, store: Store, slack_client: AsyncWebClient) -
         max_poll_interval=timers.poll_ceiling,
         follow_lease=settings.follow_lease_seconds,
         status_refresh=settings.status_refresh_seconds,
+        watch=timers.watch,
+        sweep_floor=timers.sweep_floor,
+        sweep_grace=timers.sweep_grace,
     )
     return Deps(
         settings=settings,
@@ -173,7 +176,7 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
     while True:
         try:
             await deps.refresh_policy()  # an admin's change in another process, in seconds
-            await deps.tracker.sweep(interval)
+            await deps.tracker.housekeep(interval)
             await conversations.resume_waiting(deps, app.client)
             await deps.scheduler.tick()
             # Login browsers: this process's kept watched; overdue or orphaned ones closed.

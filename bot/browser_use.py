@@ -182,8 +182,9 @@ class Priority(IntEnum):
     what a person just clicked do not wait here at all: they go before every read."""
 
     WEBHOOK = 1  # a read a webhook asked for: its result is seconds away
-    CHANGED = 2  # a read of a task a poll saw change
-    POLL = 3  # a status poll, or the periodic read of a running task's progress
+    CHANGED = 2  # a read of a task seen to change (by its own poll, or missing from the sweep)
+    SWEEP = 3  # a page of the list of running tasks (the safety net for every task followed)
+    POLL = 4  # a watched task's status poll, or the periodic read of its progress
 
 
 class RequestBudget:
@@ -380,13 +381,17 @@ class BrowserUseClient:
         page: int = 1,
         page_size: int = 100,
         background: bool = False,
+        priority: Priority = Priority.POLL,
     ) -> TaskList:
+        """`GET /tasks`: a page of the project's tasks (newest or oldest first: UNCONFIRMED)."""
         params: dict[str, Any] = {"pageNumber": page, "pageSize": page_size}
         if status:
             params["filterBy"] = status
         if after:
             params["after"] = after
-        response = await self._request("GET", "tasks", params=params, background=background)
+        response = await self._request(
+            "GET", "tasks", params=params, background=background, priority=priority
+        )
         return self._parse(response, TaskList)
 
     async def find_task(

@@ -57,6 +57,14 @@ class Timers(BaseModel):
     lookup_waits: tuple[float, ...] = (0.5, 1.5)
     # The longest wait between two polls of a running task (it backs off up to this).
     poll_ceiling: float = 15.0
+    # A task is polled on its own (its thread shows each step) this long after it starts or
+    # one of its buttons is clicked; after that the sweep follows it. And the shortest wait
+    # between two sweeps (a thousand running tasks take longer: the sweep's share of the
+    # request budget sets the pace).
+    watch: float = 120.0
+    sweep_floor: float = 5.0
+    # A task this new may not be in Browser Use's list yet: the sweep leaves it alone.
+    sweep_grace: float = 10.0
     # The shortest wait between two sweeps for idle thread sessions.
     janitor_floor: float = 1.0
     # A start that would wait this long for the request budget tells the person it is queued,

@@ -43,7 +43,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     app = build_app(settings, deps, slack_client)
     # Counted among the live processes (and given its share of the request budget) at once,
     # and with the settings an admin changed in Slack.
-    await tracker.sweep(settings.heartbeat_seconds)
+    await tracker.housekeep(settings.heartbeat_seconds)
     await deps.refresh_policy()
     runner: web.AppRunner | None = None
     socket_handler = None
@@ -72,6 +72,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         background = [
             loop.create_task(tracker.resume()),
+            loop.create_task(tracker.run_sweeps()),
             loop.create_task(build_janitor(deps, app).run()),
             loop.create_task(keep_house(deps, app)),
         ]

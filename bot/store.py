@@ -220,6 +220,15 @@ processes = Table(
     Column("seen_at", Float, nullable=False),
 )
 
+# Work one process does for all of them at a time (the sweep of running tasks), by name.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("until", Float, nullable=False),
+)
+
 
 def database_url(raw: str | None) -> str:
     """`DATABASE_URL` as SQLAlchemy's async drivers take it. Heroku's `postgres://…?sslmode=…`
@@ -598,18 +607,64 @@ class Store:
             await conn.execute(
                 update(follow_ups).where(follow_ups.c.owner == self.owner).values(owner_until=0.0)
             )
+            await conn.execute(delete(leases).where(leases.c.owner == self.owner))
             await conn.execute(delete(processes).where(processes.c.id == self.owner))
 
-    async def unreported(self, *, unfollowed: bool = False, limit: int = 500) -> list[str]:
-        """Tasks whose result is not posted yet (only those nobody follows, if `unfollowed`)."""
+    async def release_follow(self, task_id: str) -> None:
+        """This process stops polling `task_id` on its own (the sweep follows it from now)."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id, tasks.c.follower == self.owner)
+                .values(follower=None, follow_until=None)
+            )
+
+    async def unreported(
+        self,
+        *,
+        unfollowed: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        limit: int | None = 500,
+    ) -> list[str]:
+        """Tasks whose result is not posted yet, oldest first: only those nobody polls, if
+        `unfollowed`; only those created in the window, if given."""
         query = select(tasks.c.task_id).where(tasks.c.reported_at.is_(None))
         if unfollowed:
             query = query.where(
                 or_(tasks.c.follower.is_(None), tasks.c.follow_until < self.clock())
             )
+        if created_after is not None:
+            query = query.where(tasks.c.created_at > created_after)
+        if created_before is not None:
+            query = query.where(tasks.c.created_at < created_before)
         async with self._connect() as conn:
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
+
+    async def claim_lease(self, name: str, seconds: float) -> bool:
+        """Become (or stay) the one process doing `name` for `seconds`: won when nobody holds
+        it, this process does, or its holder let it run out."""
+        now = self.clock()
+        async with self._begin() as conn:
+            taken = await conn.execute(
+                update(leases)
+                .where(
+                    leases.c.name == name,
+                    or_(leases.c.owner == self.owner, leases.c.until < now),
+                )
+                .values(owner=self.owner, until=now + seconds)
+            )
+        if taken.rowcount == 1:
+            return True
+        try:
+            async with self._begin() as conn:
+                await conn.execute(
+                    insert(leases).values(name=name, owner=self.owner, until=now + seconds)
+                )
+        except IntegrityError:
+            return False  # held by another process
+        return True
 
     async def show_progress(self, task_id: str, step: str, period: int) -> bool | None:
         """Which process passes on this task's progress, and what: None when there is nothing

@@ -1,12 +1,20 @@
-"""Follows tasks to their end: polling with backoff, webhook nudges, and takeover across processes.
+"""Follows tasks to their end: the watched ones polled, all of them swept, webhook nudges, and
+takeover across processes.
 
 The tracker knows Browser Use, not Slack: it hands what it learns to a `TaskSink` (the Slack side
 implements it). It trusts no event's status: every nudge is a prompt to read the task itself.
 Every read goes through the client's shared request budget.
 
+Two ways of following, because a thousand per-task polls would spend the whole budget:
+- a task someone is likely watching (started in the last `watch` seconds, or one of its buttons
+  clicked) is polled on its own, so its thread shows each step; at most `watch_most` at a time;
+- every task is covered by the sweep: one process lists the tasks running at Browser Use, a
+  page of 100 at a time, and reads any task the store has running that the list lacks.
+
 Which process does what is the store's to decide, never this process's memory:
-- one process polls a task: the one holding its follow lease, renewed at every poll; a lease that
-  runs out (its process died) is taken over by the next sweep of any other process;
+- one process polls a watched task: the one holding its follow lease, renewed at every poll; a
+  lease that runs out (its process died) is taken over by another process's housekeeping;
+- one process sweeps: the one holding the sweep's lease;
 - one process reports a task's end: the one whose report claim wins; a claim whose process died
   expires, and the report is made by another;
 - each live process takes its share of the request budget (its heartbeat counts it).
@@ -36,6 +44,15 @@ MAX_REPORT_TRIES = 10
 REPORT_LEASE_SECONDS = 120.0
 # Request keys (one task per Slack request) are kept this long; Slack retries within minutes.
 REQUEST_KEYS_KEPT_SECONDS = 24 * 3600.0
+# The sweep: what counts as running, the share of the request budget it may spend, its lease,
+# and how new a task may be and still not be listed yet (it is read once it is older).
+RUNNING_STATUSES = ("created", "started")
+# At most this many tasks are watched (polled on their own) by one process.
+WATCH_MOST = 20
+SWEEP_SHARE = 0.25
+SWEEP_LEASE = "sweep"
+SWEEP_GRACE_SECONDS = 10.0
+SWEEP_MAX_PAGES = 100
 
 
 class TaskSink(Protocol):
@@ -64,6 +81,10 @@ class Tracker:
         progress_every: float | None = None,
         follow_lease: float = 30.0,
         status_refresh: float = 90.0,
+        watch: float = 120.0,
+        watch_most: int = WATCH_MOST,
+        sweep_floor: float = 5.0,
+        sweep_grace: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self.client = client
@@ -78,8 +99,15 @@ class Tracker:
         # A running task's progress is passed on at least this often, even without a new step:
         # Slack drops a thread's "is browsing…" status after 2 minutes unless it is sent again.
         self.status_refresh = status_refresh
+        # Polled on its own this long after it starts or a click; this many at most.
+        self.watch = watch
+        self.watch_most = watch_most
+        # The shortest wait between two sweeps; how new a task may be and not be listed yet.
+        self.sweep_floor = sweep_floor
+        self.sweep_grace = sweep_grace
         self._sleep = sleep
         self._loops: dict[str, asyncio.Task[None]] = {}
+        self._watched: dict[str, float] = {}  # until when (monotonic), by task ID
         self._locks: dict[str, asyncio.Lock] = {}
         self._reading = 0
         self._pruned_at = time.monotonic()
@@ -94,8 +122,17 @@ class Tracker:
         or its result. Zero: whatever this process has seen so far is said."""
         return self._reading
 
+    @property
+    def watched(self) -> int:
+        return len(self._watched)
+
     def follow(self, task_id: str) -> None:
-        """Poll `task_id` until it ends, if no other process does (no-op if this one does)."""
+        """Watch `task_id`: poll it on its own for the next `watch` seconds (or until it ends),
+        if no other process does. Past `watch_most`, the task watched the longest is left to the
+        sweep."""
+        self._watched[task_id] = time.monotonic() + self.watch
+        if len(self._watched) > self.watch_most:
+            del self._watched[min(self._watched, key=self._watched.__getitem__)]
         if task_id in self._loops:
             return
         loop = asyncio.get_running_loop().create_task(self._poll(task_id))
@@ -105,6 +142,7 @@ class Tracker:
     def _forget(self, task_id: str) -> None:
         """A task no longer followed (ended, gone, given up on, or followed elsewhere)."""
         self._loops.pop(task_id, None)
+        self._watched.pop(task_id, None)
         lock = self._locks.get(task_id)
         if lock is not None and not lock.locked():
             del self._locks[task_id]
@@ -124,12 +162,16 @@ class Tracker:
 
     async def _poll(self, task_id: str) -> None:
         """Cheap `/status` reads with backoff; the full task (for the step shown in Slack) every
-        `progress_every` seconds, and as soon as the status changes."""
+        `progress_every` seconds, and as soon as the status changes. Once the task is no longer
+        watched, it is handed to the sweep."""
         interval = self.poll_interval
         since_full_read = 0.0
         last_status = ""
         tries_after_end = 0
         while tries_after_end < MAX_REPORT_TRIES:
+            if time.monotonic() >= self._watched.get(task_id, 0.0):
+                await self.store.release_follow(task_id)
+                return
             # The lease is renewed before each wait, and covers it.
             if not await self.store.claim_follow(task_id, self.follow_lease):
                 return  # reported, or followed by another process
@@ -159,40 +201,49 @@ class Tracker:
                 tries_after_end += status.ended
         log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)
 
-    async def refresh(self, task_id: str, priority: Priority = Priority.WEBHOOK) -> None:
-        """Read the task and pass on what changed. Safe to call from anywhere, any number of
-        times, in any process: a webhook, a poll, a button, or two of them at once. The read
-        waits for the request budget by `priority` (a webhook's first, a poll's last)."""
+    async def refresh(
+        self, task_id: str, priority: Priority = Priority.WEBHOOK, *, watch: bool = False
+    ) -> None:
+        """Read the task and pass on what changed; then, if `watch` (someone clicked one of its
+        buttons), poll it on its own for a while. Safe to call from anywhere, any number of
+        times, in any process: a webhook, a poll, the sweep, a button, or two of them at once.
+        The read waits for the request budget by `priority` (a webhook's first, a poll's last)."""
         self._reading += 1
         try:
-            await self._refresh(task_id, priority)
+            if await self._refresh(task_id, priority) and watch:
+                self.follow(task_id)
         finally:
             self._reading -= 1
 
-    async def _refresh(self, task_id: str, priority: Priority) -> None:
+    async def _refresh(self, task_id: str, priority: Priority) -> bool:
+        """Read and pass on; True when the task is still running, as far as this read knows."""
         if await self._reported(task_id):
-            return
+            return False
         # Read before taking the task's lock: a webhook's read must not queue behind a poll's
         # read of the same task that holds the lock while it waits its (later) turn. Two reads
         # of one task at once cost a request; the store still decides who reports.
         try:
             task = await self.client.get_task(task_id, background=True, priority=priority)
+        except NotFoundError:
+            log.warning("tracker.gone task_id=%s", task_id)
+            await self.store.reported(task_id, "gone")  # nothing left to report
+            return False
         except BrowserUseError as exc:
             log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
-            return
+            return True
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             record = await self.store.task(task_id)
             if record is not None and record.reported_at is not None:
-                return
+                return False
             if record is None:
                 record = await self._recover(task)
                 if record is None:
-                    return  # not a task this app started
+                    return False  # not a task this app started
             try:
                 if task.ended:
                     await self._report(task, record)
-                    return
+                    return False
                 step = task.last_step.number if task.last_step else 0
                 period = int(time.time() // self.status_refresh)
                 new_step = await self.store.show_progress(task_id, f"{task.status}:{step}", period)
@@ -209,7 +260,7 @@ class Tracker:
                 log.error("store.unreachable task_id=%s error=%s", task_id, exc.reason)
             except Exception:
                 log.exception("tracker.report_failed task_id=%s", task_id)
-        self.follow(task_id)
+        return True
 
     async def _reported(self, task_id: str) -> bool:
         record = await self.store.task(task_id)
@@ -246,17 +297,30 @@ class Tracker:
         return await self.store.task(task.id)
 
     async def resume(self) -> int:
-        """After a (re)start: follow every unreported task the store knows (the follow leases
-        decide which process polls which). With an empty store (a new database, or SQLite on a
-        disk the platform wiped), the tasks are found at Browser Use by their metadata."""
+        """After a (re)start: watch the tasks started in the last `watch` seconds (the follow
+        leases decide which process polls which); the sweep follows every other unreported
+        task the store knows. With an empty store (a new database, or SQLite on a disk the
+        platform wiped), the tasks are found at Browser Use by their metadata."""
         await self.sink.ready()
         if await self.store.has_tasks():
-            unreported = await self.store.unreported()
-            for task_id in unreported:
-                self.follow(task_id)
-            log.info("tracker.resumed from=store tasks=%d", len(unreported))
-            return len(unreported)
+            unreported = len(await self.store.unreported(limit=None))
+            await self._watch_recent()
+            log.info("tracker.resumed from=store tasks=%d watched=%d", unreported, self.watched)
+            return unreported
         return await self._resume_from_browser_use()
+
+    async def _watch_recent(self) -> None:
+        """Watch the newest tasks started in the last `watch` seconds that nobody polls, while
+        there is room (a task left to the sweep to make room is not taken back here)."""
+        room = self.watch_most - self.watched
+        if room <= 0:
+            return
+        recent = await self.store.unreported(
+            unfollowed=True, created_after=self.store.clock() - self.watch, limit=None
+        )
+        for task_id in recent[-room:]:
+            if task_id not in self._loops:
+                self.follow(task_id)
 
     async def _resume_from_browser_use(self) -> int:
         now = datetime.now(timezone.utc)
@@ -285,14 +349,65 @@ class Tracker:
         log.info("tracker.resumed from=browser_use tasks=%d following=%d", seen, self.following)
         return seen
 
-    async def sweep(self, heartbeat_seconds: float) -> None:
+    async def housekeep(self, heartbeat_seconds: float) -> None:
         """One round of housekeeping: say this process is alive and take its share of the
-        request budget; follow the tasks whose follower stopped renewing its lease; once an
-        hour, forget old request keys."""
+        request budget; watch the recent tasks whose watcher stopped renewing its lease; once
+        an hour, forget old request keys."""
         live = await self.store.heartbeat(every=heartbeat_seconds)
         self.client.budget.share(live)
-        for task_id in await self.store.unreported(unfollowed=True):
-            self.follow(task_id)
+        await self._watch_recent()
         if time.monotonic() - self._pruned_at > 3600:
             self._pruned_at = time.monotonic()
             await self.store.prune(REQUEST_KEYS_KEPT_SECONDS)
+
+    async def run_sweeps(self) -> None:
+        """Forever: a sweep whenever this process holds the sweep's lease, as often as the
+        request budget allows (`sweep`)."""
+        while True:
+            wait = self.sweep_floor
+            try:
+                wait = await self.sweep()
+            except StoreUnavailable as exc:
+                log.error("store.unreachable error=%s: the sweep waits for it", exc.reason)
+            except Exception:
+                log.exception("tracker.sweep_failed")
+            await self._sleep(wait)
+
+    async def sweep(self) -> float:
+        """One sweep, by the one process holding its lease: list the tasks running at Browser
+        Use (pages of 100) and read each unreported task of the store that nobody polls and the
+        list lacks. Returns the wait before the next sweep: at most `SWEEP_SHARE` of the budget.
+
+        A list is never taken to mean a task ended, only to choose which tasks to read: the read
+        decides. So whatever the list's order (UNCONFIRMED) and however its pages shift while
+        statuses change (a row moved across a page boundary is missing, or listed twice),
+        nothing is missed; the store's report claim keeps a result from being posted twice.
+        """
+        lease = max(self.follow_lease, 3 * self.sweep_floor)
+        if not await self.store.claim_lease(SWEEP_LEASE, lease):
+            return self.sweep_floor
+        began = self.store.clock()
+        followed = await self.store.unreported(
+            unfollowed=True, created_before=began - self.sweep_grace, limit=None
+        )
+        if not followed:
+            return self.sweep_floor
+        running: set[str] = set()
+        pages = 0
+        try:
+            for status in RUNNING_STATUSES:
+                for page in range(1, SWEEP_MAX_PAGES + 1):
+                    listing = await self.client.list_tasks(
+                        status=status, page=page, background=True, priority=Priority.SWEEP
+                    )
+                    pages += 1
+                    running.update(item.id for item in listing.items)
+                    if not listing.items or page * listing.page_size >= listing.total_items:
+                        break
+        except BrowserUseError as exc:
+            log.warning("tracker.sweep_failed error=%s", exc)
+            return self.sweep_floor
+        missing = [task_id for task_id in followed if task_id not in running]
+        log.info("tracker.swept tasks=%d pages=%d missing=%d", len(followed), pages, len(missing))
+        await asyncio.gather(*(self.refresh(task_id, Priority.CHANGED) for task_id in missing))
+        return max(self.sweep_floor, pages / (self.client.budget.rate * SWEEP_SHARE))

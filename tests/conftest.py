@@ -278,6 +278,14 @@ def in_process(
     app.stop()
 
 
+@pytest.fixture
+def database(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database of the test's own (on the suite's server), for several processes."""
+    from tests import databases
+
+    yield from databases.lent_database(postgres_server)
+
+
 OwnApp = Callable[..., AbstractContextManager["tuple[AppProcess, SlackSender]"]]
 
 

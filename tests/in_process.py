@@ -70,7 +70,7 @@ class InProcessApp:
         self.deps = build_deps(settings, self.store, slack_client)
         self.browser_use = self.deps.browser_use
         self.app: AsyncApp = build_app(settings, self.deps, slack_client)
-        await self.deps.tracker.sweep(settings.heartbeat_seconds)
+        await self.deps.tracker.housekeep(settings.heartbeat_seconds)
 
     def run(self, work: Coroutine[Any, Any, T], timeout: float = 20) -> T:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)

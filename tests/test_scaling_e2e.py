@@ -20,7 +20,7 @@ import pytest
 
 from bot.models import SlackRoute
 from bot.store import Store, TaskRecord
-from tests import databases
+from bot.tracker import WATCH_MOST
 from tests.app_process import AppProcess
 from tests.conftest import WEBHOOK_SECRET, app_env, wipe
 from tests.fakes.browser_use import FakeBrowserUse
@@ -51,11 +51,6 @@ def two_processes(
     finally:
         for process in started:
             process.stop()
-
-
-@pytest.fixture
-def database(postgres_server: str) -> Iterator[str]:
-    yield from databases.lent_database(postgres_server)
 
 
 def metadata_of(call: Any) -> dict[str, Any]:
@@ -143,22 +138,27 @@ def test_commands_spread_over_both_processes_get_one_of_everything(
 def test_many_running_tasks_keep_both_processes_within_one_budget(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str
 ) -> None:
+    """A hundred new tasks: each process watches as many as it may (polled on their own), the
+    one holding the sweep's lease lists the rest; together they stay within the one budget."""
     rate, window = 40, 2.0
     env = {"BROWSER_USE_REQUESTS_PER_SECOND": str(rate), "POLL_INTERVAL_SECONDS": "0.1"}
-    # A heartbeat a second: the sweeps pick the tasks up at once.
+    # A heartbeat a second: the housekeeping picks the tasks up at once.
     env |= {"FOLLOW_LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "1"}
     with two_processes(slack, browser_use, tmp_path, database, **env) as apps:
         ids = asyncio.run(running_tasks(browser_use, database, 100))
         started = time.monotonic()
-        shared = wait_for(lambda: shared_out(database, 100), 10, "the tasks shared out")
-        time.sleep(2 * window)  # both processes keep polling them
+        watched = 2 * WATCH_MOST
+        shared = wait_for(lambda: shared_out(database, watched), 10, "the tasks shared out")
+        time.sleep(2 * window)  # both processes keep polling them, and one sweeps
         shares = [line for p, _ in apps for line in p.logs().splitlines() if "budget.share" in line]
+        swept = [p for p, _ in apps if "tracker.swept tasks=" in p.logs()]
     assert len(shared) == 2, shared
+    assert len(swept) == 1  # the lease: one process lists the running tasks for both
     ours = set(ids)
     times = sorted(
         at
         for _, path, at in browser_use.requests
-        if at >= started and any(task_id in path for task_id in ours)
+        if at >= started and (path == "/api/v2/tasks" or any(task_id in path for task_id in ours))
     )
     busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
     # Each process takes half of the budget: together at most (1 + window) x rate in any window

@@ -64,7 +64,7 @@ async def stop_task(deps: Deps, user_id: str, task_id: str) -> str:
     except (UserInputError, BrowserUseError) as exc:
         return failure_text(exc)
     log.info("task.stop_requested task_id=%s by=%s", task_id, user_id)
-    deps.inflight.spawn(lambda: deps.tracker.refresh(task_id))
+    deps.inflight.spawn(lambda: deps.tracker.refresh(task_id, watch=True))
     return ":octagonal_sign: Stopping the task. Its thread will say when it has stopped."
 
 
@@ -121,7 +121,7 @@ async def take_over(deps: Deps, user_id: str, task_id: str) -> messages.Message:
             return messages.notice(NOT_KEPT)
         if not task.ended:
             await deps.browser_use.stop_task(task_id)  # the task; its session (browser) stays
-            deps.inflight.spawn(lambda: deps.tracker.refresh(task_id))
+            deps.inflight.spawn(lambda: deps.tracker.refresh(task_id, watch=True))
         session = await deps.browser_use.get_session(task.session_id)
     except (UserInputError, BrowserUseError) as exc:
         return messages.notice(failure_text(exc))

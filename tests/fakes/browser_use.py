@@ -15,9 +15,11 @@ import asyncio
 import hashlib
 import hmac
 import json
+import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
@@ -101,6 +103,10 @@ class FakeBrowserUse(ThreadedServer):
             self.downloads_with_key = 0  # downloads that (wrongly) carried the API key
             self.list_failures = 0  # answer this many GET /tasks with 503
             self.list_delay = 0.0  # seconds before each GET /tasks answers
+            # GET /tasks's order (Browser Use's own is UNCONFIRMED), and what happens at Browser
+            # Use after each page is answered (statuses change while a list is read).
+            self.list_newest_first = False
+            self.after_list_page: Callable[[], None] | None = None
             self.profiles: dict[str, dict[str, Any]] = {}  # ProfileView JSON, by profile ID
             self.profile_requests: list[dict[str, Any]] = []  # POST /profiles bodies
             self.cookies: dict[str, set[str]] = {}  # the sites a session's browser holds
@@ -321,6 +327,7 @@ class FakeBrowserUse(ThreadedServer):
         app.router.add_get("/_control/created", self._control_created)
         app.router.add_post("/_control/tasks", self._control_tasks)
         app.router.add_post("/_control/finish", self._control_finish)
+        app.router.add_post("/_control/steps", self._control_steps)
         app.router.add_get("/_control/requests", self._control_requests)
         return app
 
@@ -350,6 +357,14 @@ class FakeBrowserUse(ThreadedServer):
             event = self.status_event(self.task(task_id))
             await asyncio.to_thread(self.send_webhook, body["webhook"], body["secret"], event)
         return web.json_response({"ended": ended})
+
+    async def _control_steps(self, request: web.Request) -> web.Response:
+        """A step for `count` running tasks picked at random (the follow benchmark's agents)."""
+        count = int((await request.json())["count"])
+        running = [t for t, task in self.tasks.items() if task["status"] == "started"]
+        for task_id in random.sample(running, min(count, len(running))):
+            self.step(task_id, "Keep going")
+        return web.json_response({"ok": True})
 
     async def _control_requests(self, _: web.Request) -> web.Response:
         return web.json_response([[m, p, at] for m, p, at in self.requests])
@@ -548,21 +563,21 @@ class FakeBrowserUse(ThreadedServer):
             return web.json_response({"detail": "Service Unavailable"}, status=503)
         query = request.query
         size, page = int(query.get("pageSize", 10)), int(query.get("pageNumber", 1))
-        items = [
-            t
-            for t in self.tasks.values()
-            if not query.get("filterBy") or t["status"] == query["filterBy"]
-        ]
-        if query.get("after"):
-            items = [t for t in items if t["createdAt"] >= query["after"]]
-        chunk = items[(page - 1) * size : page * size]
+        with self._lock:
+            items = [
+                t
+                for t in self.tasks.values()
+                if not query.get("filterBy") or t["status"] == query["filterBy"]
+            ]
+            if query.get("after"):
+                items = [t for t in items if t["createdAt"] >= query["after"]]
+            if self.list_newest_first:
+                items.reverse()
+            chunk = [_item(t) for t in items[(page - 1) * size : page * size]]
+        if self.after_list_page is not None:
+            self.after_list_page()
         return web.json_response(
-            {
-                "items": [_item(t) for t in chunk],
-                "totalItems": len(items),
-                "pageNumber": page,
-                "pageSize": size,
-            }
+            {"items": chunk, "totalItems": len(items), "pageNumber": page, "pageSize": size}
         )
 
     def _session_view(self, session_id: str) -> dict[str, Any] | None:
