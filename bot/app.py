@@ -30,6 +30,7 @@ from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, ta
 from handlers import listeners, payloads
 from handlers.flows import conversations, logins, recurring
 from handlers.flows.following import SlackTaskSink
+from handlers.pacing import SlackPace, limits
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,12 @@ def build_deps(settings: Settings, store: Store, slack_client: AsyncWebClient) -
     tracker = Tracker(
         browser_use,
         store,
-        SlackTaskSink(slack_client, browser_use, store),
+        SlackTaskSink(
+            slack_client,
+            browser_use,
+            store,
+            SlackPace(limits(settings.slack_updates_per_minute, settings.slack_posts_per_minute)),
+        ),
         poll_interval=settings.poll_interval,
         max_poll_interval=timers.poll_ceiling,
         follow_lease=settings.follow_lease_seconds,

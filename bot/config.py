@@ -142,6 +142,10 @@ class Settings(BaseModel):
     heartbeat_seconds: float = 5.0
     # How often a running task's "is browsing…" status is sent again (Slack drops it after 120 s).
     status_refresh_seconds: float = 90.0
+    # Slack's limits the app keeps, per workspace: `chat.update` and
+    # `assistant.threads.setStatus` calls a minute (Tier 3), and posts a minute in one channel.
+    slack_updates_per_minute: float = 50.0
+    slack_posts_per_minute: float = 60.0
     timers: Timers = Timers()
 
     @property
@@ -240,6 +244,8 @@ def load_settings(
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
+    updates_per_minute = number("SLACK_UPDATES_PER_MINUTE", 1, 10_000)
+    posts_per_minute = number("SLACK_POSTS_PER_MINUTE", 1, 10_000)
     try:
         database = database_url(values.get("DATABASE_URL"))
     except ValueError as exc:
@@ -298,5 +304,7 @@ def load_settings(
         follow_lease_seconds=follow_lease or 30.0,
         heartbeat_seconds=heartbeat or 5.0,
         status_refresh_seconds=status_refresh or 90.0,
+        slack_updates_per_minute=updates_per_minute or 50.0,
+        slack_posts_per_minute=posts_per_minute or 60.0,
         timers=Timers().scaled(timer_scale or 1.0),
     )

@@ -68,6 +68,16 @@ class TaskSink(Protocol):
 
     async def finished(self, task: TaskView, record: TaskRecord) -> None: ...
 
+    @property
+    def waiting(self) -> int:
+        """How tasks ended, passed on and not all sent yet (the sink paces its calls; progress
+        not sent yet is not counted: it may wait a minute, or be replaced)."""
+
+    def share(self, processes: int) -> None:
+        """Take this process's share of the sink's own limits."""
+
+    async def close(self) -> None: ...
+
 
 class Tracker:
     def __init__(
@@ -119,8 +129,9 @@ class Tracker:
     @property
     def reading(self) -> int:
         """Reads of a task under way (`refresh`), any of which may still pass on its progress
-        or its result. Zero: whatever this process has seen so far is said."""
-        return self._reading
+        or its result, and ends the sink has not finished saying. Zero: every result this
+        process has seen is said (its progress may still be paced)."""
+        return self._reading + self.sink.waiting
 
     @property
     def watched(self) -> int:
@@ -153,6 +164,7 @@ class Tracker:
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+        await self.sink.close()
         try:
             await self.store.release_all()
         except StoreUnavailable as exc:
@@ -355,6 +367,7 @@ class Tracker:
         an hour, forget old request keys."""
         live = await self.store.heartbeat(every=heartbeat_seconds)
         self.client.budget.share(live)
+        self.sink.share(live)
         await self._watch_recent()
         if time.monotonic() - self._pruned_at > 3600:
             self._pruned_at = time.monotonic()

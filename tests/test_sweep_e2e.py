@@ -28,7 +28,8 @@ def running_for_a_while(browser_use: FakeBrowserUse, database: str, count: int) 
         store = await Store.open(database)
         ids = []
         for i in range(count):
-            route = SlackRoute(team=TEAM_ID, channel="C5", thread_ts=f"17.{i}", user="U5")
+            channel = f"C{i % 10}"  # Slack takes about one post a second in one channel
+            route = SlackRoute(team=TEAM_ID, channel=channel, thread_ts=f"17.{i}", user="U5")
             task_id = browser_use.add_task({"slack": route.encode()})
             record = TaskRecord.from_route(
                 task_id, "s", route, status_ts=f"17.{i}", created_at=time.time() - 600
@@ -98,7 +99,8 @@ def test_the_sweep_misses_nothing_and_doubles_nothing_while_pages_shift(
 
     browser_use.list_newest_first = newest_first
     browser_use.after_list_page = statuses_change
-    with own_app(DATABASE_URL=database) as (app, sender):
+    # Status edits at Slack's Tier 3 pace would take half a minute for these 28 ends.
+    with own_app(DATABASE_URL=database, SLACK_UPDATES_PER_MINUTE="600") as (app, sender):
         wait_for(lambda: len(ended) == len(ids[::9]), 30, "every end")
         wait_for(lambda: all(result_counts(slack, ended).values()), 15, "every result")
         browser_use.after_list_page = None

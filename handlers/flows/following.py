@@ -21,6 +21,7 @@ from handlers.errors import failure_text
 from handlers.flows.recurring import report_run
 from handlers.flows.workflow import complete_step
 from handlers.ids import MetadataEvent, Reaction
+from handlers.pacing import SlackPace
 from handlers.payloads import TaskMessage
 from handlers.slack_io import SLACK_ERRORS, edit_status, post, react, set_thread_status
 from handlers.slack_text import escape
@@ -31,12 +32,33 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
+def _status_key(route: SlackRoute, status_ts: str) -> tuple[str, str, str]:
+    return ("status", route.channel, status_ts)
+
+
 class SlackTaskSink:
-    def __init__(self, client: AsyncWebClient, browser_use: BrowserUseClient, store: Store):
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        browser_use: BrowserUseClient,
+        store: Store,
+        pace: SlackPace | None = None,
+    ):
         self.client = client
         self.browser_use = browser_use
         self.store = store
         self.team_id: str | None = None  # learned from auth.test at start-up
+        self.pace = pace or SlackPace()
+
+    @property
+    def waiting(self) -> int:
+        return self.pace.owed
+
+    def share(self, processes: int) -> None:
+        self.pace.share(processes)
+
+    async def close(self) -> None:
+        await self.pace.close()
 
     async def ready(self) -> None:
         """Learn this app's workspace (`auth.test`): only its tasks are followed."""
@@ -88,14 +110,26 @@ class SlackTaskSink:
 
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
         """A new step: the status message is edited. Either way the thread's live status is
-        sent (again), before Slack's 2 minutes run out."""
+        sent (again), before Slack's 2 minutes run out. Both are paced (`SlackPace.offer`):
+        sent when Slack's limits have room, the latest replacing an unsent older one."""
         route = record.route
         if new_step:
             status_ts, _ = await self._status_message(record)
-            await edit_status(self.client, task, route, status_ts)
+            if status_ts:
+
+                async def edit() -> None:
+                    await edit_status(self.client, task, route, status_ts)
+
+                self.pace.offer(_status_key(route, status_ts), route.team, "chat.update", edit)
         if route.thread_ts and not task.ended:
             status, loading = messages.browsing_status(task, route)
-            await set_thread_status(self.client, route.channel, route.thread_ts, status, loading)
+            thread_ts = route.thread_ts
+
+            async def set_status() -> None:
+                await set_thread_status(self.client, route.channel, thread_ts, status, loading)
+
+            key = ("thread", route.channel, thread_ts)
+            self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
 
     async def finished(self, task: TaskView, record: TaskRecord) -> None:
         """Post the result. Called once per task (the store's report claim decides by whom);
@@ -109,7 +143,18 @@ class SlackTaskSink:
                 log.info("task.already_reported task_id=%s", task.id)
                 return
         status_ts, react_ts = await self._status_message(record, thread)
-        await edit_status(self.client, task, route, status_ts)
+        if route.thread_ts:
+            await self.pace.withdraw(("thread", route.channel, route.thread_ts))
+        if status_ts:
+            # Its last progress is not worth sending: this edit says how it ended. It goes
+            # before any progress, and the result does not wait for it.
+            key = _status_key(route, status_ts)
+            await self.pace.withdraw(key)
+
+            async def edit() -> None:
+                await edit_status(self.client, task, route, status_ts)
+
+            self.pace.offer(key, route.team, "chat.update", edit, final=True)
         if record.schedule_id is not None:
             # A recurring task's run: posted, or (only when it changed) not, by its schedule.
             await report_run(self, task, record, react_ts)
@@ -132,6 +177,7 @@ class SlackTaskSink:
         channel, thread_ts = (
             (route.channel, route.thread_ts) if route.thread_ts else (route.user, None)
         )
+        await self.pace.turn(route.team, "chat.postMessage", channel)
         await self.client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,

@@ -1,0 +1,190 @@
+"""Slack's rate limits, kept by the app rather than learnt from `ratelimited` answers.
+
+Slack counts most Web API calls per workspace and per method: `chat.update` and
+`assistant.threads.setStatus` are Tier 3 (about 50 a minute), `chat.postMessage` about one a
+second per channel (see the Slack notes). A thousand running tasks would send far more progress
+than that. So what following a task sends goes through a `SlackPace`:
+
+- a result waits for its `turn`, ahead of any progress;
+- the status edit that goes with a result is `offer`ed `final`: it goes before any progress, and
+  nobody waits for it (at 1,000 running tasks, ends alone outrun `chat.update`'s limit);
+- progress is `offer`ed: the latest state of a thread replaces an older one not sent yet, and it
+  is sent only from what a result does not need. Progress can be late or skipped, never a result.
+
+Several processes share the limits as they share Browser Use's: each takes `1/n` (`share`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+# Calls a minute per workspace, per method (and per channel for posts), until Slack says more
+# (`SLACK_UPDATES_PER_MINUTE`, `SLACK_POSTS_PER_MINUTE`).
+PER_MINUTE = {"chat.update": 50.0, "assistant.threads.setStatus": 50.0, "chat.postMessage": 60.0}
+
+
+def limits(updates_per_minute: float, posts_per_minute: float) -> dict[str, float]:
+    return {
+        "chat.update": updates_per_minute,
+        "assistant.threads.setStatus": updates_per_minute,
+        "chat.postMessage": posts_per_minute,
+    }
+
+
+# How many calls may go at once after a quiet spell: ten seconds' worth.
+BURST_SECONDS = 10.0
+
+
+class _Bucket:
+    def __init__(self, per_minute: float, now: float):
+        self.rate = per_minute / 60
+        self.tokens = self.size = max(1.0, self.rate * BURST_SECONDS)
+        self.updated = now
+        self.urgent = 0  # results waiting for a token
+
+    def refill(self, now: float, rate: float) -> float:
+        self.rate = rate
+        self.size = max(1.0, rate * BURST_SECONDS)
+        self.tokens = min(self.size, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+        return self.tokens
+
+
+@dataclass
+class _Offer:
+    bucket: tuple[str, str, str]
+    send: Callable[[], Awaitable[None]]
+    final: bool
+
+
+class SlackPace:
+    def __init__(
+        self,
+        per_minute: dict[str, float] = PER_MINUTE,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self._clock, self._sleep = clock, sleep
+        self.per_minute = per_minute
+        self._buckets: dict[tuple[str, str, str], _Bucket] = {}
+        # Unsent offers: the final ones first, then progress, oldest first.
+        self._offers: OrderedDict[Hashable, _Offer] = OrderedDict()
+        self._drain: asyncio.Task[None] | None = None
+        # The offer being sent: its key, set once it is, and whether it is final.
+        self._sending: tuple[Hashable, asyncio.Event, bool] | None = None
+        self.processes = 1
+        self.sent_progress = 0
+        self.replaced_progress = 0
+
+    def share(self, processes: int) -> None:
+        """Take this process's share of each limit, when `processes` send for one app."""
+        self.processes = max(1, processes)
+
+    def _bucket(self, team: str, method: str, channel: str = "") -> tuple[_Bucket, float]:
+        key = (team, method, channel if method == "chat.postMessage" else "")
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(self.per_minute[method], self._clock())
+        rate = self.per_minute[method] / 60 / self.processes
+        return bucket, bucket.refill(self._clock(), rate)
+
+    async def turn(self, team: str, method: str, channel: str = "") -> None:
+        """Wait until a call someone is owed (a result) may go; it goes before any progress."""
+        bucket, tokens = self._bucket(team, method, channel)
+        bucket.urgent += 1
+        try:
+            while tokens < 1:
+                await self._sleep((1 - tokens) / bucket.rate)
+                tokens = bucket.refill(self._clock(), bucket.rate)
+            bucket.tokens -= 1
+        finally:
+            bucket.urgent -= 1
+
+    def offer(
+        self,
+        key: Hashable,
+        team: str,
+        method: str,
+        send: Callable[[], Awaitable[None]],
+        channel: str = "",
+        *,
+        final: bool = False,
+    ) -> None:
+        """Progress to send when the limit has room: `key` names what it updates (a status
+        message, a thread's status), and a newer offer for it replaces the unsent one. A
+        `final` offer (how a task ended) goes before all progress."""
+        self._bucket(team, method, channel)
+        bucket = (team, method, channel if method == "chat.postMessage" else "")
+        if key in self._offers:
+            self.replaced_progress += 1  # and the newer takes the older's place in line
+        self._offers[key] = _Offer(bucket, send, final)
+        if final:
+            self._offers.move_to_end(key, last=False)
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.get_running_loop().create_task(self._send_offers())
+
+    async def withdraw(self, key: Hashable) -> None:
+        """Progress no longer worth sending (the task ended: its result says more). Returns
+        once none of it can land after what the caller sends next."""
+        self._offers.pop(key, None)
+        if self._sending is not None and self._sending[0] == key:
+            await self._sending[1].wait()
+
+    @property
+    def waiting(self) -> int:
+        """Progress not sent yet (it may be replaced, or wait a minute)."""
+        return len(self._offers)
+
+    @property
+    def owed(self) -> int:
+        """Final offers (how a task ended) not sent yet, the one on its way included."""
+        sending = self._sending is not None and self._sending[2]
+        return sum(1 for offer in self._offers.values() if offer.final) + sending
+
+    async def _send_offers(self) -> None:
+        """Send the offers in line, each when its bucket has a token to spare (progress keeps
+        one for a result; none is spent while a result waits)."""
+        while self._offers:
+            sent = False
+            for key, offer in list(self._offers.items()):
+                bucket = self._buckets[offer.bucket]
+                rate = self.per_minute[offer.bucket[1]] / 60 / self.processes
+                if bucket.urgent or bucket.refill(self._clock(), rate) < (1 if offer.final else 2):
+                    continue
+                if self._offers.get(key) is not offer:
+                    continue
+                del self._offers[key]
+                bucket.tokens -= 1
+                self.sent_progress += 1
+                self._sending = (key, asyncio.Event(), offer.final)
+                try:
+                    await offer.send()
+                except Exception:
+                    log.exception("slack.progress_failed")
+                finally:
+                    self._sending[1].set()
+                    self._sending = None
+                sent = True
+            if not sent:
+                await self._sleep(self._next_token())
+
+    def _next_token(self) -> float:
+        """Roughly how long until some offer's bucket can spare a token."""
+        waits = []
+        for offer in self._offers.values():
+            bucket = self._buckets[offer.bucket]
+            waits.append(max(0.05, (2 - bucket.tokens) / bucket.rate))
+        return min(waits, default=0.05)
+
+    async def close(self) -> None:
+        if self._drain is not None:
+            self._drain.cancel()
+            await asyncio.gather(self._drain, return_exceptions=True)
