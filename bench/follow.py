@@ -46,17 +46,22 @@ CREATES = 10
 
 def seed(database: str, ids: list[str], sessions: dict[str, str]) -> None:
     """The running tasks, in the app's store (as a restart finds them): started over the last
-    ten minutes, each with its status message."""
+    ten minutes by twenty people in ten channels, each with its thread and status message."""
     from bot.models import SlackRoute
     from bot.store import Store, TaskRecord
 
-    route = SlackRoute.decode(ROUTE)
-    assert route is not None
     now = time.time()
 
     async def go() -> None:
         store = await Store.open(database)
         for n, task_id in enumerate(ids):
+            # Twenty people in ten channels, a thread each.
+            route = SlackRoute(
+                team="T0TEST",
+                channel=f"C7{n % 10}",
+                thread_ts=f"1700000000.{n:06d}",
+                user=f"U4{n % 20}",
+            )
             record = TaskRecord.from_route(
                 task_id,
                 sessions[task_id],

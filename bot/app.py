@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,9 +30,10 @@ from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
 from handlers import listeners, payloads
-from handlers.flows import conversations, logins, recurring
+from handlers.flows import conversations, logins, outbox, recurring
 from handlers.flows.following import SlackTaskSink
 from handlers.pacing import SlackPace, limits
+from handlers.slack_io import SLACK_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,40 @@ def build_deps(settings: Settings, store: Store, slack_client: AsyncWebClient) -
     )
 
 
+def one_workspace(client: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """Bolt's `authorize` for this deployment's one workspace: who the bot is, from `auth.test`
+    once it answers (then kept). Bolt's own check calls `auth.test` until it answers and refuses
+    every request meanwhile: while Slack's Web API was down, people's commands vanished."""
+    known: list[AuthorizeResult] = []
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        token = client.token
+        if not known:
+            try:
+                answer = await client.auth_test()
+            except SLACK_ERRORS as exc:
+                log.warning("slack.auth_test failed (%s): the request runs", type(exc).__name__)
+                return AuthorizeResult(
+                    enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token
+                )
+            known.append(
+                AuthorizeResult.from_auth_test_response(bot_token=token, auth_test_response=answer)
+            )
+        bot = known[0]
+        return AuthorizeResult(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_token=token,
+            user_id=user_id,
+        )
+
+    return authorize
+
+
 def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> AsyncApp:
     """The Bolt app with every listener registered. Call it inside the running event loop."""
     signing_secret = settings.slack_signing_secret
@@ -135,6 +172,7 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
         # the source of every module on the stack: 90 ms of each start.
         name="browser-use-slack",
         client=slack_client,
+        authorize=one_workspace(slack_client),
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # Socket Mode requests are not signed; HTTP requests always are.
         request_verification_enabled=not settings.socket_mode,
@@ -176,7 +214,8 @@ def build_janitor(deps: Deps, app: AsyncApp) -> SessionJanitor:
 
 async def keep_house(deps: Deps, app: AsyncApp) -> None:
     """Forever: the heartbeat and the takeover of tasks (the tracker), of follow-ups whose
-    process stopped waiting for them (the conversations), and the recurring tasks' due runs
+    process stopped waiting for them (the conversations), what Slack could not take while it
+    was down (the outbox), and the recurring tasks' due runs
     (the scheduler; the first tick, at start-up, finds the runs missed while down)."""
     interval = deps.settings.heartbeat_seconds
     while True:
@@ -184,6 +223,7 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
             await deps.refresh_policy()  # an admin's change in another process, in seconds
             await deps.tracker.housekeep(interval)
             await conversations.resume_waiting(deps, app.client)
+            await outbox.deliver(deps, app.client)
             await deps.scheduler.tick()
             # Login browsers: this process's kept watched; overdue or orphaned ones closed.
             await deps.store.renew_login_sessions(deps.settings.follow_lease_seconds)

@@ -65,6 +65,10 @@ class Timers(BaseModel):
     sweep_floor: float = 5.0
     # A task this new may not be in Browser Use's list yet: the sweep leaves it alone.
     sweep_grace: float = 10.0
+    # What Slack could not take (it was down): tried again after this, doubled each time, up
+    # to the most.
+    outbox_first: float = 2.0
+    outbox_most: float = 60.0
     # The shortest wait between two sweeps for idle thread sessions.
     janitor_floor: float = 1.0
     # A start that would wait this long for the request budget tells the person it is queued,

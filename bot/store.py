@@ -220,6 +220,25 @@ processes = Table(
     Column("seen_at", Float, nullable=False),
 )
 
+# What the app owes people in Slack and could not deliver yet (Slack was down): kept until Slack
+# takes it, tried again with backoff by any process. `body` is what Slack would show (JSON),
+# and how far delivery got (a parent posted); never a token.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=False, default=""),
+    Column("kind", String(16), nullable=False),
+    Column("task_id", String(64)),  # its result waits until this is delivered
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("next_at", Float, nullable=False),
+    Column("owner", String(64)),
+    Column("owner_until", Float),
+    Index("outbox_task", "task_id"),
+)
+
 # Work one process does for all of them at a time (the sweep of running tasks), by name.
 leases = Table(
     "leases",
@@ -396,6 +415,18 @@ _SCHEDULE_FIELDS = [f.name for f in fields(Schedule)]
 _FOLLOW_UP_FIELDS = [f.name for f in fields(FollowUp)]
 
 
+@dataclass(frozen=True)
+class Owed:
+    """Something the app owes a person in Slack (`outbox`): what kind, and its JSON body."""
+
+    id: int
+    kind: str
+    body: dict[str, Any]
+    team: str = ""
+    task_id: str | None = None
+    attempts: int = 0
+
+
 class StoreUnavailable(Exception):
     """The database could not be used at all (refused, gone, timed out): nothing the call was
     to do was done. `reason` is the driver's error class, for the log; never a URL."""
@@ -523,6 +554,96 @@ class Store:
                 )
             )
         return int(gone.rowcount or 0)
+
+    # --- the outbox ----------------------------------------------------------------------------
+
+    async def owe(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        team: str = "",
+        task_id: str | None = None,
+        after: float = 0.0,
+    ) -> int:
+        """Keep what is owed a person until it is delivered (`paid`); first tried `after` s."""
+        now = self.clock()
+        values = {
+            "team": team,
+            "kind": kind,
+            "task_id": task_id,
+            "body": json.dumps(body),
+            "created_at": now,
+            "next_at": now + after,
+        }
+        async with self._begin() as conn:
+            added = await conn.execute(insert(outbox).values(**values))
+        key = added.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def claim_owed(self, seconds: float, limit: int = 50) -> list[Owed]:
+        """What is due and nobody is delivering, oldest first: this process's for `seconds`."""
+        now = self.clock()
+        free = and_(
+            outbox.c.next_at <= now, or_(outbox.c.owner.is_(None), outbox.c.owner_until < now)
+        )
+        claimed = []
+        async with self._begin() as conn:
+            rows = (
+                await conn.execute(select(outbox).where(free).order_by(outbox.c.id).limit(limit))
+            ).all()
+            for row in rows:
+                won = await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id, free)
+                    .values(owner=self.owner, owner_until=now + seconds)
+                )
+                if won.rowcount == 1:
+                    claimed.append(
+                        Owed(
+                            row.id,
+                            row.kind,
+                            json.loads(row.body),
+                            row.team,
+                            row.task_id,
+                            row.attempts,
+                        )
+                    )
+        return claimed
+
+    async def owed_so_far(self, owed_id: int, body: dict[str, Any]) -> None:
+        """How far delivery got (say, the parent is posted): a retry goes on from there."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(outbox).where(outbox.c.id == owed_id).values(body=json.dumps(body))
+            )
+
+    async def paid(self, owed_id: int) -> None:
+        async with self._begin() as conn:
+            await conn.execute(delete(outbox).where(outbox.c.id == owed_id))
+
+    async def owed_later(self, owed_id: int, wait: float) -> None:
+        """Not delivered this time: tried again in `wait` seconds, by any process."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == owed_id)
+                .values(
+                    attempts=outbox.c.attempts + 1,
+                    next_at=self.clock() + wait,
+                    owner=None,
+                    owner_until=None,
+                )
+            )
+
+    async def owes_task(self, task_id: str) -> bool:
+        """True while something about `task_id` (its thread) is not delivered yet."""
+        async with self._connect() as conn:
+            found = await conn.execute(
+                select(outbox.c.id).where(outbox.c.task_id == task_id).limit(1)
+            )
+        return found.first() is not None
 
     # --- tasks -------------------------------------------------------------------------------
 

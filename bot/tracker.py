@@ -48,11 +48,16 @@ REQUEST_KEYS_KEPT_SECONDS = 24 * 3600.0
 # and how new a task may be and still not be listed yet (it is read once it is older).
 RUNNING_STATUSES = ("created", "started")
 # At most this many tasks are watched (polled on their own) by one process.
-WATCH_MOST = 20
+WATCH_MOST = 10
 SWEEP_SHARE = 0.25
 SWEEP_LEASE = "sweep"
 SWEEP_GRACE_SECONDS = 10.0
 SWEEP_MAX_PAGES = 100
+
+
+class ReportLater(Exception):
+    """Raised by a sink that cannot report a task's end yet (its thread is not announced):
+    the report is released and made again at the next read."""
 
 
 class TaskSink(Protocol):
@@ -268,6 +273,8 @@ class Tracker:
                             task.status,
                             step,
                         )
+            except ReportLater as exc:
+                log.info("task.report_later task_id=%s why=%s", task_id, exc)
             except StoreUnavailable as exc:
                 log.error("store.unreachable task_id=%s error=%s", task_id, exc.reason)
             except Exception:

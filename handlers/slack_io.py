@@ -42,6 +42,14 @@ CANNOT_POST = frozenset(
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
+def error_code(exc: SlackApiError) -> str:
+    """Slack's error code; "unknown" for an answer that is not Slack's JSON (a 5xx from its
+    edge while it is down: the SDK keeps that body as a string)."""
+    data = exc.response.data
+    code = data.get("error") if isinstance(data, dict) else None
+    return str(code) if code else "unknown"
+
+
 async def respond_ephemeral(url: str | None, message: messages.Message) -> bool:
     """Answer through a `response_url`; True when Slack took it."""
     if not url:
@@ -90,7 +98,7 @@ async def _post(
             **message,
         )
     except SlackApiError as exc:
-        code = str(exc.response.get("error", "unknown"))
+        code = error_code(exc)
         log.warning("slack.post error=%s channel=%s", code, channel)
         return None, code
     except SLACK_ERRORS as exc:

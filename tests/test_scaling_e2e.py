@@ -59,10 +59,10 @@ def metadata_of(call: Any) -> dict[str, Any]:
 
 
 def messages(slack: FakeSlack, event_type: str, task_id: str) -> list[Any]:
-    """Posts of one kind (status message, result) for one task."""
+    """Posts of one kind (status message, result) for one task, as Slack took them."""
     return [
         c
-        for c in slack.posts()
+        for c in slack.succeeded("chat.postMessage")
         if metadata_of(c).get("event_type") == event_type
         and metadata_of(c).get("event_payload", {}).get("task_id") == task_id
     ]

@@ -10,20 +10,32 @@ is not posted twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import SlackRoute, TaskView
 from bot.store import Store, TaskRecord
+from bot.tracker import ReportLater
 from handlers.errors import failure_text
+from handlers.flows.outbox import slack_down
 from handlers.flows.recurring import report_run
 from handlers.flows.workflow import complete_step
 from handlers.ids import MetadataEvent, Reaction
 from handlers.pacing import SlackPace
 from handlers.payloads import TaskMessage
-from handlers.slack_io import SLACK_ERRORS, edit_status, post, react, set_thread_status
+from handlers.slack_io import (
+    CANNOT_POST,
+    SLACK_ERRORS,
+    edit_status,
+    error_code,
+    post,
+    react,
+    set_thread_status,
+)
 from handlers.slack_text import escape
 from handlers.views import messages
 
@@ -134,6 +146,8 @@ class SlackTaskSink:
     async def finished(self, task: TaskView, record: TaskRecord) -> None:
         """Post the result. Called once per task (the store's report claim decides by whom);
         raises when the result could not be posted, so the claim is released and tried again."""
+        if await self.store.owes_task(task.id):
+            raise ReportLater("its thread is not announced yet (Slack was down)")
         route = record.route
         thread = None
         if record.recovered:
@@ -161,9 +175,30 @@ class SlackTaskSink:
         # With no thread (the bot could not post there), the result goes to the person directly;
         # a workflow step with no thread and nobody to notify has its outputs say it all.
         elif route.thread_ts or not record.quiet:
-            await self.post_result(task, record, react_ts, mention=not record.quiet)
+            await self._post_result(task, record, react_ts)
         if record.execution_id:
             await complete_step(self.client, self.browser_use, task, record)
+
+    async def _post_result(self, task: TaskView, record: TaskRecord, react_ts: str | None) -> None:
+        """The result, where it belongs; a thread the bot was shut out of since: to the person
+        directly. Slack down: `ReportLater` (the report is made again at the next read)."""
+        try:
+            await self.post_result(task, record, react_ts, mention=not record.quiet)
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in CANNOT_POST and record.thread_ts:
+                log.warning(
+                    "slack.result_refused error=%s task_id=%s: sent directly", code, task.id
+                )
+                await self.post_result(
+                    task, replace(record, thread_ts=None), None, mention=not record.quiet
+                )
+            elif slack_down(code):
+                raise ReportLater(f"Slack did not take the result ({code})") from None
+            else:
+                raise
+        except SLACK_ERRORS as exc:
+            raise ReportLater(f"Slack could not be reached ({type(exc).__name__})") from None
 
     async def post_result(
         self, task: TaskView, record: TaskRecord, react_ts: str | None, *, mention: bool

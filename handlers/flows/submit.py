@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
-from bot.store import StoreUnavailable, TaskRecord
+from bot.store import Store, StoreUnavailable, TaskRecord
 from handlers.access import check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
+from handlers.flows.outbox import owe_announce, owe_private, slack_down
 from handlers.slack_io import (
     CANNOT_POST,
     SLACK_ERRORS,
@@ -88,15 +89,23 @@ async def first_time(deps: Deps, key: str) -> bool:
 
 
 async def tell_privately(
-    client: AsyncWebClient, origin: Origin, message: messages.Message, hint: str | None
+    client: AsyncWebClient,
+    origin: Origin,
+    message: messages.Message,
+    hint: str | None,
+    store: Store | None = None,
 ) -> None:
-    """No thread to answer in: the command's response_url, else a DM from the bot."""
+    """No thread to answer in: the command's response_url, else a DM from the bot; with Slack
+    down, the DM is kept in the `store`'s outbox and sent when Slack is back."""
     if origin.quiet:
         return  # nobody to tell: a workflow step's outputs say it all
     if await respond_ephemeral(origin.response_url, messages.ephemeral(message, hint)):
         return
-    ts, _ = await post(client, origin.user_id, messages.with_hint(message, hint))
-    if ts is None:
+    dm = messages.with_hint(message, hint)
+    ts, error = await post(client, origin.user_id, dm)
+    if ts is None and store is not None and slack_down(error):
+        await owe_private(store, origin.team_id, origin.user_id, dm)
+    elif ts is None:
         log.error("slack.unreported user=%s: no thread, response_url or DM", origin.user_id)
 
 
@@ -121,9 +130,11 @@ async def start_task(
     except UserInputError as exc:
         log.info("task.refused_quota user=%s", origin.user_id)
         reason = failure_text(exc)
-        await tell_privately(client, origin, messages.notice(f":warning: {reason}"), None)
+        warning = messages.notice(f":warning: {reason}")
+        await tell_privately(client, origin, warning, None, deps.store)
         return NotStarted(reason)
     asker = None if origin.quiet and not origin.notify else origin.user_id
+    parent = None
     if origin.announce:
         parent = messages.parent_message(
             asker,
@@ -177,7 +188,7 @@ async def start_task(
         if thread_ts and (await post(client, origin.channel_id, failed, thread_ts))[0]:
             await _mark_not_started(client, origin, parent_ts, request)
         else:
-            await tell_privately(client, origin, failed, hint)
+            await tell_privately(client, origin, failed, hint, deps.store)
         return NotStarted(reason)
 
     if notice is not None:
@@ -211,9 +222,29 @@ async def start_task(
     started = messages.task_started(
         created, react_ts=origin.react_ts, thread_session=thread_session
     )
-    status_ts = (
-        (await post(client, origin.channel_id, started, thread_ts))[0] if thread_ts else None
+    status_ts, status_error = (
+        await post(client, origin.channel_id, started, thread_ts)
+        if thread_ts
+        else (None, post_error)
     )
+    browsing = messages.browsing_status(
+        TaskView(id=created.id, session_id=created.session_id, status="created"), route
+    )
+    if status_ts is None and slack_down(status_error):
+        # Slack is down: the task runs, and its parent (if it failed too) and IDs are posted
+        # when Slack is back; its result waits for them.
+        body = {
+            "channel": origin.channel_id,
+            "user": origin.user_id,
+            "thread_ts": thread_ts or origin.thread_ts,
+            "parent": parent if origin.announce and parent_ts is None else None,
+            "started": started,
+            "react_ts": origin.react_ts,
+            "browsing": browsing,
+        }
+        await owe_announce(deps.store, origin.team_id, created.id, body)
+        deps.tracker.follow(created.id)
+        return created
     if status_ts and thread_ts:
         try:
             ended = await deps.store.set_status_message(created.id, status_ts, origin.react_ts)
@@ -228,14 +259,12 @@ async def start_task(
             # thread is not told the browser is starting.
             await _show_ended(deps, client, created.id, route, status_ts)
         else:
-            status, loading = messages.browsing_status(
-                TaskView(id=created.id, session_id=created.session_id, status="created"), route
-            )
+            status, loading = browsing
             await set_thread_status(client, origin.channel_id, thread_ts, status, loading)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)
-        await tell_privately(client, origin, started, hint)
+        await tell_privately(client, origin, started, hint, deps.store)
     deps.tracker.follow(created.id)
     return created
 

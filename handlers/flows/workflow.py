@@ -23,7 +23,7 @@ from handlers.errors import UserInputError
 from handlers.flows.submit import Origin
 from handlers.ids import SlackError
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
-from handlers.slack_io import SLACK_ERRORS
+from handlers.slack_io import SLACK_ERRORS, error_code
 from handlers.slack_text import shorten
 from handlers.views import messages
 
@@ -116,7 +116,7 @@ async def complete_step(
                 method, json={"function_execution_id": record.execution_id, **args}
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
+            error = error_code(exc)
             log.warning(
                 "workflow.complete_refused task_id=%s token=%s error=%s",
                 task.id,

@@ -78,6 +78,7 @@ class FakeSlack(ThreadedServer):
             self.shared_files: dict[str, dict[str, Any]] = {}  # files people shared, by ID
             self.file_downloads: list[dict[str, str]] = []  # (the headers of) each download
             self.files_read_scope = True  # False: the app lacks files:read (HTML, not the file)
+            self.down_until = 0.0  # until then (monotonic), every call gets a 503 (`outage`)
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -121,6 +122,14 @@ class FakeSlack(ThreadedServer):
         """The next call of `method` gets `answer` as it is (a shape Slack may change to)."""
         with self._lock:
             self._answers.setdefault(method, []).append(answer)
+
+    def outage(self, seconds: float) -> None:
+        """Slack is down for `seconds`: the Web API and response URLs answer 503, as its load
+        balancer does, with a body that is not Slack's JSON."""
+        self.down_until = time.monotonic() + seconds
+
+    def is_down(self) -> bool:
+        return time.monotonic() < self.down_until
 
     def block_channel(self, channel: str, error: str = "not_in_channel") -> None:
         """The bot cannot post in `channel`: every chat.* call there fails with `error`."""
@@ -244,6 +253,9 @@ class FakeSlack(ThreadedServer):
     async def _call(
         self, request: web.Request, method: str, args: dict[str, Any], call: Call
     ) -> web.Response:
+        if self.is_down():
+            call.answer = {"ok": False, "error": "http_503"}
+            return web.Response(status=503, text="Service Unavailable")
         with self._lock:
             queue = self._failures.get(method)
             failure = queue.pop(0) if queue else None
@@ -424,6 +436,8 @@ class FakeSlack(ThreadedServer):
         return web.Response(text="OK")
 
     async def _response_url(self, request: web.Request) -> web.Response:
+        if self.is_down():
+            return web.Response(status=503, text="Service Unavailable")
         body = await request.json()
         problems = message_problems(body)
         if problems:
