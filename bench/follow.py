@@ -105,7 +105,9 @@ def peak(times: list[float], start: float, end: float) -> int:
     return peak_in([t for t in times if start <= t <= end])
 
 
-def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
+def run(tasks: int, settle: float, limit: float, outage: float = 0.0) -> dict[str, Any]:
+    """One measured run; with an `outage`, Slack's Web API answers 503 for that many seconds
+    from the moment the tasks start ending (the ends and the new commands all fall in it)."""
     stand_ins = StandIns()
     http = stand_ins.http
     try:
@@ -140,6 +142,8 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
                 # Spread over the tasks' ages: a few are still watched, most are not.
                 ending = ids[:: max(1, len(ids) // ENDS)][:ENDS]
                 ended: dict[str, tuple[float, bool]] = {}
+                if outage:
+                    http.post(f"{stand_ins.slack_url}/_control/outage", json={"seconds": outage})
                 for n, task_id in enumerate(ending):
                     time.sleep(max(0.0, started + settle + n * ENDS_OVER / ENDS - time.monotonic()))
                     announce = n % 2 == 0
@@ -152,11 +156,11 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
                 sent = [Sent(n, 0.0) for n in range(CREATES)]
                 sender = SlackSender(app.url, f"{stand_ins.slack_url}/response/bench")
                 asyncio.run(send_all([sender], sent, in_flight=CREATES, rate=1.0, tag="follow"))
-                deadline = time.monotonic() + limit
+                deadline = time.monotonic() + limit + outage
                 results: dict[str, float] = {}
                 while time.monotonic() < deadline and len(results) < len(ending):
                     for call in http.get(f"{stand_ins.slack_url}/_control/calls").json():
-                        if call["method"] == "chat.postMessage":
+                        if call["method"] == "chat.postMessage" and call["ok"]:
                             for task_id in ending:
                                 if f"result of {task_id}" in call["text"]:
                                     results.setdefault(task_id, call["at"])
@@ -189,7 +193,7 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
         method: round(sum(1 for c in calls if c["method"] == method) / minutes, 1)
         for method in ("chat.postMessage", "chat.update", "assistant.threads.setStatus")
     }
-    row: dict[str, Any] = {"tasks": tasks}
+    row: dict[str, Any] = {"tasks": tasks, "slack_outage_s": outage}
     row["requests_per_5s_peak"] = peak(requests, started, finished)
     row["requests_per_5s_steady"] = peak(requests, steady_from, steady_from + 10)
     for name, announced in (("webhook", True), ("no_webhook", False)):
@@ -202,6 +206,13 @@ def run(tasks: int, settle: float, limit: float) -> dict[str, Any]:
     waits = [creates[item.index] - item.at for item in sent if item.index in creates]
     row["create_wait_p95_s"] = round(percentile(waits, 95), 2) if waits else None
     row["creates_lost"] = CREATES - len(waits)
+    posted = [c for c in calls if c["method"] == "chat.postMessage" and c["ok"]]
+    row["commands_untold"] = CREATES - sum(
+        1 for c in posted if c["text"].startswith("Task started")
+    )
+    row["results_doubled"] = sum(
+        max(0, sum(1 for c in posted if f"result of {t}" in c["text"]) - 1) for t in ending
+    )
     row["slack_calls_per_minute"] = per_minute
     row["app_cpu_s"] = round(cpu, 1)
     row["app_rss_mb"] = round(rss)
@@ -214,9 +225,10 @@ def main() -> None:
     parser.add_argument("--tasks", default="100,300,1000", help="running tasks, comma-separated")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds before the ends")
     parser.add_argument("--limit", type=float, default=90.0, help="seconds to wait for results")
+    parser.add_argument("--outage", type=float, default=0.0, help="seconds Slack is down (503)")
     parser.add_argument("--json", default=None, help="write the rows here too")
     args = parser.parse_args()
-    rows = [run(int(n), args.settle, args.limit) for n in args.tasks.split(",")]
+    rows = [run(int(n), args.settle, args.limit, args.outage) for n in args.tasks.split(",")]
     for row in rows:
         print(json.dumps(row))
     if args.json:

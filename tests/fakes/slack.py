@@ -188,6 +188,7 @@ class FakeSlack(ThreadedServer):
         app.router.add_get("/_control/posts", self._control_posts)
         app.router.add_get("/_control/calls", self._control_calls)
         app.router.add_post("/_control/reset", self._control_reset)
+        app.router.add_post("/_control/outage", self._control_outage)
         return app
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -211,6 +212,7 @@ class FakeSlack(ThreadedServer):
                 "thread_ts": c.args.get("thread_ts"),
                 "text": c.args.get("text"),
                 "ts": c.answer.get("ts"),
+                "ok": bool(c.answer.get("ok")),
                 "at": c.at,
             }
             for c in self.posts()
@@ -218,10 +220,22 @@ class FakeSlack(ThreadedServer):
         return web.json_response(posts)
 
     async def _control_calls(self, _: web.Request) -> web.Response:
-        """Every Web API call: its method, when, and (for a post) its text."""
+        """Every Web API call: its method, when, its text (a post), and whether Slack took it."""
         return web.json_response(
-            [{"method": c.method, "at": c.at, "text": c.args.get("text") or ""} for c in self.calls]
+            [
+                {
+                    "method": c.method,
+                    "at": c.at,
+                    "text": c.args.get("text") or "",
+                    "ok": bool(c.answer.get("ok")),
+                }
+                for c in self.calls
+            ]
         )
+
+    async def _control_outage(self, request: web.Request) -> web.Response:
+        self.outage(float((await request.json())["seconds"]))
+        return web.json_response({"ok": True})
 
     async def _control_reset(self, _: web.Request) -> web.Response:
         self.reset()
