@@ -24,10 +24,12 @@ import httpx
 from pydantic import BaseModel
 
 from bot.models import (
+    V4_STATUS,
     Account,
     CreateProfileRequest,
     CreateSessionRequest,
     CreateTaskRequest,
+    Engine,
     OutputFileLink,
     ProfileView,
     SessionList,
@@ -164,6 +166,8 @@ def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) ->
         return PaymentError("out_of_credits", **kw)
     if status == 404:
         return NotFoundError("not_found", **kw)
+    if status == 409:
+        return InvalidRequestError("session_busy", **kw)
     if status == 400 and "running task" in (detail or "").lower():
         return InvalidRequestError("session_busy", **kw)
     if status in (400, 422):
@@ -319,6 +323,9 @@ class BrowserUseClient:
         retry: RetryPolicy = RetryPolicy(),
     ):
         self._api_key = api_key
+        # v4 (accurate mode) lives beside v2: `…/api/v2` → `…/api/v4`.
+        root = base_url.rstrip("/")
+        self._v4 = (root[: -len("/v2")] if root.endswith("/v2") else root) + "/v4/"
         self._sleep = sleep
         self.retry = retry
         self.budget = RequestBudget(requests_per_second)
@@ -352,6 +359,87 @@ class BrowserUseClient:
             "POST", "tasks", json=request.to_wire(), idempotent=False, secrets=secrets
         )
         return self._parse(response, TaskCreated)
+
+    # --- one interface for both engines: v2 tasks and v4 runs (accurate mode) -------------------
+
+    async def start(self, request: CreateTaskRequest) -> TaskCreated:
+        """A task on the request's engine: `POST /tasks`, or v4's `POST /runs`."""
+        if not request.accurate:
+            return await self.create_task(request)
+        secrets = [s.get_secret_value() for s in (request.secrets or {}).values()]
+        try:
+            response = await self._request(
+                "POST",
+                self._v4 + "runs",
+                json=request.to_v4_wire(),
+                idempotent=False,
+                secrets=secrets,
+            )
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            # v4 answers 403 to a Zero-Data-Retention project (a bad key is a 401).
+            raise InvalidRequestError(
+                "accurate_unavailable", status=403, detail=exc.detail
+            ) from None
+        return self._parse(response, TaskCreated)
+
+    async def read(
+        self,
+        task_id: str,
+        engine: Engine = "v2",
+        *,
+        background: bool = False,
+        priority: Priority = Priority.POLL,
+    ) -> TaskView:
+        """The task (a v4 run read as one: `TaskView.from_run`)."""
+        if engine == "v2":
+            return await self.get_task(task_id, background=background, priority=priority)
+        response = await self._request(
+            "GET", f"{self._v4}runs/{task_id}", background=background, priority=priority
+        )
+        try:
+            return TaskView.from_run(response.json())
+        except (ValueError, KeyError, TypeError):
+            raise ServerError("unreadable", status=response.status_code) from None
+
+    async def read_status(
+        self, task_id: str, engine: Engine = "v2", *, background: bool = False
+    ) -> TaskStatusView:
+        if engine == "v2":
+            return await self.get_task_status(task_id, background=background)
+        response = await self._request(
+            "GET", f"{self._v4}runs/{task_id}/status", background=background
+        )
+        try:
+            status = str(response.json()["status"])
+        except (ValueError, KeyError, TypeError):
+            raise ServerError("unreadable", status=response.status_code) from None
+        return TaskStatusView(id=task_id, status=V4_STATUS.get(status, "created"))
+
+    async def stop(self, task_id: str, engine: Engine = "v2") -> None:
+        """Stop a task (`PATCH /tasks/{id}`) or cancel a run (`POST /runs/{id}/cancel`, which
+        Browser Use makes idempotent); either may be repeated."""
+        if engine == "v2":
+            await self.stop_task(task_id)
+        else:
+            await self._request("POST", f"{self._v4}runs/{task_id}/cancel")
+
+    async def run_live_url(self, run_id: str) -> str | None:
+        """A v4 run's live view: the `browser.ready` event's `data.live_view_url` (events are
+        read from the start, a page of 100; None until the browser is up)."""
+        response = await self._request(
+            "GET", f"{self._v4}runs/{run_id}/events", params={"limit": 100}
+        )
+        try:
+            events = response.json()["events"]
+        except (ValueError, KeyError, TypeError):
+            raise ServerError("unreadable", status=response.status_code) from None
+        for event in events:
+            if event.get("type") == "browser.ready":
+                url = (event.get("data") or {}).get("live_view_url")
+                return str(url) if url else None
+        return None
 
     async def get_task(
         self, task_id: str, *, background: bool = False, priority: Priority = Priority.POLL

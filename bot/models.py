@@ -29,6 +29,7 @@ SCREEN_HEIGHT_RANGE = (320, 3456)
 SYSTEM_PROMPT_EXTENSION_MAX_CHARS = 2_000
 JUDGE_GROUND_TRUTH_MAX_CHARS = 10_000
 METADATA_MAX_PAIRS = 10
+MAX_COST_USD = 1000
 DEFAULT_LLM = "browser-use-2.0"
 
 # SupportedLLMs of Browser Use's v2 API, as its SDK's models list them. The list changes often;
@@ -96,6 +97,64 @@ def is_domain_pattern(value: str) -> bool:
 
 ThinkingLevel = Literal["disabled", "low", "medium", "high"]
 
+# The agents a task can run on: Browser Use's v2 tasks (the default: cheap and fast) and its v4
+# runs ("accurate mode": more accurate on hard tasks, slower and dearer). See the API notes §15.
+Engine = Literal["v2", "v4"]
+ACCURATE: Engine = "v4"
+
+# v4's models (its RunCreateRequest.model), and the v2 names that mean the same model there;
+# tests/test_models.py checks every name against browser-use-sdk's v4 models.
+V4_MODELS: tuple[str, ...] = (
+    "gpt-6-luna",
+    "gpt-6-sol",
+    "gpt-6.1-sol",
+    "gpt-6-astra",
+    "gpt-5.5",
+    "gpt-5.6",
+    "gpt-5.6-sol",
+    "gpt-5.6-terra",
+    "gpt-5.6-luna",
+    "claude-opus-4.7",
+    "claude-opus-4.8",
+    "claude-opus-5",
+    "claude-opus-5-5",
+    "claude-sonnet-5",
+    "claude-sonnet-5-5",
+    "claude-fable-5",
+    "gemini-3.6-flash",
+    "gemini-3.5-flash",
+    "gemini-3.1-pro",
+    "gemini-3-flash",
+    "glm-5.2",
+    "glm-5.3-flash",
+    "grok-4.5",
+    "grok-4.6",
+    "kimi-k3",
+    "minimax-m3",
+    "deepseek-v4.1-flash",
+    "deepseek-v4-flash-vision",
+    "mimo-v2.6-pro",
+    "mimo-v2.6-flash",
+    "bu-ultrafast",
+    "bu-fast",
+)
+V4_MODEL_OF_V2: dict[str, str] = {
+    "claude-opus-4-7": "claude-opus-4.7",
+    "claude-opus-4-8": "claude-opus-4.8",
+    "gemini-3.1-pro-preview": "gemini-3.1-pro",
+    "gemini-3-flash-preview": "gemini-3-flash",
+    **{name: name for name in V4_MODELS},
+}
+# v4's run statuses, as the v2 task statuses the rest of the app speaks.
+V4_STATUS = {
+    "queued": "created",
+    "dispatching": "created",
+    "running": "started",
+    "completed": "finished",
+    "failed": "failed",
+    "cancelled": "stopped",
+}
+
 
 class WireModel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields from the server are kept."""
@@ -161,6 +220,54 @@ class CreateTaskRequest(WireModel):
     judge_ground_truth: str | None = Field(default=None, max_length=JUDGE_GROUND_TRUTH_MAX_CHARS)
     judge_llm: str | None = None
     skill_ids: list[str] | None = None
+    # Not v2 fields: which agent runs the task, and (v4 only) the session's spend cap in USD.
+    engine: Engine | None = Field(default=None, exclude=True)
+    max_cost_usd: float | None = Field(default=None, gt=0, le=MAX_COST_USD, exclude=True)
+
+    @property
+    def accurate(self) -> bool:
+        return self.engine == ACCURATE
+
+    def to_v4_wire(self) -> dict[str, Any]:
+        """`POST /api/v4/runs`: the same request as v4 takes it (the API notes §15). The
+        options v4 has no place for are refused before this (`handlers.options`); a start URL
+        is said in the task."""
+        task = f"Start at {self.start_url}. {self.task}" if self.start_url else self.task
+        body: dict[str, Any] = {"task": task}
+        if self.llm:
+            body["model"] = V4_MODEL_OF_V2.get(self.llm, self.llm)
+        if self.structured_output:
+            body["outputSchema"] = json.loads(self.structured_output)
+        if self.session_id:
+            body["sessionId"] = str(self.session_id)
+        if self.session_settings is not None:
+            fields = self.session_settings.model_dump(exclude_unset=True)
+            names = {
+                "profile_id": "profileId",
+                "proxy_country_code": "proxyCountryCode",
+                "browser_screen_width": "screenWidth",
+                "browser_screen_height": "screenHeight",
+            }
+            body["browserSettings"] = {
+                names[k]: str(v) if k == "profile_id" else v for k, v in fields.items()
+            }
+        if self.op_vault_id:
+            body["opVaultId"] = self.op_vault_id
+        if self.secrets:
+            domains = list(self.allowed_domains or [])
+            body["secretBindings"] = [
+                {
+                    "alias": name,
+                    "source": {"type": "inline", "value": value.get_secret_value()},
+                    "allowedDomains": domains,
+                }
+                for name, value in self.secrets.items()
+            ]
+        if self.judge or self.judge_ground_truth:
+            body["judge"] = {"context": self.judge_ground_truth} if self.judge_ground_truth else {}
+        if self.max_cost_usd is not None:
+            body["maxCostUsd"] = self.max_cost_usd
+        return body
 
     @field_validator("start_url")
     @classmethod
@@ -191,6 +298,10 @@ class CreateTaskRequest(WireModel):
         (never stored), the app's own metadata, or the session (a re-run gets a fresh one,
         unless its thread keeps one)."""
         data = self.model_dump(mode="json", exclude_unset=True, exclude={"secrets", "session_id"})
+        if self.engine is not None:
+            data["engine"] = self.engine
+        if self.max_cost_usd is not None:
+            data["max_cost_usd"] = self.max_cost_usd
         metadata = {
             k: v for k, v in (self.metadata or {}).items() if k not in RESERVED_METADATA_KEYS
         }
@@ -354,9 +465,11 @@ class TaskStatusView(ReadModel):
 
 
 class TaskView(TaskStatusView):
-    """`GET /tasks/{id}` (and, without steps and files, an item of `GET /tasks`)."""
+    """`GET /tasks/{id}` (and, without steps and files, an item of `GET /tasks`); a v4 run
+    read as one (`from_run`)."""
 
     session_id: str
+    engine: Engine = "v2"
     llm: str = ""
     task: str = ""
     created_at: str | None = None
@@ -375,6 +488,34 @@ class TaskView(TaskStatusView):
     @property
     def last_step(self) -> TaskStep | None:
         return max(self.steps, key=lambda s: s.number) if self.steps else None
+
+    @classmethod
+    def from_run(cls, run: dict[str, Any]) -> TaskView:
+        """A v4 run (`RunSummary`) as the task the app follows and reports: its `result` (or
+        its parsed `output`) as the output; no steps, success flag, files or metadata (v4 has
+        none); the judgement's verdict where it gives one (its shape is UNCONFIRMED)."""
+        status = V4_STATUS.get(str(run.get("status")), "created")
+        output = run.get("result")
+        if run.get("output") is not None:
+            output = json.dumps(run["output"], ensure_ascii=False)
+        if status == "failed" and not output:
+            output = run.get("error")
+        judgement = run.get("judgement") if isinstance(run.get("judgement"), dict) else None
+        verdict = judgement.get("verdict") if judgement else None
+        return cls(
+            id=str(run["id"]),
+            status=status,
+            output=output,
+            cost=run.get("totalCostUsd"),
+            session_id=str(run.get("sessionId", "")),
+            llm=str(run.get("model", "")),
+            task=str(run.get("task", "")),
+            created_at=run.get("createdAt"),
+            finished_at=run.get("updatedAt") if status in TERMINAL_STATUSES else None,
+            engine="v4",
+            judgement=(judgement or {}).get("reasoning") if judgement else None,
+            judge_verdict=verdict if isinstance(verdict, bool) else None,
+        )
 
 
 class TaskList(ReadModel):

@@ -56,7 +56,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.models import SlackRoute
+from bot.models import Engine, SlackRoute
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
@@ -107,6 +107,8 @@ tasks = Table(
     Column("quiet", Boolean, nullable=False, default=False, server_default=false()),
     Column("request", Text),  # the request as set, secrets left out: for "Run again"
     Column("schedule_id", Integer),  # a run of a recurring task
+    # The agent: "v2" (a task), or "v4" (a run, accurate mode: polled, never swept).
+    Column("engine", String(8), nullable=False, default="v2", server_default="v2"),
     Index("tasks_unreported", "reported_at", "follow_until"),
 )
 
@@ -300,6 +302,7 @@ class TaskRecord:
     quiet: bool = False
     request: str | None = None  # JSON (`bot.models.CreateTaskRequest.to_kept`)
     schedule_id: int | None = None
+    engine: Engine = "v2"
 
     @classmethod
     def from_route(
@@ -746,11 +749,14 @@ class Store:
         unfollowed: bool = False,
         created_after: float | None = None,
         created_before: float | None = None,
+        engine: str | None = None,
         limit: int | None = 500,
     ) -> list[str]:
         """Tasks whose result is not posted yet, oldest first: only those nobody polls, if
-        `unfollowed`; only those created in the window, if given."""
+        `unfollowed`; only those created in the window, and of the `engine`, if given."""
         query = select(tasks.c.task_id).where(tasks.c.reported_at.is_(None))
+        if engine is not None:
+            query = query.where(tasks.c.engine == engine)
         if unfollowed:
             query = query.where(
                 or_(tasks.c.follower.is_(None), tasks.c.follow_until < self.clock())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
-from bot.models import SESSION_METADATA_KEY, SlackRoute, TaskView
+from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute, TaskView
 from bot.store import Store, StoreUnavailable, TaskRecord
 
 log = logging.getLogger(__name__)
@@ -142,16 +143,21 @@ class Tracker:
     def watched(self) -> int:
         return len(self._watched)
 
-    def follow(self, task_id: str) -> None:
+    def follow(self, task_id: str, engine: Engine = "v2") -> None:
         """Watch `task_id`: poll it on its own for the next `watch` seconds (or until it ends),
         if no other process does. Past `watch_most`, the task watched the longest is left to the
-        sweep."""
-        self._watched[task_id] = time.monotonic() + self.watch
-        if len(self._watched) > self.watch_most:
-            del self._watched[min(self._watched, key=self._watched.__getitem__)]
+        sweep. A v4 run (accurate mode) is polled until it ends: v4 cannot list runs by status,
+        so the sweep cannot follow it."""
+        if engine == ACCURATE:
+            self._watched[task_id] = math.inf
+        else:
+            self._watched[task_id] = time.monotonic() + self.watch
+            swept = {t: until for t, until in self._watched.items() if until != math.inf}
+            if len(swept) > self.watch_most:
+                del self._watched[min(swept, key=swept.__getitem__)]
         if task_id in self._loops:
             return
-        loop = asyncio.get_running_loop().create_task(self._poll(task_id))
+        loop = asyncio.get_running_loop().create_task(self._poll(task_id, engine))
         self._loops[task_id] = loop
         loop.add_done_callback(lambda _: self._forget(task_id))
 
@@ -177,7 +183,7 @@ class Tracker:
         except Exception:
             log.exception("tracker.release_failed: the leases run out by themselves")
 
-    async def _poll(self, task_id: str) -> None:
+    async def _poll(self, task_id: str, engine: Engine) -> None:
         """Cheap `/status` reads with backoff; the full task (for the step shown in Slack) every
         `progress_every` seconds, and as soon as the status changes. Once the task is no longer
         watched, it is handed to the sweep."""
@@ -200,7 +206,7 @@ class Tracker:
                 await self.refresh(task_id, Priority.POLL)
                 continue
             try:
-                status = await self.client.get_task_status(task_id, background=True)
+                status = await self.client.read_status(task_id, engine, background=True)
             except NotFoundError:
                 log.warning("tracker.gone task_id=%s", task_id)
                 await self.store.reported(task_id, "gone")  # nothing left to report
@@ -227,40 +233,44 @@ class Tracker:
         The read waits for the request budget by `priority` (a webhook's first, a poll's last)."""
         self._reading += 1
         try:
-            if await self._refresh(task_id, priority) and watch:
-                self.follow(task_id)
+            engine = await self._refresh(task_id, priority)
+            if engine is not None and watch:
+                self.follow(task_id, engine)
         finally:
             self._reading -= 1
 
-    async def _refresh(self, task_id: str, priority: Priority) -> bool:
-        """Read and pass on; True when the task is still running, as far as this read knows."""
-        if await self._reported(task_id):
-            return False
+    async def _refresh(self, task_id: str, priority: Priority) -> Engine | None:
+        """Read and pass on; the task's engine while it is still running, as far as this read
+        knows (None once it ended, or is not this app's)."""
+        known = await self.store.task(task_id)
+        if known is not None and known.reported_at is not None:
+            return None
+        engine: Engine = "v4" if known is not None and known.engine == "v4" else "v2"
         # Read before taking the task's lock: a webhook's read must not queue behind a poll's
         # read of the same task that holds the lock while it waits its (later) turn. Two reads
         # of one task at once cost a request; the store still decides who reports.
         try:
-            task = await self.client.get_task(task_id, background=True, priority=priority)
+            task = await self.client.read(task_id, engine, background=True, priority=priority)
         except NotFoundError:
             log.warning("tracker.gone task_id=%s", task_id)
             await self.store.reported(task_id, "gone")  # nothing left to report
-            return False
+            return None
         except BrowserUseError as exc:
             log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
-            return True
+            return engine
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             record = await self.store.task(task_id)
             if record is not None and record.reported_at is not None:
-                return False
+                return None
             if record is None:
                 record = await self._recover(task)
                 if record is None:
-                    return False  # not a task this app started
+                    return None  # not a task this app started
             try:
                 if task.ended:
                     await self._report(task, record)
-                    return False
+                    return None
                 step = task.last_step.number if task.last_step else 0
                 period = int(time.time() // self.status_refresh)
                 new_step = await self.store.show_progress(task_id, f"{task.status}:{step}", period)
@@ -279,11 +289,7 @@ class Tracker:
                 log.error("store.unreachable task_id=%s error=%s", task_id, exc.reason)
             except Exception:
                 log.exception("tracker.report_failed task_id=%s", task_id)
-        return True
-
-    async def _reported(self, task_id: str) -> bool:
-        record = await self.store.task(task_id)
-        return record is not None and record.reported_at is not None
+        return engine
 
     async def _report(self, task: TaskView, record: TaskRecord) -> None:
         if not await self.store.claim_report(task.id, REPORT_LEASE_SECONDS):
@@ -331,11 +337,13 @@ class Tracker:
     async def _watch_recent(self) -> None:
         """Watch the newest tasks started in the last `watch` seconds that nobody polls, while
         there is room (a task left to the sweep to make room is not taken back here)."""
-        room = self.watch_most - self.watched
+        for task_id in await self.store.unreported(unfollowed=True, engine="v4", limit=None):
+            self.follow(task_id, "v4")  # runs are always polled
+        room = self.watch_most - sum(1 for until in self._watched.values() if until != math.inf)
         if room <= 0:
             return
         recent = await self.store.unreported(
-            unfollowed=True, created_after=self.store.clock() - self.watch, limit=None
+            unfollowed=True, created_after=self.store.clock() - self.watch, engine="v2", limit=None
         )
         for task_id in recent[-room:]:
             if task_id not in self._loops:
@@ -408,7 +416,7 @@ class Tracker:
             return self.sweep_floor
         began = self.store.clock()
         followed = await self.store.unreported(
-            unfollowed=True, created_before=began - self.sweep_grace, limit=None
+            unfollowed=True, created_before=began - self.sweep_grace, engine="v2", limit=None
         )
         if not followed:
             return self.sweep_floor

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseError
 from bot.config import Settings
 from bot.deps import Deps
-from bot.models import DEFAULT_LLM, CreateTaskRequest, SlackRoute
+from bot.models import ACCURATE, DEFAULT_LLM, CreateTaskRequest, SlackRoute
 from handlers.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,23 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
     allowed = settings.allowed_llms
     if allowed:
         for name, what in (("llm", "model"), ("judge_llm", "judge model")):
-            chosen = fields.get(name) or (DEFAULT_LLM if name == "llm" else None)
+            default = DEFAULT_LLM if name == "llm" and fields.get("engine") != ACCURATE else None
+            chosen = fields.get(name) or default
             if chosen is not None and chosen not in allowed:
                 raise UserInputError(
                     f"The {what} `{chosen}` is not allowed here. Allowed: "
                     + ", ".join(f"`{m}`" for m in allowed),
                     field=name,
                 )
+    accurate = fields.get("engine") == ACCURATE
+    if accurate and settings.forced_allowed_domains:
+        raise UserInputError(
+            "This workspace keeps every task to some domains, and accurate mode cannot: run it "
+            "without `--accurate`.",
+            field="accurate",
+        )
     limit = settings.max_steps_limit
-    if limit is not None:
+    if limit is not None and not accurate:
         steps = fields.get("max_steps")
         if steps is not None and steps > limit:
             raise UserInputError(f"Max steps is limited to {limit} here.", field="max_steps")

@@ -96,6 +96,11 @@ BROWSER_USE_TEXT: dict[str, Callable[[BrowserUseError], str]] = {
         "Browser Use dashboard (Billing)."
     ),
     "not_found": lambda e: f"Browser Use could not find that: {e.detail or 'not found'}.",
+    "accurate_unavailable": lambda e: (
+        "This Browser Use project cannot use accurate mode (Browser Use refuses v4 runs for "
+        "projects with Zero Data Retention). Run it without `--accurate`, or ask an admin to "
+        "use a project that allows it."
+    ),
     "session_busy": lambda e: (
         "This browser session is still working on a previous task. Wait for it to finish, or "
         "stop it, then try again."

@@ -18,9 +18,11 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from bot.models import (
+    ACCURATE,
     DEFAULT_LLM,
     JUDGE_GROUND_TRUTH_MAX_CHARS,
     KNOWN_LLMS,
+    MAX_COST_USD,
     MAX_STEPS_RANGE,
     METADATA_MAX_PAIRS,
     PROXY_COUNTRY_CODES,
@@ -29,6 +31,7 @@ from bot.models import (
     SCREEN_WIDTH_RANGE,
     SYSTEM_PROMPT_EXTENSION_MAX_CHARS,
     TASK_MAX_CHARS,
+    V4_MODEL_OF_V2,
     CreateTaskRequest,
     is_domain_pattern,
 )
@@ -104,6 +107,27 @@ def llm_name(raw: str, what: str = "model") -> str:
     if name not in KNOWN_LLMS:
         raise UserInputError(f"Unknown {what} `{name}`.{suggest(name, KNOWN_LLMS)}")
     return name
+
+
+def engine_name(raw: str) -> Fields:
+    name = raw.strip().lower()
+    if name in ("v4", "accurate"):
+        return {"engine": ACCURATE}
+    if name in ("v2", "fast", "default"):
+        return {"engine": "v2"}
+    raise UserInputError("The engine is `v2` (the default: fast, cheaper) or `v4` (accurate mode).")
+
+
+def dollars(raw: str) -> float:
+    try:
+        amount = float(raw.strip().lstrip("$"))
+    except ValueError:
+        raise UserInputError(
+            "The cost cap is an amount in US dollars, like `5` or `2.50`."
+        ) from None
+    if not 0 < amount <= MAX_COST_USD:
+        raise UserInputError(f"The cost cap must be more than $0 and at most ${MAX_COST_USD:,}.")
+    return amount
 
 
 def whole_number(raw: str, low: int, high: int, what: str) -> int:
@@ -412,6 +436,34 @@ OPTIONS: tuple[Option, ...] = (
         ),
     ),
     Option(
+        "accurate",
+        ("--accurate",),
+        "accurate mode: Browser Use's v4 agent, for hard tasks (slower, costs more)",
+        "--accurate",
+        lambda v: {"engine": ACCURATE},
+        switch=True,
+        form="Accurate mode (slower, costs more)",
+    ),
+    Option(
+        "engine",
+        ("--engine",),
+        "the agent: `v2` (the default) or `v4` (accurate mode)",
+        "--engine v4",
+        engine_name,
+    ),
+    Option(
+        "max_cost_usd",
+        ("--max-cost",),
+        "accurate mode: the most the task's session may spend, in US dollars",
+        "--max-cost 5",
+        lambda v: {"max_cost_usd": dollars(v)},
+        form=FormField(
+            "Max cost in USD (accurate mode)",
+            _text("5.00"),
+            "Accurate mode has no step limit: this caps what the session spends instead.",
+        ),
+    ),
+    Option(
         "flash_mode",
         ("--flash",),
         "flash mode: faster, fewer checks",
@@ -664,6 +716,47 @@ def merge(into: Fields, fields: Fields) -> None:
             into[name] = value
 
 
+# What v4 has no place for (the API notes §15), and what to say instead.
+NOT_IN_ACCURATE_MODE = {
+    "max_steps": "Accurate mode has no step limit: cap what it spends with `--max-cost` instead.",
+    "flash_mode": "Flash mode is not part of accurate mode.",
+    "vision": "Accurate mode chooses when to look at the page itself: leave out vision.",
+    "highlight_elements": "Accurate mode does not highlight elements: leave it out.",
+    "system_prompt_extension": "Accurate mode takes no extra instructions: say them in the task.",
+    "skill_ids": "Skills are not part of accurate mode.",
+    "judge_llm": "Accurate mode chooses its judge's model itself: leave out the judge model.",
+    "metadata": "Accurate mode keeps no metadata with the task.",
+    "thinking": "Accurate mode sets the model's thinking itself: leave out thinking.",
+    "thinking_level": "Accurate mode sets the model's thinking itself: leave out the level.",
+}
+
+
+def fit_accurate(data: Fields, person: Fields) -> None:
+    """A request for v4: what the person set that v4 has no place for is refused, under its
+    field; what only came from the workspace's or the channel's defaults is left out. Allowed
+    domains are refused however they came (v4 keeps a browser to them only for typing secrets,
+    so a channel's or an admin's limit would silently not hold)."""
+    for key, why in NOT_IN_ACCURATE_MODE.items():
+        if key in person:
+            raise UserInputError(why, field=key)
+        data.pop(key, None)
+    llm = data.get("llm")
+    if llm and llm not in V4_MODEL_OF_V2:
+        if "llm" in person:
+            raise UserInputError(
+                f"The model `{llm}` is not one accurate mode offers. Leave it out (accurate mode "
+                f"picks its own), or choose one of: {', '.join(sorted(set(V4_MODEL_OF_V2)))}.",
+                field="llm",
+            )
+        data.pop("llm")
+    if data.get("allowed_domains") and not data.get("secrets"):
+        raise UserInputError(
+            "Accurate mode cannot keep the browser to a list of domains (here, or as a channel "
+            "default). Run it without `--accurate`, or without the domains.",
+            field="allowed_domains",
+        )
+
+
 def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRequest:
     """The request: the admin's defaults under what the person set; any error names its field."""
     task = task.strip()
@@ -694,6 +787,13 @@ def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRe
         )
     if len(data.get("metadata") or {}) > USER_METADATA_MAX_PAIRS:
         raise UserInputError(TOO_MANY_PAIRS, field="metadata")
+    if data.get("engine") == ACCURATE:
+        fit_accurate(data, fields)
+    elif "max_cost_usd" in data:
+        raise UserInputError(
+            "A cost cap is for accurate mode (`--accurate`); without it, use `--max-steps`.",
+            field="max_cost_usd",
+        )
     try:
         return CreateTaskRequest.model_validate(data)
     except ValidationError as exc:

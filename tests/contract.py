@@ -1,4 +1,4 @@
-"""Browser Use's v2 contract, as the stand-in enforces it on every request and every answer.
+"""Browser Use's v2 and v4 contracts, as the stand-in enforces them on every request and answer.
 
 The models come from `browser-use-sdk` (a dev dependency): Browser Use generates them from its
 own OpenAPI, so a clone anywhere checks the same contract, with nothing beside it. The check is
@@ -13,9 +13,18 @@ from typing import Any, Union, get_args, get_origin
 from uuid import UUID
 
 from browser_use_sdk.generated.v2 import models as v2
+from browser_use_sdk.generated.v4 import models as v4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, ValidationError
 
-__all__ = ["ProfileListQuery", "SessionListQuery", "TaskListQuery", "problems", "v2"]
+__all__ = [
+    "ProfileListQuery",
+    "RunEventsQuery",
+    "SessionListQuery",
+    "TaskListQuery",
+    "problems",
+    "v2",
+    "v4",
+]
 
 
 class _Query(BaseModel):
@@ -46,6 +55,15 @@ class ProfileListQuery(_Query):
     """`GET /profiles`."""
 
     query: str | None = Field(None, max_length=200)
+
+
+class RunEventsQuery(BaseModel):
+    """v4's `GET /runs/{id}/events`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after: int | None = Field(None, ge=0)
+    limit: int | None = Field(None, ge=1, le=1000)
 
 
 def problems(model: type[BaseModel], raw: bytes | str) -> list[str]:

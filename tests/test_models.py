@@ -11,12 +11,14 @@ from pydantic import ValidationError
 from bot.models import (
     KNOWN_LLMS,
     PROXY_COUNTRY_CODES,
+    V4_MODEL_OF_V2,
+    V4_MODELS,
     CreateTaskRequest,
     SessionSettings,
     SlackRoute,
     TaskCreated,
 )
-from tests.contract import problems, v2
+from tests.contract import problems, v2, v4
 
 
 def every_option() -> CreateTaskRequest:
@@ -49,7 +51,8 @@ def every_option() -> CreateTaskRequest:
 
 
 def wire_fields(model: type) -> set[str]:
-    return {field.alias or name for name, field in model.model_fields.items()}
+    """What a model sends: its fields but the app's own (`exclude`d: the engine, the cost cap)."""
+    return {field.alias or name for name, field in model.model_fields.items() if not field.exclude}
 
 
 def test_every_field_of_browser_uses_request_is_a_model_field() -> None:
@@ -57,6 +60,34 @@ def test_every_field_of_browser_uses_request_is_a_model_field() -> None:
     assert wire_fields(v2.CreateTaskRequest) == wire_fields(CreateTaskRequest)
     settings_fields = wire_fields(v2.SessionSettings) - {"enableRecording"}
     assert settings_fields == set(wire["sessionSettings"])
+
+
+def test_accurate_modes_models_are_v4s_and_its_request_keeps_v4s_contract() -> None:
+    assert set(V4_MODELS) == {model.value for model in v4.Model}
+    assert set(V4_MODEL_OF_V2.values()) <= set(V4_MODELS)
+    assert set(V4_MODEL_OF_V2) - set(V4_MODELS) <= set(KNOWN_LLMS)  # v2 names, mapped
+    request = CreateTaskRequest.model_validate(
+        {
+            "task": "File the expense report",
+            "engine": "v4",
+            "llm": "claude-opus-4-7",
+            "start_url": "https://expenses.example",
+            "structured_output": '{"type":"object"}',
+            "secrets": {"password": "hunter2"},
+            "allowed_domains": ["expenses.example"],
+            "op_vault_id": "vault1",
+            "judge_ground_truth": "filed",
+            "max_cost_usd": 2.5,
+            "session_settings": {"proxy_country_code": "de", "browser_screen_width": 1280},
+        }
+    )
+    wire = request.to_v4_wire()
+    assert problems(v4.RunCreateRequest, json.dumps(wire)) == []
+    assert wire["task"] == "Start at https://expenses.example. File the expense report"
+    assert wire["secretBindings"][0]["allowedDomains"] == ["expenses.example"]
+    assert "engine" not in request.to_wire() and "maxCostUsd" not in request.to_wire()
+    kept = CreateTaskRequest.from_kept(request.to_kept())
+    assert (kept.engine, kept.max_cost_usd) == ("v4", 2.5)  # a recurring task keeps its engine
 
 
 def test_a_request_with_every_option_keeps_browser_uses_contract() -> None:

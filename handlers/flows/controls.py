@@ -36,14 +36,17 @@ log = logging.getLogger(__name__)
 
 async def controlled_task(deps: Deps, user_id: str, task_id: str, doing: str) -> TaskView:
     """The task, if `user_id` may control it; else a `UserInputError` saying who may."""
+    record = await deps.store.task(task_id)
     try:
-        task = await deps.browser_use.get_task(task_id)
+        task = await deps.browser_use.read(task_id, record.engine if record else "v2")
     except NotFoundError:
         raise UserInputError(
             f"There is no task `{escape(task_id)}` in this Browser Use account.", mrkdwn=True
         ) from None
+    # Who started it: the store knows every task of the app (a v4 run has no metadata); a task
+    # it lost is known by the Slack route in its Browser Use metadata.
     route = SlackRoute.from_metadata(task.metadata)
-    owner = route.user if route else None
+    owner = record.user_id if record else route.user if route else None
     if owner is None and user_id not in deps.policy.admin_user_ids:
         raise UserInputError(f"That task was not started from Slack, so only an admin can {doing}.")
     if owner is not None and not deps.may_control(user_id, owner):
@@ -60,7 +63,7 @@ async def stop_task(deps: Deps, user_id: str, task_id: str) -> str:
         task = await controlled_task(deps, user_id, task_id, "stop this task")
         if task.ended:
             return f"That task has already {task.status}."
-        await deps.browser_use.stop_task(task_id)
+        await deps.browser_use.stop(task_id, task.engine)
     except (UserInputError, BrowserUseError) as exc:
         return failure_text(exc)
     log.info("task.stop_requested task_id=%s by=%s", task_id, user_id)
@@ -70,12 +73,16 @@ async def stop_task(deps: Deps, user_id: str, task_id: str) -> str:
 
 async def task_status(deps: Deps, task_id: str) -> messages.Message:
     """The status message of any task of this account, for `/browser-use status`."""
+    record = await deps.store.task(task_id)
     try:
-        task = await deps.browser_use.get_task(task_id)
+        task = await deps.browser_use.read(task_id, record.engine if record else "v2")
     except BrowserUseError as exc:
         return messages.notice(failure_text(exc))
-    route = SlackRoute.from_metadata(task.metadata) or SlackRoute(
-        team="", channel="", thread_ts=None, user=""
+    route = (
+        record.route
+        if record
+        else SlackRoute.from_metadata(task.metadata)
+        or SlackRoute(team="", channel="", thread_ts=None, user="")
     )
     message = messages.task_status(task, route)
     message.pop("metadata", None)
@@ -86,16 +93,20 @@ async def live_view(deps: Deps, user_id: str, task_id: str) -> str:
     """The live view link for `user_id` alone, or why there is none (mrkdwn)."""
     try:
         task = await controlled_task(deps, user_id, task_id, "open its live view")
-        session = await deps.browser_use.get_session(task.session_id)
+        if task.engine == "v4":
+            live_url = None if task.ended else await deps.browser_use.run_live_url(task_id)
+        else:
+            session = await deps.browser_use.get_session(task.session_id)
+            live_url = session.live_url if session.status == "active" else None
     except (UserInputError, BrowserUseError) as exc:
         return failure_text(exc)
-    if not session.live_url or session.status != "active":
+    if not live_url:
         return (
             "The browser is not up right now, so there is no live view. Try again in a few seconds."
         )
     return (
         f":eyes: Live view (only you see this; it gives full control of the browser, so don't "
-        f"share it): {escape(hide(session.live_url))}"
+        f"share it): {escape(hide(live_url))}"
     )
 
 

@@ -58,6 +58,12 @@ from handlers.views.form import Prefill
 
 log = logging.getLogger(__name__)
 
+# A thread keeps a v2 browser session between its tasks; v4 keeps its own (not built yet).
+ACCURATE_NOT_IN_THREADS = (
+    "Accurate mode does not run in a conversation's browser yet. Start it with "
+    "`/browser-use <task> --accurate` instead."
+)
+
 CLOSE_WORDS = {"done", "close", "close session", "end", "end session", "bye", "thanks, done"}
 NEW_SESSION_FLAG = "--new"
 # A queued follow-up rides in a button's value: Slack takes at most 2,000 characters there.
@@ -146,6 +152,8 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             )
             await check_profile_id(deps, client, said.user_id, bool(mine and asks_profile(mine)))
             request = apply_policy(parsed.request, deps.policy)
+            if request.accurate and isinstance(parsed, Run):
+                raise UserInputError(ACCURATE_NOT_IN_THREADS, field="accurate")
             if parsed.login is not None:  # the browser opens on the login's profile
                 login = await find_login(
                     deps, said.team_id, said.user_id, said.channel_id, parsed.login

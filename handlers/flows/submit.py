@@ -212,6 +212,7 @@ async def start_task(
         quiet=origin.quiet,
         request=origin.kept_request or request.to_kept(),
         schedule_id=origin.schedule_id,
+        engine=request.engine or "v2",
     )
     try:
         await deps.store.add_task(record)
@@ -243,7 +244,7 @@ async def start_task(
             "browsing": browsing,
         }
         await owe_announce(deps.store, origin.team_id, created.id, body)
-        deps.tracker.follow(created.id)
+        deps.tracker.follow(created.id, record.engine)
         return created
     if status_ts and thread_ts:
         try:
@@ -265,15 +266,16 @@ async def start_task(
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)
         await tell_privately(client, origin, started, hint, deps.store)
-    deps.tracker.follow(created.id)
+    deps.tracker.follow(created.id, record.engine)
     return created
 
 
 async def _show_ended(
     deps: Deps, client: AsyncWebClient, task_id: str, route: SlackRoute, status_ts: str
 ) -> None:
+    record = await deps.store.task(task_id)
     try:
-        task = await deps.browser_use.get_task(task_id)
+        task = await deps.browser_use.read(task_id, record.engine if record else "v2")
     except BrowserUseError as exc:
         log.warning("task.read_failed task_id=%s error=%s", task_id, exc)
         return
@@ -286,9 +288,10 @@ async def create_once(deps: Deps, request: CreateTaskRequest, route: SlackRoute)
     there (and this is a success) or it is not (and the person can safely try again)."""
     sent_at = datetime.now(timezone.utc)
     try:
-        return await deps.browser_use.create_task(request)
+        return await deps.browser_use.start(request)
     except BrowserUseError as exc:
-        if not exc.outcome_unknown:
+        # A v4 run carries no metadata to find it by: its person is told to look first.
+        if not exc.outcome_unknown or request.accurate:
             raise
         log.warning("task.outcome_unknown request_id=%s error=%s", route.request_id, exc)
 

@@ -75,6 +75,8 @@ async def handle_task_form(
         shared = form_files(view.get("state", {}))
         if shared and recurring is not None:
             raise FormErrors({Block.FILES: "A recurring task cannot take files."})
+        if shared and request.accurate:
+            raise FormErrors({Block.FILES: "Accurate mode cannot take files yet."})
         try:
             files.check(shared)
         except UserInputError as exc:

@@ -64,6 +64,10 @@ NOT_STARTED = ":x: The task did not start. Details in the thread."
 def describe_options(request: CreateTaskRequest) -> list[str]:
     """The options a person chose, in words (escaped). Secrets are counted, never shown."""
     r, parts = request, []
+    if r.accurate:
+        parts.append("accurate mode")
+    if r.max_cost_usd is not None:
+        parts.append(f"at most ${r.max_cost_usd:g}")
     if r.llm:
         parts.append(f"model `{r.llm}`")
     if r.start_url:
@@ -320,6 +324,9 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
         ]
         if task.judge_verdict is not None:
             facts.append("judge: passed" if task.judge_verdict else "judge: failed")
+        if task.engine == "v4":
+            # v4 reports no steps and no success claim of the agent's own: said, not guessed.
+            facts.append("accurate mode (v4): steps and the agent's own success claim not reported")
         details.append(" · ".join(f for f in facts if f))
     text = f"{headline}. Task ID: {task.id} · Session ID: {task.session_id}"
     blocks = [kit.section("\n".join(lines) + "\n" + _ids(task.id, task.session_id))]

@@ -36,6 +36,7 @@ from tests.contract import (
     v2,
 )
 from tests.contract import problems as contract_problems
+from tests.fakes.browser_use_v4 import V4Runs
 from tests.fakes.server import ThreadedServer
 
 API_KEY = "bu_test_key_0123456789"
@@ -79,7 +80,7 @@ class Created:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeBrowserUse(ThreadedServer):
+class FakeBrowserUse(V4Runs, ThreadedServer):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
@@ -126,6 +127,7 @@ class FakeBrowserUse(ThreadedServer):
             self.rate_limit_per_window: int | None = None
             self._window: tuple[int, int] = (0, 0)  # (window number, requests in it)
             self.rate_limited = 0
+            self._reset_v4()
 
     def next_create(self, behaviour: Behaviour, times: int = 1) -> None:
         with self._lock:
@@ -246,7 +248,7 @@ class FakeBrowserUse(ThreadedServer):
     async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """Record every API call, refuse any without the key, as Browser Use does, and hold the
         request and the answer to the contract."""
-        if not request.path.startswith("/api/v2/"):
+        if not request.path.startswith(("/api/v2/", "/api/v4/")):
             return await handler(request)
         self.requests.append((request.method, request.path, time.monotonic()))
         creating = request.path == "/api/v2/tasks" and request.method == "POST"
@@ -320,6 +322,9 @@ class FakeBrowserUse(ThreadedServer):
         for method, path, handler, terms in routes:
             app.router.add_route(method, f"/api/v2{path}", handler)
             self._contracts[f"{method} /api/v2{path}"] = terms
+        for method, path, handler, (body, answer, query) in self.v4_routes():
+            app.router.add_route(method, f"/api/v4{path}", handler)
+            self._contracts[f"{method} /api/v4{path}"] = Contract(body, answer, query)
         app.router.add_get("/downloads/{file}", self._download)
         app.router.add_post("/uploads/{token}", self._upload)
         # For a benchmark that runs this stand-in in another process.

@@ -1,0 +1,155 @@
+"""Accurate mode: a task on Browser Use's v4 agent (`POST /api/v4/runs`), started, followed,
+stopped and reported through the same client and the same thread as a v2 task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import OwnApp
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import FakeSlack
+from tests.slack_requests import SlackSender
+from tests.test_following_e2e import Started, buttons, click, edits, one_result
+
+ASK = "Find the cheapest flight to Lisbon"
+
+
+def start_accurate(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, options: str = ""
+) -> Started:
+    before = len(browser_use.runs_created)
+    sender.command(f"{ASK} --accurate {options}", user_id="U42", channel_id="C77")
+    wait_for(lambda: len(browser_use.runs_created) > before, 5, "the run")
+    run = browser_use.runs_created[-1]
+    status = wait_for(
+        lambda: [c for c in slack.posts() if run.id in c.args["text"]], 5, "the status message"
+    )[0]
+    return Started(run.id, run.session_id, status.args["thread_ts"], status.answer["ts"])
+
+
+def ack_text(response: Any) -> str:
+    return str(response.json().get("text", ""))
+
+
+def test_an_accurate_task_runs_on_v4_and_its_result_comes_back_in_its_thread(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    options = "--url https://flights.example --model claude-opus-4-7 --max-cost 5 --judge"
+    started = start_accurate(sender, slack, browser_use, options)
+    (run,) = browser_use.runs_created
+    # v4's own shape: the start URL said in the task, the model by its v4 name, the cost cap.
+    assert run.body == {
+        "task": f"Start at https://flights.example. {ASK}",
+        "model": "claude-opus-4.7",
+        "maxCostUsd": 5.0,
+        "judge": {},
+    }
+    assert browser_use.created == []  # no v2 task
+    parent = next(c for c in slack.posts() if c.answer.get("ts") == started.thread_ts)
+    assert "accurate mode" in parent.args["text"] + str(parent.args.get("blocks"))
+
+    browser_use.start_run(started.task_id)
+    browser_use.finish_run(started.task_id, result="TAP, 14 March, 89 EUR", cost="1.6400")
+    result = one_result(sender, slack, started)
+    assert "89 EUR" in result.args["text"]
+    final = edits(slack, started.status_ts)[-1].args
+    assert buttons(final) == []
+    shown = str(final["blocks"])
+    assert "$1.6400" in shown
+    assert "steps and the agent's own success claim not reported" in shown
+
+
+def test_options_accurate_mode_has_no_place_for_are_refused_and_nothing_starts(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    for text, said in (
+        (f"{ASK} --accurate --max-steps 30", "--max-cost"),
+        (f"{ASK} --accurate --flash", "Flash mode"),
+        (f"{ASK} --accurate --model browser-use-2.0", "not one accurate mode offers"),
+        (f"{ASK} --accurate --domains example.com", "cannot keep the browser"),
+        (f"{ASK} --max-cost 5", "for accurate mode"),
+    ):
+        answer = sender.command(text, user_id="U42", channel_id="C77")
+        assert said in ack_text(answer), (text, ack_text(answer))
+    sender.settle()
+    assert browser_use.runs_created == [] and browser_use.created == []
+
+
+def test_a_zero_data_retention_project_is_told_it_cannot_use_accurate_mode(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    browser_use.zero_data_retention = True
+    sender.command(f"{ASK} --accurate", user_id="U42", channel_id="C77")
+    told = wait_for(
+        lambda: [c for c in slack.posts() if "cannot use accurate mode" in c.args["text"]],
+        5,
+        "the refusal",
+    )
+    assert len(told) == 1
+    sender.settle()
+    assert browser_use.runs_created == []
+
+
+def test_stop_cancels_the_run_and_its_thread_says_it_stopped(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start_accurate(sender, slack, browser_use)
+    browser_use.start_run(started.task_id)
+    click(sender, "stop_task", started, user="U99")
+    wait_for(
+        lambda: any("Only <@U42>" in c.args["text"] for c in slack.calls_to("chat.postEphemeral")),
+        5,
+        "no",
+    )
+    assert browser_use.cancels == []
+    click(sender, "stop_task", started, user="U42")
+    wait_for(lambda: browser_use.cancels == [started.task_id], 5, "the cancel")
+    result = one_result(sender, slack, started)
+    assert "Stopped" in result.args["text"]
+
+
+def test_a_run_in_a_busy_session_is_refused_clearly(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    first = start_accurate(sender, slack, browser_use)
+    browser_use.start_run(first.task_id)
+    sender.command(
+        f"{ASK} --accurate --session {first.session_id}", user_id="U42", channel_id="C77"
+    )
+    told = wait_for(
+        lambda: [c for c in slack.posts() if "still working on a previous task" in c.args["text"]],
+        5,
+        "the refusal",
+    )
+    assert len(told) == 1
+    assert len(browser_use.runs_created) == 1
+
+
+def test_a_run_is_followed_across_a_restart_to_one_result(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app() as (_, sender):
+        started = start_accurate(sender, slack, browser_use)
+        browser_use.start_run(started.task_id)
+    browser_use.finish_run(started.task_id, result="Finished while the app was down")
+    with own_app() as (_, sender):
+        result = one_result(sender, slack, started, timeout=10)
+    assert "Finished while the app was down" in result.args["text"]
+
+
+def test_a_mention_asking_for_accurate_mode_is_told_to_use_the_command(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_conversations_e2e import mention
+
+    mention(sender, f"{ASK} --accurate")
+    told = wait_for(
+        lambda: [c for c in slack.posts() if "does not run in a conversation" in c.args["text"]],
+        5,
+        "the answer",
+    )
+    assert len(told) == 1
+    sender.settle()
+    assert browser_use.runs_created == [] and browser_use.created == []
+    assert browser_use.session_requests == []  # no browser opened for it
