@@ -33,6 +33,9 @@ ADMIN_SETTINGS: dict[str, str] = {
     "profile_ids_by": "PROFILE_IDS_BY",
     "max_schedules_per_person": "MAX_SCHEDULES_PER_PERSON",
     "min_repeat_minutes": "MIN_REPEAT_MINUTES",
+    "default_engine": "DEFAULT_ENGINE",
+    "accurate_by": "ACCURATE_BY",
+    "max_accurate_tasks_per_hour_per_user": "MAX_ACCURATE_TASKS_PER_HOUR_PER_USER",
 }
 # A recurring task repeats at most this often unless an admin says otherwise.
 DEFAULT_MIN_REPEAT_MINUTES = 15
@@ -126,6 +129,12 @@ class Settings(BaseModel):
     # Who may give a raw browser profile ID (`--profile`): "admins" or "anyone". A profile
     # logged in as someone is used without a saved login's sharing rules, so admins by default.
     profile_ids_by: str = "admins"
+    # Who may run a task in accurate mode (v4: slower, costs about twice as much): "anyone",
+    # "admins" or "nobody"; and how many such tasks a person may start an hour.
+    accurate_by: str = "anyone"
+    # The engine a task runs on unless someone says otherwise: "v2" or "v4" (accurate mode).
+    default_engine: str = "v2"
+    max_accurate_tasks_per_hour_per_user: int | None = None
     # Recurring tasks: how many each person may keep (None: no limit), and how often at most
     # one repeats (None: DEFAULT_MIN_REPEAT_MINUTES).
     max_schedules_per_person: int | None = None
@@ -245,6 +254,20 @@ def load_settings(
     profile_ids_by = values.get("PROFILE_IDS_BY", "admins").lower()
     if profile_ids_by not in ("anyone", "admins"):
         problems.append("PROFILE_IDS_BY must be admins or anyone")
+    accurate_by = values.get("ACCURATE_BY", "anyone").lower()
+    if accurate_by not in ("anyone", "admins", "nobody"):
+        problems.append("ACCURATE_BY must be anyone, admins or nobody")
+    max_accurate = integer("MAX_ACCURATE_TASKS_PER_HOUR_PER_USER", 1, 10_000)
+    default_engine = values.get("DEFAULT_ENGINE", "v2").lower()
+    if default_engine not in ("v2", "v4"):
+        problems.append("DEFAULT_ENGINE must be v2 or v4")
+    elif default_engine == "v4" and (
+        domain_lists["DEFAULT_ALLOWED_DOMAINS"] or domain_lists["FORCED_ALLOWED_DOMAINS"]
+    ):
+        problems.append(
+            "DEFAULT_ENGINE=v4 (accurate mode) cannot keep tasks to allowed domains: leave "
+            "DEFAULT_ALLOWED_DOMAINS and FORCED_ALLOWED_DOMAINS empty, or the engine v2"
+        )
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
@@ -302,6 +325,9 @@ def load_settings(
         database_url=SecretStr(database),
         channel_defaults_by=channel_defaults_by,
         profile_ids_by=profile_ids_by,
+        accurate_by=accurate_by,
+        default_engine=default_engine,
+        max_accurate_tasks_per_hour_per_user=max_accurate,
         max_schedules_per_person=max_schedules,
         min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),

@@ -721,7 +721,8 @@ class Store:
         return await self._lease(task_id, tasks.c.follower, tasks.c.follow_until, seconds)
 
     async def release_all(self) -> None:
-        """At shutdown: every lease of this process ends now, so the others take over at once."""
+        """At shutdown: every lease of this process ends now (its follows, its follow-ups, the
+        sweep, what it was delivering from the outbox), so the others take over at once."""
         async with self._begin() as conn:
             await conn.execute(
                 update(tasks)
@@ -732,6 +733,11 @@ class Store:
                 update(follow_ups).where(follow_ups.c.owner == self.owner).values(owner_until=0.0)
             )
             await conn.execute(delete(leases).where(leases.c.owner == self.owner))
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.owner == self.owner)
+                .values(owner=None, owner_until=None)
+            )
             await conn.execute(delete(processes).where(processes.c.id == self.owner))
 
     async def release_follow(self, task_id: str) -> None:
@@ -768,6 +774,20 @@ class Store:
         async with self._connect() as conn:
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
+
+    async def count_tasks(self, user_id: str, *, engine: str, since: float) -> int:
+        """How many tasks of `engine` `user_id` started since `since` (a time.time())."""
+        async with self._connect() as conn:
+            found = await conn.execute(
+                select(func.count())
+                .select_from(tasks)
+                .where(
+                    tasks.c.user_id == user_id,
+                    tasks.c.engine == engine,
+                    tasks.c.created_at >= since,
+                )
+            )
+        return int(found.scalar_one())
 
     async def claim_lease(self, name: str, seconds: float) -> bool:
         """Become (or stay) the one process doing `name` for `seconds`: won when nobody holds

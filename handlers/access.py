@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
@@ -126,6 +127,38 @@ async def check_profile_id(deps: Deps, client: AsyncWebClient, user_id: str, ask
     restricted = asked and deps.policy.profile_ids_by != "anyone"
     if restricted and not await is_admin(deps, client, user_id):
         raise UserInputError(PROFILE_IDS_FOR_ADMINS, field="profile_id")
+
+
+async def check_accurate(deps: Deps, client: AsyncWebClient, user_id: str) -> None:
+    """Accurate mode's own rules (it costs about twice as much): who may use it, and how many
+    such tasks a person may start an hour, counted in the store (v4 runs carry no metadata to
+    count them by at Browser Use). Admins are never limited."""
+    policy = deps.policy
+    if policy.accurate_by == "nobody":
+        raise UserInputError(
+            "Accurate mode is turned off here. Run the task without `--accurate`.",
+            field="accurate",
+        )
+    limit = policy.max_accurate_tasks_per_hour_per_user
+    if policy.accurate_by == "anyone" and limit is None:
+        return
+    if await is_admin(deps, client, user_id):
+        return
+    if policy.accurate_by == "admins":
+        raise UserInputError(
+            "Only admins may use accurate mode here. Run the task without `--accurate`, or ask "
+            "an admin.",
+            field="accurate",
+        )
+    if limit is not None:
+        started = await deps.store.count_tasks(user_id, engine=ACCURATE, since=time.time() - 3600)
+        if started >= limit:
+            raise UserInputError(
+                f"You've started {started} accurate-mode task{'s' if started != 1 else ''} in "
+                f"the last hour, and the limit here is {limit}. Run it without `--accurate`, or "
+                "try again a little later.",
+                field="accurate",
+            )
 
 
 def asks_profile(request: CreateTaskRequest) -> bool:

@@ -52,6 +52,8 @@ class Defaults:
     max_steps: int | None = None
     allowed_domains: tuple[str, ...] = ()
     channel: Fields = field(default_factory=dict)
+    # The workspace's engine: "v4" runs every task in accurate mode unless someone says v2.
+    engine: str = "v2"
     # The saved logins the person may use where the form was opened (their names): the form's
     # Login select. Found in the store; the command line names one with `--login`.
     logins: tuple[str, ...] = ()
@@ -67,6 +69,9 @@ class Defaults:
                 kept += [f"{k.split('_')[0]} {v}" for k, v in value.items() if settings.get(k) == v]
             elif key == "login":
                 continue  # the parent says whose login it is
+            elif key == "engine":
+                if request.engine == value == ACCURATE:
+                    kept.append("accurate mode")
             elif data.get(key) == value:
                 kept.append(
                     CHANNEL_WORDS.get(key, key) + ("" if value is True else f" {_short(value)}")
@@ -773,6 +778,8 @@ def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRe
         data["max_steps"] = defaults.max_steps
     if defaults.allowed_domains:
         data["allowed_domains"] = list(defaults.allowed_domains)
+    if defaults.engine == ACCURATE:
+        data["engine"] = ACCURATE
     channel = dict(defaults.channel)
     channel.pop("login", None)  # a saved login is found in the store by its name (`login_of`)
     if fields.get("session_id"):

@@ -153,3 +153,59 @@ def test_a_mention_asking_for_accurate_mode_is_told_to_use_the_command(
     sender.settle()
     assert browser_use.runs_created == [] and browser_use.created == []
     assert browser_use.session_requests == []  # no browser opened for it
+
+
+def test_who_may_use_accurate_mode_and_how_often_are_the_admins_to_say(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(ACCURATE_BY="admins") as (_, sender):
+        sender.command(f"{ASK} --accurate", user_id="U42", channel_id="C77")
+        wait_for(lambda: slack.responses, 5, "the refusal")
+        assert "Only admins may use accurate mode" in slack.responses[-1].args["text"]
+        sender.command(f"{ASK} --accurate", user_id="UADMIN", channel_id="C77")
+        wait_for(lambda: browser_use.runs_created, 5, "the admin's run")
+    browser_use.runs_created.clear()
+    with own_app(MAX_ACCURATE_TASKS_PER_HOUR_PER_USER="1") as (_, sender):
+        start_accurate(sender, slack, browser_use)
+        before = len(slack.responses)
+        sender.command(f"{ASK} --accurate", user_id="U42", channel_id="C77")
+        wait_for(lambda: len(slack.responses) > before, 5, "the refusal")
+        assert "the limit here is 1" in slack.responses[-1].args["text"]
+        sender.command(ASK, user_id="U42", channel_id="C77")  # on v2, no such limit
+        wait_for(lambda: browser_use.created, 5, "the v2 task")
+        sender.settle()
+    assert len(browser_use.runs_created) == 1
+
+
+def test_a_channel_in_accurate_mode_runs_its_tasks_on_v4_unless_one_says_v2(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_channel_defaults_e2e import set_defaults
+
+    answer = set_defaults(sender, slack, {"switches": ["accurate"]}, channel="C4ACC")
+    assert answer.status_code == 200 and not answer.text, answer.text
+    sender.settle()  # saved
+    sender.command(ASK, user_id="U42", channel_id="C4ACC")
+    wait_for(lambda: browser_use.runs_created, 5, "the run")
+    sender.command(f"{ASK} --engine v2 --max-steps 10", user_id="U42", channel_id="C4ACC")
+    (task,) = wait_for(lambda: browser_use.created, 5, "the v2 task")
+    assert task.body["maxSteps"] == 10
+    # A channel in accurate mode cannot also keep tasks to domains: said under the field.
+    refused = set_defaults(
+        sender, slack, {"switches": ["accurate"], "allowed_domains": "a.example"}, channel="C4B"
+    )
+    assert "cannot keep the browser" in refused.json()["errors"]["allowed_domains"]
+
+
+def test_a_workflow_step_and_a_recurring_task_run_in_accurate_mode(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_workflow_e2e import run_step
+
+    run_step(sender, slack, {"task": ASK, "engine": "v4", "channel": "C77"})
+    (run,) = wait_for(lambda: browser_use.runs_created, 5, "the step's run")
+    assert run.body == {"task": ASK}
+    answer = sender.command(f"every day at 9:00 {ASK} --accurate", user_id="U42", channel_id="C5")
+    assert answer.status_code == 200
+    sender.settle()
+    assert "accurate mode" in str([c.args for c in slack.posts() if c.args["channel"] == "C5"])

@@ -38,6 +38,18 @@ def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[st
         chosen["channel_defaults_by"] = "anyone"
     if chosen.get("profile_ids_by") is None and "profile_ids_by" in chosen:
         chosen["profile_ids_by"] = "admins"
+    if chosen.get("accurate_by") is None and "accurate_by" in chosen:
+        chosen["accurate_by"] = "anyone"
+    if chosen.get("default_engine") is None and "default_engine" in chosen:
+        chosen["default_engine"] = "v2"
+    engine = chosen.get("default_engine", policy.default_engine)
+    domains = chosen.get("default_allowed_domains", policy.default_allowed_domains)
+    forced = chosen.get("forced_allowed_domains", policy.forced_allowed_domains)
+    if engine == "v4" and (domains or forced):
+        errors.setdefault(
+            "default_engine",
+            "Accurate mode cannot keep tasks to allowed domains: empty those, or keep v2.",
+        )
     allowed = chosen.get("allowed_llms", policy.allowed_llms)
     model = chosen.get("default_llm", policy.default_llm)
     if allowed and model and model not in allowed:

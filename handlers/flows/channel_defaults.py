@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
+from bot.models import ACCURATE
 from handlers.access import is_admin
 from handlers.errors import FormErrors, UserInputError
 from handlers.ids import Action
@@ -34,7 +35,9 @@ from handlers.views.settings import (
 def defaults_of(deps: Deps) -> Defaults:
     """The workspace's defaults (the deployment's variables)."""
     s = deps.policy
-    return Defaults(s.default_llm, s.default_max_steps, s.default_allowed_domains)
+    return Defaults(
+        s.default_llm, s.default_max_steps, s.default_allowed_domains, engine=s.default_engine
+    )
 
 
 async def defaults_for(deps: Deps, channel_id: str | None) -> Defaults:
@@ -79,7 +82,7 @@ def parse_settings(values: dict[str, str | list[str]]) -> Fields:
             continue
         if block_id == "switches":
             for key in raw:
-                fields[key] = True
+                merge(fields, BY_KEY[key].parse(""))
             continue
         try:
             merge(fields, BY_KEY[block_id].parse(str(raw)))
@@ -90,6 +93,14 @@ def parse_settings(values: dict[str, str | list[str]]) -> Fields:
         "proxy_country_code",
     }:
         errors["login"] = "A saved login brings its own profile and proxy: leave those empty."
+    if fields.get("engine") == ACCURATE:
+        if fields.get("allowed_domains"):
+            errors["allowed_domains"] = (
+                "Accurate mode cannot keep the browser to a list of domains: leave this empty, "
+                "or leave accurate mode off."
+            )
+        if "max_steps" in fields:
+            errors["max_steps"] = "Accurate mode has no step limit: leave this empty."
     if errors:
         raise FormErrors(errors)
     return fields

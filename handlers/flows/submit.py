@@ -18,7 +18,7 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from bot.store import Store, StoreUnavailable, TaskRecord
-from handlers.access import check_quota
+from handlers.access import check_accurate, check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flows.outbox import owe_announce, owe_private, slack_down
 from handlers.slack_io import (
@@ -127,6 +127,8 @@ async def start_task(
     try:
         if not origin.limits_checked:
             await check_quota(deps, origin.user_id)
+        if request.accurate:
+            await check_accurate(deps, client, origin.user_id)
     except UserInputError as exc:
         log.info("task.refused_quota user=%s", origin.user_id)
         reason = failure_text(exc)

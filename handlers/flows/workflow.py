@@ -37,6 +37,7 @@ INPUT_OPTIONS = {
     "allowed_domains": "allowed_domains",
     "structured_output": "structured_output",
     "profile_id": "profile_id",
+    "engine": "engine",
 }
 # Slack's answers that mean "this token is no good (any more)": try the bot token instead.
 TOKEN_REFUSED = frozenset(

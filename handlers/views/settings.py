@@ -34,6 +34,9 @@ LABELS = {
     "profile_ids_by": "Who may give a browser profile ID",
     "max_schedules_per_person": "Recurring tasks per person",
     "min_repeat_minutes": "Shortest repeat, in minutes",
+    "default_engine": "Default engine",
+    "accurate_by": "Who may use accurate mode",
+    "max_accurate_tasks_per_hour_per_user": "Accurate tasks per person an hour",
 }
 
 
@@ -44,6 +47,7 @@ NUMBERS = {
     "max_tasks_per_hour_per_user": (1, 10_000),
     "max_schedules_per_person": (1, 1000),
     "min_repeat_minutes": (1, 1440),
+    "max_accurate_tasks_per_hour_per_user": (1, 10_000),
 }
 
 
@@ -66,7 +70,20 @@ HINTS = {
     "max_schedules_per_person": "Empty: no limit.",
     "min_repeat_minutes": "Empty: 15.",
     "profile_ids_by": "A profile is used without a saved login's sharing rules.",
+    "accurate_by": "Browser Use's v4 agent: more accurate on hard tasks, about twice the cost.",
+    "default_engine": "Accurate mode cannot keep tasks to allowed domains.",
+    "max_accurate_tasks_per_hour_per_user": "Empty: no limit of its own. Admins are not limited.",
 }
+
+
+# The settings that always have a value (a select), so their field is not optional.
+CHOSEN_ALWAYS = (
+    "default_llm",
+    "channel_defaults_by",
+    "profile_ids_by",
+    "accurate_by",
+    "default_engine",
+)
 
 
 def _shown(value: Any) -> str:
@@ -104,9 +121,24 @@ def _field(key: str, value: Any) -> dict[str, Any]:
         )
     elif key == "profile_ids_by":
         element = kit.select([("admins", "Only admins"), ("anyone", "Anyone")], value)
+    elif key == "default_engine":
+        element = kit.select(
+            [("v2", "v2 (fast, cheaper)"), ("v4", "v4: accurate mode (slower, costs more)")], value
+        )
+    elif key == "accurate_by":
+        element = kit.select(
+            [("anyone", "Anyone"), ("admins", "Only admins"), ("nobody", "Nobody")], value
+        )
     else:  # domains
         element = kit.text_input("example.com, *.example.com", initial=", ".join(value or ()))
-    optional = key not in ("default_llm", "channel_defaults_by", "profile_ids_by")
+    required = (
+        "default_llm",
+        "channel_defaults_by",
+        "profile_ids_by",
+        "accurate_by",
+        "default_engine",
+    )
+    optional = key not in required
     return kit.field(key, LABELS[key], element, optional=optional, hint=HINTS.get(key, ""))
 
 
@@ -147,7 +179,7 @@ def admin_view(policy: Settings) -> dict[str, Any]:
 NO_DEFAULT = "default"  # the select option that means "no channel default"
 
 
-SETTING_SWITCHES = ("flash_mode", "thinking", "judge")
+SETTING_SWITCHES = ("accurate", "flash_mode", "thinking", "judge")
 
 
 # The workspace defaults a channel default stands in front of: (field, Settings name).
