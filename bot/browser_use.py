@@ -425,6 +425,30 @@ class BrowserUseClient:
         else:
             await self._request("POST", f"{self._v4}runs/{task_id}/cancel")
 
+    async def queue_message(self, session_id: str, text: str) -> str:
+        """`POST /sessions/{id}/queue`: the next turn of a busy v4 session (at most 10 wait;
+        the 11th is a 429). Its ID; the run it becomes is found with `queued_run`."""
+        response = await self._request(
+            "POST", f"{self._v4}sessions/{session_id}/queue", json={"text": text}, idempotent=False
+        )
+        try:
+            return str(response.json()["id"])
+        except (ValueError, KeyError, TypeError):
+            raise ServerError("unreadable", status=response.status_code) from None
+
+    async def queued_run(self, session_id: str, message_id: str) -> tuple[str, str | None]:
+        """A queued message's status (`pending`, `dispatching`, `consumed`, `cancelled`,
+        `superseded`, `failed`) and the run it became, once it did."""
+        response = await self._request(
+            "GET", f"{self._v4}sessions/{session_id}/queue/{message_id}", background=True
+        )
+        try:
+            body = response.json()
+            run = body.get("runId")
+            return str(body["status"]), str(run) if run else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ServerError("unreadable", status=response.status_code) from None
+
     async def run_live_url(self, run_id: str) -> str | None:
         """A v4 run's live view: the `browser.ready` event's `data.live_view_url` (events are
         read from the start, a page of 100; None until the browser is up)."""

@@ -122,6 +122,8 @@ threads = Table(
     # The browser profile the thread's browser was opened with, if any (a saved login's): what
     # "Save the login" after a take over saves into.
     Column("profile_id", String(64)),
+    # "v4": the session is a v4 conversation (accurate mode), made by its first run.
+    Column("engine", String(8), nullable=False, default="v2", server_default="v2"),
 )
 
 request_keys = Table(
@@ -147,6 +149,9 @@ follow_ups = Table(
     Column("started_at", Float),
     Column("owner", String(64)),
     Column("owner_until", Float),
+    # Accurate mode: the message Browser Use queued in the session (`POST /sessions/{id}/queue`);
+    # its run is found once it starts.
+    Column("queued_id", String(32)),
 )
 
 settings = Table(
@@ -345,6 +350,7 @@ class FollowUp:
     team: str = ""
     id: int | None = None
     created_at: float = 0.0
+    queued_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -883,11 +889,45 @@ class Store:
             ).first()
         return row.session_id if row else None
 
+    async def thread_engine(self, channel: str, thread_ts: str) -> str | None:
+        """The engine of the session kept for the thread ("v2" or "v4"), None without one."""
+        async with self._connect() as conn:
+            row = (
+                await conn.execute(
+                    select(threads.c.engine).where(
+                        threads.c.channel == channel, threads.c.thread_ts == thread_ts
+                    )
+                )
+            ).first()
+        return str(row.engine) if row else None
+
+    async def session_busy(self, session_id: str) -> str | None:
+        """An unreported task of the app in `session_id` (its ID), if there is one."""
+        async with self._connect() as conn:
+            row = (
+                await conn.execute(
+                    select(tasks.c.task_id)
+                    .where(tasks.c.session_id == session_id, tasks.c.reported_at.is_(None))
+                    .limit(1)
+                )
+            ).first()
+        return str(row.task_id) if row else None
+
     async def set_thread_session(
-        self, channel: str, thread_ts: str, session_id: str, profile_id: str | None = None
+        self,
+        channel: str,
+        thread_ts: str,
+        session_id: str,
+        profile_id: str | None = None,
+        engine: str = "v2",
     ) -> None:
         now = self.clock()
-        values = {"session_id": session_id, "updated_at": now, "profile_id": profile_id}
+        values = {
+            "session_id": session_id,
+            "updated_at": now,
+            "profile_id": profile_id,
+            "engine": engine,
+        }
         async with self._begin() as conn:
             changed = await conn.execute(
                 update(threads)

@@ -3,7 +3,10 @@ stopped and reported through the same client and the same thread as a v2 task.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
@@ -138,21 +141,55 @@ def test_a_run_is_followed_across_a_restart_to_one_result(
     assert "Finished while the app was down" in result.args["text"]
 
 
-def test_a_mention_asking_for_accurate_mode_is_told_to_use_the_command(
+def test_a_conversation_in_accurate_mode_keeps_its_v4_session_and_queues_with_browser_use(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     from tests.test_conversations_e2e import mention
 
-    mention(sender, f"{ASK} --accurate")
-    told = wait_for(
-        lambda: [c for c in slack.posts() if "does not run in a conversation" in c.args["text"]],
+    first = mention(sender, f"{ASK} --accurate", channel="C6")
+    (run,) = wait_for(lambda: browser_use.runs_created, 5, "the first run")
+    assert "sessionId" not in run.body  # v4 makes the thread's session with its first run
+    assert browser_use.session_requests == []  # and no v2 browser is opened
+    wait_for(lambda: [c for c in slack.in_thread(first.ts) if run.id in c.args["text"]], 5, "IDs")
+    browser_use.start_run(run.id)
+
+    # A follow-up while the first runs: queued with Browser Use, in the same session.
+    mention(sender, "And book it", channel="C6", thread_ts=first.ts)
+    wait_for(lambda: browser_use.queued, 5, "the queued message")
+    assert [(m["sessionId"], m["text"]) for m in browser_use.queued] == [
+        (run.session_id, "And book it")
+    ]
+    wait_for(
+        lambda: [
+            c for c in slack.in_thread(first.ts) if "Queued with Browser Use" in c.args["text"]
+        ],
         5,
-        "the answer",
+        "the queued note",
     )
-    assert len(told) == 1
+    # The first ends; Browser Use starts the queued one as a run, which the app finds, follows
+    # and reports in the thread.
+    browser_use.finish_run(run.id, result="Found: TAP, 89 EUR")
+    queued_run = wait_for(lambda: browser_use.queued[0]["runId"], 5, "the queued run")
+    wait_for(
+        lambda: [c for c in slack.in_thread(first.ts) if queued_run in c.args["text"]],
+        10,
+        "the queued run's IDs",
+    )
+    browser_use.finish_run(queued_run, result="Booked, reference QX7")
+    wait_for(
+        lambda: [c for c in slack.in_thread(first.ts) if "Booked, reference QX7" in c.args["text"]],
+        10,
+        "its result",
+    )
+    # A follow-up once the thread's browser is free: the next run in the same session.
+    mention(sender, "Send me the receipt", channel="C6", thread_ts=first.ts)
+    wait_for(lambda: len(browser_use.runs_created) == 2, 5, "the third run")
+    assert browser_use.runs_created[-1].body == {
+        "task": "Send me the receipt",
+        "sessionId": run.session_id,
+    }
     sender.settle()
-    assert browser_use.runs_created == [] and browser_use.created == []
-    assert browser_use.session_requests == []  # no browser opened for it
+    assert browser_use.created == []
 
 
 def test_who_may_use_accurate_mode_and_how_often_are_the_admins_to_say(
@@ -209,3 +246,40 @@ def test_a_workflow_step_and_a_recurring_task_run_in_accurate_mode(
     assert answer.status_code == 200
     sender.settle()
     assert "accurate mode" in str([c.args for c in slack.posts() if c.args["channel"] == "C5"])
+
+
+@pytest.mark.slow
+def test_a_run_started_through_one_process_is_reported_once_by_the_other_when_it_stops(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str
+) -> None:
+    from tests.test_scaling_e2e import FAST_TAKEOVER, two_processes
+
+    with two_processes(slack, browser_use, tmp_path, database, **FAST_TAKEOVER) as apps:
+        (first, first_sender), (_, second_sender) = apps
+        started = start_accurate(first_sender, slack, browser_use)
+        browser_use.start_run(started.task_id)
+        first.proc.kill()  # no goodbye: its poll's lease runs out, and the other takes over
+        first.proc.wait()
+        browser_use.finish_run(started.task_id, result="Reported by the one left")
+        result = one_result(second_sender, slack, started, timeout=15)
+    assert "Reported by the one left" in result.args["text"]
+
+
+def test_the_live_view_of_a_run_comes_from_its_browser_ready_event_to_its_owner_alone(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_following_e2e import ephemerals_to
+
+    started = start_accurate(sender, slack, browser_use)
+    click(sender, "live_view", started, user="U42")
+    (early,) = wait_for(lambda: ephemerals_to(slack, "U42"), 5, "the answer")
+    assert "not up right now" in early.args["text"]  # no browser.ready event yet
+    live_url = "https://live.browser-use.com/r/run-of-u42"
+    browser_use.start_run(started.task_id, live_view_url=live_url)
+    click(sender, "live_view", started, user="U42")
+    wait_for(lambda: len(ephemerals_to(slack, "U42")) == 2, 5, "the live view")
+    assert live_url in ephemerals_to(slack, "U42")[-1].args["text"]
+    click(sender, "live_view", started, user="U99")
+    (no,) = wait_for(lambda: ephemerals_to(slack, "U99"), 5, "the refusal")
+    assert live_url not in no.args["text"]
+    assert live_url not in str([c.args for c in slack.posts() + slack.calls_to("chat.update")])

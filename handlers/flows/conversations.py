@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
-from bot.models import CreateTaskRequest, SessionView, SlackRoute
+from bot.models import CreateTaskRequest, SessionView, SlackRoute, TaskCreated
 from bot.store import FollowUp, TaskRecord
 from handlers.access import (
     apply_policy,
@@ -58,10 +59,14 @@ from handlers.views.form import Prefill
 
 log = logging.getLogger(__name__)
 
-# A thread keeps a v2 browser session between its tasks; v4 keeps its own (not built yet).
-ACCURATE_NOT_IN_THREADS = (
-    "Accurate mode does not run in a conversation's browser yet. Start it with "
-    "`/browser-use <task> --accurate` instead."
+ACCURATE_NO_FILES = "Accurate mode cannot take files yet: ask without `--accurate` to share them."
+V2_THREAD = (
+    "This thread already has a browser of its own (not in accurate mode). Add `"
+    "{flag}` to start an accurate-mode conversation here instead."
+)
+ACCURATE_QUEUED = (
+    ":hourglass: Queued with Browser Use: it runs in this thread's browser as soon as the current "
+    "step is done, and its result comes here."
 )
 
 CLOSE_WORDS = {"done", "close", "close session", "end", "end session", "bye", "thanks, done"}
@@ -152,8 +157,6 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
             )
             await check_profile_id(deps, client, said.user_id, bool(mine and asks_profile(mine)))
             request = apply_policy(parsed.request, deps.policy)
-            if request.accurate and isinstance(parsed, Run):
-                raise UserInputError(ACCURATE_NOT_IN_THREADS, field="accurate")
             if parsed.login is not None:  # the browser opens on the login's profile
                 login = await find_login(
                     deps, said.team_id, said.user_id, said.channel_id, parsed.login
@@ -228,6 +231,17 @@ async def run_in_thread(
 ) -> None:
     """Run the task in the thread's browser session, opening one for the thread's first task,
     with the files shared with the message uploaded into it."""
+    thread_engine = await deps.store.thread_engine(said.channel_id, said.thread_ts)
+    if request.accurate or (thread_engine == "v4" and not new_session):
+        if thread_engine == "v2" and not new_session:
+            await say(client, said, messages.notice(V2_THREAD.format(flag=NEW_SESSION_FLAG)))
+            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            return
+        continuing = None
+        if thread_engine == "v4" and not new_session:
+            continuing = await thread_session_id(deps, said)
+        await run_accurate_in_thread(deps, client, said, request, continuing, defaults_note)
+        return
     session: SessionView | None = None
     limits_checked = False
     kept = None
@@ -317,6 +331,142 @@ async def run_in_thread(
         await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
 
 
+async def run_accurate_in_thread(
+    deps: Deps,
+    client: AsyncWebClient,
+    said: Said,
+    request: CreateTaskRequest,
+    continuing: str | None,
+    defaults_note: tuple[str, ...],
+) -> None:
+    """A conversation in accurate mode: the thread's first run makes its v4 session (v4 makes
+    sessions with runs), and each follow-up, its text, is the next run in it. One sent while a
+    run goes on is queued with Browser Use (`POST /sessions/{id}/queue`) and found as a run
+    once it starts (`wait_then_run`)."""
+    if said.files:
+        await say(client, said, messages.notice(ACCURATE_NO_FILES))
+        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        return
+    if continuing is not None:
+        if await deps.store.session_busy(continuing):
+            try:
+                queued = await deps.browser_use.queue_message(continuing, request.task)
+            except BrowserUseError as exc:
+                await say(client, said, messages.task_failed(failure_text(exc)))
+                await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+                return
+            waiting = FollowUp(
+                channel=said.channel_id,
+                thread_ts=said.thread_ts,
+                user_id=said.user_id,
+                text=request.task,
+                ts=said.ts,
+                session_id=continuing,
+                team=said.team_id,
+                queued_id=queued,
+            )
+            hold = deps.policy.follow_lease_seconds
+            waiting = replace(
+                waiting,
+                id=await deps.store.queue_follow_up(waiting, hold),
+                created_at=deps.store.clock(),
+            )
+            log.info("follow_up.queued_at_browser_use session_id=%s", continuing)
+            await say(client, said, messages.notice(ACCURATE_QUEUED))
+            await react_to(client, said, Reaction.QUEUED, remove=Reaction.SEEN)
+            deps.inflight.spawn(functools.partial(wait_then_run, deps, client, waiting))
+            return
+        # The next turn of the thread's conversation: its text, in its session.
+        request = CreateTaskRequest.model_validate(
+            {"task": request.task, "engine": "v4", "session_id": continuing}
+        )
+    origin = Origin(
+        team_id=said.team_id,
+        channel_id=said.channel_id,
+        user_id=said.user_id,
+        thread_ts=said.thread_ts,
+        announce=False,
+        react_ts=said.ts,
+        defaults_note=defaults_note,
+    )
+    created = await start_task(deps, client, request, origin)
+    if isinstance(created, NotStarted):
+        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        return
+    if continuing is None:
+        await deps.store.set_thread_session(
+            said.channel_id, said.thread_ts, created.session_id, engine="v4"
+        )
+
+
+async def _wait_for_queued_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -> None:
+    """A follow-up Browser Use queued in a v4 session: once it becomes a run, that run is
+    recorded and followed like any task of the thread; it is told if Browser Use dropped it."""
+    assert waiting.id is not None and waiting.queued_id is not None
+    said = Said(
+        waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
+    )
+    hold = deps.policy.follow_lease_seconds
+    while deps.store.clock() < waiting.created_at + QUEUE_WAIT_SECONDS:
+        if not await deps.store.hold_follow_up(waiting.id, hold):
+            return  # another process waits for it now
+        try:
+            status, run_id = await deps.browser_use.queued_run(
+                waiting.session_id, waiting.queued_id
+            )
+        except BrowserUseError as exc:
+            log.warning("follow_up.queue_read_failed id=%s error=%s", waiting.id, exc)
+            status, run_id = "pending", None
+        if run_id is not None:
+            if await deps.store.start_follow_up(waiting.id):
+                await _adopt_run(deps, client, waiting, run_id)
+            return
+        if status in ("cancelled", "superseded", "failed"):
+            if await deps.store.start_follow_up(waiting.id):
+                await say(
+                    client,
+                    said,
+                    messages.notice(
+                        f"<@{said.user_id}> Browser Use did not run your queued follow-up "
+                        f"({status}). Ask again."
+                    ),
+                )
+            return
+        await asyncio.sleep(min(deps.policy.poll_interval, hold / 3))
+    if await deps.store.start_follow_up(waiting.id):
+        await say(
+            client,
+            said,
+            messages.notice(
+                f"<@{said.user_id}> your queued follow-up had not started after 30 minutes."
+            ),
+        )
+
+
+async def _adopt_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp, run_id: str) -> None:
+    """The run a queued follow-up became: recorded with its thread, its IDs posted there, and
+    followed to its result."""
+    route = SlackRoute(
+        team=waiting.team,
+        channel=waiting.channel,
+        thread_ts=waiting.thread_ts,
+        user=waiting.user_id,
+        request_id=uuid.uuid4().hex[:16],
+    )
+    record = TaskRecord.from_route(
+        run_id, waiting.session_id, route, react_ts=waiting.ts, engine="v4"
+    )
+    if not await deps.store.add_task(record):
+        return  # found by another process already
+    log.info("task.created task_id=%s session_id=%s from=queue", run_id, waiting.session_id)
+    created = TaskCreated(id=run_id, session_id=waiting.session_id)
+    started = messages.task_started(created, react_ts=waiting.ts, thread_session=False)
+    ts, _ = await post(client, waiting.channel, started, waiting.thread_ts)
+    if ts is not None:
+        await deps.store.set_status_message(run_id, ts, waiting.ts)
+    deps.tracker.follow(run_id, "v4")
+
+
 async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -> None:
     session = await _live_session(deps, await thread_session_id(deps, said))
     if session is None:
@@ -337,6 +487,9 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
     store, held by this process while it waits; if this process stops, another one picks it up
     (`resume_waiting`), and only one ever starts it."""
     assert waiting.id is not None
+    if waiting.queued_id is not None:
+        await _wait_for_queued_run(deps, client, waiting)
+        return
     said = Said(
         waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
     )

@@ -35,7 +35,9 @@ class V4Runs:
         self.run_events: dict[str, list[dict[str, Any]]] = {}
         self.runs_created: list[Run] = []
         self.cancels: list[str] = []
-        self.queued: list[tuple[str, str]] = []  # (session, text) of POST /sessions/{id}/queue
+        # POST /sessions/{id}/queue's messages (QueuedMessage JSON), in order; each becomes a
+        # run when its session's running one ends, as Browser Use dispatches them.
+        self.queued: list[dict[str, Any]] = []
         self.zero_data_retention = False  # every POST /runs answers 403, as for such projects
 
     def v4_routes(self) -> list[tuple[str, str, Any, tuple[Any, Any, Any]]]:
@@ -56,6 +58,7 @@ class V4Runs:
                 self._queue,
                 (v4.QueueMessageRequest, v4.QueuedMessage, None),
             ),
+            ("GET", "/sessions/{id}/queue/{message}", self._queued, (None, v4.QueuedMessage, None)),
         ]
 
     # --- moving runs along (called by tests) -----------------------------------------------------
@@ -87,6 +90,24 @@ class V4Runs:
             judgement=judgement,
             updatedAt=_now(),
         )
+        self._dispatch(self.runs[run_id]["sessionId"])
+
+    def _busy(self, session_id: str) -> bool:
+        return any(
+            r["sessionId"] == session_id and r["status"] in RUNNING for r in self.runs.values()
+        )
+
+    def _dispatch(self, session_id: str) -> None:
+        """The session's next queued message becomes its run, once the session is free."""
+        if self._busy(session_id):
+            return
+        waiting = next(
+            (m for m in self.queued if m["sessionId"] == session_id and m["status"] == "pending"),
+            None,
+        )
+        if waiting is not None:
+            run_id = self._new_run({"task": waiting["text"]}, session_id)
+            waiting.update(status="consumed", runId=run_id)
 
     def _event(self, run_id: str, kind: str, data: dict[str, Any]) -> None:
         events = self.run_events.setdefault(run_id, [])
@@ -110,9 +131,21 @@ class V4Runs:
             return web.json_response(
                 {"detail": "The session already has an active run"}, status=409
             )
+        run_id = self._new_run(body, session_id or str(uuid.uuid4()))
+        run = self.runs[run_id]
+        self.runs_created.append(Run(body, run_id, run["sessionId"]))
+        answer = {
+            "id": run_id,
+            "status": "queued",
+            "model": run["model"],
+            "sessionId": run["sessionId"],
+            "workspaceId": run["workspaceId"],
+            "eventsUrl": f"/api/v4/runs/{run_id}/events",
+        }
+        return web.json_response(answer)
+
+    def _new_run(self, body: dict[str, Any], session_id: str) -> str:
         run_id = str(uuid.uuid4())
-        session_id = session_id or str(uuid.uuid4())
-        workspace_id = str(uuid.uuid4())
         now = _now()
         self.runs[run_id] = {
             "id": run_id,
@@ -126,7 +159,7 @@ class V4Runs:
             "outputSchema": body.get("outputSchema"),
             "error": None,
             "sessionId": session_id,
-            "workspaceId": workspace_id,
+            "workspaceId": str(uuid.uuid4()),
             "judgement": None,
             "totalInputTokens": 0,
             "totalOutputTokens": 0,
@@ -134,16 +167,7 @@ class V4Runs:
             "createdAt": now,
             "updatedAt": now,
         }
-        self.runs_created.append(Run(body, run_id, session_id))
-        answer = {
-            "id": run_id,
-            "status": "queued",
-            "model": self.runs[run_id]["model"],
-            "sessionId": session_id,
-            "workspaceId": workspace_id,
-            "eventsUrl": f"/api/v4/runs/{run_id}/events",
-        }
-        return web.json_response(answer)
+        return run_id
 
     def _run(self, request: web.Request) -> dict[str, Any] | None:
         return self.runs.get(request.match_info["id"])
@@ -163,6 +187,7 @@ class V4Runs:
         self.cancels.append(run["id"])
         if run["status"] in RUNNING:
             run.update(status="cancelled", updatedAt=_now())
+            self._dispatch(run["sessionId"])
         return web.json_response(run)
 
     async def _events(self, request: web.Request) -> web.Response:
@@ -184,18 +209,31 @@ class V4Runs:
     async def _queue(self, request: web.Request) -> web.Response:
         body = await request.json()
         session_id = request.match_info["id"]
-        self.queued.append((session_id, body["text"]))
-        return web.json_response(
-            {
-                "id": len(self.queued),
-                "sessionId": session_id,
-                "runId": None,
-                "mode": "interrupt" if body.get("interrupt") else "queue",
-                "status": "pending",
-                "text": body["text"],
-                "createdAt": _now(),
-            }
+        if (
+            sum(1 for m in self.queued if m["sessionId"] == session_id and m["status"] == "pending")
+            >= 10
+        ):
+            return web.json_response({"detail": "Too many queued messages"}, status=429)
+        message = {
+            "id": len(self.queued) + 1,
+            "sessionId": session_id,
+            "runId": None,
+            "mode": "interrupt" if body.get("interrupt") else "queue",
+            "status": "pending",
+            "text": body["text"],
+            "createdAt": _now(),
+        }
+        self.queued.append(message)
+        self._dispatch(session_id)
+        return web.json_response(message)
+
+    async def _queued(self, request: web.Request) -> web.Response:
+        session_id, number = request.match_info["id"], request.match_info["message"]
+        found = next(
+            (m for m in self.queued if m["sessionId"] == session_id and str(m["id"]) == number),
+            None,
         )
+        return web.json_response(found) if found else _no_run()
 
 
 def _no_run() -> web.Response:
