@@ -181,6 +181,19 @@ def _read_environment(env: Mapping[str, str] | None, dotenv_path: Path | None) -
     return {k: v.strip() for k, v in merged.items() if v and v.strip()}
 
 
+def load_secrets_settings(
+    env: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> tuple[str, str]:
+    """(DATABASE_URL, ENCRYPTION_KEYS): all `python -m bot rekey` needs, or `ConfigError`."""
+    values = _read_environment(env, dotenv_path)
+    if "ENCRYPTION_KEYS" not in values:
+        raise ConfigError("ENCRYPTION_KEYS is not set: the keys, newest first, comma-separated")
+    try:
+        return database_url(values.get("DATABASE_URL")), values["ENCRYPTION_KEYS"]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _ids(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace(" ", ",").split(",") if part.strip()]
 

@@ -246,6 +246,34 @@ outbox = Table(
     Index("outbox_task", "task_id"),
 )
 
+# Many workspaces (`SLACK_CLIENT_ID`): each installation of the app, by its tenant (the
+# enterprise for an org-wide install, else the team). Tokens are sealed (`bot.sealed`).
+installations = Table(
+    "installations",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("enterprise_id", String(32)),
+    Column("team_id", String(32)),
+    Column("is_enterprise_install", Boolean, nullable=False, default=False),
+    Column("app_id", String(32)),
+    Column("bot_id", String(32)),
+    Column("bot_user_id", String(32)),
+    Column("bot_scopes", Text),
+    Column("bot_token", Text, nullable=False),  # sealed
+    Column("bot_refresh_token", Text),  # sealed
+    Column("bot_token_expires_at", Float),
+    Column("installer", String(32)),
+    Column("installed_at", Float, nullable=False),
+)
+
+# The OAuth flow's states: each good once, until it expires.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+)
+
 # Work one process does for all of them at a time (the sweep of running tasks), by name.
 leases = Table(
     "leases",
@@ -563,6 +591,72 @@ class Store:
                 )
             )
         return int(gone.rowcount or 0)
+
+    # --- installations (many workspaces) ---------------------------------------------------------
+
+    async def save_installation(self, values: dict[str, Any]) -> None:
+        """Keep (or replace) a tenant's installation; its tokens come sealed."""
+        async with self._begin() as conn:
+            changed = await conn.execute(
+                update(installations)
+                .where(installations.c.tenant == values["tenant"])
+                .values(**values)
+            )
+            if changed.rowcount == 0:
+                await conn.execute(insert(installations).values(**values))
+
+    async def installation(self, tenant: str) -> dict[str, Any] | None:
+        async with self._connect() as conn:
+            row = (
+                await conn.execute(select(installations).where(installations.c.tenant == tenant))
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def delete_installation(self, tenant: str) -> bool:
+        async with self._begin() as conn:
+            gone = await conn.execute(delete(installations).where(installations.c.tenant == tenant))
+        return bool(gone.rowcount)
+
+    async def issue_state(self, state: str, seconds: float) -> None:
+        now = self.clock()
+        async with self._begin() as conn:
+            await conn.execute(delete(oauth_states).where(oauth_states.c.expires_at < now))
+            await conn.execute(insert(oauth_states).values(state=state, expires_at=now + seconds))
+
+    async def consume_state(self, state: str) -> bool:
+        """True once for a state issued here and not expired; it is gone after."""
+        async with self._begin() as conn:
+            gone = await conn.execute(
+                delete(oauth_states).where(
+                    oauth_states.c.state == state, oauth_states.c.expires_at >= self.clock()
+                )
+            )
+        return gone.rowcount == 1
+
+    async def reseal(self, reseal: Callable[[str], str]) -> int:
+        """Every sealed value, sealed again (`Sealer.reseal`: under the first key); how many."""
+        done = 0
+        async with self._begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        installations.c.tenant,
+                        installations.c.bot_token,
+                        installations.c.bot_refresh_token,
+                    )
+                )
+            ).all()
+            for row in rows:
+                values = {"bot_token": reseal(row.bot_token)}
+                if row.bot_refresh_token:
+                    values["bot_refresh_token"] = reseal(row.bot_refresh_token)
+                await conn.execute(
+                    update(installations)
+                    .where(installations.c.tenant == row.tenant)
+                    .values(**values)
+                )
+                done += len(values)
+        return done
 
     # --- the outbox ----------------------------------------------------------------------------
 
