@@ -45,20 +45,23 @@ MAX_REPORT_TRIES = 10
 REPORT_LEASE_SECONDS = 120.0
 # Request keys (one task per Slack request) are kept this long; Slack retries within minutes.
 REQUEST_KEYS_KEPT_SECONDS = 24 * 3600.0
-# The sweep: what counts as running, the share of the request budget it may spend, its lease,
-# and how new a task may be and still not be listed yet (it is read once it is older).
-RUNNING_STATUSES = ("created", "started")
 # At most this many tasks are watched (polled on their own) by one process.
 WATCH_MOST = 10
+# The sweep: what counts as running, the share of the request budget it may spend, its lease,
+# and how many pages of 100 it reads of each status at most.
+RUNNING_STATUSES = ("created", "started")
 SWEEP_SHARE = 0.25
 SWEEP_LEASE = "sweep"
-SWEEP_GRACE_SECONDS = 10.0
 SWEEP_MAX_PAGES = 100
+# A report the sink put off (`ReportLater`: Slack down, say) is tried again after this, doubled
+# each time up to the most, rather than at every read of the task.
+LATER_FIRST_SECONDS = 2.0
+LATER_MOST_SECONDS = 15.0
 
 
 class ReportLater(Exception):
-    """Raised by a sink that cannot report a task's end yet (its thread is not announced):
-    the report is released and made again at the next read."""
+    """Raised by a sink that cannot report a task's end yet (Slack is down, or its thread is not
+    announced yet): the report is released and made again at a read a little later."""
 
 
 class TaskSink(Protocol):
@@ -124,6 +127,7 @@ class Tracker:
         self._sleep = sleep
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._watched: dict[str, float] = {}  # until when (monotonic), by task ID
+        self._later: dict[str, tuple[float, int]] = {}  # reports put off: (until, how often)
         self._locks: dict[str, asyncio.Lock] = {}
         self._reading = 0
         self._pruned_at = time.monotonic()
@@ -246,6 +250,9 @@ class Tracker:
         if known is not None and known.reported_at is not None:
             return None
         engine: Engine = "v4" if known is not None and known.engine == "v4" else "v2"
+        later = self._later.get(task_id)
+        if later is not None and time.monotonic() < later[0] and priority != Priority.WEBHOOK:
+            return engine  # its report was put off: not read again until then
         # Read before taking the task's lock: a webhook's read must not queue behind a poll's
         # read of the same task that holds the lock while it waits its (later) turn. Two reads
         # of one task at once cost a request; the store still decides who reports.
@@ -284,7 +291,10 @@ class Tracker:
                             step,
                         )
             except ReportLater as exc:
-                log.info("task.report_later task_id=%s why=%s", task_id, exc)
+                tries = (self._later.get(task_id) or (0.0, 0))[1] + 1
+                wait = min(LATER_FIRST_SECONDS * 2 ** (tries - 1), LATER_MOST_SECONDS)
+                self._later[task_id] = (time.monotonic() + wait, tries)
+                log.info("task.report_later task_id=%s why=%s in=%.0fs", task_id, exc, wait)
             except StoreUnavailable as exc:
                 log.error("store.unreachable task_id=%s error=%s", task_id, exc.reason)
             except Exception:
@@ -303,6 +313,7 @@ class Tracker:
             await self.store.release_report(task.id)
             raise
         await self.store.reported(task.id, task.status)
+        self._later.pop(task.id, None)
         log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
 
     async def _recover(self, task: TaskView) -> TaskRecord | None:

@@ -94,3 +94,21 @@ def test_what_is_owed_survives_a_restart(
         ]
         assert len(posted) == 1
         assert ids.args["thread_ts"] == posted[0].answer["ts"]
+
+
+def test_a_result_slack_does_not_take_is_tried_again_with_backoff_not_at_every_poll(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(**FAST) as (_, sender):
+        started = start(sender, slack, browser_use, text="Ends while Slack is down")
+        slack.outage(6.0)
+        browser_use.finish(started.task_id, output="Posted once Slack is back")
+        time.sleep(6.0)
+        full_reads = [
+            at for _, path, at in browser_use.requests if path == f"/api/v2/tasks/{started.task_id}"
+        ]
+        # Polled every 0.2-1.5 s here; its full read (and the post) only after 2 s, then 4 s.
+        assert len(full_reads) <= 4, full_reads
+        wait_for(lambda: results(slack, started.task_id), 20, "the result")
+        sender.settle()
+        assert len(results(slack, started.task_id)) == 1
