@@ -112,3 +112,21 @@ def test_a_result_slack_does_not_take_is_tried_again_with_backoff_not_at_every_p
         wait_for(lambda: results(slack, started.task_id), 20, "the result")
         sender.settle()
         assert len(results(slack, started.task_id)) == 1
+
+
+def test_a_workflow_steps_completion_during_an_outage_is_made_once_slack_is_back(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_workflow_e2e import completions, run_step
+
+    with own_app(**FAST) as (_, sender):
+        execution_id, _ = run_step(sender, slack, {"task": "Check the status page"})
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        slack.outage(OUTAGE)
+        browser_use.finish(task.id, output="All systems operational")
+        time.sleep(1.0)
+        assert slack.is_down() and completions(slack, execution_id) == []
+        wait_for(lambda: completions(slack, execution_id), OUTAGE + 20, "the completion")
+        sender.settle()
+        ((method, _),) = completions(slack, execution_id)
+        assert method == "functions.completeSuccess"

@@ -23,7 +23,7 @@ from bot.tracker import ReportLater
 from handlers.errors import failure_text
 from handlers.flows.outbox import slack_down
 from handlers.flows.recurring import report_run
-from handlers.flows.workflow import complete_step
+from handlers.flows.workflow import SlackDown, complete_step
 from handlers.ids import MetadataEvent, Reaction
 from handlers.pacing import SlackPace
 from handlers.payloads import TaskMessage
@@ -169,6 +169,7 @@ class SlackTaskSink:
                 await edit_status(self.client, task, route, status_ts)
 
             self.pace.offer(key, route.team, "chat.update", edit, final=True)
+        posted = True
         if record.schedule_id is not None:
             # A recurring task's run: posted, or (only when it changed) not, by its schedule.
             await report_run(self, task, record, react_ts)
@@ -176,8 +177,17 @@ class SlackTaskSink:
         # a workflow step with no thread and nobody to notify has its outputs say it all.
         elif route.thread_ts or not record.quiet:
             await self._post_result(task, record, react_ts)
+        else:
+            posted = False
         if record.execution_id:
-            await complete_step(self.client, self.browser_use, task, record)
+            try:
+                await complete_step(self.client, self.browser_use, task, record)
+            except SlackDown as exc:
+                if posted:
+                    # Its result is in Slack already: the report is not made twice for this.
+                    log.error("workflow.unreported task_id=%s: Slack down (%s)", task.id, exc)
+                else:
+                    raise ReportLater(f"Slack did not take the step's completion ({exc})") from None
 
     async def _post_result(self, task: TaskView, record: TaskRecord, react_ts: str | None) -> None:
         """The result, where it belongs; a thread the bot was shut out of since: to the person

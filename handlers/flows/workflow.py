@@ -20,6 +20,7 @@ from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import CreateTaskRequest, TaskView
 from bot.store import TaskRecord
 from handlers.errors import UserInputError
+from handlers.flows.outbox import slack_down
 from handlers.flows.submit import Origin
 from handlers.ids import SlackError
 from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
@@ -92,10 +93,15 @@ def step_error(task: TaskView) -> str:
     return f"The browser task {headline.lower()}{where}. Task ID: {task.id}"
 
 
+class SlackDown(Exception):
+    """Slack could not take the step's completion now (down, or unreachable): try again later."""
+
+
 async def complete_step(
     client: AsyncWebClient, browser_use: BrowserUseClient, task: TaskView, record: TaskRecord
 ) -> bool:
-    """Complete the workflow step of `record` with how `task` ended. True when Slack took it."""
+    """Complete the workflow step of `record` with how `task` ended. True when Slack took it;
+    `SlackDown` when Slack could not say (tried again later, by the report)."""
     assert record.execution_id is not None
     args: dict[str, Any]
     if task.status == "finished":
@@ -126,10 +132,12 @@ async def complete_step(
             )
             if error in TOKEN_REFUSED:
                 continue
+            if slack_down(error):
+                raise SlackDown(error) from None
             return False
         except SLACK_ERRORS as exc:
             log.warning("workflow.complete_failed task_id=%s: %s", task.id, type(exc).__name__)
-            return False
+            raise SlackDown(type(exc).__name__) from None
         log.info("workflow.completed task_id=%s execution_id=%s", task.id, record.execution_id)
         return True
     log.error(
