@@ -283,3 +283,24 @@ def test_the_live_view_of_a_run_comes_from_its_browser_ready_event_to_its_owner_
     (no,) = wait_for(lambda: ephemerals_to(slack, "U99"), 5, "the refusal")
     assert live_url not in no.args["text"]
     assert live_url not in str([c.args for c in slack.posts() + slack.calls_to("chat.update")])
+
+
+def test_the_forms_accurate_box_runs_on_v4_and_says_under_a_field_what_it_cannot_take(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.slack_requests import view_submission
+    from tests.test_form_e2e import more_options, opened_view
+
+    sender.command("", channel_id="C9")
+    view = more_options(sender, slack, opened_view(slack))
+    asked = {"task": "File the expense report", "switches": ["accurate"]}
+    refused = sender.interactive(view_submission(view, {**asked, "max_steps": "25"}, user_id="U7"))
+    errors = refused.json()["errors"]
+    assert list(errors) == ["max_steps"] and "--max-cost" in errors["max_steps"]
+    sender.settle()
+    assert browser_use.runs_created == []
+    done = sender.interactive(view_submission(view, {**asked, "max_cost_usd": "3"}, user_id="U7"))
+    assert done.status_code == 200 and done.text == ""  # the form closes
+    (run,) = wait_for(lambda: browser_use.runs_created, 5, "the run")
+    assert run.body == {"task": "File the expense report", "maxCostUsd": 3.0}
+    assert browser_use.created == []

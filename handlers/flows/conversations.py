@@ -388,15 +388,11 @@ async def run_accurate_in_thread(
         announce=False,
         react_ts=said.ts,
         defaults_note=defaults_note,
+        keeps_session=continuing is None,
     )
     created = await start_task(deps, client, request, origin)
     if isinstance(created, NotStarted):
         await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
-        return
-    if continuing is None:
-        await deps.store.set_thread_session(
-            said.channel_id, said.thread_ts, created.session_id, engine="v4"
-        )
 
 
 async def _wait_for_queued_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -> None:

@@ -70,6 +70,9 @@ class Origin:
     notify: bool = False
     # Whose saved login the browser acts as, in words (mrkdwn), for the parent message.
     login_note: str | None = None
+    # Accurate mode in a conversation: the session the run makes becomes the thread's (kept
+    # before its IDs are posted, so a quick follow-up finds it).
+    keeps_session: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,10 @@ async def start_task(
     )
     try:
         await deps.store.add_task(record)
+        if origin.keeps_session and thread_ts:
+            await deps.store.set_thread_session(
+                origin.channel_id, thread_ts, created.session_id, engine=record.engine
+            )
     except Exception:
         # The task exists (and costs money): the person still gets its IDs. Its route rides in
         # its Browser Use metadata, so a webhook for it still finds its thread.
