@@ -176,7 +176,7 @@ class SlackTaskSink:
         # With no thread (the bot could not post there), the result goes to the person directly;
         # a workflow step with no thread and nobody to notify has its outputs say it all.
         elif route.thread_ts or not record.quiet:
-            await self._post_result(task, record, react_ts)
+            await self.post_result(task, record, react_ts, mention=not record.quiet)
         else:
             posted = False
         if record.execution_id:
@@ -189,19 +189,22 @@ class SlackTaskSink:
                 else:
                     raise ReportLater(f"Slack did not take the step's completion ({exc})") from None
 
-    async def _post_result(self, task: TaskView, record: TaskRecord, react_ts: str | None) -> None:
-        """The result, where it belongs; a thread the bot was shut out of since: to the person
-        directly. Slack down: `ReportLater` (the report is made again at the next read)."""
+    async def post_result(
+        self, task: TaskView, record: TaskRecord, react_ts: str | None, *, mention: bool
+    ) -> None:
+        """The result in the task's thread (or to the person directly), its files after it; a
+        thread the bot was shut out of since: to the person directly. Slack down: `ReportLater`
+        (the report is made again a little later); any other refusal raises as it is."""
         try:
-            await self.post_result(task, record, react_ts, mention=not record.quiet)
+            await self._send_result(task, record, react_ts, mention=mention)
         except SlackApiError as exc:
             code = error_code(exc)
             if code in CANNOT_POST and record.thread_ts:
                 log.warning(
                     "slack.result_refused error=%s task_id=%s: sent directly", code, task.id
                 )
-                await self.post_result(
-                    task, replace(record, thread_ts=None), None, mention=not record.quiet
+                await self._send_result(
+                    task, replace(record, thread_ts=None), None, mention=mention
                 )
             elif slack_down(code):
                 raise ReportLater(f"Slack did not take the result ({code})") from None
@@ -210,11 +213,9 @@ class SlackTaskSink:
         except SLACK_ERRORS as exc:
             raise ReportLater(f"Slack could not be reached ({type(exc).__name__})") from None
 
-    async def post_result(
+    async def _send_result(
         self, task: TaskView, record: TaskRecord, react_ts: str | None, *, mention: bool
     ) -> None:
-        """The result in the task's thread (or to the person directly), its files after it.
-        Raises when Slack refused it, so the report is tried again."""
         route = record.route
         result = messages.task_result(
             task, route, mention_asker=mention, again=record.request is not None
