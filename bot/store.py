@@ -973,27 +973,20 @@ class Store:
     # --- threads -----------------------------------------------------------------------------
 
     async def thread_session(self, channel: str, thread_ts: str) -> str | None:
-        async with self._connect() as conn:
-            row = (
-                await conn.execute(
-                    select(threads.c.session_id).where(
-                        threads.c.channel == channel, threads.c.thread_ts == thread_ts
-                    )
-                )
-            ).first()
-        return row.session_id if row else None
+        kept = await self.thread_kept(channel, thread_ts)
+        return kept[0] if kept else None
 
-    async def thread_engine(self, channel: str, thread_ts: str) -> str | None:
-        """The engine of the session kept for the thread ("v2" or "v4"), None without one."""
+    async def thread_kept(self, channel: str, thread_ts: str) -> tuple[str, str] | None:
+        """The session kept for the thread and its engine ("v2", or "v4": accurate mode)."""
         async with self._connect() as conn:
             row = (
                 await conn.execute(
-                    select(threads.c.engine).where(
+                    select(threads.c.session_id, threads.c.engine).where(
                         threads.c.channel == channel, threads.c.thread_ts == thread_ts
                     )
                 )
             ).first()
-        return str(row.engine) if row else None
+        return (str(row.session_id), str(row.engine)) if row else None
 
     async def session_busy(self, session_id: str) -> str | None:
         """An unreported task of the app in `session_id` (its ID), if there is one."""

@@ -147,6 +147,10 @@ class Tracker:
     def watched(self) -> int:
         return len(self._watched)
 
+    def _watched_for_a_while(self) -> dict[str, float]:
+        """The watched tasks the sweep takes back in time (v2's), by until when."""
+        return {t: until for t, until in self._watched.items() if until != math.inf}
+
     def follow(self, task_id: str, engine: Engine = "v2") -> None:
         """Watch `task_id`: poll it on its own for the next `watch` seconds (or until it ends),
         if no other process does. Past `watch_most`, the task watched the longest is left to the
@@ -156,7 +160,7 @@ class Tracker:
             self._watched[task_id] = math.inf
         else:
             self._watched[task_id] = time.monotonic() + self.watch
-            swept = {t: until for t, until in self._watched.items() if until != math.inf}
+            swept = self._watched_for_a_while()
             if len(swept) > self.watch_most:
                 del self._watched[min(swept, key=swept.__getitem__)]
         if task_id in self._loops:
@@ -350,7 +354,7 @@ class Tracker:
         there is room (a task left to the sweep to make room is not taken back here)."""
         for task_id in await self.store.unreported(unfollowed=True, engine="v4", limit=None):
             self.follow(task_id, "v4")  # runs are always polled
-        room = self.watch_most - sum(1 for until in self._watched.values() if until != math.inf)
+        room = self.watch_most - len(self._watched_for_a_while())
         if room <= 0:
             return
         recent = await self.store.unreported(

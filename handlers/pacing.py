@@ -81,8 +81,7 @@ class SlackPace:
         # The offer being sent: its key, set once it is, and whether it is final.
         self._sending: tuple[Hashable, asyncio.Event, bool] | None = None
         self.processes = 1
-        self.sent_progress = 0
-        self.replaced_progress = 0
+        self.replaced_progress = 0  # progress a newer state replaced before it was sent
 
     def share(self, processes: int) -> None:
         """Take this process's share of each limit, when `processes` send for one app."""
@@ -163,7 +162,6 @@ class SlackPace:
                     continue
                 del self._offers[key]
                 bucket.tokens -= 1
-                self.sent_progress += 1
                 self._sending = (key, asyncio.Event(), offer.final)
                 try:
                     await offer.send()

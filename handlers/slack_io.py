@@ -158,14 +158,19 @@ async def download_file(
 
 
 async def tell_clicker(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-    """An ephemeral answer to the person who clicked a button, in the thread where they
-    clicked (or through the click's response_url, where the bot cannot post)."""
+    """An ephemeral answer (mrkdwn) to the person who clicked a button (`show_clicker`)."""
+    await show_clicker(client, body, messages.notice(text))
+
+
+async def show_clicker(
+    client: AsyncWebClient, body: dict[str, Any], message: messages.Message
+) -> None:
+    """A message only the person who clicked a button sees, in the thread where they clicked
+    (or through the click's response_url, where the bot cannot post)."""
     channel = str((body.get("channel") or {}).get("id", ""))
     thread_ts = (body.get("message") or {}).get("thread_ts")
-    if not await tell_in_thread(
-        client, channel, body["user"]["id"], thread_ts, messages.notice(text)
-    ):
-        await respond_ephemeral(body.get("response_url"), messages.ephemeral(messages.notice(text)))
+    if not await tell_in_thread(client, channel, body["user"]["id"], thread_ts, message):
+        await respond_ephemeral(body.get("response_url"), messages.ephemeral(message))
 
 
 def clicker_reporter(

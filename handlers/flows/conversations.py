@@ -105,14 +105,40 @@ async def react_to(
     await react(client, said.channel_id, said.ts, name, remove)
 
 
+async def refuse(client: AsyncWebClient, said: Said, message: messages.Message) -> None:
+    """Say why nothing was started, in the thread; 👀 becomes ❌."""
+    await say(client, said, message)
+    await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+
+
 def reporter(client: AsyncWebClient, said: Said) -> Callable[[Failure], Awaitable[None]]:
     """For `InFlight.spawn`: an unexpected failure is told in the thread, and 👀 becomes ❌."""
 
     async def report(failure: Failure) -> None:
-        await say(client, said, messages.notice(internal_error_text(failure)))
-        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        await refuse(client, said, messages.notice(internal_error_text(failure)))
 
     return report
+
+
+def origin_of(said: Said, **extra: Any) -> Origin:
+    """Where a task asked for in a thread comes from: its person's message heads the thread
+    already (nothing is announced), and gets the reactions."""
+    return Origin(
+        team_id=said.team_id,
+        channel_id=said.channel_id,
+        user_id=said.user_id,
+        thread_ts=said.thread_ts,
+        announce=False,
+        react_ts=said.ts,
+        **extra,
+    )
+
+
+def said_of(waiting: FollowUp) -> Said:
+    """The message a queued follow-up was."""
+    return Said(
+        waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
+    )
 
 
 async def thread_session_id(deps: Deps, said: Said) -> str | None:
@@ -164,8 +190,7 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
                 request = with_login(request, login)
             parsed = replace(parsed, request=request)
     except UserInputError as exc:
-        await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
-        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        await refuse(client, said, messages.notice(f":warning: {failure_text(exc)}"))
         return
     if isinstance(parsed, Help | OpenForm):
         await say(client, said, messages.mention_usage())
@@ -231,15 +256,13 @@ async def run_in_thread(
 ) -> None:
     """Run the task in the thread's browser session, opening one for the thread's first task,
     with the files shared with the message uploaded into it."""
-    thread_engine = await deps.store.thread_engine(said.channel_id, said.thread_ts)
+    thread = await deps.store.thread_kept(said.channel_id, said.thread_ts)
+    thread_engine = thread[1] if thread else None
     if request.accurate or (thread_engine == "v4" and not new_session):
         if thread_engine == "v2" and not new_session:
-            await say(client, said, messages.notice(V2_THREAD.format(flag=NEW_SESSION_FLAG)))
-            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            await refuse(client, said, messages.notice(V2_THREAD.format(flag=NEW_SESSION_FLAG)))
             return
-        continuing = None
-        if thread_engine == "v4" and not new_session:
-            continuing = await thread_session_id(deps, said)
+        continuing = thread[0] if thread and thread_engine == "v4" and not new_session else None
         await run_accurate_in_thread(deps, client, said, request, continuing, defaults_note)
         return
     session: SessionView | None = None
@@ -250,16 +273,14 @@ async def run_in_thread(
         try:  # checked and read before any browser is opened for them
             uploads = await files.gather(deps, client, said.files)
         except UserInputError as exc:
-            await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
-            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            await refuse(client, said, messages.notice(f":warning: {failure_text(exc)}"))
             return
     if request.session_id is None:
         try:
             await check_quota(deps, said.user_id)  # before a browser is opened for nothing
             limits_checked = True
         except UserInputError as exc:
-            await say(client, said, messages.notice(f":warning: {failure_text(exc)}"))
-            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            await refuse(client, said, messages.notice(f":warning: {failure_text(exc)}"))
             return
         if not new_session:
             session = await _live_session(deps, await thread_session_id(deps, said))
@@ -274,7 +295,7 @@ async def run_in_thread(
                 }
             )  # the channel's profile and proxy went to this thread's browser when it opened
         if session is not None and asked_session:
-            await say(
+            await refuse(
                 client,
                 said,
                 messages.notice(
@@ -282,7 +303,6 @@ async def run_in_thread(
                     f"already has one. Add `{NEW_SESSION_FLAG}` to start a fresh one with them."
                 ),
             )
-            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
             return
         if session is not None and session.busy:
             running = next(task.id for task in session.tasks if not task.ended)
@@ -294,8 +314,7 @@ async def run_in_thread(
             try:
                 session = await files.open_session(deps, request)
             except BrowserUseError as exc:
-                await say(client, said, messages.task_failed(failure_text(exc)))
-                await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+                await refuse(client, said, messages.task_failed(failure_text(exc)))
                 return
             settings = request.session_settings
             profile = str(settings.profile_id) if settings and settings.profile_id else None
@@ -310,17 +329,11 @@ async def run_in_thread(
         try:
             await files.upload(deps, str(request.session_id), uploads)
         except BrowserUseError as exc:
-            await say(client, said, messages.task_failed(failure_text(exc)))
-            await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+            await refuse(client, said, messages.task_failed(failure_text(exc)))
             return
         request = files.naming(request, uploads)
-    origin = Origin(
-        team_id=said.team_id,
-        channel_id=said.channel_id,
-        user_id=said.user_id,
-        thread_ts=said.thread_ts,
-        announce=False,
-        react_ts=said.ts,
+    origin = origin_of(
+        said,
         thread_session=session.id if session else None,
         limits_checked=limits_checked,
         kept_request=kept,
@@ -344,16 +357,14 @@ async def run_accurate_in_thread(
     run goes on is queued with Browser Use (`POST /sessions/{id}/queue`) and found as a run
     once it starts (`wait_then_run`)."""
     if said.files:
-        await say(client, said, messages.notice(ACCURATE_NO_FILES))
-        await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+        await refuse(client, said, messages.notice(ACCURATE_NO_FILES))
         return
     if continuing is not None:
         if await deps.store.session_busy(continuing):
             try:
                 queued = await deps.browser_use.queue_message(continuing, request.task)
             except BrowserUseError as exc:
-                await say(client, said, messages.task_failed(failure_text(exc)))
-                await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
+                await refuse(client, said, messages.task_failed(failure_text(exc)))
                 return
             waiting = FollowUp(
                 channel=said.channel_id,
@@ -380,16 +391,7 @@ async def run_accurate_in_thread(
         request = CreateTaskRequest.model_validate(
             {"task": request.task, "engine": "v4", "session_id": continuing}
         )
-    origin = Origin(
-        team_id=said.team_id,
-        channel_id=said.channel_id,
-        user_id=said.user_id,
-        thread_ts=said.thread_ts,
-        announce=False,
-        react_ts=said.ts,
-        defaults_note=defaults_note,
-        keeps_session=continuing is None,
-    )
+    origin = origin_of(said, defaults_note=defaults_note, keeps_session=continuing is None)
     created = await start_task(deps, client, request, origin)
     if isinstance(created, NotStarted):
         await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
@@ -399,9 +401,7 @@ async def _wait_for_queued_run(deps: Deps, client: AsyncWebClient, waiting: Foll
     """A follow-up Browser Use queued in a v4 session: once it becomes a run, that run is
     recorded and followed like any task of the thread; it is told if Browser Use dropped it."""
     assert waiting.id is not None and waiting.queued_id is not None
-    said = Said(
-        waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
-    )
+    said = said_of(waiting)
     hold = deps.policy.follow_lease_seconds
     while deps.store.clock() < waiting.created_at + QUEUE_WAIT_SECONDS:
         if not await deps.store.hold_follow_up(waiting.id, hold):
@@ -486,9 +486,7 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
     if waiting.queued_id is not None:
         await _wait_for_queued_run(deps, client, waiting)
         return
-    said = Said(
-        waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
-    )
+    said = said_of(waiting)
     hold = deps.policy.follow_lease_seconds
     deadline = waiting.created_at + QUEUE_WAIT_SECONDS
     while deps.store.clock() < deadline:

@@ -18,8 +18,8 @@ from handlers.slack_io import (
     clicker_reporter,
     post,
     respond_ephemeral,
+    show_clicker,
     tell_clicker,
-    tell_in_thread,
 )
 from handlers.views import messages
 
@@ -77,11 +77,7 @@ async def handle_take_over(
     user, task_id = body["user"]["id"], task_of(body)
 
     async def work() -> None:
-        message = await controls.take_over(deps, user, task_id)
-        channel = str((body.get("channel") or {}).get("id", ""))
-        thread_ts = (body.get("message") or {}).get("thread_ts")
-        if not await tell_in_thread(client, channel, user, thread_ts, message):
-            await respond_ephemeral(body.get("response_url"), messages.ephemeral(message))
+        await show_clicker(client, body, await controls.take_over(deps, user, task_id))
 
     deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
 
