@@ -32,6 +32,10 @@ from bot.models import (
     Engine,
     OutputFileLink,
     ProfileView,
+    QueuedMessageView,
+    RunEvents,
+    RunStatusView,
+    RunView,
     SessionList,
     SessionView,
     ShareView,
@@ -392,16 +396,13 @@ class BrowserUseClient:
         background: bool = False,
         priority: Priority = Priority.POLL,
     ) -> TaskView:
-        """The task (a v4 run read as one: `TaskView.from_run`)."""
+        """The task (a v4 run read as one: `RunView.as_task`)."""
         if engine == "v2":
             return await self.get_task(task_id, background=background, priority=priority)
         response = await self._request(
             "GET", f"{self._v4}runs/{task_id}", background=background, priority=priority
         )
-        try:
-            return TaskView.from_run(response.json())
-        except (ValueError, KeyError, TypeError):
-            raise ServerError("unreadable", status=response.status_code) from None
+        return self._parse(response, RunView).as_task()
 
     async def read_status(
         self, task_id: str, engine: Engine = "v2", *, background: bool = False
@@ -411,10 +412,7 @@ class BrowserUseClient:
         response = await self._request(
             "GET", f"{self._v4}runs/{task_id}/status", background=background
         )
-        try:
-            status = str(response.json()["status"])
-        except (ValueError, KeyError, TypeError):
-            raise ServerError("unreadable", status=response.status_code) from None
+        status = self._parse(response, RunStatusView).status
         return TaskStatusView(id=task_id, status=V4_STATUS.get(status, "created"))
 
     async def stop(self, task_id: str, engine: Engine = "v2") -> None:
@@ -431,10 +429,7 @@ class BrowserUseClient:
         response = await self._request(
             "POST", f"{self._v4}sessions/{session_id}/queue", json={"text": text}, idempotent=False
         )
-        try:
-            return str(response.json()["id"])
-        except (ValueError, KeyError, TypeError):
-            raise ServerError("unreadable", status=response.status_code) from None
+        return str(self._parse(response, QueuedMessageView).id)
 
     async def queued_run(self, session_id: str, message_id: str) -> tuple[str, str | None]:
         """A queued message's status (`pending`, `dispatching`, `consumed`, `cancelled`,
@@ -442,12 +437,8 @@ class BrowserUseClient:
         response = await self._request(
             "GET", f"{self._v4}sessions/{session_id}/queue/{message_id}", background=True
         )
-        try:
-            body = response.json()
-            run = body.get("runId")
-            return str(body["status"]), str(run) if run else None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise ServerError("unreadable", status=response.status_code) from None
+        queued = self._parse(response, QueuedMessageView)
+        return queued.status, queued.run_id
 
     async def run_live_url(self, run_id: str) -> str | None:
         """A v4 run's live view: the `browser.ready` event's `data.live_view_url` (events are
@@ -455,13 +446,9 @@ class BrowserUseClient:
         response = await self._request(
             "GET", f"{self._v4}runs/{run_id}/events", params={"limit": 100}
         )
-        try:
-            events = response.json()["events"]
-        except (ValueError, KeyError, TypeError):
-            raise ServerError("unreadable", status=response.status_code) from None
-        for event in events:
-            if event.get("type") == "browser.ready":
-                url = (event.get("data") or {}).get("live_view_url")
+        for event in self._parse(response, RunEvents).events:
+            if event.type == "browser.ready":
+                url = event.data.get("live_view_url")
                 return str(url) if url else None
         return None
 

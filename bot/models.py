@@ -466,7 +466,7 @@ class TaskStatusView(ReadModel):
 
 class TaskView(TaskStatusView):
     """`GET /tasks/{id}` (and, without steps and files, an item of `GET /tasks`); a v4 run
-    read as one (`from_run`)."""
+    read as one (`RunView.as_task`)."""
 
     session_id: str
     engine: Engine = "v2"
@@ -489,33 +489,78 @@ class TaskView(TaskStatusView):
     def last_step(self) -> TaskStep | None:
         return max(self.steps, key=lambda s: s.number) if self.steps else None
 
-    @classmethod
-    def from_run(cls, run: dict[str, Any]) -> TaskView:
-        """A v4 run (`RunSummary`) as the task the app follows and reports: its `result` (or
-        its parsed `output`) as the output; no steps, success flag, files or metadata (v4 has
-        none); the judgement's verdict where it gives one (its shape is UNCONFIRMED)."""
-        status = V4_STATUS.get(str(run.get("status")), "created")
-        output = run.get("result")
-        if run.get("output") is not None:
-            output = json.dumps(run["output"], ensure_ascii=False)
+
+# --- v4 runs (accurate mode) --------------------------------------------------------------------
+
+
+class RunView(ReadModel):
+    """`GET /api/v4/runs/{id}` (`RunSummary`), what the app reads of it."""
+
+    id: str
+    status: str
+    session_id: str = ""
+    task: str = ""
+    model: str = ""
+    result: str | None = None
+    output: Any = None
+    error: str | None = None
+    judgement: Any = None
+    total_cost_usd: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    def as_task(self) -> TaskView:
+        """The run as the task the app follows and reports: its `result` (or its parsed
+        `output`) as the output; no steps, success flag, files or metadata (v4 has none); the
+        judgement's verdict where it gives one (its shape is UNCONFIRMED)."""
+        status = V4_STATUS.get(self.status, "created")
+        output = self.result
+        if self.output is not None:
+            output = json.dumps(self.output, ensure_ascii=False)
         if status == "failed" and not output:
-            output = run.get("error")
-        judgement = run.get("judgement") if isinstance(run.get("judgement"), dict) else None
-        verdict = judgement.get("verdict") if judgement else None
-        return cls(
-            id=str(run["id"]),
+            output = self.error
+        judgement = self.judgement if isinstance(self.judgement, dict) else {}
+        verdict = judgement.get("verdict")
+        return TaskView(
+            id=self.id,
             status=status,
             output=output,
-            cost=run.get("totalCostUsd"),
-            session_id=str(run.get("sessionId", "")),
-            llm=str(run.get("model", "")),
-            task=str(run.get("task", "")),
-            created_at=run.get("createdAt"),
-            finished_at=run.get("updatedAt") if status in TERMINAL_STATUSES else None,
+            cost=self.total_cost_usd,
+            session_id=self.session_id,
+            llm=self.model,
+            task=self.task,
+            created_at=self.created_at,
+            finished_at=self.updated_at if status in TERMINAL_STATUSES else None,
             engine="v4",
-            judgement=(judgement or {}).get("reasoning") if judgement else None,
+            judgement=judgement.get("reasoning"),
             judge_verdict=verdict if isinstance(verdict, bool) else None,
         )
+
+
+class RunStatusView(ReadModel):
+    """`GET /api/v4/runs/{id}/status`."""
+
+    status: str
+
+
+class RunEvent(ReadModel):
+    type: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunEvents(ReadModel):
+    """`GET /api/v4/runs/{id}/events`."""
+
+    events: list[RunEvent]
+
+
+class QueuedMessageView(ReadModel):
+    """`POST /api/v4/sessions/{id}/queue` and its `GET`: a follow-up Browser Use keeps until
+    the session is free, and the run it became."""
+
+    id: int
+    status: str
+    run_id: str | None = None
 
 
 class TaskList(ReadModel):
