@@ -13,6 +13,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -22,16 +23,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import Settings
-from bot.deps import Deps, new_reference
+from bot.deps import Deps, InFlight, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.scheduler import Scheduler
+from bot.sealed import Sealer
 from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
+from bot.workspaces import Credentials, Workspace, Workspaces, current
 from handlers import listeners, payloads
 from handlers.flows import conversations, logins, outbox, recurring
 from handlers.flows.following import SlackTaskSink
+from handlers.flows.workspace import INSTALL_PATH, install_callbacks
+from handlers.installations import BOT_SCOPES, StoreAuthorize, StoreInstallations, StoreStates
+from handlers.listeners import tenancy
 from handlers.pacing import SlackPace, limits
 from handlers.slack_io import SLACK_ERRORS
 
@@ -39,15 +45,21 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 WEBHOOK_PATH = "/browser-use/webhook"
 # Slack's payloads are small; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
 
 
-def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """One Web API client (and one connection pool) that Bolt copies for every request."""
+def build_slack_client(
+    settings: Settings, session: aiohttp.ClientSession, token: str | None = None
+) -> AsyncWebClient:
+    """A Web API client on the process's one connection pool: the one Bolt copies for every
+    request (with one workspace, its token), or one workspace's for its background work."""
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
     return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=token,
         base_url=settings.slack_api_url,
         session=session,
         timeout=15,
@@ -92,13 +104,24 @@ def request_who(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return user, channel
 
 
-def build_deps(settings: Settings, store: Store, slack_client: AsyncWebClient) -> Deps:
-    """The process's collaborators, each given what it needs when it is made: THE Browser Use
-    client (its timeouts, budget and retry policy from the settings), and the tracker with the
-    Slack side it reports to."""
+def build_deps(
+    settings: Settings,
+    store: Store,
+    slack_client: AsyncWebClient,
+    *,
+    api_key: str | None = None,
+    tenant: str | None = None,
+    inflight: InFlight | None = None,
+) -> Deps:
+    """A workspace's collaborators, each given what it needs when it is made: THE Browser Use
+    client (its key, and its timeouts, budget and retry policy from the settings), and the
+    tracker with the Slack side it reports to. With many workspaces, `store` is the workspace's
+    view, `api_key` its key (None: not connected yet), and the work in flight the process's."""
     timers = settings.timers
+    if api_key is None and settings.browser_use_api_key is not None:
+        api_key = settings.browser_use_api_key.get_secret_value()
     browser_use = BrowserUseClient(
-        settings.browser_use_api_key.get_secret_value(),
+        api_key or "",
         settings.browser_use_api_url,
         timeout=settings.browser_use_timeout,
         requests_per_second=settings.browser_use_requests_per_second,
@@ -127,6 +150,76 @@ def build_deps(settings: Settings, store: Store, slack_client: AsyncWebClient) -
         store=store,
         tracker=tracker,
         scheduler=Scheduler(store),
+        inflight=inflight or InFlight(),
+        tenant=tenant,
+        connected=bool(api_key),
+    )
+
+
+def build_workspace(
+    deps: Deps, client: AsyncWebClient, *, key_version: float | None = None
+) -> Workspace:
+    """A workspace's world: `deps`, and `client` (its bot token) for its background work."""
+    # Attached here, not made with the scheduler: a run is a task started with `deps`.
+    deps.scheduler.runs = recurring.SlackRuns(deps, client)
+    return Workspace(deps.tenant, deps, client, key_version)
+
+
+def start_background(workspace: Workspace) -> None:
+    """Its tasks started before a restart followed again (none left unreported), its sweeps,
+    and its idle thread browsers closed. Not part of the work a shutdown waits for: the next
+    process does it again anyway."""
+    if not workspace.deps.connected:
+        return  # nothing runs before Browser Use is connected
+    tracker, loop = workspace.deps.tracker, asyncio.get_running_loop()
+    workspace.background = [
+        loop.create_task(tracker.resume()),
+        loop.create_task(tracker.run_sweeps()),
+        loop.create_task(build_janitor(workspace).run()),
+    ]
+
+
+def build_workspaces(
+    settings: Settings, store: Store, session: aiohttp.ClientSession, slack_client: AsyncWebClient
+) -> Workspaces:
+    """The workspaces this process serves: the deployment's one, or (`SLACK_CLIENT_ID`) every
+    installed one, each world made from its stored tokens and key when first needed."""
+    if not settings.many_workspaces:
+        deps = build_deps(settings, store, slack_client)
+        return Workspaces.single(store, build_workspace(deps, slack_client))
+    assert settings.encryption_keys is not None
+    sealer = Sealer(settings.encryption_keys.get_secret_value())
+    inflight = InFlight()
+
+    async def credentials(tenant: str) -> Credentials | None:
+        installed = await store.installation(tenant)
+        if installed is None:
+            return None
+        key = await store.workspace_key(tenant)
+        return Credentials(
+            tenant,
+            sealer.open(installed["bot_token"]),
+            sealer.open(key["api_key"]) if key else None,
+            key["connected_at"] if key else None,
+        )
+
+    async def build(found: Credentials) -> Workspace:
+        client = build_slack_client(settings, session, found.bot_token)
+        deps = build_deps(
+            settings,
+            store.scoped(found.tenant),
+            client,
+            api_key=found.api_key,
+            tenant=found.tenant,
+            inflight=inflight,
+        )
+        await deps.refresh_policy()
+        workspace = build_workspace(deps, client, key_version=found.key_version)
+        start_background(workspace)
+        return workspace
+
+    return Workspaces(
+        store, build, credentials, inflight=inflight, settings=settings, sealer=sealer
     )
 
 
@@ -164,15 +257,50 @@ def one_workspace(client: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeRe
     return authorize
 
 
-def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> AsyncApp:
-    """The Bolt app with every listener registered. Call it inside the running event loop."""
+def oauth_settings(settings: Settings, store: Store, sealer: Sealer) -> AsyncOAuthSettings:
+    """Many workspaces: "Add to Slack" (`GET /slack/install`, `GET /slack/oauth_redirect`), with
+    the installations and states in the app's store, never Bolt's file stores."""
+    assert settings.slack_client_id and settings.slack_client_secret
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        redirect_uri=settings.slack_redirect_uri,
+        authorization_url=settings.slack_api_url.removesuffix("api/") + "oauth/v2/authorize",
+        # A 302 to Slack's authorize page, as Slack's direct install (and the Marketplace) needs.
+        install_page_rendering_enabled=False,
+        installation_store=StoreInstallations(store, sealer),
+        installation_store_bot_only=True,
+        state_store=StoreStates(store),
+        callback_options=install_callbacks(settings.slack_api_url),
+    )
+
+
+def build_app(
+    settings: Settings,
+    workspaces: Workspaces,
+    slack_client: AsyncWebClient,
+    sealer: Sealer | None = None,
+) -> AsyncApp:
+    """The Bolt app with every listener registered. Call it inside the running event loop.
+    Built explicitly in both modes: with `SLACK_CLIENT_ID` in the environment and no
+    `oauth_settings`, Bolt would switch to file stores on its own (notes §12)."""
     signing_secret = settings.slack_signing_secret
+    if workspaces.many:
+        assert sealer is not None
+        installations = StoreInstallations(workspaces.store, sealer)
+        auth: dict[str, Any] = {
+            "authorize": StoreAuthorize(installations),
+            "oauth_settings": oauth_settings(settings, workspaces.store, sealer),
+        }
+    else:
+        auth = {"authorize": one_workspace(slack_client)}
     app = AsyncApp(
         # Named, or Bolt names it after its caller's file with `inspect.stack()`, which reads
         # the source of every module on the stack: 90 ms of each start.
         name="browser-use-slack",
         client=slack_client,
-        authorize=one_workspace(slack_client),
+        **auth,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # Socket Mode requests are not signed; HTTP requests always are.
         request_verification_enabled=not settings.socket_mode,
@@ -193,41 +321,54 @@ def build_app(settings: Settings, deps: Deps, slack_client: AsyncWebClient) -> A
             exc_info=error,
         )
 
-    # Attached here, not made with the scheduler: a run is a task started with `deps`.
-    deps.scheduler.runs = recurring.SlackRuns(deps, slack_client)
-    listeners.register(app, deps)
+    listeners.register(app, workspaces.all()[0].deps if not workspaces.many else current)
+    if workspaces.many:
+        tenancy.register(app, workspaces)
     return app
 
 
-def build_janitor(deps: Deps, app: AsyncApp) -> SessionJanitor:
+def build_janitor(workspace: Workspace) -> SessionJanitor:
     """Closes idle thread sessions; the thread is told."""
+    deps, client = workspace.deps, workspace.client
     minutes = deps.settings.session_idle_minutes
 
     async def on_closed(session: SessionView, route: SlackRoute) -> None:
         # Every process's janitor may close the same idle session: the thread is told once.
         if await deps.store.first(f"idle-close:{session.id}"):
-            await conversations.announce_idle_close(app.client, route, minutes)
+            await conversations.announce_idle_close(client, route, minutes)
 
     floor = deps.settings.timers.janitor_floor
     return SessionJanitor(deps.browser_use, minutes * 60, on_closed, floor=floor)
 
 
-async def keep_house(deps: Deps, app: AsyncApp) -> None:
-    """Forever: the heartbeat and the takeover of tasks (the tracker), of follow-ups whose
-    process stopped waiting for them (the conversations), what Slack could not take while it
-    was down (the outbox), and the recurring tasks' due runs
-    (the scheduler; the first tick, at start-up, finds the runs missed while down)."""
-    interval = deps.settings.heartbeat_seconds
+async def look_after(workspace: Workspace, interval: float) -> None:
+    """One round for one workspace: the takeover of its tasks (the tracker), of follow-ups
+    whose process stopped waiting for them (the conversations), what Slack could not take
+    while it was down (the outbox), its recurring tasks' due runs (the scheduler; the first
+    tick, at start-up, finds the runs missed while down), and its login browsers."""
+    deps, client = workspace.deps, workspace.client
+    await deps.refresh_policy()  # an admin's change in another process, in seconds
+    await deps.tracker.housekeep(interval)
+    if not deps.connected:
+        return
+    await conversations.resume_waiting(deps, client)
+    await outbox.deliver(deps, client)
+    await deps.scheduler.tick()
+    # Login browsers: this process's kept watched; overdue or orphaned ones closed.
+    await deps.store.renew_login_sessions(deps.settings.follow_lease_seconds)
+    await logins.close_overdue(deps, client)
+
+
+async def keep_house(workspaces: Workspaces, settings: Settings) -> None:
+    """Forever, every heartbeat: the workspaces this process serves (with many, each one
+    installed, so some process looks after each), then each looked after."""
+    interval = settings.heartbeat_seconds
     while True:
         try:
-            await deps.refresh_policy()  # an admin's change in another process, in seconds
-            await deps.tracker.housekeep(interval)
-            await conversations.resume_waiting(deps, app.client)
-            await outbox.deliver(deps, app.client)
-            await deps.scheduler.tick()
-            # Login browsers: this process's kept watched; overdue or orphaned ones closed.
-            await deps.store.renew_login_sessions(deps.settings.follow_lease_seconds)
-            await logins.close_overdue(deps, app.client)
+            if workspaces.many:
+                await workspaces.refresh(await workspaces.store.tenants())
+            for workspace in workspaces.all():
+                await look_after(workspace, interval)
         except StoreUnavailable as exc:
             log.error("store.unreachable error=%s: housekeeping waits for it", exc.reason)
         except Exception:
@@ -235,19 +376,24 @@ async def keep_house(deps: Deps, app: AsyncApp) -> None:
         await asyncio.sleep(interval)
 
 
-async def close_for_shutdown(deps: Deps, app: AsyncApp) -> None:
+async def close_for_shutdown(workspaces: Workspaces) -> None:
     """What a stopping process closes for people: its login browsers (and they are told)."""
-    try:
-        await logins.close_own(deps, app.client)
-    except Exception:
-        log.exception("shutdown: closing login browsers failed; their leases run out")
+    for workspace in workspaces.all():
+        try:
+            await logins.close_own(workspace.deps, workspace.client)
+        except Exception:
+            log.exception("shutdown: closing login browsers failed; their leases run out")
 
 
-def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> web.Application:
+def build_web_app(
+    app: AsyncApp, workspaces: Workspaces, settings: Settings, *, slack_routes: bool = True
+) -> web.Application:
     """`POST /slack/events` for everything Slack sends, `POST /browser-use/webhook` for Browser
-    Use's task events, and `GET /healthz` for the platform (and the work in flight)."""
-
-    secret = deps.settings.slack_signing_secret
+    Use's task events, `GET /healthz` for the platform (and the work in flight); with many
+    workspaces, `GET /slack/install` and `GET /slack/oauth_redirect`, a browser's, unsigned."""
+    one = None if workspaces.many else workspaces.all()[0].deps
+    inflight = workspaces.inflight
+    secret = settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -294,13 +440,13 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
         # on it. `reading`: reads of a task under way, which may still post its progress or
         # its result (a deploy need not wait: the next process reads again). The tests wait
         # for both to be zero instead of sleeping.
-        return web.json_response(
-            {"ok": True, "in_flight": deps.inflight.count, "reading": deps.tracker.reading}
-        )
+        reading = sum(w.deps.tracker.reading for w in workspaces.all())
+        return web.json_response({"ok": True, "in_flight": inflight.count, "reading": reading})
 
     async def browser_use_webhook(request: web.Request) -> web.Response:
-        secret = deps.settings.browser_use_webhook_secret
-        if secret is None:
+        # With many workspaces there is none: webhooks are set per Browser Use project.
+        secret = settings.browser_use_webhook_secret
+        if secret is None or one is None:
             raise web.HTTPNotFound()
         try:
             event = verify(
@@ -314,6 +460,7 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
             return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
         # A signature is only valid for 5 minutes, and remembered for longer (by every process):
         # a replay is ignored.
+        deps = one
         if not await deps.store.first(f"webhook:{request.headers[SIGNATURE_HEADER]}"):
             return web.json_response({"ok": True, "duplicate": True})
         task_id = task_id_of(event)
@@ -328,5 +475,20 @@ def build_web_app(app: AsyncApp, deps: Deps, *, slack_routes: bool = True) -> we
         # Never in Socket Mode: its requests are not signed, so Bolt does not check signatures.
         web_app.router.add_post(SLACK_EVENTS_PATH, slack_events)
         web_app.router.add_post(WEBHOOK_PATH, browser_use_webhook)
+    if slack_routes and app.oauth_flow is not None:
+        flow = app.oauth_flow
+
+        async def install(request: web.Request) -> web.StreamResponse:
+            return await to_aiohttp_response(
+                await flow.handle_installation(await to_bolt_request(request))
+            )
+
+        async def oauth_redirect(request: web.Request) -> web.StreamResponse:
+            return await to_aiohttp_response(
+                await flow.handle_callback(await to_bolt_request(request))
+            )
+
+        web_app.router.add_get(INSTALL_PATH, install)
+        web_app.router.add_get(OAUTH_REDIRECT_PATH, oauth_redirect)
     web_app.router.add_get(HEALTH_PATH, health)
     return web_app

@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from bot.models import KNOWN_LLMS, is_domain_pattern
+from bot.sealed import Sealer, SealError
 from bot.store import DEFAULT_DATABASE_URL, database_url
 
 DEFAULT_BROWSER_USE_API_URL = "https://api.browser-use.com/api/v2"
@@ -100,10 +101,18 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    slack_bot_token: SecretStr
+    # One workspace: its bot token and the Browser Use key it pays with. Many workspaces
+    # (`many_workspaces`): neither; each workspace's are in the store, sealed.
+    slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
-    browser_use_api_key: SecretStr
+    browser_use_api_key: SecretStr | None = None
+    # Many workspaces: the Slack app's OAuth credentials, where Slack sends the installer back,
+    # and the keys that seal what the store keeps of each workspace (`bot.sealed`).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_redirect_uri: str | None = None
+    encryption_keys: SecretStr | None = None
     browser_use_api_url: str = DEFAULT_BROWSER_USE_API_URL
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
@@ -170,6 +179,11 @@ class Settings(BaseModel):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @property
+    def many_workspaces(self) -> bool:
+        """Installed with "Add to Slack" in any number of workspaces (`SLACK_CLIENT_ID`)."""
+        return self.slack_client_id is not None
+
 
 def _read_environment(env: Mapping[str, str] | None, dotenv_path: Path | None) -> dict[str, str]:
     """The real environment wins over `.env`; empty values count as unset."""
@@ -194,6 +208,46 @@ def load_secrets_settings(
         raise ConfigError(str(exc)) from None
 
 
+# Many workspaces: what must be set, and what must not (a deployment-wide token or key would act
+# for, or be paid by, every workspace).
+MANY_NEEDS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
+MANY_REFUSES = {
+    "SLACK_BOT_TOKEN": "each workspace's bot token comes from its install",
+    "SLACK_APP_TOKEN": "Socket Mode serves one workspace; many workspaces are served over HTTP",
+    "BROWSER_USE_API_KEY": "it would pay for every workspace; each connects its own in App Home",
+    "BROWSER_USE_WEBHOOK_SECRET": "webhooks are set per Browser Use project; the app follows "
+    "each workspace's tasks itself",
+}
+
+
+def _mode_problems(values: Mapping[str, str]) -> list[str]:
+    """Many workspaces (`SLACK_CLIENT_ID`): what is missing or must go."""
+    problems = [f"{name} is not set (many workspaces)" for name in MANY_NEEDS if name not in values]
+    redirect = values.get("SLACK_REDIRECT_URI")
+    if redirect is None:
+        problems.append(
+            "SLACK_REDIRECT_URI is not set (many workspaces): "
+            "https://<your host>/slack/oauth_redirect"
+        )
+    elif not redirect.startswith(("https://", "http://localhost", "http://127.0.0.1")):
+        problems.append("SLACK_REDIRECT_URI must be an https:// URL (Slack refuses others)")
+    if "ENCRYPTION_KEYS" not in values:
+        problems.append(
+            "ENCRYPTION_KEYS is not set (many workspaces): make one with `python -m bot keygen`"
+        )
+    else:
+        try:
+            Sealer(values["ENCRYPTION_KEYS"])
+        except SealError as exc:
+            problems.append(f"ENCRYPTION_KEYS: {exc}")
+    problems += [
+        f"{name} must not be set with many workspaces: {why}"
+        for name, why in MANY_REFUSES.items()
+        if name in values
+    ]
+    return problems
+
+
 def _ids(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace(" ", ",").split(",") if part.strip()]
 
@@ -203,18 +257,14 @@ def load_settings(
 ) -> Settings:
     """Build `Settings`, or raise `ConfigError` naming every missing or malformed variable."""
     values = _read_environment(env, dotenv_path)
-    missing = [name for name in ("SLACK_BOT_TOKEN", "BROWSER_USE_API_KEY") if name not in values]
-    # Socket Mode needs the app-level token instead of request signatures.
-    if "SLACK_APP_TOKEN" not in values and "SLACK_SIGNING_SECRET" not in values:
-        missing.append("SLACK_SIGNING_SECRET")
-    problems = [f"{name} is not set" for name in missing]
-
-    if "SLACK_CLIENT_ID" in values and "SLACK_CLIENT_SECRET" in values:
-        # Bolt silently switches to the OAuth flow and ignores the bot token when both are set.
-        problems.append(
-            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: unset them, this app is a "
-            "single-workspace install and Bolt would ignore SLACK_BOT_TOKEN"
-        )
+    many = "SLACK_CLIENT_ID" in values or "SLACK_CLIENT_SECRET" in values
+    problems = _mode_problems(values) if many else []
+    if not many:
+        missing = [n for n in ("SLACK_BOT_TOKEN", "BROWSER_USE_API_KEY") if n not in values]
+        # Socket Mode needs the app-level token instead of request signatures.
+        if "SLACK_APP_TOKEN" not in values and "SLACK_SIGNING_SECRET" not in values:
+            missing.append("SLACK_SIGNING_SECRET")
+        problems = [f"{name} is not set" for name in missing]
 
     def number(name: str, low: float, high: float, kind: type[float] = float) -> float | None:
         raw = values.get(name)
@@ -307,10 +357,14 @@ def load_settings(
 
     slack_api_url = values.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
     return Settings(
-        slack_bot_token=SecretStr(values["SLACK_BOT_TOKEN"]),
+        slack_bot_token=secret("SLACK_BOT_TOKEN"),
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
         slack_app_token=secret("SLACK_APP_TOKEN"),
-        browser_use_api_key=SecretStr(values["BROWSER_USE_API_KEY"]),
+        browser_use_api_key=secret("BROWSER_USE_API_KEY"),
+        slack_client_id=values.get("SLACK_CLIENT_ID"),
+        slack_client_secret=secret("SLACK_CLIENT_SECRET"),
+        slack_redirect_uri=values.get("SLACK_REDIRECT_URI"),
+        encryption_keys=secret("ENCRYPTION_KEYS"),
         browser_use_api_url=values.get("BROWSER_USE_API_URL", DEFAULT_BROWSER_USE_API_URL).rstrip(
             "/"
         ),

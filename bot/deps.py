@@ -115,6 +115,10 @@ class Deps:
     tracker: Tracker
     scheduler: Scheduler
     inflight: InFlight = field(default_factory=InFlight)
+    # Many workspaces: whose world this is (its tenant), and whether it connected Browser Use
+    # (until then `browser_use` has no key, and nothing may start).
+    tenant: str | None = None
+    connected: bool = True
     # The settings in force: the deployment's, with what an admin changed in Slack for the
     # ones the deployment left unset. Refreshed from the store every heartbeat (and at once by
     # the process that saved a change), so no request ever waits for the store to read them.

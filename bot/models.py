@@ -613,6 +613,7 @@ class CreateSessionRequest(WireModel):
 
 class Account(ReadModel):
     total_credits_balance_usd: float | None = None
+    project_id: str | None = None
 
 
 class ProfileView(ReadModel):

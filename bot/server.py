@@ -14,12 +14,12 @@ from aiohttp import web
 
 from bot.app import (
     build_app,
-    build_deps,
-    build_janitor,
     build_slack_client,
     build_web_app,
+    build_workspaces,
     close_for_shutdown,
     keep_house,
+    start_background,
 )
 from bot.config import Settings
 from bot.store import Store, describe
@@ -38,13 +38,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     store = await Store.open(database)
     log.info("store.ready url=%s", describe(database))
     slack_client = build_slack_client(settings, session)
-    deps = build_deps(settings, store, slack_client)
-    tracker, browser_use = deps.tracker, deps.browser_use
-    app = build_app(settings, deps, slack_client)
+    workspaces = build_workspaces(settings, store, session, slack_client)
+    sealer = workspaces.sealer
+    app = build_app(settings, workspaces, slack_client, sealer)
     # Counted among the live processes (and given its share of the request budget) at once,
-    # and with the settings an admin changed in Slack.
-    await tracker.housekeep(settings.heartbeat_seconds)
-    await deps.refresh_policy()
+    # with the settings an admin changed in Slack; with many workspaces, each installed one.
+    if workspaces.many:
+        await workspaces.refresh(await store.tenants())
+    for workspace in workspaces.all():
+        await workspace.deps.tracker.housekeep(settings.heartbeat_seconds)
+        await workspace.deps.refresh_policy()
     runner: web.AppRunner | None = None
     socket_handler = None
     try:
@@ -58,7 +61,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             log.info("Socket Mode connected")
         # HTTP: Slack's requests, webhooks and /healthz; in Socket Mode, /healthz alone.
         runner = web.AppRunner(
-            build_web_app(app, deps, slack_routes=socket_handler is None),
+            build_web_app(app, workspaces, settings, slack_routes=socket_handler is None),
             shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
             # Each Slack request and webhook has a line of the app's own (what it was, who
             # from, how long); aiohttp's access line said it again at 5-6 % of an ack's CPU.
@@ -67,36 +70,34 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await runner.setup()
         await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()  # noqa: S104
         log.info("listening on port %d", settings.port)
-        # Tasks started before a restart are followed again; none is left unreported. Not part
-        # of the work a shutdown waits for: the next process does it again anyway.
-        loop = asyncio.get_running_loop()
-        background = [
-            loop.create_task(tracker.resume()),
-            loop.create_task(tracker.run_sweeps()),
-            loop.create_task(build_janitor(deps, app).run()),
-            loop.create_task(keep_house(deps, app)),
-        ]
+        if not workspaces.many:
+            start_background(workspaces.all()[0])  # with many, each as its world is made
+        housekeeping = asyncio.get_running_loop().create_task(keep_house(workspaces, settings))
         await stop.wait()
-        for task in background:
-            task.cancel()
+        housekeeping.cancel()
         # Awaited, not only cancelled: a store write one of them was making is rolled back
         # now, or SQLite stays locked and handing the leases on below waits out its timeout.
-        await asyncio.gather(*background, return_exceptions=True)
-        log.info("shutting down: finishing %d task(s) in flight", deps.inflight.count)
+        await asyncio.gather(housekeeping, return_exceptions=True)
+        for workspace in workspaces.all():
+            for task in workspace.background:
+                task.cancel()
+            await asyncio.gather(*workspace.background, return_exceptions=True)
+        log.info("shutting down: finishing %d task(s) in flight", workspaces.inflight.count)
     finally:
         # Stop taking requests, let those in flight finish, then the work that follows their acks.
         if runner is not None:
             await runner.cleanup()
         if socket_handler is not None:
             await socket_handler.close_async()
-        if not await deps.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
-            log.error("shutdown: %d task(s) still in flight were cut off", deps.inflight.count)
-        await close_for_shutdown(deps, app)
+        if not await workspaces.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.error(
+                "shutdown: %d task(s) still in flight were cut off", workspaces.inflight.count
+            )
+        await close_for_shutdown(workspaces)
         # Polling stops and its leases are handed on: another process (or the next one to
         # start) takes the running tasks over.
-        await tracker.close()
+        await workspaces.close()
         await store.close()
-        await browser_use.aclose()
         await session.close()
         log.info("stopped")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import fcntl
 import functools
 import json
@@ -49,12 +50,14 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import Engine, SlackRoute
 
@@ -115,6 +118,8 @@ tasks = Table(
 threads = Table(
     "threads",
     metadata,
+    # The workspace ("" with one): a Slack Connect channel has one ID in every workspace.
+    Column("team", String(32), primary_key=True, default="", server_default=""),
     Column("channel", String(32), primary_key=True),
     Column("thread_ts", String(32), primary_key=True),
     Column("session_id", String(64), nullable=False),
@@ -157,6 +162,7 @@ follow_ups = Table(
 settings = Table(
     "settings",
     metadata,
+    Column("team", String(32), primary_key=True, default="", server_default=""),
     Column("scope", String(32), primary_key=True),  # a channel ID: that channel's defaults
     Column("values", Text, nullable=False),  # JSON: Create Task request fields
     Column("updated_by", String(32), nullable=False),
@@ -266,6 +272,18 @@ installations = Table(
     Column("installed_at", Float, nullable=False),
 )
 
+# Many workspaces: the Browser Use key each workspace pays with (sealed), and what Home shows of
+# it. Never the key in the clear.
+workspace_keys = Table(
+    "workspace_keys",
+    metadata,
+    Column("tenant", String(32), primary_key=True),
+    Column("api_key", Text, nullable=False),  # sealed
+    Column("project_id", String(64)),
+    Column("connected_by", String(32), nullable=False),
+    Column("connected_at", Float, nullable=False),
+)
+
 # The OAuth flow's states: each good once, until it expires.
 oauth_states = Table(
     "oauth_states",
@@ -273,6 +291,10 @@ oauth_states = Table(
     Column("state", String(64), primary_key=True),
     Column("expires_at", Float, nullable=False),
 )
+
+# The tables whose rows each belong to one workspace (`team`): what `Store.scoped` reads and
+# writes, and what `forget_workspace` deletes.
+WORKSPACE_TABLES = (tasks, threads, follow_ups, settings, schedules, logins, outbox)
 
 # Work one process does for all of them at a time (the sweep of running tasks), by name.
 leases = Table(
@@ -517,6 +539,25 @@ class Store:
         self.engine = engine
         self.owner = owner or new_owner()
         self.clock = clock
+        # Many workspaces: the one whose rows this view reads and writes (`scoped`). None: the
+        # deployment serves one workspace, and every row is its.
+        self.tenant: str | None = None
+
+    def scoped(self, tenant: str) -> Store:
+        """This store as one workspace sees it: every read and write of a workspace's rows
+        (tasks, threads, follow-ups, settings, schedules, logins, the outbox) is that
+        workspace's, and each row it writes is marked as its. Shares the connection pool."""
+        view = copy.copy(self)
+        view.tenant = tenant
+        return view
+
+    def _ours(self, table: Table) -> ColumnElement[bool]:
+        """The rows of this view's workspace (all of them with one workspace)."""
+        return true() if self.tenant is None else table.c.team == self.tenant
+
+    def _team(self, given: str) -> str:
+        """The team a new row is marked with: this view's workspace, if it has one."""
+        return given if self.tenant is None else self.tenant
 
     @property
     def backend(self) -> str:
@@ -617,6 +658,58 @@ class Store:
             gone = await conn.execute(delete(installations).where(installations.c.tenant == tenant))
         return bool(gone.rowcount)
 
+    async def tenants(self) -> list[str]:
+        """Every workspace the app is installed in."""
+        async with self._connect() as conn:
+            rows = await conn.execute(
+                select(installations.c.tenant).order_by(installations.c.tenant)
+            )
+        return [str(row.tenant) for row in rows]
+
+    async def connect_key(self, tenant: str, sealed: str, project_id: str | None, by: str) -> None:
+        """Keep (or replace) the workspace's Browser Use key, sealed."""
+        values = {
+            "api_key": sealed,
+            "project_id": project_id,
+            "connected_by": by,
+            "connected_at": self.clock(),
+        }
+        async with self._begin() as conn:
+            changed = await conn.execute(
+                update(workspace_keys).where(workspace_keys.c.tenant == tenant).values(**values)
+            )
+            if changed.rowcount == 0:
+                await conn.execute(insert(workspace_keys).values(tenant=tenant, **values))
+
+    async def workspace_key(self, tenant: str) -> dict[str, Any] | None:
+        """The workspace's key row (the key still sealed), or None when none is connected."""
+        async with self._connect() as conn:
+            row = (
+                await conn.execute(select(workspace_keys).where(workspace_keys.c.tenant == tenant))
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def disconnect_key(self, tenant: str) -> bool:
+        async with self._begin() as conn:
+            gone = await conn.execute(
+                delete(workspace_keys).where(workspace_keys.c.tenant == tenant)
+            )
+        return bool(gone.rowcount)
+
+    async def forget_workspace(self, tenant: str) -> int:
+        """Everything the store keeps of a workspace, gone in one transaction: its installation
+        (tokens), its Browser Use key, and every row of it (tasks, threads, follow-ups,
+        settings, schedules, logins, the outbox). How many rows; 0 the second time."""
+        gone = 0
+        async with self._begin() as conn:
+            for table in WORKSPACE_TABLES:
+                done = await conn.execute(delete(table).where(table.c.team == tenant))
+                gone += int(done.rowcount or 0)
+            for table in (workspace_keys, installations):
+                done = await conn.execute(delete(table).where(table.c.tenant == tenant))
+                gone += int(done.rowcount or 0)
+        return gone
+
     async def issue_state(self, state: str, seconds: float) -> None:
         now = self.clock()
         async with self._begin() as conn:
@@ -656,6 +749,16 @@ class Store:
                     .values(**values)
                 )
                 done += len(values)
+            keys = (
+                await conn.execute(select(workspace_keys.c.tenant, workspace_keys.c.api_key))
+            ).all()
+            for key in keys:
+                await conn.execute(
+                    update(workspace_keys)
+                    .where(workspace_keys.c.tenant == key.tenant)
+                    .values(api_key=reseal(key.api_key))
+                )
+                done += 1
         return done
 
     # --- the outbox ----------------------------------------------------------------------------
@@ -672,7 +775,7 @@ class Store:
         """Keep what is owed a person until it is delivered (`paid`); first tried `after` s."""
         now = self.clock()
         values = {
-            "team": team,
+            "team": self._team(team),
             "kind": kind,
             "task_id": task_id,
             "body": json.dumps(body),
@@ -689,7 +792,9 @@ class Store:
         """What is due and nobody is delivering, oldest first: this process's for `seconds`."""
         now = self.clock()
         free = and_(
-            outbox.c.next_at <= now, or_(outbox.c.owner.is_(None), outbox.c.owner_until < now)
+            self._ours(outbox),
+            outbox.c.next_at <= now,
+            or_(outbox.c.owner.is_(None), outbox.c.owner_until < now),
         )
         claimed = []
         async with self._begin() as conn:
@@ -744,7 +849,7 @@ class Store:
         """True while something about `task_id` (its thread) is not delivered yet."""
         async with self._connect() as conn:
             found = await conn.execute(
-                select(outbox.c.id).where(outbox.c.task_id == task_id).limit(1)
+                select(outbox.c.id).where(self._ours(outbox), outbox.c.task_id == task_id).limit(1)
             )
         return found.first() is not None
 
@@ -753,6 +858,7 @@ class Store:
     async def add_task(self, record: TaskRecord) -> bool:
         """Record a task; False when it is known already (another process found it first)."""
         values = {name: getattr(record, name) for name in _TASK_FIELDS}
+        values["team"] = self._team(record.team)
         values["created_at"] = record.created_at or self.clock()
         try:
             async with self._begin() as conn:
@@ -766,7 +872,7 @@ class Store:
             row = (
                 await conn.execute(
                     select(*[tasks.c[name] for name in _TASK_FIELDS]).where(
-                        tasks.c.task_id == task_id
+                        self._ours(tasks), tasks.c.task_id == task_id
                     )
                 )
             ).first()
@@ -774,7 +880,8 @@ class Store:
 
     async def has_tasks(self) -> bool:
         async with self._connect() as conn:
-            return (await conn.execute(select(tasks.c.task_id).limit(1))).first() is not None
+            found = await conn.execute(select(tasks.c.task_id).where(self._ours(tasks)).limit(1))
+            return found.first() is not None
 
     async def set_status_message(self, task_id: str, status_ts: str, react_ts: str | None) -> bool:
         """Remember the task's status message; True if its report was claimed (or made) before
@@ -783,7 +890,7 @@ class Store:
             row = (
                 await conn.execute(
                     update(tasks)
-                    .where(tasks.c.task_id == task_id)
+                    .where(self._ours(tasks), tasks.c.task_id == task_id)
                     .values(status_ts=status_ts, react_ts=react_ts)
                     .returning(tasks.c.report_owner, tasks.c.reported_at)
                 )
@@ -794,7 +901,9 @@ class Store:
         """The thread a task's result was posted in, when it had none while it ran."""
         async with self._begin() as conn:
             await conn.execute(
-                update(tasks).where(tasks.c.task_id == task_id).values(thread_ts=thread_ts)
+                update(tasks)
+                .where(self._ours(tasks), tasks.c.task_id == task_id)
+                .values(thread_ts=thread_ts)
             )
 
     async def _lease(
@@ -807,6 +916,7 @@ class Store:
             result = await conn.execute(
                 update(tasks)
                 .where(
+                    self._ours(tasks),
                     tasks.c.task_id == task_id,
                     tasks.c.reported_at.is_(None),
                     or_(holder.is_(None), holder == self.owner, until < now),
@@ -860,7 +970,7 @@ class Store:
     ) -> list[str]:
         """Tasks whose result is not posted yet, oldest first: only those nobody polls, if
         `unfollowed`; only those created in the window, and of the `engine`, if given."""
-        query = select(tasks.c.task_id).where(tasks.c.reported_at.is_(None))
+        query = select(tasks.c.task_id).where(self._ours(tasks), tasks.c.reported_at.is_(None))
         if engine is not None:
             query = query.where(tasks.c.engine == engine)
         if unfollowed:
@@ -882,6 +992,7 @@ class Store:
                 select(func.count())
                 .select_from(tasks)
                 .where(
+                    self._ours(tasks),
                     tasks.c.user_id == user_id,
                     tasks.c.engine == engine,
                     tasks.c.created_at >= since,
@@ -893,6 +1004,8 @@ class Store:
         """Become (or stay) the one process doing `name` for `seconds`: won when nobody holds
         it, this process does, or its holder let it run out."""
         now = self.clock()
+        if self.tenant is not None:
+            name = f"{name}:{self.tenant}"  # each workspace's sweep is its own
         async with self._begin() as conn:
             taken = await conn.execute(
                 update(leases)
@@ -922,7 +1035,7 @@ class Store:
             row = (
                 await conn.execute(
                     select(tasks.c.progress).where(
-                        tasks.c.task_id == task_id, tasks.c.reported_at.is_(None)
+                        self._ours(tasks), tasks.c.task_id == task_id, tasks.c.reported_at.is_(None)
                     )
                 )
             ).first()
@@ -950,7 +1063,7 @@ class Store:
         async with self._begin() as conn:
             await conn.execute(
                 update(tasks)
-                .where(tasks.c.task_id == task_id)
+                .where(self._ours(tasks), tasks.c.task_id == task_id)
                 .values(
                     reported_at=now,
                     ended_at=now,
@@ -982,7 +1095,9 @@ class Store:
             row = (
                 await conn.execute(
                     select(threads.c.session_id, threads.c.engine).where(
-                        threads.c.channel == channel, threads.c.thread_ts == thread_ts
+                        self._ours(threads),
+                        threads.c.channel == channel,
+                        threads.c.thread_ts == thread_ts,
                     )
                 )
             ).first()
@@ -994,7 +1109,11 @@ class Store:
             row = (
                 await conn.execute(
                     select(tasks.c.task_id)
-                    .where(tasks.c.session_id == session_id, tasks.c.reported_at.is_(None))
+                    .where(
+                        self._ours(tasks),
+                        tasks.c.session_id == session_id,
+                        tasks.c.reported_at.is_(None),
+                    )
                     .limit(1)
                 )
             ).first()
@@ -1018,23 +1137,41 @@ class Store:
         async with self._begin() as conn:
             changed = await conn.execute(
                 update(threads)
-                .where(threads.c.channel == channel, threads.c.thread_ts == thread_ts)
+                .where(
+                    self._ours(threads),
+                    threads.c.channel == channel,
+                    threads.c.thread_ts == thread_ts,
+                )
                 .values(**values)
             )
             if changed.rowcount == 0:
                 await conn.execute(
-                    insert(threads).values(channel=channel, thread_ts=thread_ts, **values)
+                    insert(threads).values(
+                        team=self._team(""), channel=channel, thread_ts=thread_ts, **values
+                    )
                 )
+
+    async def kept_sessions(self) -> list[str]:
+        """The browsers the app keeps open: the threads' sessions and the login browsers."""
+        threads_kept = select(threads.c.session_id).where(self._ours(threads))
+        login_browsers = select(logins.c.session_id).where(
+            self._ours(logins), logins.c.session_id.is_not(None), logins.c.session_id != ""
+        )
+        async with self._connect() as conn:
+            rows = await conn.execute(threads_kept.union(login_browsers))
+        return [str(row[0]) for row in rows]
 
     async def session_profile(self, session_id: str) -> str | None:
         """The profile a thread's browser was opened with, by the browser's session ID."""
-        query = select(threads.c.profile_id).where(threads.c.session_id == session_id)
+        query = select(threads.c.profile_id).where(
+            self._ours(threads), threads.c.session_id == session_id
+        )
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
         return row.profile_id if row else None
 
     async def login_with_profile(self, profile_id: str) -> Login | None:
-        query = select(logins).where(logins.c.profile_id == profile_id)
+        query = select(logins).where(self._ours(logins), logins.c.profile_id == profile_id)
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
         return Login.from_row(row) if row else None
@@ -1045,6 +1182,7 @@ class Store:
         """Keep a follow-up until its thread's browser is free; this process waits for it."""
         now = self.clock()
         values = {name: getattr(follow_up, name) for name in _FOLLOW_UP_FIELDS if name != "id"}
+        values["team"] = self._team(follow_up.team)
         values.update(created_at=now, owner=self.owner, owner_until=now + seconds)
         async with self._begin() as conn:
             result = await conn.execute(insert(follow_ups).values(**values))
@@ -1056,6 +1194,7 @@ class Store:
         """Waiting follow-ups whose process is gone, now this process's to wait for."""
         now = self.clock()
         waiting = and_(
+            self._ours(follow_ups),
             follow_ups.c.started_at.is_(None),
             or_(follow_ups.c.owner.is_(None), follow_ups.c.owner_until < now),
         )
@@ -1106,7 +1245,11 @@ class Store:
         """A channel's defaults, read fresh each time: a change made through any process is
         seen by every process at once."""
         async with self._connect() as conn:
-            row = (await conn.execute(select(settings).where(settings.c.scope == channel))).first()
+            row = (
+                await conn.execute(
+                    select(settings).where(self._ours(settings), settings.c.scope == channel)
+                )
+            ).first()
         if row is None:
             return None
         return SavedSettings(json.loads(row.values), row.updated_by, row.updated_at)
@@ -1116,13 +1259,17 @@ class Store:
         async with self._begin() as conn:
             changed = await conn.execute(
                 update(settings)
-                .where(settings.c.scope == channel)
+                .where(self._ours(settings), settings.c.scope == channel)
                 .values(values=data, updated_by=by, updated_at=now)
             )
             if changed.rowcount == 0:
                 await conn.execute(
                     insert(settings).values(
-                        scope=channel, values=data, updated_by=by, updated_at=now
+                        team=self._team(""),
+                        scope=channel,
+                        values=data,
+                        updated_by=by,
+                        updated_at=now,
                     )
                 )
 
@@ -1138,13 +1285,14 @@ class Store:
     async def add_schedule(self, schedule: Schedule, per_person: int | None) -> int | None:
         """Keep a new schedule; its ID, or None when its owner has `per_person` already."""
         values = {name: getattr(schedule, name) for name in _SCHEDULE_FIELDS if name != "id"}
+        values["team"] = self._team(schedule.team)
         values["created_at"] = self.clock()
         async with self._begin() as conn:
             if per_person is not None:
                 owned = await conn.execute(
                     select(func.count())
                     .select_from(schedules)
-                    .where(schedules.c.user_id == schedule.user_id)
+                    .where(self._ours(schedules), schedules.c.user_id == schedule.user_id)
                 )
                 if int(owned.scalar_one()) >= per_person:
                     return None
@@ -1157,7 +1305,9 @@ class Store:
         self, *, channel: str | None = None, user: str | None = None, due_by: float | None = None
     ) -> list[Schedule]:
         """A channel's schedules, a person's, or (`due_by`) every unpaused one due by then."""
-        query = select(*[schedules.c[name] for name in _SCHEDULE_FIELDS])
+        query = select(*[schedules.c[name] for name in _SCHEDULE_FIELDS]).where(
+            self._ours(schedules)
+        )
         if channel is not None:
             query = query.where(schedules.c.channel == channel)
         if user is not None:
@@ -1170,7 +1320,7 @@ class Store:
 
     async def schedule(self, schedule_id: int) -> Schedule | None:
         query = select(*[schedules.c[name] for name in _SCHEDULE_FIELDS]).where(
-            schedules.c.id == schedule_id
+            self._ours(schedules), schedules.c.id == schedule_id
         )
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
@@ -1183,6 +1333,7 @@ class Store:
             result = await conn.execute(
                 update(schedules)
                 .where(
+                    self._ours(schedules),
                     schedules.c.id == schedule_id,
                     schedules.c.next_run_at == due_at,
                     schedules.c.paused.is_(False),
@@ -1217,21 +1368,20 @@ class Store:
                 return 0
             row = (
                 await conn.execute(
-                    select(schedules.c.failures).where(schedules.c.id == schedule_id)
+                    select(schedules.c.failures).where(*self._schedule(schedule_id, None))
                 )
             ).first()
         return int(row.failures) if row else 0
 
-    @staticmethod
-    def _schedule(schedule_id: int, latest_task: str | None) -> list[Any]:
-        where = [schedules.c.id == schedule_id]
+    def _schedule(self, schedule_id: int, latest_task: str | None) -> list[Any]:
+        where = [self._ours(schedules), schedules.c.id == schedule_id]
         if latest_task is not None:
             where.append(schedules.c.last_task_id == latest_task)
         return where
 
     async def delete_schedule(self, schedule_id: int) -> bool:
         async with self._begin() as conn:
-            result = await conn.execute(delete(schedules).where(schedules.c.id == schedule_id))
+            result = await conn.execute(delete(schedules).where(*self._schedule(schedule_id, None)))
         return result.rowcount == 1
 
     # --- processes ---------------------------------------------------------------------------
@@ -1241,7 +1391,7 @@ class Store:
     async def add_login(self, login: Login) -> int | None:
         """Keep a new login; its ID, or None when the workspace has one of that name already."""
         values = {
-            "team": login.team,
+            "team": self._team(login.team),
             "name": login.name,
             "name_key": login.name.casefold(),
             "owner": login.owner,
@@ -1263,7 +1413,7 @@ class Store:
         return int(key[0])
 
     async def login(self, login_id: int, *, team: str | None = None) -> Login | None:
-        query = select(logins).where(logins.c.id == login_id)
+        query = select(logins).where(self._ours(logins), logins.c.id == login_id)
         if team is not None:
             query = query.where(logins.c.team == team)
         async with self._connect() as conn:
@@ -1271,16 +1421,20 @@ class Store:
         return Login.from_row(row) if row else None
 
     async def login_named(self, team: str, name: str) -> Login | None:
-        query = select(logins).where(logins.c.team == team, logins.c.name_key == name.casefold())
+        query = select(logins).where(
+            self._ours(logins),
+            logins.c.team == self._team(team),
+            logins.c.name_key == name.casefold(),
+        )
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
         return Login.from_row(row) if row else None
 
     async def logins(self, team: str | None = None, *, owner: str | None = None) -> list[Login]:
         """A workspace's logins, or a person's."""
-        query = select(logins).order_by(logins.c.name_key)
+        query = select(logins).where(self._ours(logins)).order_by(logins.c.name_key)
         if team is not None:
-            query = query.where(logins.c.team == team)
+            query = query.where(logins.c.team == self._team(team))
         if owner is not None:
             query = query.where(logins.c.owner == owner)
         async with self._connect() as conn:
@@ -1295,7 +1449,9 @@ class Store:
             if name in values:
                 values[name] = json.dumps(list(values[name]))
         async with self._begin() as conn:
-            await conn.execute(update(logins).where(logins.c.id == login_id).values(**values))
+            await conn.execute(
+                update(logins).where(self._ours(logins), logins.c.id == login_id).values(**values)
+            )
 
     async def reserve_login_session(self, login_id: int, deadline: float, lease: float) -> bool:
         """Hold the login's browser slot for this process while its browser opens (no session ID
@@ -1303,7 +1459,7 @@ class Store:
         async with self._begin() as conn:
             done = await conn.execute(
                 update(logins)
-                .where(logins.c.id == login_id, logins.c.session_id.is_(None))
+                .where(self._ours(logins), logins.c.id == login_id, logins.c.session_id.is_(None))
                 .values(
                     session_id="",
                     session_deadline=deadline,
@@ -1338,7 +1494,9 @@ class Store:
         async with self._begin() as conn:
             await conn.execute(
                 update(logins)
-                .where(logins.c.id == login_id, logins.c.session_id == session_id)
+                .where(
+                    self._ours(logins), logins.c.id == login_id, logins.c.session_id == session_id
+                )
                 .values(message_channel=channel, message_ts=ts)
             )
 
@@ -1349,7 +1507,7 @@ class Store:
         login as it was (to stop its browser and tell its owner), or None when there was none
         (or, with `overdue_only`, when its deadline and its watcher's lease both still hold)."""
         now = self.clock()
-        condition = [logins.c.id == login_id, logins.c.session_id.is_not(None)]
+        condition = [self._ours(logins), logins.c.id == login_id, logins.c.session_id.is_not(None)]
         if overdue_only:
             condition.append(or_(logins.c.session_deadline < now, logins.c.session_until < now))
         async with self._begin() as conn:
@@ -1372,6 +1530,7 @@ class Store:
         """Logins whose browser is past its deadline, or whose watcher stopped renewing."""
         now = self.clock()
         query = select(logins.c.id).where(
+            self._ours(logins),
             logins.c.session_id.is_not(None),
             or_(logins.c.session_deadline < now, logins.c.session_until < now),
         )
@@ -1380,7 +1539,7 @@ class Store:
 
     async def own_login_sessions(self) -> list[int]:
         """The logins whose browser this process watches."""
-        query = select(logins.c.id).where(logins.c.session_owner == self.owner)
+        query = select(logins.c.id).where(self._ours(logins), logins.c.session_owner == self.owner)
         async with self._connect() as conn:
             return [int(row.id) for row in await conn.execute(query)]
 
@@ -1394,7 +1553,9 @@ class Store:
 
     async def delete_login(self, login_id: int) -> bool:
         async with self._begin() as conn:
-            gone = await conn.execute(delete(logins).where(logins.c.id == login_id))
+            gone = await conn.execute(
+                delete(logins).where(self._ours(logins), logins.c.id == login_id)
+            )
         return bool(gone.rowcount)
 
     async def heartbeat(self, every: float) -> int:

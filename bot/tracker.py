@@ -177,13 +177,16 @@ class Tracker:
         if lock is not None and not lock.locked():
             del self._locks[task_id]
 
-    async def close(self) -> None:
-        """Stop polling, and hand every lease on at once: another process takes over."""
+    async def close(self, *, release: bool = True) -> None:
+        """Stop polling, and hand every lease on at once: another process takes over (not when
+        the workspace is gone: `release` False)."""
         loops = list(self._loops.values())
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
         await self.sink.close()
+        if not release:
+            return
         try:
             await self.store.release_all()
         except StoreUnavailable as exc:

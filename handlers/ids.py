@@ -30,6 +30,7 @@ class Callback(StrEnum):
     RUN_BROWSER_TASK = "run_browser_task"
     SAVE_LOGIN = "save_login"
     EDIT_LOGIN = "edit_login"
+    CONNECT_BROWSER_USE = "connect_browser_use"
 
 
 class Action(StrEnum):
@@ -58,6 +59,8 @@ class Action(StrEnum):
     DELETE_LOGIN = "delete_login"
     CHANGE_LOGIN = "change_login"
     ADD_LOGIN = "add_login"
+    OPEN_CONNECT = "open_connect_browser_use"
+    DISCONNECT = "disconnect_browser_use"
     TAKE_OVER = "take_over"
     OPEN_TAKEN_OVER = "open_taken_over"  # a link button: Slack still sends the click
     CONTINUE_TASK = "continue_task"

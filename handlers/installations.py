@@ -26,6 +26,22 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+# The bot scopes "Add to Slack" asks for: manifest.yaml's (a test holds them equal).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:write",
+    "files:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "app_mentions:read",
+    "reactions:write",
+    "assistant:write",
+    "users:read",
+)
+
 
 def tenant_of(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool) -> str:
     """Whose row: the enterprise for an org-wide install, else the team."""

@@ -20,7 +20,7 @@ import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 
-from bot.app import build_app, build_deps, build_slack_client
+from bot.app import build_app, build_slack_client, build_workspaces
 from bot.config import load_settings
 from bot.store import Store
 from tests.app_process import RUNNING
@@ -67,9 +67,10 @@ class InProcessApp:
         self.session = aiohttp.ClientSession()
         self.store = await Store.open(settings.database_url.get_secret_value())
         slack_client = build_slack_client(settings, self.session)
-        self.deps = build_deps(settings, self.store, slack_client)
+        workspaces = build_workspaces(settings, self.store, self.session, slack_client)
+        self.deps = workspaces.all()[0].deps
         self.browser_use = self.deps.browser_use
-        self.app: AsyncApp = build_app(settings, self.deps, slack_client)
+        self.app: AsyncApp = build_app(settings, workspaces, slack_client)
         await self.deps.tracker.housekeep(settings.heartbeat_seconds)
 
     def run(self, work: Coroutine[Any, Any, T], timeout: float = 20) -> T:

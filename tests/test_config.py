@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.sealed import new_key
 from tests.app_process import ROOT
 
 FULL = {
@@ -42,20 +43,47 @@ def test_dotenv_fills_gaps_but_never_overrides_the_environment(tmp_path: Path) -
     assert settings.browser_use_api_url == "https://api.browser-use.com/api/v2"
 
 
-def test_bad_values_and_oauth_variables_are_refused(tmp_path: Path) -> None:
-    env = {
-        **FULL,
-        "PORT": "http",
-        "SLACK_CLIENT_ID": "1",
-        "SLACK_CLIENT_SECRET": "2",
-        "BROWSER_USE_API_URL": "api.browser-use.com",
-    }
+def test_bad_values_are_all_named(tmp_path: Path) -> None:
+    env = {**FULL, "PORT": "http", "BROWSER_USE_API_URL": "api.browser-use.com"}
     with pytest.raises(ConfigError) as caught:
         load_settings(env, tmp_path / ".env")
     message = str(caught.value)
     assert "PORT must be a whole number" in message
-    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in message
     assert "BROWSER_USE_API_URL must start with http" in message
+
+
+MANY = {
+    "SLACK_CLIENT_ID": "123.456",
+    "SLACK_CLIENT_SECRET": "client-s3cret",
+    "SLACK_SIGNING_SECRET": "s3cret",
+    "SLACK_REDIRECT_URI": "https://bot.example.com/slack/oauth_redirect",
+    "ENCRYPTION_KEYS": new_key(),
+}
+
+
+def test_many_workspaces_starts_with_no_token_and_no_key(tmp_path: Path) -> None:
+    settings = load_settings(MANY, tmp_path / ".env")
+    assert settings.many_workspaces and not settings.socket_mode
+    assert settings.slack_bot_token is None and settings.browser_use_api_key is None
+    assert "client-s3cret" not in repr(settings) and MANY["ENCRYPTION_KEYS"] not in repr(settings)
+
+
+def test_many_workspaces_refuses_a_deployment_wide_token_or_key(tmp_path: Path) -> None:
+    """A bot token, an app token or a Browser Use key in the environment would act for, or be
+    paid by, every workspace: each is named, with why; so is what the mode lacks."""
+    env = {**FULL, "SLACK_APP_TOKEN": "xapp-1", **MANY, "ENCRYPTION_KEYS": "not-a-key"}
+    del env["SLACK_REDIRECT_URI"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, tmp_path / ".env")
+    message = str(caught.value)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "BROWSER_USE_API_KEY"):
+        assert f"{name} must not be set with many workspaces" in message
+    assert "SLACK_REDIRECT_URI is not set" in message
+    assert "ENCRYPTION_KEYS: not a Fernet key" in message
+    # Half of the pair is a mistake too, not a single-workspace start.
+    only_id = {**FULL, "SLACK_CLIENT_ID": "123.456"}
+    with pytest.raises(ConfigError, match="SLACK_CLIENT_SECRET is not set"):
+        load_settings(only_id, tmp_path / ".env")
 
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:

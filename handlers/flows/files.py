@@ -80,7 +80,8 @@ async def gather(deps: Deps, client: AsyncWebClient, files: tuple[SharedFile, ..
     cannot be (nothing has been opened or created by then)."""
     described = [await _described(client, f) for f in files]
     check(tuple(described))
-    token = deps.settings.slack_bot_token.get_secret_value()
+    token = client.token  # the workspace's bot token (each install's, with many workspaces)
+    assert token is not None
     api_host = _host(deps.settings.slack_api_url)
     uploads = []
     for file in described:

@@ -21,15 +21,26 @@ from bot.deps import Deps
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def bind(handler: F, deps: Deps, **more: Any) -> F:
+def bind(handler: F, deps: Deps | Callable[[], Deps] | None, **more: Any) -> F:
     """`handler` with `deps` (and `more`) bound, for Bolt to call. Bolt injects arguments by the
     names of the positional parameters (a keyword-only `deps` is not one of them), and logs the
-    listener under the handler's own name."""
-    return functools.update_wrapper(functools.partial(handler, deps=deps, **more), handler)  # type: ignore[return-value]
+    listener under the handler's own name. With many workspaces `deps` is a function: the
+    request's workspace's world, found when the request comes (`bot.workspaces.current`)."""
+    if deps is None or isinstance(deps, Deps):
+        bound = {"deps": deps} if deps is not None else {}
+        return functools.update_wrapper(functools.partial(handler, **bound, **more), handler)  # type: ignore[return-value]
+    world = deps
+
+    @functools.wraps(handler)
+    async def per_request(*args: Any, **kwargs: Any) -> Any:
+        return await handler(*args, deps=world(), **more, **kwargs)
+
+    return per_request  # type: ignore[return-value]
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    """Every listener of every surface, bound to `deps`."""
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+    """Every listener of every surface, bound to `deps` (or, with many workspaces, to the
+    function that finds each request's)."""
     # Imported here: each module imports `bind` from this package.
     from handlers.listeners import (
         commands,

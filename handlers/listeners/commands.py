@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -194,5 +195,5 @@ async def handle_command(
     deps.inflight.spawn(start, on_error=failure_reporter(client, origin))
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.command(COMMAND)(bind(handle_command, deps))

@@ -4,6 +4,7 @@ buttons under a thread's messages: Queue, Run again, Change and run, Close the b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -161,7 +162,7 @@ async def handle_close(
     )
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.event("app_mention")(bind(handle_mention, deps))
     app.event("message")(bind(handle_message, deps))
     app.action(Action.QUEUE_FOLLOW_UP)(bind(handle_queue, deps))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -139,6 +140,6 @@ async def handle_task_form(
     deps.inflight.spawn(start, on_error=failure_reporter(client, origin))
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.action(Action.MORE_OPTIONS)(bind(handle_more_options, deps))
     app.view(Callback.TASK_FORM)(bind(handle_task_form, deps))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -21,5 +22,5 @@ async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, *, d
         deps.inflight.spawn(lambda: suggest_prompts(client, str(event["channel"])))
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.event("app_home_opened")(bind(handle_home_opened, deps))

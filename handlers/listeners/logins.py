@@ -4,6 +4,7 @@ Cancel), and those of `/browser-use logins` and App Home (Add, Log in again, Del
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -189,7 +190,7 @@ async def handle_open_login_browser(ack: AsyncAck, *, deps: Deps) -> None:
     await ack()
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.view(Callback.SAVE_LOGIN)(bind(handle_save_login, deps))
     app.view(Callback.EDIT_LOGIN)(bind(handle_edit_login, deps))
     app.action(Action.CHANGE_LOGIN)(bind(handle_change_login, deps))

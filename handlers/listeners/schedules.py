@@ -3,6 +3,7 @@ on the Home tab."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -46,7 +47,7 @@ async def handle_schedule_button(
     deps.inflight.spawn(work, on_error=failed)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     for action_id in (
         Action.SCHEDULE_PAUSE,
         Action.SCHEDULE_RESUME,

@@ -4,6 +4,7 @@ settings` and its button). Saved after the ack; who may is checked there, throug
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -126,7 +127,7 @@ async def handle_settings(
     deps.inflight.spawn(save)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.action(Action.OPEN_ADMIN_SETTINGS)(bind(handle_open_admin_settings, deps))
     app.view(Callback.ADMIN_SETTINGS)(bind(handle_admin_settings, deps))
     app.action(Action.OPEN_CHANNEL_SETTINGS)(bind(handle_open_settings, deps))

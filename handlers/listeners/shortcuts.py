@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -62,6 +63,6 @@ def _person(shortcut: dict[str, Any]) -> tuple[str, str]:
     return str((shortcut.get("team") or {}).get("id") or user.get("team_id", "")), str(user["id"])
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.message_shortcut(Callback.RUN_IN_BROWSER)(bind(handle_run_in_browser, deps))
     app.global_shortcut(Callback.NEW_BROWSER_TASK)(bind(handle_new_browser_task, deps))

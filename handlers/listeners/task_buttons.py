@@ -4,6 +4,7 @@ clicker (or the thread) what it said."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -119,7 +120,7 @@ async def handle_open_browser(ack: AsyncAck, *, deps: Deps) -> None:
     await ack()
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     app.action(Action.STOP_TASK)(bind(handle_stop, deps))
     app.action(Action.LIVE_VIEW)(bind(handle_live_view, deps))
     app.action(Action.SHARE_SESSION)(bind(handle_share, deps))

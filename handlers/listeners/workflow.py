@@ -4,6 +4,7 @@ when the task ends (`handlers.flows.workflow.complete_step`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -73,7 +74,7 @@ async def handle_run_browser_task(
     deps.inflight.spawn(start)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
     # The bot's own client: the execution's token lasts minutes; the task's thread, hours.
     handler = bind(handle_run_browser_task, deps, bot_client=app.client)
     app.function(Callback.RUN_BROWSER_TASK)(handler)
