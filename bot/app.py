@@ -324,6 +324,8 @@ def build_app(
     listeners.register(app, workspaces.all()[0].deps if not workspaces.many else current)
     if workspaces.many:
         tenancy.register(app, workspaces)
+    else:
+        tenancy.register_one(app, workspaces.all()[0].deps)
     return app
 
 

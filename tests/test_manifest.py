@@ -11,6 +11,7 @@ from jsonschema import Draft7Validator
 from bot.models import TaskView
 from handlers.flows.workflow import INPUT_OPTIONS, step_outputs
 from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Callback
+from handlers.installations import BOT_SCOPES
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yaml"
 # Slack's manifest rules for the keys the manifest uses (lengths, patterns, which keys exist).
@@ -55,7 +56,14 @@ def test_manifest_declares_both_shortcuts_the_app_listens_for() -> None:
 def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
     data = manifest()
     events = set(data["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"app_mention", "message.im", "app_home_opened", "function_executed"}
+    assert events == {
+        "app_mention",
+        "message.im",
+        "app_home_opened",
+        "function_executed",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "im:history", "reactions:write"} <= scopes
     assert data["features"]["app_home"]["home_tab_enabled"] is True
@@ -84,3 +92,11 @@ def test_the_messages_tab_is_an_agent_with_the_apps_own_prompts() -> None:
     assert 0 < len(agent["agent_description"]) <= 300
     assert agent["suggested_prompts"] == [dict(p) for p in SUGGESTED_PROMPTS]
     assert "assistant:write" in data["oauth_config"]["scopes"]["bot"]
+
+
+def test_add_to_slack_asks_for_the_manifests_scopes_and_comes_back_to_the_app() -> None:
+    """Many workspaces: the scopes "Add to Slack" asks for are the manifest's, and the redirect
+    URL Slack will allow is the app's own route."""
+    data = manifest()["oauth_config"]
+    assert list(BOT_SCOPES) == data["scopes"]["bot"]
+    assert [u.rsplit("/", 2)[-2:] for u in data["redirect_urls"]] == [["slack", "oauth_redirect"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -16,6 +17,8 @@ from bot.models import SlackRoute, TaskView
 from handlers.access import is_admin
 from handlers.ids import SUGGESTED_PROMPTS
 from handlers.slack_io import SLACK_ERRORS
+from handlers.views import kit
+from handlers.views import workspace as views
 from handlers.views.home import home_view
 from handlers.views.logins import home_logins
 
@@ -26,6 +29,12 @@ RECENT = 10
 async def publish_home(
     deps: Deps, client: AsyncWebClient, user_id: str, *, note: str | None = None
 ) -> None:
+    if not deps.connected:
+        # Many workspaces, before Browser Use is connected: where to connect, and who can.
+        admin = await is_admin(deps, client, user_id)
+        blocks = ([kit.section(note)] if note else []) + views.connect_section(admin)
+        await _publish(client, user_id, {"type": "home", "blocks": blocks})
+        return
     tasks: list[TaskView] = []
     try:
         listing = await deps.browser_use.list_tasks(page_size=100)
@@ -37,10 +46,11 @@ async def publish_home(
     except BrowserUseError as exc:
         log.warning("home.tasks_unavailable: %s", exc)
     tasks = sorted(tasks, key=lambda t: t.created_at or "", reverse=True)[:RECENT]
-    credit = None
+    account = None
     # A key without billing access: the Home tab simply does not show the credit.
     with contextlib.suppress(BrowserUseError):
-        credit = (await deps.browser_use.get_account()).total_credits_balance_usd
+        account = await deps.browser_use.get_account()
+    credit = account.total_credits_balance_usd if account else None
 
     async def link(task: TaskView) -> str | None:
         route = SlackRoute.from_metadata(task.metadata)
@@ -56,6 +66,12 @@ async def publish_home(
 
     links = await asyncio.gather(*(link(t) for t in tasks))
     admin = await is_admin(deps, client, user_id)
+    connected: list[dict[str, Any]] = []
+    if deps.tenant is not None and (key := await deps.store.workspace_key(deps.tenant)):
+        # Many workspaces: the project and credit it pays with, never the key.
+        project = account.project_id if account else key["project_id"]
+        connected = views.connected_blocks(project, credit, key["connected_by"], admin)
+        credit = None  # said there
     view = home_view(
         list(zip(tasks, links, strict=True)),
         deps.policy,
@@ -64,7 +80,12 @@ async def publish_home(
         schedules=await deps.store.schedules(user=user_id),
         logins=home_logins(await deps.store.logins(owner=user_id), user_id),
         note=note,
+        connected=connected,
     )
+    await _publish(client, user_id, view)
+
+
+async def _publish(client: AsyncWebClient, user_id: str, view: dict[str, Any]) -> None:
     try:
         await client.views_publish(user_id=user_id, view=view)
     except SLACK_ERRORS as exc:

@@ -251,6 +251,18 @@ async def handle_uninstalled(
     workspaces.inflight.spawn(work)
 
 
+async def handle_uninstalled_one(event: dict[str, Any], *, deps: Deps) -> None:
+    """One workspace (`SLACK_BOT_TOKEN`): its token no longer works; the deployment is the
+    operator's to stop (its store is theirs to delete)."""
+    del deps
+    log.warning("workspace.uninstalled event=%s: the bot token no longer works", event.get("type"))
+
+
+def register_one(app: AsyncApp, deps: Deps) -> None:
+    for kind in sorted(UNINSTALLED):
+        app.event(kind)(bind(handle_uninstalled_one, deps))
+
+
 def register(app: AsyncApp, workspaces: Workspaces) -> None:
     app.use(workspace_middleware(workspaces))
     app.action(Action.OPEN_CONNECT)(bind(handle_open_connect, current))

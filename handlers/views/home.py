@@ -45,10 +45,12 @@ def home_view(
     schedules: list[Schedule] | None = None,
     logins: list[dict[str, Any]] | None = None,
     note: str | None = None,
+    connected: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The Home tab. `tasks` are the person's recent tasks with a link to each thread, then
     their recurring tasks with their buttons; an admin also gets the Settings button. `note`
-    (mrkdwn) says what a button just did."""
+    (mrkdwn) says what a button just did; `connected` (many workspaces) shows the Browser Use
+    project the workspace pays with."""
     blocks: list[dict[str, Any]] = [kit.section(note)] if note else []
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Your browser tasks"}})
     if not tasks:
@@ -103,6 +105,7 @@ def home_view(
                 ],
             }
         )
+    blocks += connected or []  # many workspaces: its Browser Use project, and its buttons
     if credit is not None:
         blocks.append(
             {

@@ -36,7 +36,7 @@ from tests.contract import (
     v2,
 )
 from tests.contract import problems as contract_problems
-from tests.fakes.browser_use_v4 import V4Runs
+from tests.fakes.browser_use_v4 import PROJECT, V4Runs
 from tests.fakes.server import ThreadedServer
 
 API_KEY = "bu_test_key_0123456789"
@@ -127,7 +127,29 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             self.rate_limit_per_window: int | None = None
             self._window: tuple[int, int] = (0, 0)  # (window number, requests in it)
             self.rate_limited = 0
+            # Projects: each API key is one project's, and a project sees only its own tasks
+            # and browsers (another's are "not found", as Browser Use answers).
+            self.keys: dict[str, str] = {API_KEY: PROJECT_ID}
+            self.owner_of: dict[str, str] = {}  # task and session IDs -> project
             self._reset_v4()
+
+    def add_project(self) -> tuple[str, str]:
+        """Another Browser Use project: (its API key, its ID)."""
+        key, project = f"bu_{uuid.uuid4().hex}", str(uuid.uuid4())
+        with self._lock:
+            self.keys[key] = project
+        return key, project
+
+    def revoke(self, key: str) -> None:
+        with self._lock:
+            self.keys.pop(key, None)
+
+    def project_of(self, thing_id: str) -> str:
+        return self.owner_of.get(thing_id, PROJECT_ID)
+
+    def _mine(self, request: web.Request, thing_id: str) -> bool:
+        """Whether the task or session belongs to the project of the request's key."""
+        return self.project_of(thing_id) == request.get(PROJECT)
 
     def next_create(self, behaviour: Behaviour, times: int = 1) -> None:
         with self._lock:
@@ -252,7 +274,10 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             return await handler(request)
         self.requests.append((request.method, request.path, time.monotonic()))
         creating = request.path == "/api/v2/tasks" and request.method == "POST"
-        if not creating and request.headers.get("X-Browser-Use-API-Key") != API_KEY:
+        project = self.keys.get(request.headers.get("X-Browser-Use-API-Key", ""))
+        if project is not None:
+            request[PROJECT] = project
+        elif not creating:
             return web.json_response(
                 {"detail": "X-Browser-Use-API-Key header is required"}, status=401
             )
@@ -409,6 +434,9 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         created = Created(body, dict(request.headers), str(uuid.uuid4()), session_id)
         with self._lock:
             self.created.append(created)
+            project = request.get(PROJECT, PROJECT_ID)
+            self.owner_of[created.id] = project
+            self.owner_of.setdefault(session_id, project)
             self.tasks[created.id] = self._new_task(
                 created.id, session_id, body["task"], body.get("llm"), body.get("metadata") or {}
             )
@@ -453,14 +481,14 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         # A test that scripts a broken answer means it: that one is not held to the contract.
         request[SCRIPTED] = behaviour.raw is not None or behaviour.body is not None
         body = await request.json()
-        if request.headers.get("X-Browser-Use-API-Key") != API_KEY:
+        if PROJECT not in request:
             return web.json_response(
                 {"detail": "X-Browser-Use-API-Key header is required"}, status=401
             )
         session_id = body.get("sessionId")
         if session_id:
             view = self._session_view(session_id)
-            if view is None:
+            if view is None or not self._mine(request, session_id):
                 return web.json_response({"detail": "Session not found"}, status=404)
             if view["status"] != "active":
                 return web.json_response({"detail": "Browser session is stopped."}, status=400)
@@ -493,19 +521,23 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             return web.Response(status=202, text=behaviour.raw)
         return web.json_response({"id": created.id, "sessionId": created.session_id}, status=202)
 
+    def _task(self, request: web.Request) -> dict[str, Any] | None:
+        task_id = request.match_info["id"]
+        return self.tasks.get(task_id) if self._mine(request, task_id) else None
+
     async def _get_task(self, request: web.Request) -> web.Response:
-        task = self.tasks.get(request.match_info["id"])
+        task = self._task(request)
         return web.json_response(task) if task else await _not_found("Task")
 
     async def _get_status(self, request: web.Request) -> web.Response:
-        task = self.tasks.get(request.match_info["id"])
+        task = self._task(request)
         if task is None:
             return await _not_found("Task")
         keys = ("id", "status", "output", "finishedAt", "isSuccess", "cost")
         return web.json_response({k: task[k] for k in keys})
 
     async def _patch_task(self, request: web.Request) -> web.Response:
-        task = self.tasks.get(request.match_info["id"])
+        task = self._task(request)
         if task is None:
             return await _not_found("Task")
         action = (await request.json()).get("action")
@@ -572,7 +604,8 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             items = [
                 t
                 for t in self.tasks.values()
-                if not query.get("filterBy") or t["status"] == query["filterBy"]
+                if (not query.get("filterBy") or t["status"] == query["filterBy"])
+                and self._mine(request, t["id"])
             ]
             if query.get("after"):
                 items = [t for t in items if t["createdAt"] >= query["after"]]
@@ -609,7 +642,8 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         }
 
     async def _get_session(self, request: web.Request) -> web.Response:
-        view = self._session_view(request.match_info["id"])
+        session_id = request.match_info["id"]
+        view = self._session_view(session_id) if self._mine(request, session_id) else None
         if view is not None and self.live_url_after_reads > 0:
             self.live_url_after_reads -= 1  # the browser is still booting
             view["liveUrl"] = None
@@ -627,6 +661,7 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             return web.json_response({"detail": "Profile not found"}, status=404)
         session_id = str(uuid.uuid4())
         self.sessions[session_id] = {"status": "active", "startedAt": _now(), "body": body}
+        self.owner_of[session_id] = request[PROJECT]
         # The browser starts with what its profile saved.
         self.cookies[session_id] = set(profile["cookieDomains"]) if profile else set()
         view = self._session_view(session_id)
@@ -635,7 +670,7 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
 
     async def _patch_session(self, request: web.Request) -> web.Response:
         session_id = request.match_info["id"]
-        if self._session_view(session_id) is None:
+        if self._session_view(session_id) is None or not self._mine(request, session_id):
             return await _not_found("Session")
         self.session_stops.append(session_id)
         opened = self.sessions.setdefault(session_id, {"startedAt": _now()})
@@ -662,7 +697,7 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             {"items": items, "totalItems": len(items), "pageNumber": 1, "pageSize": 100}
         )
 
-    async def _account(self, _: web.Request) -> web.Response:
+    async def _account(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "totalCreditsBalanceUsd": 42.5,
@@ -677,7 +712,7 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
                     "subscriptionCanceledAt": None,
                 },
                 "isFreeTier": False,
-                "projectId": PROJECT_ID,
+                "projectId": request[PROJECT],
                 "concurrentSessionLimit": 25,
                 "activeSessionCount": len(self._session_items("active")),
             }

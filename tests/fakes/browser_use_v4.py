@@ -17,6 +17,8 @@ from aiohttp import web
 from tests.contract import RunEventsQuery, v4
 
 RUNNING = ("queued", "dispatching", "running")
+# The project of the request's API key (set by the stand-in's gate).
+PROJECT = web.RequestKey("project", str)
 
 
 @dataclass
@@ -29,6 +31,11 @@ class Run:
 
 class V4Runs:
     """Mixed into `FakeBrowserUse`: its v4 state and routes."""
+
+    owner_of: dict[str, str]  # the stand-in's: run and session IDs -> project
+
+    def _mine(self, request: web.Request, thing_id: str) -> bool:
+        raise NotImplementedError  # the stand-in's
 
     def _reset_v4(self) -> None:
         self.runs: dict[str, dict[str, Any]] = {}  # RunSummary JSON, by run ID
@@ -125,6 +132,8 @@ class V4Runs:
                 status=403,
             )
         session_id = body.get("sessionId")
+        if session_id and not self._mine(request, session_id):
+            return _no_run()
         if session_id and any(
             r["sessionId"] == session_id and r["status"] in RUNNING for r in self.runs.values()
         ):
@@ -133,6 +142,8 @@ class V4Runs:
             )
         run_id = self._new_run(body, session_id or str(uuid.uuid4()))
         run = self.runs[run_id]
+        self.owner_of[run_id] = request[PROJECT]
+        self.owner_of.setdefault(run["sessionId"], request[PROJECT])
         self.runs_created.append(Run(body, run_id, run["sessionId"]))
         answer = {
             "id": run_id,
@@ -170,7 +181,8 @@ class V4Runs:
         return run_id
 
     def _run(self, request: web.Request) -> dict[str, Any] | None:
-        return self.runs.get(request.match_info["id"])
+        run_id = request.match_info["id"]
+        return self.runs.get(run_id) if self._mine(request, run_id) else None
 
     async def _get_run(self, request: web.Request) -> web.Response:
         run = self._run(request)

@@ -10,6 +10,7 @@ like Slack: `ok`, a `ts` per posted message, `not_in_channel` and friends, and `
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import logging
@@ -18,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
@@ -31,6 +32,33 @@ BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"  # Socket Mode
 TEAM_ID = "T0TEST"
 BOT_USER_ID = "UBOT"
+APP_ID = "A0TEST"
+# The app's OAuth credentials, for "Add to Slack" (many workspaces).
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "client-s3cret-test"
+
+
+@dataclass
+class Workspace:
+    """A workspace the app is installed in, as its bot token says."""
+
+    team: str | None  # None: an org-wide install
+    enterprise: str | None = None
+    bot_user_id: str = BOT_USER_ID
+
+    @property
+    def tenant(self) -> str:
+        return self.enterprise if self.team is None else self.team  # type: ignore[return-value]
+
+
+@dataclass
+class Approval:
+    """What the person does on Slack's authorize page: approve for `workspace` as `user`, or
+    cancel (`deny`)."""
+
+    workspace: Workspace
+    user: str = "UINSTALLER"
+    deny: bool = False
 
 
 @dataclass
@@ -40,6 +68,7 @@ class Call:
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] = field(default_factory=dict)
+    tenant: str | None = None  # whose bot token made it (the tenant it was installed for)
 
     @property
     def raw(self) -> str:
@@ -79,6 +108,11 @@ class FakeSlack(ThreadedServer):
             self.file_downloads: list[dict[str, str]] = []  # (the headers of) each download
             self.files_read_scope = True  # False: the app lacks files:read (HTML, not the file)
             self.down_until = 0.0  # until then (monotonic), every call gets a 503 (`outage`)
+            # Bot tokens Slack accepts, and whose each is (installs add theirs).
+            self.tokens: dict[str, Workspace] = {BOT_TOKEN: Workspace(TEAM_ID)}
+            self.approvals: list[Approval] = []  # the next visits to the authorize page
+            self.codes: dict[str, tuple[Approval, str]] = {}  # code -> (approval, redirect_uri)
+            self.authorize_visits: list[dict[str, str]] = []
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -100,6 +134,25 @@ class FakeSlack(ThreadedServer):
         }
         self.shared_files[file_id] = {**full, "content": content}
         return {"id": file_id, "file_access": "check_file_info"} if id_only else full
+
+    def approve_next(self, approval: Approval) -> None:
+        """The next visit to the authorize page: approved (or cancelled) this way."""
+        with self._lock:
+            self.approvals.append(approval)
+
+    def uninstall(self, tenant: str) -> None:
+        """The app is removed from the workspace: its bot tokens stop working."""
+        with self._lock:
+            self.tokens = {t: w for t, w in self.tokens.items() if w.tenant != tenant}
+
+    def calls_by(self, tenant: str, method: str | None = None) -> list[Call]:
+        """The calls made with `tenant`'s bot token (of `method`)."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.tenant == tenant and (method is None or c.method == method)
+            ]
 
     def fail_next(
         self,
@@ -184,6 +237,7 @@ class FakeSlack(ThreadedServer):
         app.router.add_post("/upload/{file}", self._upload)
         app.router.add_get("/files-pri/{owner}/download/{name}", self._file)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         # For a benchmark that runs this stand-in in another process.
         app.router.add_get("/_control/posts", self._control_posts)
         app.router.add_get("/_control/calls", self._control_calls)
@@ -197,7 +251,7 @@ class FakeSlack(ThreadedServer):
         self.file_downloads.append(dict(request.headers))
         file_id = request.match_info["owner"].split("-", 1)[-1]
         shared = self.shared_files.get(file_id)
-        authorized = request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
+        authorized = request.headers.get("Authorization", "").removeprefix("Bearer ") in self.tokens
         if shared is None or not authorized or not self.files_read_scope:
             page = (
                 "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
@@ -252,6 +306,64 @@ class FakeSlack(ThreadedServer):
             args.update(parse_qsl(text))
         return args
 
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Slack's authorize page, once the person chose: back to the app's redirect URI with a
+        code (or `error=access_denied`) and the app's state. Slack refuses an unknown client,
+        a missing redirect URI or scope, and so does this."""
+        query = dict(request.query)
+        self.authorize_visits.append(query)
+        redirect = query.get("redirect_uri", "")
+        if query.get("client_id") != CLIENT_ID or not redirect or not query.get("scope"):
+            return web.Response(status=400, text="Invalid client_id, redirect_uri or scope")
+        with self._lock:
+            approval = self.approvals.pop(0) if self.approvals else None
+        if approval is None:
+            return web.Response(status=400, text="the test did not say who approves")
+        state = urlencode({"state": query.get("state", "")})
+        if approval.deny:
+            raise web.HTTPFound(f"{redirect}?error=access_denied&{state}")
+        code = uuid.uuid4().hex
+        with self._lock:
+            self.codes[code] = (approval, redirect)
+        raise web.HTTPFound(f"{redirect}?code={code}&{state}")
+
+    def _oauth_access(self, request: web.Request, args: dict[str, Any]) -> dict[str, Any]:
+        """`oauth.v2.access`: a code, once, for the app's own credentials (in the body, or as
+        HTTP Basic auth as slack_sdk sends them) and the redirect URI it was given for."""
+        client_id, secret = args.get("client_id"), args.get("client_secret")
+        basic = request.headers.get("Authorization", "")
+        if basic.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
+            return {"ok": False, "error": "invalid_client_id"}
+        with self._lock:
+            found = self.codes.pop(str(args.get("code")), None)
+        if found is None:
+            return {"ok": False, "error": "invalid_code"}
+        approval, redirect = found
+        if args.get("redirect_uri") != redirect:
+            return {"ok": False, "error": "bad_redirect_uri"}
+        workspace = approval.workspace
+        token = f"xoxb-{workspace.tenant}-{uuid.uuid4().hex[:12]}"
+        with self._lock:
+            self.tokens[token] = workspace
+        org_wide = workspace.team is None
+        return {
+            "ok": True,
+            "app_id": APP_ID,
+            "authed_user": {"id": approval.user},
+            "scope": ",".join(sorted(set(str(args.get("scope") or "").split(",")) - {""}))
+            or "commands,chat:write",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": workspace.bot_user_id,
+            "team": None if org_wide else {"id": workspace.team, "name": workspace.team},
+            "enterprise": {"id": workspace.enterprise, "name": "Org"}
+            if workspace.enterprise
+            else None,
+            "is_enterprise_install": org_wide,
+        }
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
@@ -280,14 +392,22 @@ class FakeSlack(ThreadedServer):
         if answer is not None:
             call.answer = answer
             return web.json_response(answer)
-        token = BOT_TOKEN if method != "apps.connections.open" else APP_TOKEN
+        if method == "oauth.v2.access":
+            call.answer = self._oauth_access(request, args)
+            return web.json_response(call.answer)
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if given.startswith("xwfp-"):
+        workspace = self.tokens.get(given)
+        call.tenant = workspace.tenant if workspace else None
+        if method == "apps.connections.open":
+            if given != APP_TOKEN:
+                call.answer = {"ok": False, "error": "invalid_auth"}
+                return web.json_response(call.answer)
+        elif given.startswith("xwfp-"):
             # A workflow execution's token: good until it expires (a test says when).
             if given not in self.workflow_tokens:
                 call.answer = {"ok": False, "error": "token_expired"}
                 return web.json_response(call.answer)
-        elif given != token:
+        elif workspace is None:
             call.answer = {"ok": False, "error": "invalid_auth"}
             return web.json_response(call.answer)
         if failure is not None:
@@ -303,7 +423,7 @@ class FakeSlack(ThreadedServer):
         if refusal is not None:
             call.answer = refusal
             return web.json_response(refusal)
-        call.answer = self._answer(method, args)
+        call.answer = self._answer(method, args, workspace)
         return web.json_response(call.answer)
 
     MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
@@ -332,17 +452,21 @@ class FakeSlack(ThreadedServer):
         log.warning("fake slack refused %s: %s: %s", method, error, "; ".join(problems))
         return {"ok": False, "error": error, "response_metadata": {"messages": problems}}
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(
+        self, method: str, args: dict[str, Any], workspace: Workspace | None = None
+    ) -> dict[str, Any]:
         if method == "auth.test":
+            workspace = workspace or Workspace(TEAM_ID)
             return {
                 "ok": True,
                 "url": "https://test.slack.com/",
                 "team": "Test",
                 "user": "browser-use",
-                "team_id": TEAM_ID,
-                "user_id": BOT_USER_ID,
+                "team_id": workspace.team,
+                "enterprise_id": workspace.enterprise,
+                "user_id": workspace.bot_user_id,
                 "bot_id": "BBOT",
-                "is_enterprise_install": False,
+                "is_enterprise_install": workspace.team is None,
             }
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"{1_700_000_000 + next(self._ts)}.000100"
