@@ -238,6 +238,11 @@ def test_two_workspaces_each_with_its_own_token_and_key_and_nothing_crosses(many
     browser_use.finish(task_of[T1])
     wait_for(lambda: any("Finished" in str(c.args.get("text")) for c in slack.calls_by(T1)))
     assert not [c for c in slack.calls if c.tenant is None and c.method != "oauth.v2.access"]
+    # No token and no key in the log (it logs at DEBUG, the Slack SDK's bodies included).
+    logs = many.app.logs()
+    assert "oauth.v2.access" in logs and "views.publish" in logs
+    for secret in [*slack.tokens, *many.keys.values()]:
+        assert secret not in logs
 
     # From T2, T1's task is out of reach: a forged Stop button and a copied ID both fail.
     forged = {
