@@ -343,14 +343,14 @@ def build_janitor(workspace: Workspace) -> SessionJanitor:
     return SessionJanitor(deps.browser_use, minutes * 60, on_closed, floor=floor)
 
 
-async def look_after(workspace: Workspace, interval: float) -> None:
+async def look_after(workspace: Workspace, interval: float, live: int | None = None) -> None:
     """One round for one workspace: the takeover of its tasks (the tracker), of follow-ups
     whose process stopped waiting for them (the conversations), what Slack could not take
     while it was down (the outbox), its recurring tasks' due runs (the scheduler; the first
     tick, at start-up, finds the runs missed while down), and its login browsers."""
     deps, client = workspace.deps, workspace.client
     await deps.refresh_policy()  # an admin's change in another process, in seconds
-    await deps.tracker.housekeep(interval)
+    await deps.tracker.housekeep(interval, live)
     if not deps.connected:
         return
     await conversations.resume_waiting(deps, client)
@@ -367,10 +367,13 @@ async def keep_house(workspaces: Workspaces, settings: Settings) -> None:
     interval = settings.heartbeat_seconds
     while True:
         try:
+            live = None
             if workspaces.many:
+                # The process says it is alive once, for all the workspaces it serves.
+                live = await workspaces.store.heartbeat(every=interval)
                 await workspaces.refresh(await workspaces.store.tenants())
             for workspace in workspaces.all():
-                await look_after(workspace, interval)
+                await look_after(workspace, interval, live)
         except StoreUnavailable as exc:
             log.error("store.unreachable error=%s: housekeeping waits for it", exc.reason)
         except Exception:

@@ -658,13 +658,21 @@ class Store:
             gone = await conn.execute(delete(installations).where(installations.c.tenant == tenant))
         return bool(gone.rowcount)
 
-    async def tenants(self) -> list[str]:
-        """Every workspace the app is installed in."""
-        async with self._connect() as conn:
-            rows = await conn.execute(
-                select(installations.c.tenant).order_by(installations.c.tenant)
+    async def tenants(self) -> dict[str, float | None]:
+        """Every workspace the app is installed in, with when its Browser Use key was connected
+        (None: not yet): one query, however many workspaces."""
+        query = (
+            select(installations.c.tenant, workspace_keys.c.connected_at)
+            .select_from(
+                installations.outerjoin(
+                    workspace_keys, workspace_keys.c.tenant == installations.c.tenant
+                )
             )
-        return [str(row.tenant) for row in rows]
+            .order_by(installations.c.tenant)
+        )
+        async with self._connect() as conn:
+            rows = await conn.execute(query)
+        return {str(row.tenant): row.connected_at for row in rows}
 
     async def connect_key(self, tenant: str, sealed: str, project_id: str | None, by: str) -> None:
         """Keep (or replace) the workspace's Browser Use key, sealed."""

@@ -394,11 +394,13 @@ class Tracker:
         log.info("tracker.resumed from=browser_use tasks=%d following=%d", seen, self.following)
         return seen
 
-    async def housekeep(self, heartbeat_seconds: float) -> None:
-        """One round of housekeeping: say this process is alive and take its share of the
-        request budget; watch the recent tasks whose watcher stopped renewing its lease; once
-        an hour, forget old request keys."""
-        live = await self.store.heartbeat(every=heartbeat_seconds)
+    async def housekeep(self, heartbeat_seconds: float, live: int | None = None) -> None:
+        """One round of housekeeping: say this process is alive (unless the caller did, and
+        counted `live` processes) and take its share of the request budget; watch the recent
+        tasks whose watcher stopped renewing its lease; once an hour, forget old request
+        keys."""
+        if live is None:
+            live = await self.store.heartbeat(every=heartbeat_seconds)
         self.client.budget.share(live)
         self.sink.share(live)
         await self._watch_recent()

@@ -136,14 +136,18 @@ class Workspaces:
         if kept is not None:
             await kept.close(release=release)
 
-    async def refresh(self, tenants: list[str]) -> None:
-        """Every heartbeat: the world of each installed workspace is current (made, made again
-        or dropped), so its tasks, schedules and outbox are looked after by some process."""
+    async def refresh(self, tenants: dict[str, float | None]) -> None:
+        """Every heartbeat, given each installed workspace and its key's version: the world of
+        each is current (made, made again or dropped), so its tasks, schedules and outbox are
+        looked after by some process. Only a change costs more than the one query."""
         if self._one is not None:
             return
         for tenant in set(self._by_tenant) - set(tenants):
             await self.drop(tenant, release=False)
-        for tenant in tenants:
+        for tenant, version in tenants.items():
+            kept = self._by_tenant.get(tenant)
+            if kept is not None and kept.key_version == version:
+                continue
             try:
                 await self.get(tenant)
             except Exception:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,10 +73,11 @@ class Many:
     def sender(self) -> SlackSender:
         return SlackSender(self.app.url, self.slack.response_url())
 
-    def install(self, team: str) -> httpx.Response:
-        """ "Add to Slack" for `team`, approved by its admin: the last answer of the app."""
+    def install(self, team: str | None, org: str | None = None) -> httpx.Response:
+        """What "Add to Slack" for `team` (or org-wide, for `org`) gets, approved by its admin:
+        the app's last answer."""
         self.slack.workspace_admins.add(ADMIN)
-        self.slack.approve_next(Approval(Workspace(team), user=ADMIN))
+        self.slack.approve_next(Approval(Workspace(team, org), user=ADMIN))
         browser = Browser()
         to_slack = browser.get(f"{self.app.url}/slack/install")
         assert to_slack.status_code == 302
@@ -83,22 +85,34 @@ class Many:
         assert back.status_code == 302
         return browser.get(back.headers["location"])
 
-    def interactive(self, team: str, payload: dict[str, Any]) -> httpx.Response:
+    def interactive(
+        self, team: str, payload: dict[str, Any], org: str | None = None
+    ) -> httpx.Response:
+        """A click or a submission in `team` (of the enterprise `org`, installed org-wide)."""
         payload = {**payload, "team": {"id": team, "domain": team.lower()}}
         payload["user"] = {**payload.get("user", {}), "team_id": team}
         if "view" in payload:
             payload["view"] = {**payload["view"], "team_id": team}
+        if org:
+            payload |= {"enterprise": {"id": org, "name": "Org"}, "is_enterprise_install": True}
         return self.sender.interactive(payload)
 
-    def event(self, team: str, event: dict[str, Any]) -> httpx.Response:
+    def event(self, team: str, event: dict[str, Any], org: str | None = None) -> httpx.Response:
         body = json.loads(event_body(event))
         body["team_id"] = team
-        body["authorizations"] = [{"team_id": team, "user_id": "UBOT", "is_bot": True}]
+        authorization = {"team_id": team, "user_id": "UBOT", "is_bot": True}
+        if org:
+            body["enterprise_id"] = org
+            authorization |= {"enterprise_id": org, "is_enterprise_install": True}
+        body["authorizations"] = [authorization]
         raw = json.dumps(body)
         return self.sender.post(raw, signed_headers(raw, content_type="application/json"))
 
-    def command(self, team: str, line: str, user: str = "U1") -> httpx.Response:
-        return self.sender.command(line, team_id=team, user_id=user, channel_id=f"C{team}")
+    def command(
+        self, team: str, line: str, user: str = "U1", org: str | None = None
+    ) -> httpx.Response:
+        extra = {"enterprise_id": org, "is_enterprise_install": "true"} if org else {}
+        return self.sender.command(line, team_id=team, user_id=user, channel_id=f"C{team}", **extra)
 
     def home_of(self, team: str) -> dict[str, Any]:
         """The Home tab last published in `team` (with its bot token)."""
@@ -107,9 +121,9 @@ class Many:
         view = published[-1].args["view"]
         return json.loads(view) if isinstance(view, str) else view
 
-    def connect(self, team: str, key: str) -> httpx.Response:
+    def connect(self, team: str, key: str, org: str | None = None) -> httpx.Response:
         """An admin opens Connect Browser Use from Home and submits `key`."""
-        self.event(team, {"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+        self.event(team, {"type": "app_home_opened", "user": ADMIN, "tab": "home"}, org)
         self.app.settle()
         clicked = {
             "type": "block_actions",
@@ -119,13 +133,13 @@ class Many:
             "actions": [{"action_id": Action.OPEN_CONNECT, "value": "connect"}],
             "container": {"type": "view", "view_id": "VHOME"},
         }
-        assert self.interactive(team, clicked).status_code == 200
+        assert self.interactive(team, clicked, org).status_code == 200
         self.app.settle()
-        opened = self.slack.calls_by(team, "views.open")[-1].args["view"]
+        opened = self.slack.calls_by(org or team, "views.open")[-1].args["view"]
         form = json.loads(opened) if isinstance(opened, str) else opened
         assert form["callback_id"] == Callback.CONNECT_BROWSER_USE
         submitted = view_submission(form, {"api_key": key}, user_id=ADMIN)
-        return self.interactive(team, submitted)
+        return self.interactive(team, submitted, org)
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
         """What the store holds, read as an operator would (the database itself)."""
@@ -296,6 +310,20 @@ def test_uninstalled_workspace_is_forgotten_and_the_other_untouched(many: Many) 
     many.app.settle()
     wait_for(lambda: many.rows("SELECT id FROM schedules WHERE team = :t", t=T1) != [])
     wait_for(lambda: many.rows("SELECT session_id FROM threads WHERE team = :t", t=T1) != [])
+    # From T2, T1's recurring task cannot be deleted with its ID copied into a button.
+    ((schedule_id,),) = many.rows("SELECT id FROM schedules WHERE team = :t", t=T1)
+    forged = {
+        "type": "block_actions",
+        "user": {"id": ADMIN},
+        "api_app_id": APP_ID,
+        "trigger_id": "1.2.3",
+        "response_url": slack.response_url("forged"),
+        "actions": [{"action_id": Action.SCHEDULE_DELETE, "value": str(schedule_id)}],
+        "container": {"type": "view", "view_id": "VHOME"},
+    }
+    assert many.interactive(T2, forged).status_code == 200
+    many.app.settle()
+    assert many.rows("SELECT id FROM schedules WHERE id = :i", i=schedule_id) == [(schedule_id,)]
 
     uninstalled = {"type": "app_uninstalled"}
     slack.uninstall(T1)
@@ -378,3 +406,74 @@ def test_many_workspaces_survive_a_key_rotation(
         assert browser_use.created[-1].body["task"] == "after the rotation"
     finally:
         process.stop()
+
+
+def test_before_it_is_connected_every_way_in_answers_privately(many: Many) -> None:
+    """A mention and a shortcut are told where to connect, and who can; nothing starts. After a
+    disconnect, the same."""
+    slack, browser_use = many.slack, many.browser_use
+    many.install(T1)
+    mention = {
+        "type": "app_mention",
+        "user": "U1",
+        "channel": f"C{T1}",
+        "text": "<@UBOT> look at example.com",
+        "ts": "1700000000.000100",
+    }
+    shortcut = {
+        "type": "shortcut",
+        "callback_id": Callback.NEW_BROWSER_TASK,
+        "user": {"id": ADMIN},
+        "api_app_id": APP_ID,
+        "trigger_id": "1.2.3",
+    }
+
+    def refused_both() -> None:
+        many.event(T1, {**mention, "ts": f"{time.time():.6f}"})
+        many.interactive(T1, shortcut)
+        many.app.settle()
+        private = slack.calls_by(T1, "chat.postEphemeral")[-1].args
+        assert private["user"] == "U1" and "connect it from my *Home* tab" in private["text"]
+        modal = json.dumps(slack.calls_by(T1, "views.open")[-1].args)
+        assert "choose *Connect Browser Use*" in modal  # the admin is told how
+        assert browser_use.create_calls == 0
+        assert [
+            c for c in slack.calls_by(T1, "chat.postMessage") if c.args["channel"] != ADMIN
+        ] == []
+
+    refused_both()
+    key, _ = browser_use.add_project()
+    many.connect(T1, key)
+    many.app.settle()
+    disconnect = {
+        "type": "block_actions",
+        "user": {"id": ADMIN},
+        "api_app_id": APP_ID,
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": Action.DISCONNECT, "value": "disconnect"}],
+        "container": {"type": "view", "view_id": "VHOME"},
+    }
+    many.interactive(T1, disconnect)
+    many.app.settle()
+    assert many.rows("SELECT tenant FROM workspace_keys") == []
+    assert Action.OPEN_CONNECT in json.dumps(many.home_of(T1))
+    slack.calls.clear()
+    refused_both()
+
+
+def test_an_org_wide_install_serves_every_team_of_the_enterprise(many: Many) -> None:
+    """Enterprise Grid: installed once for the org, its rows are the enterprise's, and a team of
+    it runs tasks with the org's key and token."""
+    slack, browser_use = many.slack, many.browser_use
+    landed = many.install(None, org="E1ORG")
+    assert landed.headers["location"] == f"slack://app?team=E1ORG&id={APP_ID}&tab=home"
+    key, _ = browser_use.add_project()
+    assert many.connect("T9TEAM", key, org="E1ORG").status_code == 200
+    many.app.settle()
+    assert many.rows("SELECT tenant FROM workspace_keys") == [("E1ORG",)]
+    assert many.command("T9TEAM", "a task for the org", org="E1ORG").status_code == 200
+    many.app.settle()
+    created = browser_use.created[-1]
+    assert created.headers["X-Browser-Use-API-Key"] == key
+    assert slack.calls_by("E1ORG", "chat.postMessage")[-1].args["channel"] == "CT9TEAM"
+    assert many.rows("SELECT team FROM tasks") == [("E1ORG",)]
