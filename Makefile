@@ -30,10 +30,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The commands' acks and creates, then following many running tasks (bench/follow.py).
+# The commands' acks and creates, then following many running tasks (bench/follow.py), then
+# two workspaces on two processes, each with its own Browser Use project (bench/workspaces.py).
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.follow $(FOLLOW_ARGS)
+	$(BIN)/python -m bench.workspaces $(WORKSPACES_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

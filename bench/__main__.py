@@ -116,17 +116,25 @@ class StandIns:
 
 
 async def send_all(
-    senders: list[SlackSender], sent: list[Sent], *, in_flight: int, rate: float | None, tag: str
+    senders: list[SlackSender],
+    sent: list[Sent],
+    *,
+    in_flight: int,
+    rate: float | None,
+    tag: str,
+    **fields: str,
 ) -> None:
     """Send a command for each of `sent`: at most `in_flight` at once, or at `rate` a second,
-    round-robin over the processes of `senders`.
+    round-robin over the processes of `senders`; `fields` change the command's (its team).
 
     aiohttp rather than httpx on this side: httpx's pool costs more CPU than the app under test
     at 50 requests in flight, and the sender shares the machine's two cores with it.
     """
     gate = asyncio.Semaphore(in_flight)
     urls = [f"{sender.app_url}/slack/events" for sender in senders]
-    bodies = [senders[0].command_body(f"bench {tag} task n{item.index}z") for item in sent]
+    bodies = [
+        senders[0].command_body(f"bench {tag} task n{item.index}z", **fields) for item in sent
+    ]
     connector = aiohttp.TCPConnector(limit=in_flight)
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:

@@ -27,7 +27,7 @@ from bot.deps import Deps, InFlight, new_reference
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.scheduler import Scheduler
-from bot.sealed import Sealer
+from bot.sealed import Sealer, SealError
 from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
@@ -35,7 +35,7 @@ from bot.workspaces import Credentials, Workspace, Workspaces, current
 from handlers import listeners, payloads
 from handlers.flows import conversations, logins, outbox, recurring
 from handlers.flows.following import SlackTaskSink
-from handlers.flows.workspace import INSTALL_PATH, install_callbacks
+from handlers.flows.workspace import INSTALL_PATH, OAUTH_REDIRECT_PATH, install_callbacks
 from handlers.installations import BOT_SCOPES, StoreAuthorize, StoreInstallations, StoreStates
 from handlers.listeners import tenancy
 from handlers.pacing import SlackPace, limits
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 WEBHOOK_PATH = "/browser-use/webhook"
 # Slack's payloads are small; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
@@ -192,16 +191,18 @@ def build_workspaces(
     inflight = InFlight()
 
     async def credentials(tenant: str) -> Credentials | None:
-        installed = await store.installation(tenant)
-        if installed is None:
+        found = await store.credentials(tenant)
+        if found is None:
             return None
-        key = await store.workspace_key(tenant)
-        return Credentials(
-            tenant,
-            sealer.open(installed["bot_token"]),
-            sealer.open(key["api_key"]) if key else None,
-            key["connected_at"] if key else None,
-        )
+        token, key, version = found
+        try:
+            return Credentials(
+                tenant, sealer.open(token), sealer.open(key) if key else None, version
+            )
+        except SealError as exc:
+            # Its key was dropped from ENCRYPTION_KEYS before a rekey: it cannot be served.
+            log.error("workspace.unreadable tenant=%s error=%s", tenant, exc)
+            return None
 
     async def build(found: Credentials) -> Workspace:
         client = build_slack_client(settings, session, found.bot_token)
@@ -276,17 +277,13 @@ def oauth_settings(settings: Settings, store: Store, sealer: Sealer) -> AsyncOAu
     )
 
 
-def build_app(
-    settings: Settings,
-    workspaces: Workspaces,
-    slack_client: AsyncWebClient,
-    sealer: Sealer | None = None,
-) -> AsyncApp:
+def build_app(settings: Settings, workspaces: Workspaces, slack_client: AsyncWebClient) -> AsyncApp:
     """The Bolt app with every listener registered. Call it inside the running event loop.
     Built explicitly in both modes: with `SLACK_CLIENT_ID` in the environment and no
     `oauth_settings`, Bolt would switch to file stores on its own (notes §12)."""
     signing_secret = settings.slack_signing_secret
     if workspaces.many:
+        sealer = workspaces.sealer
         assert sealer is not None
         installations = StoreInstallations(workspaces.store, sealer)
         auth: dict[str, Any] = {
@@ -465,7 +462,7 @@ def build_web_app(
             return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
         # A signature is only valid for 5 minutes, and remembered for longer (by every process):
         # a replay is ignored.
-        deps = one
+        deps = one  # one workspace: its Browser Use project's webhook
         if not await deps.store.first(f"webhook:{request.headers[SIGNATURE_HEADER]}"):
             return web.json_response({"ok": True, "duplicate": True})
         task_id = task_id_of(event)

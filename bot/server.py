@@ -39,8 +39,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     log.info("store.ready url=%s", describe(database))
     slack_client = build_slack_client(settings, session)
     workspaces = build_workspaces(settings, store, session, slack_client)
-    sealer = workspaces.sealer
-    app = build_app(settings, workspaces, slack_client, sealer)
+    app = build_app(settings, workspaces, slack_client)
     # Counted among the live processes (and given its share of the request budget) at once,
     # with the settings an admin changed in Slack; with many workspaces, each installed one.
     if workspaces.many:

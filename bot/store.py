@@ -674,6 +674,24 @@ class Store:
             rows = await conn.execute(query)
         return {str(row.tenant): row.connected_at for row in rows}
 
+    async def credentials(self, tenant: str) -> tuple[str, str | None, float | None] | None:
+        """The workspace's sealed bot token, sealed Browser Use key (None: not connected) and
+        the key's version (when it was connected), in one query; None if not installed."""
+        query = (
+            select(
+                installations.c.bot_token, workspace_keys.c.api_key, workspace_keys.c.connected_at
+            )
+            .select_from(
+                installations.outerjoin(
+                    workspace_keys, workspace_keys.c.tenant == installations.c.tenant
+                )
+            )
+            .where(installations.c.tenant == tenant)
+        )
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).first()
+        return (row.bot_token, row.api_key, row.connected_at) if row else None
+
     async def connect_key(self, tenant: str, sealed: str, project_id: str | None, by: str) -> None:
         """Keep (or replace) the workspace's Browser Use key, sealed."""
         values = {

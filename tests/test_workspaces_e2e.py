@@ -324,6 +324,17 @@ def test_uninstalled_workspace_is_forgotten_and_the_other_untouched(many: Many) 
     assert many.interactive(T2, forged).status_code == 200
     many.app.settle()
     assert many.rows("SELECT id FROM schedules WHERE id = :i", i=schedule_id) == [(schedule_id,)]
+    # Its own Run now runs it with its own key, and its run is posted with its own token.
+    run_now = {
+        **forged,
+        "actions": [{"action_id": Action.SCHEDULE_RUN_NOW, "value": str(schedule_id)}],
+    }
+    assert many.interactive(T1, run_now).status_code == 200
+    many.app.settle()
+    ran = browser_use.created[-1]
+    assert "check the news" in ran.body["task"]
+    assert ran.headers["X-Browser-Use-API-Key"] == many.keys[T1]
+    assert any(ran.id in json.dumps(c.args) for c in slack.calls_by(T1, "chat.postMessage"))
 
     uninstalled = {"type": "app_uninstalled"}
     slack.uninstall(T1)

@@ -25,7 +25,9 @@ from handlers.views import workspace as views
 
 log = logging.getLogger(__name__)
 
+# "Add to Slack", and where Slack sends the installer back (Bolt's defaults, named here).
 INSTALL_PATH = "/slack/install"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 # The longest a key's check may take: it runs before the form's ack (3 seconds).
 KEY_CHECK_SECONDS = 2.0
 

@@ -125,12 +125,14 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             self.create_delay = 0.0
             # Browser Use's project limit: 125 requests per 5-second window (25 a second).
             self.rate_limit_per_window: int | None = None
-            self._window: tuple[int, int] = (0, 0)  # (window number, requests in it)
+            # By project: (window number, requests in it).
+            self._windows: dict[str, tuple[int, int]] = {}
             self.rate_limited = 0
             # Projects: each API key is one project's, and a project sees only its own tasks
             # and browsers (another's are "not found", as Browser Use answers).
             self.keys: dict[str, str] = {API_KEY: PROJECT_ID}
             self.owner_of: dict[str, str] = {}  # task and session IDs -> project
+            self.project_requests: list[tuple[str, float, bool]] = []
             self._reset_v4()
 
     def add_project(self) -> tuple[str, str]:
@@ -203,10 +205,13 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
                 self.files[file_id] = content
                 task["outputFiles"].append({"id": file_id, "fileName": name})
 
-    def add_task(self, metadata: dict[str, str], status: str = "started") -> str:
+    def add_task(
+        self, metadata: dict[str, str], status: str = "started", project: str = PROJECT_ID
+    ) -> str:
         """A task already running at Browser Use (started before the test), as if created."""
         task_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
         with self._lock:
+            self.owner_of[task_id] = self.owner_of[session_id] = project
             self.tasks[task_id] = {
                 **self._new_task(task_id, session_id, "Keep an eye on it", None, metadata),
                 "status": status,
@@ -277,6 +282,14 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         project = self.keys.get(request.headers.get("X-Browser-Use-API-Key", ""))
         if project is not None:
             request[PROJECT] = project
+            limited = self._over_rate_limit(project)
+            self.project_requests.append((project, time.monotonic(), limited))
+            if limited:
+                return web.json_response(
+                    {"error": "rate_limited", "limit_rps": 25, "retry_after_seconds": 5},
+                    status=429,
+                    headers={"Retry-After": "5"},
+                )
         elif not creating:
             return web.json_response(
                 {"detail": "X-Browser-Use-API-Key header is required"}, status=401
@@ -359,7 +372,17 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         app.router.add_post("/_control/finish", self._control_finish)
         app.router.add_post("/_control/steps", self._control_steps)
         app.router.add_get("/_control/requests", self._control_requests)
+        app.router.add_post("/_control/projects", self._control_projects)
+        app.router.add_get("/_control/project_requests", self._control_project_requests)
         return app
+
+    async def _control_projects(self, _: web.Request) -> web.Response:
+        key, project = self.add_project()
+        return web.json_response({"key": key, "project": project})
+
+    async def _control_project_requests(self, _: web.Request) -> web.Response:
+        """Every API request as (its project, when, whether it was refused with a 429)."""
+        return web.json_response(self.project_requests)
 
     async def _control(self, request: web.Request) -> web.Response:
         settings = await request.json()
@@ -372,7 +395,11 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
     async def _control_tasks(self, request: web.Request) -> web.Response:
         """Tasks already running at Browser Use, with this Slack route (the follow benchmark)."""
         body = await request.json()
-        ids = [self.add_task({"slack": body["route"]}) for _ in range(int(body["count"]))]
+        project = self.keys[body.get("key", API_KEY)]
+        ids = [
+            self.add_task({"slack": body["route"]}, project=project)
+            for _ in range(int(body["count"]))
+        ]
         sessions = {task_id: self.tasks[task_id]["sessionId"] for task_id in ids}
         return web.json_response({"ids": ids, "sessions": sessions})
 
@@ -416,14 +443,15 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             [at for _, path, at in self.requests if path.startswith("/api/v2/")], seconds
         )
 
-    def _over_rate_limit(self) -> bool:
+    def _over_rate_limit(self, project: str) -> bool:
+        """Browser Use's limit is the project's: each key's requests count in its own window."""
         if self.rate_limit_per_window is None:
             return False
         window = int(time.monotonic() // 5)
         with self._lock:
-            number, count = self._window
+            number, count = self._windows.get(project, (0, 0))
             count = count + 1 if number == window else 1
-            self._window = (window, count)
+            self._windows[project] = (window, count)
             if count > self.rate_limit_per_window:
                 self.rate_limited += 1
                 return True
@@ -468,12 +496,6 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         }
 
     async def _create_task(self, request: web.Request) -> web.StreamResponse:
-        if self._over_rate_limit():
-            return web.json_response(
-                {"error": "rate_limited", "limit_rps": 25, "retry_after_seconds": 5},
-                status=429,
-                headers={"Retry-After": "5"},
-            )
         with self._lock:
             behaviour = self._next.pop(0) if self._next else Behaviour(delay=self.create_delay)
             self.create_calls += 1

@@ -243,7 +243,14 @@ class FakeSlack(ThreadedServer):
         app.router.add_get("/_control/calls", self._control_calls)
         app.router.add_post("/_control/reset", self._control_reset)
         app.router.add_post("/_control/outage", self._control_outage)
+        app.router.add_post("/_control/tokens", self._control_tokens)
         return app
+
+    async def _control_tokens(self, request: web.Request) -> web.Response:
+        """Bot tokens Slack accepts from now on, by team: as if each workspace had installed."""
+        for token, team in (await request.json()).items():
+            self.tokens[token] = Workspace(team)
+        return web.json_response({"ok": True})
 
     async def _file(self, request: web.Request) -> web.Response:
         """Slack's file host: the file for a bot token with files:read; else, as Slack does, a
@@ -282,6 +289,7 @@ class FakeSlack(ThreadedServer):
                     "at": c.at,
                     "text": c.args.get("text") or "",
                     "ok": bool(c.answer.get("ok")),
+                    "tenant": c.tenant,
                 }
                 for c in self.calls
             ]
