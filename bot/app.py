@@ -31,7 +31,7 @@ from bot.sealed import Sealer, SealError
 from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from bot.workspaces import Credentials, Workspace, Workspaces, current
+from bot.workspaces import Credentials, Version, Workspace, Workspaces, current
 from handlers import listeners, payloads
 from handlers.flows import conversations, logins, outbox, recurring
 from handlers.flows.following import SlackTaskSink
@@ -156,12 +156,12 @@ def build_deps(
 
 
 def build_workspace(
-    deps: Deps, client: AsyncWebClient, *, key_version: float | None = None
+    deps: Deps, client: AsyncWebClient, *, version: Version = (None, None)
 ) -> Workspace:
     """A workspace's world: `deps`, and `client` (its bot token) for its background work."""
     # Attached here, not made with the scheduler: a run is a task started with `deps`.
     deps.scheduler.runs = recurring.SlackRuns(deps, client)
-    return Workspace(deps.tenant, deps, client, key_version)
+    return Workspace(deps.tenant, deps, client, version)
 
 
 def start_background(workspace: Workspace) -> None:
@@ -215,7 +215,7 @@ def build_workspaces(
             inflight=inflight,
         )
         await deps.refresh_policy()
-        workspace = build_workspace(deps, client, key_version=found.key_version)
+        workspace = build_workspace(deps, client, version=found.version)
         start_background(workspace)
         return workspace
 

@@ -658,11 +658,15 @@ class Store:
             gone = await conn.execute(delete(installations).where(installations.c.tenant == tenant))
         return bool(gone.rowcount)
 
-    async def tenants(self) -> dict[str, float | None]:
-        """Every workspace the app is installed in, with when its Browser Use key was connected
-        (None: not yet): one query, however many workspaces."""
+    async def tenants(self) -> dict[str, tuple[float | None, float | None]]:
+        """Every workspace the app is installed in, with when it installed the app and when it
+        connected its Browser Use key (None: not yet): one query, however many workspaces."""
         query = (
-            select(installations.c.tenant, workspace_keys.c.connected_at)
+            select(
+                installations.c.tenant,
+                installations.c.installed_at,
+                workspace_keys.c.connected_at,
+            )
             .select_from(
                 installations.outerjoin(
                     workspace_keys, workspace_keys.c.tenant == installations.c.tenant
@@ -672,14 +676,19 @@ class Store:
         )
         async with self._connect() as conn:
             rows = await conn.execute(query)
-        return {str(row.tenant): row.connected_at for row in rows}
+        return {str(row.tenant): (row.installed_at, row.connected_at) for row in rows}
 
-    async def credentials(self, tenant: str) -> tuple[str, str | None, float | None] | None:
+    async def credentials(
+        self, tenant: str
+    ) -> tuple[str, str | None, tuple[float | None, float | None]] | None:
         """The workspace's sealed bot token, sealed Browser Use key (None: not connected) and
-        the key's version (when it was connected), in one query; None if not installed."""
+        version (as `tenants` gives it), in one query; None if not installed."""
         query = (
             select(
-                installations.c.bot_token, workspace_keys.c.api_key, workspace_keys.c.connected_at
+                installations.c.bot_token,
+                installations.c.installed_at,
+                workspace_keys.c.api_key,
+                workspace_keys.c.connected_at,
             )
             .select_from(
                 installations.outerjoin(
@@ -690,7 +699,9 @@ class Store:
         )
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
-        return (row.bot_token, row.api_key, row.connected_at) if row else None
+        if row is None:
+            return None
+        return row.bot_token, row.api_key, (row.installed_at, row.connected_at)
 
     async def connect_key(self, tenant: str, sealed: str, project_id: str | None, by: str) -> None:
         """Keep (or replace) the workspace's Browser Use key, sealed."""

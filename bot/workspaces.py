@@ -29,6 +29,9 @@ from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+# When a workspace installed the app (a new install brings a new token) and connected its
+# Browser Use key (None: not yet): a world is made again when either changes.
+Version = tuple[float | None, float | None]
 # The world of the workspace whose request (or background work) this is.
 CURRENT: ContextVar[Deps] = ContextVar("workspace")
 
@@ -38,7 +41,8 @@ class Workspace:
     tenant: str | None  # None: the deployment serves one workspace
     deps: Deps
     client: AsyncWebClient  # its bot token: what its background work posts with
-    key_version: float | None = None  # the key's `connected_at` this world was made with
+    # What this world was made from: when the app was installed and the key connected.
+    version: Version = (None, None)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def close(self, *, release: bool = True) -> None:
@@ -57,7 +61,7 @@ class Credentials:
     tenant: str
     bot_token: str
     api_key: str | None  # None: Browser Use is not connected yet
-    key_version: float | None
+    version: Version
 
 
 # Makes a workspace's world; starts its background work when `running`.
@@ -120,7 +124,7 @@ class Workspaces:
                 if kept is not None:
                     await self.drop(tenant, release=False)
                 return None
-            if kept is not None and kept.key_version == found.key_version:
+            if kept is not None and kept.version == found.version:
                 return kept
             made = await self._build(found)
             self._by_tenant[tenant] = made
@@ -136,17 +140,17 @@ class Workspaces:
         if kept is not None:
             await kept.close(release=release)
 
-    async def refresh(self, tenants: dict[str, float | None]) -> None:
-        """Every heartbeat, given each installed workspace and its key's version: the world of
-        each is current (made, made again or dropped), so its tasks, schedules and outbox are
-        looked after by some process. Only a change costs more than the one query."""
+    async def refresh(self, tenants: dict[str, Version]) -> None:
+        """Every heartbeat, given each installed workspace and its version: the world of each
+        is current (made, made again or dropped), so its tasks, schedules and outbox are looked
+        after by some process. Only a change costs more than the one query."""
         if self._one is not None:
             return
         for tenant in set(self._by_tenant) - set(tenants):
             await self.drop(tenant, release=False)
         for tenant, version in tenants.items():
             kept = self._by_tenant.get(tenant)
-            if kept is not None and kept.key_version == version:
+            if kept is not None and kept.version == version:
                 continue
             try:
                 await self.get(tenant)

@@ -488,3 +488,24 @@ def test_an_org_wide_install_serves_every_team_of_the_enterprise(many: Many) -> 
     assert created.headers["X-Browser-Use-API-Key"] == key
     assert slack.calls_by("E1ORG", "chat.postMessage")[-1].args["channel"] == "CT9TEAM"
     assert many.rows("SELECT team FROM tasks") == [("E1ORG",)]
+
+
+def test_a_reinstall_brings_its_new_token_to_every_process_at_once(many: Many) -> None:
+    """Installed again (new scopes, say), a workspace's next request and its background work use
+    the new bot token: the old one may be revoked already."""
+    slack, browser_use = many.slack, many.browser_use
+    many.install(T1)
+    key, _ = browser_use.add_project()
+    many.connect(T1, key)
+    many.app.settle()
+    old = set(slack.tokens)
+    many.install(T1)
+    for token in old - {t for t, w in slack.tokens.items() if w.tenant != T1}:
+        del slack.tokens[token]  # Slack revoked the old token
+    assert many.command(T1, "with the new token").status_code == 200
+    many.app.settle()
+    created = browser_use.created[-1]
+    browser_use.finish(created.id)
+    wait_for(lambda: any("Finished" in str(c.args.get("text")) for c in slack.calls_by(T1)))
+    refused = [c for c in slack.calls if c.answer.get("error") == "invalid_auth"]
+    assert refused == []
