@@ -8,7 +8,13 @@ rekey` (every sealed value is sealed again under the first key), then drop the o
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
+# `cryptography` is imported when a Sealer is first made, not with this module: a deployment
+# serving one workspace never seals anything, and the library costs a process 7 MB.
 
 
 class SealError(Exception):
@@ -17,6 +23,8 @@ class SealError(Exception):
 
 
 def new_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 
@@ -25,6 +33,10 @@ class Sealer:
         parts = [k.strip() for k in keys.split(",") if k.strip()]
         if not parts:
             raise SealError("no key")
+        from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+        self._invalid = InvalidToken
+        self._fernet: MultiFernet
         try:
             self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
         except (ValueError, TypeError):
@@ -36,12 +48,12 @@ class Sealer:
     def open(self, sealed: str) -> str:
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
-        except InvalidToken:
+        except self._invalid:
             raise SealError("no key in ENCRYPTION_KEYS opens it") from None
 
     def reseal(self, sealed: str) -> str:
         """The same secret, sealed under the first key."""
         try:
             return self._fernet.rotate(sealed.encode()).decode()
-        except InvalidToken:
+        except self._invalid:
             raise SealError("no key in ENCRYPTION_KEYS opens it") from None
