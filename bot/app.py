@@ -37,7 +37,7 @@ from handlers.flows import conversations, logins, outbox, recurring
 from handlers.flows.following import SlackTaskSink
 from handlers.flows.workspace import INSTALL_PATH, OAUTH_REDIRECT_PATH, install_callbacks
 from handlers.installations import BOT_SCOPES, StoreAuthorize, StoreInstallations, StoreStates
-from handlers.listeners import tenancy
+from handlers.listeners import PerRequest, tenancy
 from handlers.pacing import SlackPace, limits
 from handlers.slack_io import SLACK_ERRORS
 
@@ -318,7 +318,7 @@ def build_app(settings: Settings, workspaces: Workspaces, slack_client: AsyncWeb
             exc_info=error,
         )
 
-    listeners.register(app, workspaces.all()[0].deps if not workspaces.many else current)
+    listeners.register(app, PerRequest(current) if workspaces.many else workspaces.all()[0].deps)
     if workspaces.many:
         tenancy.register(app, workspaces)
     else:

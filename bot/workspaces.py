@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 # When a workspace installed the app (a new install brings a new token) and connected its
 # Browser Use key (None: not yet): a world is made again when either changes.
 Version = tuple[float | None, float | None]
-# The world of the workspace whose request (or background work) this is.
-CURRENT: ContextVar[Deps] = ContextVar("workspace")
+# The workspace whose request this is (set by the Bolt middleware, for its listener and the
+# work it leaves behind).
+CURRENT: ContextVar[Workspace] = ContextVar("workspace")
 
 
 @dataclass
@@ -169,5 +170,10 @@ class Workspaces:
 
 
 def current() -> Deps:
-    """The world of the workspace this request (or background work) is for."""
-    return CURRENT.get()
+    """The world of the workspace this request is for."""
+    return CURRENT.get().deps
+
+
+def current_client() -> AsyncWebClient:
+    """The Slack client (its bot token) of the workspace this request is for."""
+    return CURRENT.get().client

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -509,3 +510,34 @@ def test_a_reinstall_brings_its_new_token_to_every_process_at_once(many: Many) -
     wait_for(lambda: any("Finished" in str(c.args.get("text")) for c in slack.calls_by(T1)))
     refused = [c for c in slack.calls if c.answer.get("error") == "invalid_auth"]
     assert refused == []
+
+
+def test_a_workflow_step_runs_with_its_workspaces_key_and_token(many: Many) -> None:
+    """The Workflow Builder step: its task is created with the workspace's key, its thread is
+    posted with the workspace's bot token, and the step is completed when the task ends."""
+    slack, browser_use = many.slack, many.browser_use
+    for team in (T1, T2):
+        many.install(team)
+        key, _ = browser_use.add_project()
+        many.keys[team] = key
+        many.connect(team, key)
+    many.app.settle()
+    token = f"xwfp-{uuid.uuid4().hex}"
+    slack.workflow_tokens.add(token)
+    step = {
+        "type": "function_executed",
+        "function": {"id": "Fn0TEST", "callback_id": "run_browser_task", "app_id": APP_ID},
+        "inputs": {"task": "Check the status page", "channel": f"C{T2}"},
+        "function_execution_id": "FxWORKSPACE1",
+        "workflow_execution_id": "WxWORKSPACE1",
+        "event_ts": f"{time.time():.6f}",
+        "bot_access_token": token,
+    }
+    assert many.event(T2, step).status_code == 200
+    many.app.settle()
+    created = browser_use.created[-1]
+    assert created.headers["X-Browser-Use-API-Key"] == many.keys[T2]
+    assert any(created.id in json.dumps(c.args) for c in slack.calls_by(T2, "chat.postMessage"))
+    browser_use.finish(created.id)
+    wait_for(lambda: slack.succeeded("functions.completeSuccess") != [])
+    assert [c for c in slack.calls if c.answer.get("error") == "invalid_auth"] == []

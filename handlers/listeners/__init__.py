@@ -12,35 +12,43 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
-def bind(handler: F, deps: Deps | Callable[[], Deps] | None, **more: Any) -> F:
+@dataclass(frozen=True)
+class PerRequest(Generic[T]):
+    """A value each request finds when it comes: with many workspaces, the request's
+    workspace's (`bot.workspaces.current`, `current_client`)."""
+
+    find: Callable[[], T]
+
+
+def bind(handler: F, deps: Deps | PerRequest[Deps] | None, **more: Any) -> F:
     """`handler` with `deps` (and `more`) bound, for Bolt to call. Bolt injects arguments by the
     names of the positional parameters (a keyword-only `deps` is not one of them), and logs the
-    listener under the handler's own name. With many workspaces `deps` is a function: the
-    request's workspace's world, found when the request comes (`bot.workspaces.current`)."""
-    if deps is None or isinstance(deps, Deps):
-        bound = {"deps": deps} if deps is not None else {}
-        return functools.update_wrapper(functools.partial(handler, **bound, **more), handler)  # type: ignore[return-value]
-    world = deps
+    listener under the handler's own name. A `PerRequest` value is found at each request."""
+    given = {"deps": deps, **more} if deps is not None else more
+    if not any(isinstance(v, PerRequest) for v in given.values()):
+        return functools.update_wrapper(functools.partial(handler, **given), handler)  # type: ignore[return-value]
 
     @functools.wraps(handler)
     async def per_request(*args: Any, **kwargs: Any) -> Any:
-        return await handler(*args, deps=world(), **more, **kwargs)
+        found = {k: v.find() if isinstance(v, PerRequest) else v for k, v in given.items()}
+        return await handler(*args, **found, **kwargs)
 
     return per_request  # type: ignore[return-value]
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
-    """Every listener of every surface, bound to `deps` (or, with many workspaces, to the
-    function that finds each request's)."""
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
+    """Every listener of every surface, bound to `deps` (with many workspaces, each request's)."""
     # Imported here: each module imports `bind` from this package.
     from handlers.listeners import (
         commands,

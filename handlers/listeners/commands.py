@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -44,7 +43,7 @@ from handlers.flows.submit import (
     tell_privately,
 )
 from handlers.ids import COMMAND
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.payloads import FormContext
 from handlers.slack_io import open_view, respond_ephemeral
 from handlers.views import messages
@@ -195,5 +194,5 @@ async def handle_command(
     deps.inflight.spawn(start, on_error=failure_reporter(client, origin))
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.command(COMMAND)(bind(handle_command, deps))

@@ -4,7 +4,6 @@ buttons under a thread's messages: Queue, Run again, Change and run, Close the b
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +27,7 @@ from handlers.flows.conversations import (
 )
 from handlers.flows.submit import first_time
 from handlers.ids import Action, Reaction
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.payloads import follow_up_of
 from handlers.slack_io import clicker_reporter
 from handlers.views import messages
@@ -162,7 +161,7 @@ async def handle_close(
     )
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.event("app_mention")(bind(handle_mention, deps))
     app.event("message")(bind(handle_message, deps))
     app.action(Action.QUEUE_FOLLOW_UP)(bind(handle_queue, deps))

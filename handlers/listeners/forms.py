@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,7 +30,7 @@ from handlers.flows.submit import (
     tell_privately,
 )
 from handlers.ids import Action, Block, Callback
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.options import (
     NO_LOGIN,
     Defaults,
@@ -140,6 +139,6 @@ async def handle_task_form(
     deps.inflight.spawn(start, on_error=failure_reporter(client, origin))
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.action(Action.MORE_OPTIONS)(bind(handle_more_options, deps))
     app.view(Callback.TASK_FORM)(bind(handle_task_form, deps))

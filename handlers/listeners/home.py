@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -10,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from handlers.flows.home import publish_home, suggest_prompts
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 
 
 async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, *, deps: Deps) -> None:
@@ -22,5 +21,5 @@ async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, *, d
         deps.inflight.spawn(lambda: suggest_prompts(client, str(event["channel"])))
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.event("app_home_opened")(bind(handle_home_opened, deps))

@@ -4,7 +4,6 @@ Cancel), and those of `/browser-use logins` and App Home (Add, Log in again, Del
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -18,7 +17,7 @@ from handlers.flows import logins
 from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.ids import Action, Block, Callback
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.payloads import FormContext, login_id_of
 from handlers.slack_io import clicker_reporter, open_view, respond_ephemeral, tell_clicker
 from handlers.slack_text import escape
@@ -190,7 +189,7 @@ async def handle_open_login_browser(ack: AsyncAck, *, deps: Deps) -> None:
     await ack()
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.view(Callback.SAVE_LOGIN)(bind(handle_save_login, deps))
     app.view(Callback.EDIT_LOGIN)(bind(handle_edit_login, deps))
     app.action(Action.CHANGE_LOGIN)(bind(handle_change_login, deps))

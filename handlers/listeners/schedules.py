@@ -3,7 +3,6 @@ on the Home tab."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -14,7 +13,7 @@ from handlers.errors import internal_error_text
 from handlers.flows.home import publish_home
 from handlers.flows.recurring import channel_schedules, manage
 from handlers.ids import Action
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.payloads import schedule_of
 from handlers.slack_io import respond_ephemeral
 from handlers.views import messages
@@ -47,7 +46,7 @@ async def handle_schedule_button(
     deps.inflight.spawn(work, on_error=failed)
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     for action_id in (
         Action.SCHEDULE_PAUSE,
         Action.SCHEDULE_RESUME,

@@ -4,7 +4,6 @@ settings` and its button). Saved after the ack; who may is checked there, throug
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -24,7 +23,7 @@ from handlers.flows.channel_defaults import (
 from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.ids import Action, Callback
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.slack_io import open_view, post, tell_clicker
 from handlers.views import messages
 from handlers.views.settings import admin_view, changes
@@ -127,7 +126,7 @@ async def handle_settings(
     deps.inflight.spawn(save)
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.action(Action.OPEN_ADMIN_SETTINGS)(bind(handle_open_admin_settings, deps))
     app.view(Callback.ADMIN_SETTINGS)(bind(handle_admin_settings, deps))
     app.action(Action.OPEN_CHANNEL_SETTINGS)(bind(handle_open_settings, deps))

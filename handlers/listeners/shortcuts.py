@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from handlers.flows.modals import open_task_form
 from handlers.ids import Callback
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.payloads import FormContext
 from handlers.slack_text import slack_to_plain
 from handlers.views.form import Prefill
@@ -63,6 +62,6 @@ def _person(shortcut: dict[str, Any]) -> tuple[str, str]:
     return str((shortcut.get("team") or {}).get("id") or user.get("team_id", "")), str(user["id"])
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.message_shortcut(Callback.RUN_IN_BROWSER)(bind(handle_run_in_browser, deps))
     app.global_shortcut(Callback.NEW_BROWSER_TASK)(bind(handle_new_browser_task, deps))

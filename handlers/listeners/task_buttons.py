@@ -4,7 +4,6 @@ clicker (or the thread) what it said."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -13,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from handlers.flows import controls
 from handlers.ids import Action
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.payloads import task_of
 from handlers.slack_io import (
     clicker_reporter,
@@ -120,7 +119,7 @@ async def handle_open_browser(ack: AsyncAck, *, deps: Deps) -> None:
     await ack()
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.action(Action.STOP_TASK)(bind(handle_stop, deps))
     app.action(Action.LIVE_VIEW)(bind(handle_live_view, deps))
     app.action(Action.SHARE_SESSION)(bind(handle_share, deps))

@@ -22,7 +22,7 @@ from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.flows.workspace import check_key, connect, disconnect, forget, tenant_of_request
 from handlers.ids import Action, Callback
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 from handlers.slack_io import SLACK_ERRORS, open_view, respond_ephemeral, tell_clicker
 from handlers.views import messages
 from handlers.views import workspace as views
@@ -65,7 +65,7 @@ def workspace_middleware(
         if workspace is None:
             log.warning("workspace.unknown team=%s: the request is dropped", context.team_id)
             return BoltResponse(status=200, body="")
-        CURRENT.set(workspace.deps)
+        CURRENT.set(workspace)
         if workspace.deps.connected or not needs_key(body):
             await next()
             return None
@@ -265,8 +265,9 @@ def register_one(app: AsyncApp, deps: Deps) -> None:
 
 def register(app: AsyncApp, workspaces: Workspaces) -> None:
     app.use(workspace_middleware(workspaces))
-    app.action(Action.OPEN_CONNECT)(bind(handle_open_connect, current))
-    app.view(Callback.CONNECT_BROWSER_USE)(bind(handle_connect, current, workspaces=workspaces))
-    app.action(Action.DISCONNECT)(bind(handle_disconnect, current, workspaces=workspaces))
+    deps = PerRequest(current)
+    app.action(Action.OPEN_CONNECT)(bind(handle_open_connect, deps))
+    app.view(Callback.CONNECT_BROWSER_USE)(bind(handle_connect, deps, workspaces=workspaces))
+    app.action(Action.DISCONNECT)(bind(handle_disconnect, deps, workspaces=workspaces))
     for kind in sorted(UNINSTALLED):
         app.event(kind)(bind(handle_uninstalled, None, workspaces=workspaces))

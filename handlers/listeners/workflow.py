@@ -4,13 +4,13 @@ when the task ends (`handlers.flows.workflow.complete_step`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from bot.workspaces import current_client
 from handlers.access import apply_policy, check_access, check_profile_id
 from handlers.errors import UserInputError
 from handlers.flows.channel_defaults import defaults_for
@@ -18,7 +18,7 @@ from handlers.flows.logins import use_login
 from handlers.flows.submit import NotStarted, Origin, first_time, start_task
 from handlers.flows.workflow import fail_step, request_from_inputs
 from handlers.ids import Callback
-from handlers.listeners import bind
+from handlers.listeners import PerRequest, bind
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ async def handle_run_browser_task(
     deps.inflight.spawn(start)
 
 
-def register(app: AsyncApp, deps: Deps | Callable[[], Deps]) -> None:
-    # The bot's own client: the execution's token lasts minutes; the task's thread, hours.
-    handler = bind(handle_run_browser_task, deps, bot_client=app.client)
+def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
+    # The bot's own client: the execution's token lasts minutes; the task's thread, hours. With
+    # many workspaces, the request's workspace's (the app's own client has no token).
+    bot_client = app.client if isinstance(deps, Deps) else PerRequest(current_client)
+    handler = bind(handle_run_browser_task, deps, bot_client=bot_client)
     app.function(Callback.RUN_BROWSER_TASK)(handler)
