@@ -84,8 +84,9 @@ def _wait(error: BrowserUseError) -> str:
 # What a person reads for each Browser Use failure (`BrowserUseError.code`), in plain text.
 BROWSER_USE_TEXT: dict[str, Callable[[BrowserUseError], str]] = {
     "bad_key": lambda e: (
-        "Browser Use rejected the API key. An admin needs to set a valid BROWSER_USE_API_KEY "
-        "(keys start with bu_) and restart the app."
+        "Browser Use rejected the API key (it may have been revoked). An admin needs to replace "
+        "it with a valid one (keys start with bu_): in the app's Home tab when each workspace "
+        "connects its own, else BROWSER_USE_API_KEY where the app runs."
     ),
     "spend_cap": lambda e: (
         "This Browser Use API key has reached its monthly spend limit. An admin can raise the "

@@ -541,3 +541,23 @@ def test_a_workflow_step_runs_with_its_workspaces_key_and_token(many: Many) -> N
     browser_use.finish(created.id)
     wait_for(lambda: slack.succeeded("functions.completeSuccess") != [])
     assert [c for c in slack.calls if c.answer.get("error") == "invalid_auth"] == []
+
+
+def test_an_admin_replaces_the_key_and_every_task_after_uses_the_new_one(many: Many) -> None:
+    slack, browser_use = many.slack, many.browser_use
+    many.install(T1)
+    old, _ = browser_use.add_project()
+    many.connect(T1, old)
+    many.command(T1, "with the old key")
+    many.app.settle()
+    assert browser_use.created[-1].headers["X-Browser-Use-API-Key"] == old
+    new, project = browser_use.add_project()
+    assert many.connect(T1, new).status_code == 200  # Replace the key… opens the same form
+    many.app.settle()
+    browser_use.revoke(old)
+    assert project in json.dumps(many.home_of(T1))
+    many.command(T1, "with the new key")
+    many.app.settle()
+    assert browser_use.created[-1].headers["X-Browser-Use-API-Key"] == new
+    assert browser_use.created[-1].body["task"] == "with the new key"
+    assert "rejected the API key" not in json.dumps([r.args for r in slack.responses])
