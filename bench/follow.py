@@ -100,6 +100,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def results_posted(stand_ins: StandIns, ids: list[str], within: float) -> dict[str, float]:
+    """When each task's result was posted in Slack (the stand-in's clock), waiting up to
+    `within` seconds for all of them."""
+    deadline = time.monotonic() + within
+    results: dict[str, float] = {}
+    while time.monotonic() < deadline and len(results) < len(ids):
+        for call in stand_ins.http.get(f"{stand_ins.slack_url}/_control/calls").json():
+            if call["method"] == "chat.postMessage" and call["ok"]:
+                for task_id in ids:
+                    if f"result of {task_id}" in call["text"]:
+                        results.setdefault(task_id, call["at"])
+        time.sleep(0.5)
+    return results
+
+
 def peak(times: list[float], start: float, end: float) -> int:
     """The most requests in any 5 s between `start` and `end`."""
     return peak_in([t for t in times if start <= t <= end])
@@ -156,15 +171,7 @@ def run(tasks: int, settle: float, limit: float, outage: float = 0.0) -> dict[st
                 sent = [Sent(n, 0.0) for n in range(CREATES)]
                 sender = SlackSender(app.url, f"{stand_ins.slack_url}/response/bench")
                 asyncio.run(send_all([sender], sent, in_flight=CREATES, rate=1.0, tag="follow"))
-                deadline = time.monotonic() + limit + outage
-                results: dict[str, float] = {}
-                while time.monotonic() < deadline and len(results) < len(ending):
-                    for call in http.get(f"{stand_ins.slack_url}/_control/calls").json():
-                        if call["method"] == "chat.postMessage" and call["ok"]:
-                            for task_id in ending:
-                                if f"result of {task_id}" in call["text"]:
-                                    results.setdefault(task_id, call["at"])
-                    time.sleep(0.5)
+                results = results_posted(stand_ins, ending, limit + outage)
                 finished = time.monotonic()
                 stepping.stop()
                 cpu = cpu_seconds(app.proc.pid) - cpu_before  # type: ignore[union-attr]

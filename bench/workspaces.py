@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.__main__ import MARK, Sent, StandIns, percentile, send_all
-from bench.follow import Stepping, peak
+from bench.follow import Stepping, peak, results_posted
 from tests import databases
 from tests.app_process import AppProcess, app_env
 from tests.fakes.slack import APP_ID, CLIENT_ID, CLIENT_SECRET
@@ -197,15 +197,7 @@ def run(busy: int, settle: float, limit: float) -> list[dict[str, Any]]:
                     )
 
                 asyncio.run(commands())
-                deadline = time.monotonic() + limit
-                results: dict[str, float] = {}
-                while time.monotonic() < deadline and len(results) < len(ended):
-                    for call in http.get(f"{stand_ins.slack_url}/_control/calls").json():
-                        if call["method"] == "chat.postMessage" and call["ok"]:
-                            for task_id in ended:
-                                if f"result of {task_id}" in call["text"]:
-                                    results.setdefault(task_id, call["at"])
-                    time.sleep(0.5)
+                results = results_posted(stand_ins, list(ended), limit)
                 finished = time.monotonic()
                 stepping.stop()
             finally:

@@ -19,9 +19,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.deps import Failure
+from bot.deps import Deps, Failure
 from bot.models import SlackRoute, TaskView
-from handlers.errors import internal_error_text
+from handlers.access import is_admin
+from handlers.errors import VIEW_FAILED, internal_error_text
 from handlers.ids import SlackError
 from handlers.views import messages
 
@@ -199,6 +200,21 @@ async def tell_in_thread(
         log.info("slack.post_ephemeral failed channel=%s: %s", channel, exc)
         return False
     return True
+
+
+async def open_for_admin(
+    deps: Deps,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    view: Callable[[], Awaitable[dict[str, Any]]],
+    refusal: str,
+) -> None:
+    """Open the modal `view()` makes for the clicker if they are an admin (the trigger lasts 3
+    seconds); else tell them `refusal`."""
+    if not await is_admin(deps, client, str(body["user"]["id"])):
+        await tell_clicker(client, body, refusal)
+    elif not await open_view(client, str(body["trigger_id"]), await view()):
+        await tell_clicker(client, body, VIEW_FAILED)
 
 
 async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> bool:

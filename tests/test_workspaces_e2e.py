@@ -36,6 +36,19 @@ ADMIN = "UINSTALLER"  # installs, and is an admin of each workspace
 T1, T2 = "T1AAAA", "T2BBBB"
 
 
+def clicked(action: str, value: str, **more: Any) -> dict[str, Any]:
+    """An admin's click on a button (of App Home, unless `more` says where)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": ADMIN},
+        "api_app_id": APP_ID,
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": action, "value": value}],
+        "container": {"type": "view", "view_id": "VHOME"},
+        **more,
+    }
+
+
 class Browser:
     """A person's browser: follows nothing by itself (each redirect is a step the test takes),
     and keeps cookies per host as a browser does, `Secure` ones included on loopback (browsers
@@ -86,6 +99,14 @@ class Many:
         assert back.status_code == 302
         return browser.get(back.headers["location"])
 
+    def ready(self, *teams: str) -> None:
+        """Each of `teams` installed, and connected to a Browser Use project of its own."""
+        for team in teams:
+            self.install(team)
+            self.keys[team], _ = self.browser_use.add_project()
+            assert self.connect(team, self.keys[team]).status_code == 200
+        self.app.settle()
+
     def interactive(
         self, team: str, payload: dict[str, Any], org: str | None = None
     ) -> httpx.Response:
@@ -126,15 +147,9 @@ class Many:
         """An admin opens Connect Browser Use from Home and submits `key`."""
         self.event(team, {"type": "app_home_opened", "user": ADMIN, "tab": "home"}, org)
         self.app.settle()
-        clicked = {
-            "type": "block_actions",
-            "user": {"id": ADMIN},
-            "api_app_id": APP_ID,
-            "trigger_id": "1.2.3",
-            "actions": [{"action_id": Action.OPEN_CONNECT, "value": "connect"}],
-            "container": {"type": "view", "view_id": "VHOME"},
-        }
-        assert self.interactive(team, clicked, org).status_code == 200
+        assert (
+            self.interactive(team, clicked(Action.OPEN_CONNECT, "connect"), org).status_code == 200
+        )
         self.app.settle()
         opened = self.slack.calls_by(org or team, "views.open")[-1].args["view"]
         form = json.loads(opened) if isinstance(opened, str) else opened
@@ -260,17 +275,14 @@ def test_two_workspaces_each_with_its_own_token_and_key_and_nothing_crosses(many
         assert secret not in logs
 
     # From T2, T1's task is out of reach: a forged Stop button and a copied ID both fail.
-    forged = {
-        "type": "block_actions",
-        "user": {"id": ADMIN},
-        "api_app_id": APP_ID,
-        "trigger_id": "1.2.3",
-        "channel": {"id": f"C{T2}"},
-        "response_url": slack.response_url("forged"),
-        "actions": [{"action_id": Action.STOP_TASK, "value": task_of[T1]}],
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": f"C{T2}"},
-        "message": {"ts": "1.1", "text": "x"},
-    }
+    forged = clicked(
+        Action.STOP_TASK,
+        task_of[T1],
+        channel={"id": f"C{T2}"},
+        response_url=slack.response_url("forged"),
+        container={"type": "message", "message_ts": "1.1", "channel_id": f"C{T2}"},
+        message={"ts": "1.1", "text": "x"},
+    )
     unfinished = task_of[T2]
     assert many.interactive(T2, forged).status_code == 200
     many.app.settle()
@@ -287,12 +299,7 @@ def test_two_workspaces_each_with_its_own_token_and_key_and_nothing_crosses(many
 
 def test_uninstalled_workspace_is_forgotten_and_the_other_untouched(many: Many) -> None:
     slack, browser_use = many.slack, many.browser_use
-    for team in (T1, T2):
-        many.install(team)
-        key, _ = browser_use.add_project()
-        many.keys[team] = key
-        many.connect(team, key)
-        many.app.settle()
+    many.ready(T1, T2)
     # T1 keeps a browser open for a thread (a mention), and has a recurring task.
     many.event(
         T1,
@@ -313,23 +320,12 @@ def test_uninstalled_workspace_is_forgotten_and_the_other_untouched(many: Many) 
     wait_for(lambda: many.rows("SELECT session_id FROM threads WHERE team = :t", t=T1) != [])
     # From T2, T1's recurring task cannot be deleted with its ID copied into a button.
     ((schedule_id,),) = many.rows("SELECT id FROM schedules WHERE team = :t", t=T1)
-    forged = {
-        "type": "block_actions",
-        "user": {"id": ADMIN},
-        "api_app_id": APP_ID,
-        "trigger_id": "1.2.3",
-        "response_url": slack.response_url("forged"),
-        "actions": [{"action_id": Action.SCHEDULE_DELETE, "value": str(schedule_id)}],
-        "container": {"type": "view", "view_id": "VHOME"},
-    }
+    forged = clicked(Action.SCHEDULE_DELETE, str(schedule_id))
     assert many.interactive(T2, forged).status_code == 200
     many.app.settle()
     assert many.rows("SELECT id FROM schedules WHERE id = :i", i=schedule_id) == [(schedule_id,)]
     # Its own Run now runs it with its own key, and its run is posted with its own token.
-    run_now = {
-        **forged,
-        "actions": [{"action_id": Action.SCHEDULE_RUN_NOW, "value": str(schedule_id)}],
-    }
+    run_now = clicked(Action.SCHEDULE_RUN_NOW, str(schedule_id))
     assert many.interactive(T1, run_now).status_code == 200
     many.app.settle()
     ran = browser_use.created[-1]
@@ -457,15 +453,7 @@ def test_before_it_is_connected_every_way_in_answers_privately(many: Many) -> No
     key, _ = browser_use.add_project()
     many.connect(T1, key)
     many.app.settle()
-    disconnect = {
-        "type": "block_actions",
-        "user": {"id": ADMIN},
-        "api_app_id": APP_ID,
-        "trigger_id": "1.2.3",
-        "actions": [{"action_id": Action.DISCONNECT, "value": "disconnect"}],
-        "container": {"type": "view", "view_id": "VHOME"},
-    }
-    many.interactive(T1, disconnect)
+    many.interactive(T1, clicked(Action.DISCONNECT, "disconnect"))
     many.app.settle()
     assert many.rows("SELECT tenant FROM workspace_keys") == []
     assert Action.OPEN_CONNECT in json.dumps(many.home_of(T1))
@@ -516,12 +504,7 @@ def test_a_workflow_step_runs_with_its_workspaces_key_and_token(many: Many) -> N
     """The Workflow Builder step: its task is created with the workspace's key, its thread is
     posted with the workspace's bot token, and the step is completed when the task ends."""
     slack, browser_use = many.slack, many.browser_use
-    for team in (T1, T2):
-        many.install(team)
-        key, _ = browser_use.add_project()
-        many.keys[team] = key
-        many.connect(team, key)
-    many.app.settle()
+    many.ready(T1, T2)
     token = f"xwfp-{uuid.uuid4().hex}"
     slack.workflow_tokens.add(token)
     step = {

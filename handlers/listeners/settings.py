@@ -24,7 +24,7 @@ from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.ids import Action, Callback
 from handlers.listeners import PerRequest, bind
-from handlers.slack_io import open_view, post, tell_clicker
+from handlers.slack_io import open_for_admin, post, tell_clicker
 from handlers.views import messages
 from handlers.views.settings import admin_view, changes
 
@@ -36,17 +36,12 @@ async def handle_open_admin_settings(
 ) -> None:
     """Open the Settings modal, for an admin (the trigger lasts 3 seconds)."""
     await ack()
-    user = str(body["user"]["id"])
 
-    async def work() -> None:
-        if not await is_admin(deps, client, user):
-            await tell_clicker(client, body, "Only admins can change the settings.")
-            return
-        policy = await deps.refresh_policy()
-        if not await open_view(client, body["trigger_id"], admin_view(policy)):
-            await tell_clicker(client, body, VIEW_FAILED)
+    async def view() -> dict[str, Any]:
+        return admin_view(await deps.refresh_policy())
 
-    deps.inflight.spawn(work)
+    refusal = "Only admins can change the settings."
+    deps.inflight.spawn(lambda: open_for_admin(deps, client, body, view, refusal))
 
 
 async def handle_admin_settings(

@@ -17,13 +17,18 @@ from bot.deps import Deps
 from bot.models import Account
 from bot.workspaces import CURRENT, Workspaces, current
 from handlers.access import is_admin
-from handlers.errors import VIEW_FAILED
 from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
 from handlers.flows.workspace import check_key, connect, disconnect, forget, tenant_of_request
 from handlers.ids import Action, Callback
 from handlers.listeners import PerRequest, bind
-from handlers.slack_io import SLACK_ERRORS, open_view, respond_ephemeral, tell_clicker
+from handlers.slack_io import (
+    SLACK_ERRORS,
+    open_for_admin,
+    open_view,
+    respond_ephemeral,
+    tell_clicker,
+)
 from handlers.views import messages
 from handlers.views import workspace as views
 
@@ -138,17 +143,13 @@ def notice_modal(text: str) -> dict[str, Any]:
 async def handle_open_connect(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
 ) -> None:
+    """Open Connect Browser Use (or Replace the key), for an admin."""
     await ack()
-    user = str(body["user"]["id"])
 
-    async def work() -> None:
-        if not await is_admin(deps, client, user):
-            await tell_clicker(client, body, ONLY_ADMINS)
-            return
-        if not await open_view(client, str(body["trigger_id"]), views.connect_form()):
-            await tell_clicker(client, body, VIEW_FAILED)
+    async def view() -> dict[str, Any]:
+        return views.connect_form()
 
-    deps.inflight.spawn(work)
+    deps.inflight.spawn(lambda: open_for_admin(deps, client, body, view, ONLY_ADMINS))
 
 
 async def handle_connect(
