@@ -8,6 +8,9 @@ of them taking a step each second) and sends a burst of 30 commands; workspace Q
 tasks running and sends one command a second. Then 20 tasks of each end (no webhooks: in this
 mode the app follows each workspace itself).
 
+`--idle 100,300`: instead, one process serving that many installed and connected workspaces with
+nothing to do, and what that costs it: CPU, memory, Browser Use requests a minute.
+
 Printed per workspace: its project's Browser Use requests per 5 s (the peak, and the steady
 state before the ends) and the 429s it got; end → result p50/p95; how long its commands waited
 for their create p95; posts made with the other workspace's token; results doubled. Run with
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.__main__ import MARK, Sent, StandIns, percentile, send_all
-from bench.follow import Stepping, peak, results_posted
+from bench.follow import Stepping, cpu_seconds, peak, results_posted
 from tests import databases
 from tests.app_process import AppProcess, app_env
 from tests.fakes.slack import APP_ID, CLIENT_ID, CLIENT_SECRET
@@ -138,21 +141,7 @@ def run(busy: int, settle: float, limit: float) -> list[dict[str, Any]]:
             for n in range(2):
                 workdir = Path(folder) / f"app{n}"
                 workdir.mkdir()
-                env = {
-                    k: v
-                    for k, v in app_env(stand_ins.slack_url, stand_ins.browser_use_url).items()
-                    if k not in ("SLACK_BOT_TOKEN", "BROWSER_USE_API_KEY")
-                }
-                app = AppProcess(env, workdir, argv=[sys.executable, "-m", "bot"])
-                app.env |= {
-                    "LOG_LEVEL": "WARNING",
-                    "DATABASE_URL": database,
-                    "SLACK_CLIENT_ID": CLIENT_ID,
-                    "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-                    "SLACK_REDIRECT_URI": f"http://127.0.0.1:{app.port}/slack/oauth_redirect",
-                    "ENCRYPTION_KEYS": keys,
-                }
-                apps.append(app.start())
+                apps.append(many_workspace_app(stand_ins, workdir, database, keys).start())
             try:
                 started = time.monotonic()
                 stepping = Stepping(stand_ins, max(1, (busy + QUIET_TASKS) // 10))
@@ -254,14 +243,91 @@ def run(busy: int, settle: float, limit: float) -> list[dict[str, Any]]:
     return rows
 
 
+def idle(count: int, seconds: float = 30.0) -> dict[str, Any]:
+    """One process (its store a SQLite file) serving `count` workspaces with nothing to do."""
+    from bot.sealed import new_key
+
+    stand_ins = StandIns()
+    http = stand_ins.http
+    keys = new_key()
+    try:
+        http.post(f"{stand_ins.browser_use_url}/_control", json={"check_contract": False})
+        made = http.post(f"{stand_ins.browser_use_url}/_control/projects").json()
+        teams = [f"TIDLE{n:05d}" for n in range(count)]
+        workspaces = {
+            team: {**made, "ids": [], "sessions": {}, "token": f"xoxb-{team}-idle"}
+            for team in teams
+        }
+        http.post(
+            f"{stand_ins.slack_url}/_control/tokens",
+            json={w["token"]: team for team, w in workspaces.items()},
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            database = f"sqlite+aiosqlite:///{folder}/bot.db"
+            seed(database, keys, workspaces)
+            (Path(folder) / "app").mkdir()
+            app = many_workspace_app(stand_ins, Path(folder) / "app", database, keys)
+            app.start(timeout=120)
+            try:
+                time.sleep(15)  # each workspace's start-up reads are done
+                pid = app.proc.pid  # type: ignore[union-attr]
+                cpu, requests, began = (
+                    cpu_seconds(pid),
+                    len(project_requests(stand_ins)),
+                    time.monotonic(),
+                )
+                time.sleep(seconds)
+                took = time.monotonic() - began
+                row = {
+                    "idle_workspaces": count,
+                    "cpu_pct": round(100 * (cpu_seconds(pid) - cpu) / took, 1),
+                    "browser_use_requests_per_min": round(
+                        (len(project_requests(stand_ins)) - requests) * 60 / took
+                    ),
+                    "rss_mb": round(app.rss_mb()),
+                }
+            finally:
+                app.stop()
+    finally:
+        stand_ins.close()
+    return row
+
+
+def project_requests(stand_ins: StandIns) -> list[Any]:
+    return stand_ins.http.get(f"{stand_ins.browser_use_url}/_control/project_requests").json()
+
+
+def many_workspace_app(stand_ins: StandIns, workdir: Path, database: str, keys: str) -> AppProcess:
+    """`python -m bot` serving many workspaces (`SLACK_CLIENT_ID`), not started yet."""
+    env = {
+        k: v
+        for k, v in app_env(stand_ins.slack_url, stand_ins.browser_use_url).items()
+        if k not in ("SLACK_BOT_TOKEN", "BROWSER_USE_API_KEY")
+    }
+    app = AppProcess(env, workdir, argv=[sys.executable, "-m", "bot"])
+    app.env |= {
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_REDIRECT_URI": f"http://127.0.0.1:{app.port}/slack/oauth_redirect",
+        "ENCRYPTION_KEYS": keys,
+    }
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--busy", default="10,1000", help="the busy workspace's running tasks")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds before the ends")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds to wait for results")
     parser.add_argument("--json", default=None, help="write the rows here too")
+    parser.add_argument("--idle", default=None, help="instead: idle workspaces, comma-separated")
     args = parser.parse_args()
-    rows = [row for n in args.busy.split(",") for row in run(int(n), args.settle, args.limit)]
+    if args.idle:
+        rows = [idle(int(n)) for n in args.idle.split(",")]
+    else:
+        rows = [row for n in args.busy.split(",") for row in run(int(n), args.settle, args.limit)]
     for row in rows:
         print(json.dumps(row))
     if args.json:

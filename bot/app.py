@@ -173,8 +173,8 @@ def start_background(workspace: Workspace) -> None:
     tracker, loop = workspace.deps.tracker, asyncio.get_running_loop()
     workspace.background = [
         loop.create_task(tracker.resume()),
-        loop.create_task(tracker.run_sweeps()),
-        loop.create_task(build_janitor(workspace).run()),
+        loop.create_task(tracker.run_sweeps(lambda: workspace.has("tasks"))),
+        loop.create_task(build_janitor(workspace).run(lambda: workspace.has("threads"))),
     ]
 
 
@@ -344,18 +344,24 @@ async def look_after(workspace: Workspace, interval: float, live: int | None = N
     """One round for one workspace: the takeover of its tasks (the tracker), of follow-ups
     whose process stopped waiting for them (the conversations), what Slack could not take
     while it was down (the outbox), its recurring tasks' due runs (the scheduler; the first
-    tick, at start-up, finds the runs missed while down), and its login browsers."""
-    deps, client = workspace.deps, workspace.client
-    await deps.refresh_policy()  # an admin's change in another process, in seconds
-    await deps.tracker.housekeep(interval, live)
+    tick, at start-up, finds the runs missed while down), and its login browsers. With many
+    workspaces, only what `Workspace.work` says it has (one query found it for all of them)."""
+    deps, client, has = workspace.deps, workspace.client, workspace.has
+    if workspace.work is None:
+        await deps.refresh_policy()  # an admin's change in another process, in seconds
+    await deps.tracker.housekeep(interval, live, watch=has("tasks"))
     if not deps.connected:
         return
-    await conversations.resume_waiting(deps, client)
-    await outbox.deliver(deps, client)
-    await deps.scheduler.tick()
-    # Login browsers: this process's kept watched; overdue or orphaned ones closed.
-    await deps.store.renew_login_sessions(deps.settings.follow_lease_seconds)
-    await logins.close_overdue(deps, client)
+    if has("follow_ups"):
+        await conversations.resume_waiting(deps, client)
+    if has("outbox"):
+        await outbox.deliver(deps, client)
+    if has("schedules"):
+        await deps.scheduler.tick()
+    if has("logins"):
+        # Login browsers: this process's kept watched; overdue or orphaned ones closed.
+        await deps.store.renew_login_sessions(deps.settings.follow_lease_seconds)
+        await logins.close_overdue(deps, client)
 
 
 async def keep_house(workspaces: Workspaces, settings: Settings) -> None:
@@ -366,9 +372,16 @@ async def keep_house(workspaces: Workspaces, settings: Settings) -> None:
         try:
             live = None
             if workspaces.many:
-                # The process says it is alive once, for all the workspaces it serves.
-                live = await workspaces.store.heartbeat(every=interval)
-                await workspaces.refresh(await workspaces.store.tenants())
+                # Once for all the workspaces this process serves: it says it is alive, finds
+                # which are installed, which have work, and what their admins changed.
+                store = workspaces.store
+                live = await store.heartbeat(every=interval)
+                await workspaces.refresh(await store.tenants())
+                work, changed = await store.work(), await store.all_workspace_settings()
+                for workspace in workspaces.all():
+                    tenant = workspace.tenant or ""
+                    workspace.work = work.get(tenant, set())
+                    workspace.deps.use_policy(changed.get(tenant))
             for workspace in workspaces.all():
                 await look_after(workspace, interval, live)
         except StoreUnavailable as exc:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from bot.browser_use import BrowserUseClient
 from bot.config import ADMIN_SETTINGS, Settings
 from bot.scheduler import Scheduler
-from bot.store import Store, StoreUnavailable
+from bot.store import SavedSettings, Store, StoreUnavailable
 from bot.tracker import Tracker
 
 T = TypeVar("T")
@@ -128,7 +128,10 @@ class Deps:
         self.policy = self.settings
 
     async def refresh_policy(self) -> Settings:
-        changed = await self.store.workspace_settings()
+        return self.use_policy(await self.store.workspace_settings())
+
+    def use_policy(self, changed: SavedSettings | None) -> Settings:
+        """The settings in force, given what an admin changed in Slack (read by the caller)."""
         self.policy = apply_admin_settings(self.settings, changed.values if changed else {})
         return self.policy
 

@@ -32,9 +32,13 @@ class SessionJanitor:
         # A third of the idle time, between `floor` (Timers.janitor_floor) and a minute.
         self.interval = max(floor, min(60.0, idle_seconds / 3))
 
-    async def run(self) -> None:
+    async def run(self, has_sessions: Callable[[], bool] = lambda: True) -> None:
+        """Forever: a sweep every `interval`, while `has_sessions()` says there may be thread
+        browsers to look at."""
         while True:
             await asyncio.sleep(self.interval)
+            if not has_sessions():
+                continue
             try:
                 await self.sweep()
             except BrowserUseError as exc:

@@ -47,10 +47,12 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
     true,
+    union,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -677,6 +679,46 @@ class Store:
         async with self._connect() as conn:
             rows = await conn.execute(query)
         return {str(row.tenant): (row.installed_at, row.connected_at) for row in rows}
+
+    async def work(self) -> dict[str, set[str]]:
+        """Which workspaces have housekeeping to do, and of which kind, in one query however
+        many there are: unreported tasks ("tasks"), thread browsers ("threads"), follow-ups
+        waiting ("follow_ups"), something owed ("outbox"), recurring tasks due ("schedules"),
+        login browsers open ("logins")."""
+        now = self.clock()
+        kinds = [
+            ("tasks", tasks, tasks.c.reported_at.is_(None)),
+            ("threads", threads, true()),
+            ("follow_ups", follow_ups, follow_ups.c.started_at.is_(None)),
+            ("outbox", outbox, true()),
+            (
+                "schedules",
+                schedules,
+                and_(schedules.c.paused.is_(False), schedules.c.next_run_at <= now),
+            ),
+            ("logins", logins, logins.c.session_id.is_not(None)),
+        ]
+        query = union(
+            *(
+                select(table.c.team, literal(kind).label("kind")).where(condition)
+                for kind, table, condition in kinds
+            )
+        )
+        found: dict[str, set[str]] = {}
+        async with self._connect() as conn:
+            for row in await conn.execute(query):
+                found.setdefault(str(row.team), set()).add(str(row.kind))
+        return found
+
+    async def all_workspace_settings(self) -> dict[str, SavedSettings]:
+        """What each workspace's admins changed in Slack, by workspace, in one query."""
+        query = select(settings).where(settings.c.scope == WORKSPACE_SCOPE)
+        async with self._connect() as conn:
+            rows = await conn.execute(query)
+        return {
+            str(row.team): SavedSettings(json.loads(row.values), row.updated_by, row.updated_at)
+            for row in rows
+        }
 
     async def credentials(
         self, tenant: str

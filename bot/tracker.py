@@ -394,27 +394,32 @@ class Tracker:
         log.info("tracker.resumed from=browser_use tasks=%d following=%d", seen, self.following)
         return seen
 
-    async def housekeep(self, heartbeat_seconds: float, live: int | None = None) -> None:
+    async def housekeep(
+        self, heartbeat_seconds: float, live: int | None = None, *, watch: bool = True
+    ) -> None:
         """One round of housekeeping: say this process is alive (unless the caller did, and
         counted `live` processes) and take its share of the request budget; watch the recent
-        tasks whose watcher stopped renewing its lease; once an hour, forget old request
-        keys."""
+        tasks whose watcher stopped renewing its lease (unless the caller knows there is no
+        unreported task: `watch` False); once an hour, forget old request keys."""
         if live is None:
             live = await self.store.heartbeat(every=heartbeat_seconds)
         self.client.budget.share(live)
         self.sink.share(live)
-        await self._watch_recent()
+        if watch:
+            await self._watch_recent()
         if time.monotonic() - self._pruned_at > 3600:
             self._pruned_at = time.monotonic()
             await self.store.prune(REQUEST_KEYS_KEPT_SECONDS)
 
-    async def run_sweeps(self) -> None:
+    async def run_sweeps(self, has_tasks: Callable[[], bool] = lambda: True) -> None:
         """Forever: a sweep whenever this process holds the sweep's lease, as often as the
-        request budget allows (`sweep`)."""
+        request budget allows (`sweep`); not even the store is asked while `has_tasks()` says
+        there is nothing unreported (with many workspaces, most have nothing running)."""
         while True:
             wait = self.sweep_floor
             try:
-                wait = await self.sweep()
+                if has_tasks():
+                    wait = await self.sweep()
             except StoreUnavailable as exc:
                 log.error("store.unreachable error=%s: the sweep waits for it", exc.reason)
             except Exception:

@@ -45,6 +45,12 @@ class Workspace:
     # What this world was made from: when the app was installed and the key connected.
     version: Version = (None, None)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # The housekeeping it has to do (`Store.work`'s kinds), as of the last heartbeat; None: not
+    # known, so all of it (one workspace).
+    work: set[str] | None = None
+
+    def has(self, kind: str) -> bool:
+        return self.work is None or kind in self.work
 
     async def close(self, *, release: bool = True) -> None:
         """Stop its background work and its polls; its leases are handed on (`release`)."""

@@ -158,13 +158,14 @@ class Many:
         return self.interactive(team, submitted, org)
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
-        """What the store holds, read as an operator would (the database itself)."""
+        """What the store holds, read (or changed) as an operator would: the database itself."""
 
         async def read() -> list[Any]:
             engine = create_async_engine(self.database_url)
             try:
-                async with engine.connect() as conn:
-                    return list(await conn.execute(text(sql), params))
+                async with engine.begin() as conn:
+                    found = await conn.execute(text(sql), params)
+                    return list(found) if found.returns_rows else []
             finally:
                 await engine.dispose()
 
@@ -324,6 +325,12 @@ def test_uninstalled_workspace_is_forgotten_and_the_other_untouched(many: Many) 
     assert many.interactive(T2, forged).status_code == 200
     many.app.settle()
     assert many.rows("SELECT id FROM schedules WHERE id = :i", i=schedule_id) == [(schedule_id,)]
+    # When it is due, the heartbeat finds it (one query for every workspace's work) and runs it.
+    many.rows(
+        "UPDATE schedules SET next_run_at = :t WHERE id = :i", t=time.time() - 1, i=schedule_id
+    )
+    wait_for(lambda: "check the news" in browser_use.created[-1].body["task"], timeout=15)
+    assert browser_use.created[-1].headers["X-Browser-Use-API-Key"] == many.keys[T1]
     # Its own Run now runs it with its own key, and its run is posted with its own token.
     run_now = clicked(Action.SCHEDULE_RUN_NOW, str(schedule_id))
     assert many.interactive(T1, run_now).status_code == 200
