@@ -273,7 +273,7 @@ def oauth_settings(settings: Settings, store: Store, sealer: Sealer) -> AsyncOAu
         installation_store=StoreInstallations(store, sealer),
         installation_store_bot_only=True,
         state_store=StoreStates(store),
-        callback_options=install_callbacks(settings.slack_api_url),
+        callback_options=install_callbacks(settings.slack_api_url, store),
     )
 
 

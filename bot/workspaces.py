@@ -110,6 +110,11 @@ class Workspaces:
     def many(self) -> bool:
         return self._one is None
 
+    async def credentials(self, tenant: str) -> Credentials | None:
+        """What the workspace's world is made from (its token and key, opened); None if the app
+        is not installed there."""
+        return await self._credentials(tenant) if self._credentials is not None else None
+
     def kept(self, tenant: str) -> Workspace | None:
         """The workspace's world as this process has it now (none made here)."""
         return self._by_tenant.get(tenant)

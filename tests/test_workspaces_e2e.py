@@ -496,6 +496,11 @@ def test_a_reinstall_brings_its_new_token_to_every_process_at_once(many: Many) -
     many.app.settle()
     old = set(slack.tokens)
     many.install(T1)
+    # Connected already: the installer is not asked to connect again.
+    many.app.settle()
+    assert (
+        len([c for c in slack.calls_by(T1, "chat.postMessage") if c.args["channel"] == ADMIN]) == 1
+    )
     for token in old - {t for t, w in slack.tokens.items() if w.tenant != T1}:
         del slack.tokens[token]  # Slack revoked the old token
     assert many.command(T1, "with the new token").status_code == 200

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import AuthError, BrowserUseClient, BrowserUseError, RetryPolicy
 from bot.models import Account
+from bot.store import Store
 from bot.workspaces import Workspaces
 from handlers.installations import tenant_of
 from handlers.slack_io import dm
@@ -32,7 +33,7 @@ OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 KEY_CHECK_SECONDS = 2.0
 
 
-def install_callbacks(slack_api_url: str) -> AsyncCallbackOptions:
+def install_callbacks(slack_api_url: str, store: Store) -> AsyncCallbackOptions:
     """What the browser gets at the end of "Add to Slack"."""
 
     async def installed(args: AsyncSuccessArgs) -> BoltResponse:
@@ -41,9 +42,10 @@ def install_callbacks(slack_api_url: str) -> AsyncCallbackOptions:
         found = args.installation
         tenant = tenant_of(found.enterprise_id, found.team_id, found.is_enterprise_install)
         log.info("workspace.installed tenant=%s by=%s", tenant, found.user_id)
-        # A client of its own (it opens and closes a connection per call): installs are rare.
-        client = AsyncWebClient(token=found.bot_token, base_url=slack_api_url, timeout=5)
-        await dm(client, found.user_id, views.installed_dm())
+        if await store.workspace_key(tenant) is None:  # a reinstall may have one already
+            # A client of its own (it opens and closes a connection per call): installs are rare.
+            client = AsyncWebClient(token=found.bot_token, base_url=slack_api_url, timeout=5)
+            await dm(client, found.user_id, views.installed_dm())
         team = found.team_id or found.enterprise_id or ""
         home = f"slack://app?team={team}&id={found.app_id}&tab=home"
         return BoltResponse(status=302, body="", headers={"Location": home})
@@ -108,14 +110,17 @@ async def forget(workspaces: Workspaces, tenant: str, why: str) -> None:
     """The app is gone from the workspace: the browsers it keeps open there are closed (with its
     own key), then everything of it is deleted, and no process serves it any more. Safe to
     repeat, in any order, in any process: the second time there is nothing left."""
-    workspace = await workspaces.get(tenant)
-    if workspace is not None and workspace.deps.connected:
-        browser_use = workspace.deps.browser_use
-        for session_id in await workspace.deps.store.kept_sessions():
-            try:
-                await browser_use.stop_session(session_id)
-            except BrowserUseError as exc:
-                log.warning("workspace.session_not_closed error=%s", type(exc).__name__)
+    found = await workspaces.credentials(tenant)
+    if found is not None and found.api_key:
+        browser_use = BrowserUseClient(found.api_key, workspaces.settings.browser_use_api_url)
+        try:
+            for session_id in await workspaces.store.scoped(tenant).kept_sessions():
+                try:
+                    await browser_use.stop_session(session_id)
+                except BrowserUseError as exc:
+                    log.warning("workspace.session_not_closed error=%s", type(exc).__name__)
+        finally:
+            await browser_use.aclose()
     gone = await workspaces.store.forget_workspace(tenant)
     await workspaces.drop(tenant, release=False)
     if gone:
