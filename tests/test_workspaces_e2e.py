@@ -36,6 +36,19 @@ ADMIN = "UINSTALLER"  # installs, and is an admin of each workspace
 T1, T2 = "T1AAAA", "T2BBBB"
 
 
+def workflow_step(token: str, execution_id: str, channel: str) -> dict[str, Any]:
+    """The Workflow Builder step's `function_executed` event, posting in `channel`."""
+    return {
+        "type": "function_executed",
+        "function": {"id": "Fn0TEST", "callback_id": "run_browser_task", "app_id": APP_ID},
+        "inputs": {"task": "Check the status page", "channel": channel},
+        "function_execution_id": execution_id,
+        "workflow_execution_id": f"Wx{execution_id}",
+        "event_ts": f"{time.time():.6f}",
+        "bot_access_token": token,
+    }
+
+
 def clicked(action: str, value: str, **more: Any) -> dict[str, Any]:
     """An admin's click on a button (of App Home, unless `more` says where)."""
     return {
@@ -457,6 +470,14 @@ def test_before_it_is_connected_every_way_in_answers_privately(many: Many) -> No
         ] == []
 
     refused_both()
+    # The Workflow step fails at once, saying why.
+    token = f"xwfp-{uuid.uuid4().hex}"
+    slack.workflow_tokens.add(token)
+    many.event(T1, workflow_step(token, "FxNOTCONNECTED", f"C{T1}"))
+    many.app.settle()
+    failed = slack.succeeded("functions.completeError")
+    assert [c.args["function_execution_id"] for c in failed] == ["FxNOTCONNECTED"]
+    assert "not connected" in failed[0].args["error"] and browser_use.create_calls == 0
     key, _ = browser_use.add_project()
     many.connect(T1, key)
     many.app.settle()
@@ -519,16 +540,7 @@ def test_a_workflow_step_runs_with_its_workspaces_key_and_token(many: Many) -> N
     many.ready(T1, T2)
     token = f"xwfp-{uuid.uuid4().hex}"
     slack.workflow_tokens.add(token)
-    step = {
-        "type": "function_executed",
-        "function": {"id": "Fn0TEST", "callback_id": "run_browser_task", "app_id": APP_ID},
-        "inputs": {"task": "Check the status page", "channel": f"C{T2}"},
-        "function_execution_id": "FxWORKSPACE1",
-        "workflow_execution_id": "WxWORKSPACE1",
-        "event_ts": f"{time.time():.6f}",
-        "bot_access_token": token,
-    }
-    assert many.event(T2, step).status_code == 200
+    assert many.event(T2, workflow_step(token, "FxWORKSPACE1", f"C{T2}")).status_code == 200
     many.app.settle()
     created = browser_use.created[-1]
     assert created.headers["X-Browser-Use-API-Key"] == many.keys[T2]
