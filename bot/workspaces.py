@@ -129,8 +129,13 @@ class Workspaces:
             return self._one
         if tenant is None or self._credentials is None or self._build is None:
             return None
+        # The common case, with no lock: a burst of requests from one workspace does not queue.
+        found = await self._credentials(tenant)
+        kept = self._by_tenant.get(tenant)
+        if found is not None and kept is not None and kept.version == found.version:
+            return kept
         async with self._locks.setdefault(tenant, asyncio.Lock()):
-            found = await self._credentials(tenant)
+            found = await self._credentials(tenant)  # again: another request may have made it
             kept = self._by_tenant.get(tenant)
             if found is None:
                 if kept is not None:
