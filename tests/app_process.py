@@ -40,6 +40,9 @@ class Settles(Protocol):
 # shared stand-ins first waits for all of them: an app still finishing an earlier test's work
 # would post into this test's record.
 RUNNING: set[Settles] = set()
+# The apps stopped during the current test (a test's own app stops as its `with` block ends,
+# before the test's report is made): a failure's report shows their logs too.
+STOPPED: list[Settles] = []
 
 
 def settle_all() -> None:
@@ -231,6 +234,7 @@ class AppProcess:
     def stop(self) -> int:
         assert self.proc is not None
         RUNNING.discard(self)
+        STOPPED.append(self)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -146,15 +146,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failed test's report ends with the last lines each app still running wrote: what the
-    app did is most of why a test of it failed."""
+    """A failed test's report ends with the last lines each app still running, or stopped
+    during the test, wrote: what the app did is most of why a test of it failed."""
     report: pytest.TestReport = yield
-    if report.failed and "tests.app_process" in sys.modules:
-        from tests.app_process import RUNNING
+    if "tests.app_process" not in sys.modules:
+        return report
+    from tests.app_process import RUNNING, STOPPED
 
-        for n, app in enumerate(RUNNING):
+    if report.failed:
+        for n, app in enumerate([*RUNNING, *STOPPED]):
             tail = "\n".join(app.logs().splitlines()[-80:])
             report.sections.append((f"app {n} log (last 80 lines)", tail))
+    if report.when == "teardown":
+        STOPPED.clear()
     return report
 
 
