@@ -168,7 +168,11 @@ class Many:
         form = json.loads(opened) if isinstance(opened, str) else opened
         assert form["callback_id"] == Callback.CONNECT_BROWSER_USE
         submitted = view_submission(form, {"api_key": key}, user_id=ADMIN)
-        return self.interactive(team, submitted, org)
+        answer = self.interactive(team, submitted, org)
+        # The key is saved after the form's ack: connected once the app is settled, as it is
+        # for a person long before their next command.
+        self.app.settle()
+        return answer
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
         """What the store holds, read (or changed) as an operator would: the database itself."""
