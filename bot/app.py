@@ -31,12 +31,18 @@ from bot.sealed import Sealer, SealError
 from bot.store import Store, StoreUnavailable
 from bot.tracker import Tracker
 from bot.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, task_id_of, verify
-from bot.workspaces import Credentials, Version, Workspace, Workspaces, current
+from bot.workspaces import Credentials, Workspace, Workspaces, current
 from handlers import listeners, payloads
 from handlers.flows import conversations, logins, outbox, recurring
 from handlers.flows.following import SlackTaskSink
 from handlers.flows.workspace import INSTALL_PATH, OAUTH_REDIRECT_PATH, install_callbacks
-from handlers.installations import BOT_SCOPES, StoreAuthorize, StoreInstallations, StoreStates
+from handlers.installations import (
+    BOT_SCOPES,
+    StoreAuthorize,
+    StoreInstallations,
+    StoreStates,
+    bots_of,
+)
 from handlers.listeners import PerRequest, tenancy
 from handlers.pacing import SlackPace, limits
 from handlers.slack_io import SLACK_ERRORS
@@ -156,12 +162,12 @@ def build_deps(
 
 
 def build_workspace(
-    deps: Deps, client: AsyncWebClient, *, version: Version = (None, None)
+    deps: Deps, client: AsyncWebClient, credentials: Credentials | None = None
 ) -> Workspace:
     """A workspace's world: `deps`, and `client` (its bot token) for its background work."""
     # Attached here, not made with the scheduler: a run is a task started with `deps`.
     deps.scheduler.runs = recurring.SlackRuns(deps, client)
-    return Workspace(deps.tenant, deps, client, version)
+    return Workspace(deps.tenant, deps, client, credentials)
 
 
 def start_background(workspace: Workspace) -> None:
@@ -194,10 +200,10 @@ def build_workspaces(
         found = await store.credentials(tenant)
         if found is None:
             return None
-        token, key, version = found
+        key = found["api_key"]
         try:
             return Credentials(
-                tenant, sealer.open(token), sealer.open(key) if key else None, version
+                tenant, sealer.open(found["bot_token"]), sealer.open(key) if key else None, found
             )
         except SealError as exc:
             # Its key was dropped from ENCRYPTION_KEYS before a rekey: it cannot be served.
@@ -215,7 +221,7 @@ def build_workspaces(
             inflight=inflight,
         )
         await deps.refresh_policy()
-        workspace = build_workspace(deps, client, version=found.version)
+        workspace = build_workspace(deps, client, found)
         start_background(workspace)
         return workspace
 
@@ -285,9 +291,9 @@ def build_app(settings: Settings, workspaces: Workspaces, slack_client: AsyncWeb
     if workspaces.many:
         sealer = workspaces.sealer
         assert sealer is not None
-        installations = StoreInstallations(workspaces.store, sealer)
         auth: dict[str, Any] = {
-            "authorize": StoreAuthorize(installations),
+            # Through the workspace's world: the one read of the store a request makes.
+            "authorize": StoreAuthorize(bots_of(workspaces)),
             "oauth_settings": oauth_settings(settings, workspaces.store, sealer),
         }
     else:

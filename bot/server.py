@@ -41,12 +41,18 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     workspaces = build_workspaces(settings, store, session, slack_client)
     app = build_app(settings, workspaces, slack_client)
     # Counted among the live processes (and given its share of the request budget) at once,
-    # with the settings an admin changed in Slack; with many workspaces, each installed one.
+    # with the settings an admin changed in Slack. With many workspaces: each installed one's
+    # world, made with its admin's settings and watching its recent tasks (its `resume`); the
+    # process says it is alive once for all of them.
     if workspaces.many:
         await workspaces.refresh(await store.tenants())
-    for workspace in workspaces.all():
-        await workspace.deps.tracker.housekeep(settings.heartbeat_seconds)
-        await workspace.deps.refresh_policy()
+        live = await store.heartbeat(every=settings.heartbeat_seconds)
+        for workspace in workspaces.all():
+            await workspace.deps.tracker.housekeep(settings.heartbeat_seconds, live, watch=False)
+    else:
+        deps = workspaces.all()[0].deps
+        await deps.tracker.housekeep(settings.heartbeat_seconds)
+        await deps.refresh_policy()
     runner: web.AppRunner | None = None
     socket_handler = None
     try:

@@ -660,22 +660,20 @@ class Store:
             gone = await conn.execute(delete(installations).where(installations.c.tenant == tenant))
         return bool(gone.rowcount)
 
+    @staticmethod
+    def _installed(*columns: Any) -> Any:
+        """`columns` of each installation and its Browser Use key (None: not connected)."""
+        joined = installations.outerjoin(
+            workspace_keys, workspace_keys.c.tenant == installations.c.tenant
+        )
+        return select(*columns).select_from(joined)
+
     async def tenants(self) -> dict[str, tuple[float | None, float | None]]:
         """Every workspace the app is installed in, with when it installed the app and when it
         connected its Browser Use key (None: not yet): one query, however many workspaces."""
-        query = (
-            select(
-                installations.c.tenant,
-                installations.c.installed_at,
-                workspace_keys.c.connected_at,
-            )
-            .select_from(
-                installations.outerjoin(
-                    workspace_keys, workspace_keys.c.tenant == installations.c.tenant
-                )
-            )
-            .order_by(installations.c.tenant)
-        )
+        query = self._installed(
+            installations.c.tenant, installations.c.installed_at, workspace_keys.c.connected_at
+        ).order_by(installations.c.tenant)
         async with self._connect() as conn:
             rows = await conn.execute(query)
         return {str(row.tenant): (row.installed_at, row.connected_at) for row in rows}
@@ -720,30 +718,16 @@ class Store:
             for row in rows
         }
 
-    async def credentials(
-        self, tenant: str
-    ) -> tuple[str, str | None, tuple[float | None, float | None]] | None:
-        """The workspace's sealed bot token, sealed Browser Use key (None: not connected) and
-        version (as `tenants` gives it), in one query; None if not installed."""
-        query = (
-            select(
-                installations.c.bot_token,
-                installations.c.installed_at,
-                workspace_keys.c.api_key,
-                workspace_keys.c.connected_at,
-            )
-            .select_from(
-                installations.outerjoin(
-                    workspace_keys, workspace_keys.c.tenant == installations.c.tenant
-                )
-            )
-            .where(installations.c.tenant == tenant)
-        )
+    async def credentials(self, tenant: str) -> dict[str, Any] | None:
+        """The workspace's installation (its tokens sealed) with its sealed Browser Use key
+        (`api_key`, None: not connected) and when that was connected, in one query; None if
+        the app is not installed there."""
+        query = self._installed(
+            installations, workspace_keys.c.api_key, workspace_keys.c.connected_at
+        ).where(installations.c.tenant == tenant)
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        return row.bot_token, row.api_key, (row.installed_at, row.connected_at)
+        return dict(row._mapping) if row else None
 
     async def connect_key(self, tenant: str, sealed: str, project_id: str | None, by: str) -> None:
         """Keep (or replace) the workspace's Browser Use key, sealed."""

@@ -42,12 +42,16 @@ class Workspace:
     tenant: str | None  # None: the deployment serves one workspace
     deps: Deps
     client: AsyncWebClient  # its bot token: what its background work posts with
-    # What this world was made from: when the app was installed and the key connected.
-    version: Version = (None, None)
+    # What this world was made from (None: the deployment's one workspace, from its settings).
+    credentials: Credentials | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     # The housekeeping it has to do (`Store.work`'s kinds), as of the last heartbeat; None: not
     # known, so all of it (one workspace).
     work: set[str] | None = None
+
+    @property
+    def version(self) -> Version:
+        return self.credentials.version if self.credentials else (None, None)
 
     def has(self, kind: str) -> bool:
         return self.work is None or kind in self.work
@@ -68,7 +72,12 @@ class Credentials:
     tenant: str
     bot_token: str
     api_key: str | None  # None: Browser Use is not connected yet
-    version: Version
+    installation: dict[str, Any]  # the stored row: who the bot is (its tokens still sealed)
+
+    @property
+    def version(self) -> Version:
+        """When the app was installed there and the key connected."""
+        return self.installation["installed_at"], self.installation["connected_at"]
 
 
 # Makes a workspace's world; starts its background work when `running`.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
@@ -23,6 +23,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot.sealed import Sealer
 from bot.store import Store
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -102,18 +103,8 @@ class StoreInstallations(AsyncInstallationStore):
         if row is None:
             return None
         refresh = row["bot_refresh_token"]
-        return Bot(
-            app_id=row["app_id"],
-            enterprise_id=row["enterprise_id"],
-            team_id=row["team_id"],
-            bot_token=self.sealer.open(row["bot_token"]),
-            bot_id=row["bot_id"],
-            bot_user_id=row["bot_user_id"],
-            bot_scopes=row["bot_scopes"] or "",
-            bot_refresh_token=self.sealer.open(refresh) if refresh else None,
-            bot_token_expires_at=row["bot_token_expires_at"],
-            is_enterprise_install=row["is_enterprise_install"],
-            installed_at=row["installed_at"],
+        return bot_of(
+            row, self.sealer.open(row["bot_token"]), self.sealer.open(refresh) if refresh else None
         )
 
     async def async_find_installation(
@@ -201,12 +192,54 @@ class StoreStates(AsyncOAuthStateStore):
         return await self.store.consume_state(state[:64])
 
 
-class StoreAuthorize(AsyncAuthorize):
-    """A request's workspace, from the stored installation: its bot token and who the bot is."""
+def bot_of(row: dict[str, Any], token: str, refresh: str | None = None) -> Bot:
+    """The bot of a stored installation, with its tokens opened."""
+    return Bot(
+        app_id=row["app_id"],
+        enterprise_id=row["enterprise_id"],
+        team_id=row["team_id"],
+        bot_token=token,
+        bot_id=row["bot_id"],
+        bot_user_id=row["bot_user_id"],
+        bot_scopes=row["bot_scopes"] or "",
+        bot_refresh_token=refresh,
+        bot_token_expires_at=row["bot_token_expires_at"],
+        is_enterprise_install=row["is_enterprise_install"],
+        installed_at=row["installed_at"],
+    )
 
-    def __init__(self, installations: StoreInstallations):
+
+class FindBot(Protocol):
+    async def __call__(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    ) -> Bot | None: ...
+
+
+def bots_of(workspaces: Workspaces) -> FindBot:
+    """A request's bot, from its workspace's world: made, or checked current, with the one read
+    of the store a request makes (the Bolt middleware then finds the world kept)."""
+
+    async def find_bot(
+        *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    ) -> Bot | None:
+        try:
+            tenant = tenant_of(enterprise_id, team_id, bool(is_enterprise_install))
+        except ValueError:
+            return None
+        workspace = await workspaces.get(tenant)
+        found = workspace.credentials if workspace else None
+        return bot_of(found.installation, found.bot_token) if found else None
+
+    return find_bot
+
+
+class StoreAuthorize(AsyncAuthorize):
+    """A request's workspace, from the stored installation: its bot token and who the bot is
+    (`find_bot`: `StoreInstallations.async_find_bot`, or `bots_of` the workspaces)."""
+
+    def __init__(self, find_bot: FindBot):
         super().__init__()
-        self.installations = installations
+        self.find_bot = find_bot
 
     async def __call__(
         self,
@@ -219,7 +252,7 @@ class StoreAuthorize(AsyncAuthorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        bot = await self.installations.async_find_bot(
+        bot = await self.find_bot(
             enterprise_id=enterprise_id,
             team_id=team_id,
             is_enterprise_install=context.is_enterprise_install,

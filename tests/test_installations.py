@@ -115,7 +115,7 @@ def test_a_request_is_authorized_from_the_stored_row(database_url: str) -> None:
     async def work(store: Store) -> None:
         kept = StoreInstallations(store, Sealer(new_key()))
         await kept.async_save(installed("T1"))
-        authorize = StoreAuthorize(kept)
+        authorize = StoreAuthorize(kept.async_find_bot)
         context = AsyncBoltContext()
         found = await authorize(context=context, enterprise_id=None, team_id="T1", user_id="U1")
         assert found is not None

@@ -66,7 +66,9 @@ def workspace_middleware(
         if body.get("type") == "event_callback" and event.get("type") in UNINSTALLED:
             await next()  # the workspace may be gone already: its listener needs none
             return None
-        workspace = await workspaces.get(tenant_of_request(context))
+        tenant = tenant_of_request(context)
+        # Bolt's authorize made (or checked) the world for this request: no second read.
+        workspace = (workspaces.kept(tenant) if tenant else None) or await workspaces.get(tenant)
         if workspace is None:
             log.warning("workspace.unknown team=%s: the request is dropped", context.team_id)
             return BoltResponse(status=200, body="")
