@@ -116,12 +116,14 @@ def build_deps(
     *,
     api_key: str | None = None,
     tenant: str | None = None,
+    installed: dict[str, Any] | None = None,
     inflight: InFlight | None = None,
 ) -> Deps:
     """A workspace's collaborators, each given what it needs when it is made: THE Browser Use
     client (its key, and its timeouts, budget and retry policy from the settings), and the
     tracker with the Slack side it reports to. With many workspaces, `store` is the workspace's
-    view, `api_key` its key (None: not connected yet), and the work in flight the process's."""
+    view, `api_key` its key (None: not connected yet), `installed` its stored installation (whose
+    tasks they are), and the work in flight the process's."""
     timers = settings.timers
     if api_key is None and settings.browser_use_api_key is not None:
         api_key = settings.browser_use_api_key.get_secret_value()
@@ -140,6 +142,7 @@ def build_deps(
             browser_use,
             store,
             SlackPace(limits(settings.slack_updates_per_minute, settings.slack_posts_per_minute)),
+            installed=installed,
         ),
         poll_interval=settings.poll_interval,
         max_poll_interval=timers.poll_ceiling,
@@ -218,6 +221,7 @@ def build_workspaces(
             client,
             api_key=found.api_key,
             tenant=found.tenant,
+            installed=found.installation,
             inflight=inflight,
         )
         await deps.refresh_policy()

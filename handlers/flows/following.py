@@ -55,11 +55,16 @@ class SlackTaskSink:
         browser_use: BrowserUseClient,
         store: Store,
         pace: SlackPace | None = None,
+        *,
+        installed: dict[str, Any] | None = None,
     ):
         self.client = client
         self.browser_use = browser_use
         self.store = store
-        self.team_id: str | None = None  # learned from auth.test at start-up
+        # The workspace whose tasks these are: from its stored installation (many workspaces:
+        # None for an org-wide one, any team of the enterprise), else learned from `auth.test`.
+        self.installed = installed
+        self.team_id: str | None = installed["team_id"] if installed else None
         self.pace = pace or SlackPace()
 
     @property
@@ -73,7 +78,10 @@ class SlackTaskSink:
         await self.pace.close()
 
     async def ready(self) -> None:
-        """Learn this app's workspace (`auth.test`): only its tasks are followed."""
+        """Learn this app's workspace (`auth.test`, unless its installation says): only its
+        tasks are followed."""
+        if self.installed is not None:
+            return
         try:
             self.team_id = str((await self.client.auth_test())["team_id"])
         except SLACK_ERRORS as exc:
