@@ -147,6 +147,7 @@ def build_deps(
         poll_interval=settings.poll_interval,
         max_poll_interval=timers.poll_ceiling,
         follow_lease=settings.follow_lease_seconds,
+        report_lease=settings.report_lease_seconds,
         status_refresh=settings.status_refresh_seconds,
         watch=timers.watch,
         sweep_floor=timers.sweep_floor,

@@ -160,6 +160,9 @@ class Settings(BaseModel):
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
     # A process that stops renewing its lease on a task is taken over after this many seconds.
     follow_lease_seconds: float = 30.0
+    # A process's claim on posting a task's result lasts this long, renewed while the result
+    # waits its turn in Slack's pace; a process that dies is taken over once it runs out.
+    report_lease_seconds: float = 120.0
     # How often each process says it is alive (and re-takes its share of the request budget).
     heartbeat_seconds: float = 5.0
     # How often a running task's "is browsing…" status is sent again (Slack drops it after 120 s).
@@ -332,6 +335,7 @@ def load_settings(
             "DEFAULT_ALLOWED_DOMAINS and FORCED_ALLOWED_DOMAINS empty, or the engine v2"
         )
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
+    report_lease = number("REPORT_LEASE_SECONDS", 1, 3600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
     updates_per_minute = number("SLACK_UPDATES_PER_MINUTE", 1, 10_000)
@@ -399,6 +403,7 @@ def load_settings(
         min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),
         follow_lease_seconds=follow_lease or 30.0,
+        report_lease_seconds=report_lease or 120.0,
         heartbeat_seconds=heartbeat or 5.0,
         status_refresh_seconds=status_refresh or 90.0,
         slack_updates_per_minute=updates_per_minute or 50.0,

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -486,6 +487,14 @@ class Owed:
     team: str = ""
     task_id: str | None = None
     attempts: int = 0
+
+
+class Claim(Enum):
+    """A claim on posting a task's result, as won: nobody held it (or this process did), or
+    its holder let it run out (it died, or stalled), perhaps after posting the result."""
+
+    HELD = "held"
+    TAKEN_OVER = "taken over"
 
 
 class StoreUnavailable(Exception):
@@ -1116,10 +1125,32 @@ class Store:
             return None
         return (row.progress or "").split("@")[0] != step
 
-    async def claim_report(self, task_id: str, seconds: float) -> bool:
-        """Become the one process that posts `task_id`'s result. The claim is a lease: if this
-        process dies before `reported`, another claims it once `seconds` have passed."""
-        return await self._lease(task_id, tasks.c.report_owner, tasks.c.report_until, seconds)
+    async def claim_report(self, task_id: str, seconds: float) -> Claim | None:
+        """Become (or stay) the one process that posts `task_id`'s result, for `seconds`; None
+        when the task is reported, unknown, or another process's claim has not run out. The
+        claim is a lease: if this process dies before `reported`, another takes it over once
+        `seconds` have passed (`Claim.TAKEN_OVER`: the result may be posted already)."""
+        now = self.clock()
+        holder, until = tasks.c.report_owner, tasks.c.report_until
+        claims = (
+            (Claim.HELD, or_(holder.is_(None), holder == self.owner)),
+            (Claim.TAKEN_OVER, until < now),
+        )
+        async with self._begin() as conn:
+            for claim, free in claims:
+                result = await conn.execute(
+                    update(tasks)
+                    .where(
+                        self._ours(tasks),
+                        tasks.c.task_id == task_id,
+                        tasks.c.reported_at.is_(None),
+                        free,
+                    )
+                    .values(report_owner=self.owner, report_until=now + seconds)
+                )
+                if result.rowcount == 1:
+                    return claim
+        return None
 
     async def reported(self, task_id: str, status: str) -> None:
         now = self.clock()

@@ -15,8 +15,9 @@ Which process does what is the store's to decide, never this process's memory:
 - one process polls a watched task: the one holding its follow lease, renewed at every poll; a
   lease that runs out (its process died) is taken over by another process's housekeeping;
 - one process sweeps: the one holding the sweep's lease;
-- one process reports a task's end: the one whose report claim wins; a claim whose process died
-  expires, and the report is made by another;
+- one process reports a task's end: the one whose report claim wins, renewed while the result
+  waits for Slack; a claim whose process died expires, and the report is made by another, which
+  first looks for the result in the thread (the dead one may have posted it);
 - each live process takes its share of the request budget (its heartbeat counts it).
 """
 
@@ -33,7 +34,7 @@ from typing import Protocol
 
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
 from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute, TaskView
-from bot.store import Store, StoreUnavailable, TaskRecord
+from bot.store import Claim, Store, StoreUnavailable, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ RESUME_RUNNING_WITHIN = timedelta(days=1)
 RESUME_ENDED_WITHIN = timedelta(hours=6)
 RESUME_MAX_PAGES = 10
 MAX_REPORT_TRIES = 10
-# Posting a result (and its files) takes seconds; a claim older than this is a dead process's.
+# A claim on posting a result lasts this long unless renewed: the claiming process renews it
+# while the result waits for Slack, so a claim this old is a dead (or stuck) process's.
 REPORT_LEASE_SECONDS = 120.0
 # Request keys (one task per Slack request) are kept this long; Slack retries within minutes.
 REQUEST_KEYS_KEPT_SECONDS = 24 * 3600.0
@@ -64,6 +66,11 @@ class ReportLater(Exception):
     announced yet): the report is released and made again at a read a little later."""
 
 
+class ClaimLost(Exception):
+    """This process's claim on reporting a task ran out and another process holds it now (this
+    process was stalled past the lease): the report is left to that one."""
+
+
 class TaskSink(Protocol):
     """Where news of a task goes. Both calls must be safe to repeat."""
 
@@ -75,7 +82,10 @@ class TaskSink(Protocol):
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
         """The task moved (`new_step`), or only its live status is due to be sent again."""
 
-    async def finished(self, task: TaskView, record: TaskRecord) -> None: ...
+    async def finished(
+        self, task: TaskView, record: TaskRecord, *, maybe_posted: bool = False
+    ) -> None:
+        """Post the result, unless it is there already (looked for when `maybe_posted`)."""
 
     @property
     def waiting(self) -> int:
@@ -99,6 +109,7 @@ class Tracker:
         max_poll_interval: float = 15.0,
         progress_every: float | None = None,
         follow_lease: float = 30.0,
+        report_lease: float = REPORT_LEASE_SECONDS,
         status_refresh: float = 90.0,
         watch: float = 120.0,
         watch_most: int = WATCH_MOST,
@@ -113,6 +124,7 @@ class Tracker:
         # The lease outlives the longest wait between two polls, or a live follower would lose it.
         self.max_poll_interval = min(max_poll_interval, follow_lease / 2, status_refresh / 3)
         self.follow_lease = follow_lease
+        self.report_lease = report_lease
         # How often the status message shows the agent's latest step.
         self.progress_every = progress_every or 3 * poll_interval
         # A running task's progress is passed on at least this often, even without a new step:
@@ -309,19 +321,49 @@ class Tracker:
         return engine
 
     async def _report(self, task: TaskView, record: TaskRecord) -> None:
-        if not await self.store.claim_report(task.id, REPORT_LEASE_SECONDS):
+        claim = await self.store.claim_report(task.id, self.report_lease)
+        if claim is None:
             return  # another process reports it (or has)
         # Read again once claimed: a status message stored since is edited by this report (one
         # stored after it is edited by whoever stored it: `Store.set_status_message`).
         record = await self.store.task(task.id) or record
+        # A claim taken over from a process that died may have died just after posting.
+        report = self.sink.finished(task, record, maybe_posted=claim is Claim.TAKEN_OVER)
         try:
-            await self.sink.finished(task, record)
+            await self._holding_claim(task.id, report)
+        except ClaimLost:
+            log.warning("task.report_lost task_id=%s: another process reports it", task.id)
+            return
         except BaseException:
             await self.store.release_report(task.id)
             raise
         await self.store.reported(task.id, task.status)
         self._later.pop(task.id, None)
         log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
+
+    async def _holding_claim(self, task_id: str, report: Awaitable[None]) -> None:
+        """Make `report` while renewing this process's claim on it: a result waits its turn in
+        Slack's pace (a busy channel after a deploy: minutes), and a claim left to run out
+        meanwhile was taken by another process, which posted the same result again. Raises
+        `ClaimLost` (the report cancelled) if another process holds the claim after all."""
+        job = asyncio.ensure_future(report)
+        try:
+            while True:
+                done, _ = await asyncio.wait({job}, timeout=self.report_lease / 3)
+                if done:
+                    return job.result()
+                try:
+                    held = await self.store.claim_report(task_id, self.report_lease)
+                except StoreUnavailable as exc:
+                    # Not known to be lost: renewed again at the next turn, or it runs out.
+                    log.error("store.unreachable task_id=%s error=%s", task_id, exc.reason)
+                    continue
+                if not held:
+                    raise ClaimLost(task_id)
+        finally:
+            if not job.done():
+                job.cancel()
+                await asyncio.gather(job, return_exceptions=True)
 
     async def _recover(self, task: TaskView) -> TaskRecord | None:
         """A task of this app the store does not know (the store was lost, or a webhook beat the

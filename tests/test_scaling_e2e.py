@@ -228,3 +228,46 @@ def test_a_stopped_process_hands_its_tasks_to_the_other(
         took = max(results(slack, t)[0].at for t in ids) - stopped
         assert took < 3 + 0.5 + 3, f"the results took {took:.1f} s after the stop"
         assert "tracker.resumed" in second.logs() or "task.finished" in second.logs()
+
+
+# A busy channel: each process may post a result there every 3 s (Slack's pace, shared), so the
+# last of six results waits far longer than a claim on posting it lasts unless renewed; and the
+# follow leases run out as fast, so the other process reads the same ended tasks meanwhile.
+BUSY_CHANNEL = {
+    "SLACK_POSTS_PER_MINUTE": "40",
+    "REPORT_LEASE_SECONDS": "1.5",
+    "FOLLOW_LEASE_SECONDS": "1.5",
+    "HEARTBEAT_SECONDS": "0.3",
+}
+
+
+@pytest.mark.parametrize("how", ["no restart", "SIGTERM", "SIGKILL"])
+def test_results_waiting_their_turn_in_a_busy_channel_are_posted_once(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database_url: str, how: str
+) -> None:
+    """Results queued behind Slack's pace stay their process's until posted (a deploy, or a busy
+    channel, doubles nothing); one stopped with results queued hands them to the other, which
+    posts each once; killed, its claims run out and the other posts each result it finds missing
+    from the thread (those it was posting at that instant are there already)."""
+    with two_processes(slack, browser_use, tmp_path, database_url, **BUSY_CHANNEL) as apps:
+        (first, first_sender), (second, _) = apps
+        for i in range(6):
+            first_sender.command(f"Compare offer number {i}")
+        created = wait_for(lambda: browser_use.created[5:] and browser_use.created, 10, "tasks")
+        ids = [task.id for task in created]
+        wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+        for task_id in ids:
+            browser_use.finish(task_id)
+        if how != "no restart":
+            # The first results are out: the rest are claimed and wait in line.
+            wait_for(lambda: sum(bool(results(slack, t)) for t in ids) >= 2, 10, "two results")
+            assert first.proc is not None
+            (first.proc.terminate if how == "SIGTERM" else first.proc.kill)()
+            first.proc.wait(10)
+        wait_for(lambda: all(results(slack, t) for t in ids), 40, "every result")
+        time.sleep(2 * float(BUSY_CHANNEL["REPORT_LEASE_SECONDS"]))  # any claim left runs out
+        for _, sender in apps:
+            sender.settle()  # a stopped one has nothing to settle
+    assert [len(results(slack, t)) for t in ids] == [1] * len(ids)
+    if how != "no restart":  # what the first had claimed, the second posted
+        assert any(f"task.finished task_id={t}" in second.logs() for t in ids), second.logs()

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from bot.store import (
     MIGRATIONS,
+    Claim,
     FollowUp,
     Store,
     TaskRecord,
@@ -80,13 +81,15 @@ def test_one_task_per_request_id(database_url: str) -> None:
 def test_one_process_reports_a_result_and_a_dead_ones_claim_runs_out(database_url: str) -> None:
     async def test(one: Store, two: Store, clock: Clock) -> None:
         await one.add_task(record())
-        wins = await asyncio.gather(*(s.claim_report("t-1", 60) for s in [one, two] * 10))
+        claims = await asyncio.gather(*(s.claim_report("t-1", 60) for s in [one, two] * 10))
+        wins = [claim is Claim.HELD for claim in claims]
         assert sum(wins) == 10 and all(wins[i] == wins[0] for i in range(0, 20, 2))
         winner, loser = (one, two) if wins[0] else (two, one)
         clock.now += 59
         assert not await loser.claim_report("t-1", 60)  # the winner may still be posting
-        clock.now += 2  # it died: its claim ran out
-        assert await loser.claim_report("t-1", 60)
+        clock.now += 2  # it died: its claim ran out, perhaps after it posted
+        assert await loser.claim_report("t-1", 60) is Claim.TAKEN_OVER
+        assert await loser.claim_report("t-1", 60) is Claim.HELD  # renewed
         await loser.reported("t-1", "finished")
         clock.now += 1000
         assert not await winner.claim_report("t-1", 60)

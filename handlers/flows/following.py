@@ -151,15 +151,19 @@ class SlackTaskSink:
             key = ("thread", route.channel, thread_ts)
             self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
 
-    async def finished(self, task: TaskView, record: TaskRecord) -> None:
+    async def finished(
+        self, task: TaskView, record: TaskRecord, *, maybe_posted: bool = False
+    ) -> None:
         """Post the result. Called once per task (the store's report claim decides by whom);
-        raises when the result could not be posted, so the claim is released and tried again."""
+        raises when the result could not be posted, so the claim is released and tried again.
+        `maybe_posted`: a process that died held the claim; its result is looked for first."""
         if await self.store.owes_task(task.id):
             raise ReportLater("its thread is not announced yet (Slack was down)")
         route = record.route
         thread = None
-        if record.recovered:
-            # Found again after the store was lost: its result may be in the thread already.
+        if record.recovered or maybe_posted:
+            # Found again after the store was lost, or its reporter died: the result may be in
+            # the thread already (its message metadata names the task).
             thread = await self._thread(route)
             if self._find_message(thread, MetadataEvent.TASK_RESULT, task.id):
                 log.info("task.already_reported task_id=%s", task.id)
