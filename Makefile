@@ -1,41 +1,57 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Every install is `uv sync` from uv.lock, as on Heroku and in the Dockerfile: the same versions
+# everywhere, and `--locked` refuses a lock that no longer matches pyproject.toml (add a
+# dependency, then `make lock`). uv itself comes from PyPI, into a folder of its own.
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+# The machine's Python, never one uv would download.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench lock dev clean
 
-# The venv is rebuilt only when the dependencies change.
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
-run: $(STAMP)
+# The app's dependencies alone (the dev tools are removed if an earlier `make test` added them).
+run: $(UV)
+	$(UV) sync --locked --no-dev --quiet
 	$(BIN)/python -m bot
+
+# Everything, dev tools included: what the tests, the linters and the benchmarks need.
+dev: $(UV)
+	$(UV) sync --locked --quiet
 
 # The repo's modules compiled once, up front: where PYTHONDONTWRITEBYTECODE is set (CI), each of
 # the run's processes (the workers, the test forker, a real `python -m bot`) compiled them again.
-test: $(STAMP)
+# The deploy smoke test (tests/test_deploy.py) installs from the lock into a fresh environment
+# and runs the Procfile's commands: it adds about half a minute, spent beside the others.
+test: dev
 	$(BIN)/python -m compileall -q bot handlers tests
 	$(BIN)/python -m pytest -n 4 --dist worksteal
 
-lint: $(STAMP)
+lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# After changing the dependencies in pyproject.toml: the lock again, changing no other pin.
+lock: $(UV)
+	$(UV) lock
+
 # The commands' acks and creates, then following many running tasks (bench/follow.py), then
 # two workspaces on two processes, each with its own Browser Use project (bench/workspaces.py).
-bench: $(STAMP)
+bench: dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.follow $(FOLLOW_ARGS)
 	$(BIN)/python -m bench.workspaces $(WORKSPACES_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	rm -rf $(VENV) .uv .pytest_cache .ruff_cache .mypy_cache *.egg-info
