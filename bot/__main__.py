@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_settings, load_store_settings
+from bot.logs import configure
 
 USAGE = "usage: python -m bot [migrate | keygen | rekey]"
 
@@ -27,37 +27,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args == ["rekey"]:
         return rekey()
+    if args == ["migrate"]:
+        return migrate()
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # A live view link is masked in every log line, whichever library logs it.
-    from bot.redact import install
-
-    install()
-    if settings.log_level != "DEBUG":
-        # httpx logs every URL at INFO, presigned download links (credentials) included.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-    # aiosqlite logs every statement with its values at DEBUG, a workflow token among them.
-    logging.getLogger("aiosqlite").setLevel(logging.INFO)
-    # httpcore traces each step of every HTTP request at DEBUG (ten lines a request), which
-    # buried the app's, Bolt's and the Slack SDK's own DEBUG lines; httpx's line per request
-    # (its URL and status) stays.
-    logging.getLogger("httpcore").setLevel(logging.INFO)
-    if args == ["migrate"]:
-        from bot.store import main_migrate
-
-        asyncio.run(main_migrate(settings.database_url.get_secret_value()))
-        return 0
+    configure(settings.log_level, settings.log_format)
     from bot.server import run  # the app itself: imported once the settings are known good
 
     asyncio.run(run(settings))
+    return 0
+
+
+def migrate() -> int:
+    """The store's schema brought up to date: only the database is needed (a release phase may
+    run before the Slack and Browser Use variables are set)."""
+    try:
+        url, level, fmt = load_store_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure(level, fmt)
+    from bot.store import main_migrate
+
+    asyncio.run(main_migrate(url))
     return 0
 
 

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import Settings
 from bot.deps import Deps, InFlight, new_reference
+from bot.health import StoreHealth
 from bot.janitor import SessionJanitor
 from bot.models import SessionView, SlackRoute
 from bot.scheduler import Scheduler
@@ -460,14 +461,21 @@ def build_web_app(
         )
         return await to_aiohttp_response(bolt_response)
 
+    store_health = StoreHealth(workspaces.store)
+
     async def health(_: web.Request) -> web.Response:
+        # 503 while the store is out of reach: the process can start and report nothing.
         # `in_flight`: the work still running after its ack (starts, clicks, answers). Zero
         # means the process has nothing left to say for what it was sent: a deploy can drain
         # on it. `reading`: reads of a task under way, which may still post its progress or
         # its result (a deploy need not wait: the next process reads again). The tests wait
         # for both to be zero instead of sleeping.
+        ok = await store_health.ok()
         reading = sum(w.deps.tracker.reading for w in workspaces.all())
-        return web.json_response({"ok": True, "in_flight": inflight.count, "reading": reading})
+        answer: dict[str, Any] = {"ok": ok, "in_flight": inflight.count, "reading": reading}
+        if not ok:
+            answer["store"] = "unreachable"
+        return web.json_response(answer, status=200 if ok else 503)
 
     async def browser_use_webhook(request: web.Request) -> web.Response:
         # With many workspaces there is none: webhooks are set per Browser Use project.

@@ -9,6 +9,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from bot.logs import FORMATS, LEVELS
 from bot.models import KNOWN_LLMS, is_domain_pattern
 from bot.sealed import Sealer, SealError
 from bot.store import DEFAULT_DATABASE_URL, database_url
@@ -124,6 +125,8 @@ class Settings(BaseModel):
     default_max_steps: int | None = None
     default_allowed_domains: tuple[str, ...] = ()
     log_level: str = "INFO"
+    # "text" (a line of text) or "json" (one JSON object a line): `bot.logs`.
+    log_format: str = "text"
     admin_user_ids: frozenset[str] = frozenset()
     # Access and limits an admin sets; empty means no limit.
     allowed_user_ids: frozenset[str] = frozenset()
@@ -196,6 +199,44 @@ def _read_environment(env: Mapping[str, str] | None, dotenv_path: Path | None) -
         merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     merged.update(os.environ if env is None else env)
     return {k: v.strip() for k, v in merged.items() if v and v.strip()}
+
+
+def _logging(values: Mapping[str, str], problems: list[str]) -> tuple[str, str]:
+    """(LOG_LEVEL, LOG_FORMAT), each checked; a bad one is a problem, and the default stands."""
+    level = values.get("LOG_LEVEL", "INFO").upper()
+    if level not in LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(LEVELS)}")
+        level = "INFO"
+    fmt = values.get("LOG_FORMAT", "text").lower()
+    if fmt not in FORMATS:
+        problems.append(f"LOG_FORMAT must be {' or '.join(FORMATS)}")
+        fmt = "text"
+    return level, fmt
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError(
+            "Cannot start Browser Use for Slack:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+            + "\nSet them in the environment or in .env (see .env.example)."
+        )
+
+
+def load_store_settings(
+    env: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> tuple[str, str, str]:
+    """(DATABASE_URL, LOG_LEVEL, LOG_FORMAT): all `python -m bot migrate` (a release phase, with
+    only the database to reach) needs, or `ConfigError`."""
+    values = _read_environment(env, dotenv_path)
+    problems: list[str] = []
+    level, fmt = _logging(values, problems)
+    try:
+        url = database_url(values.get("DATABASE_URL"))
+    except ValueError as exc:
+        problems.append(str(exc))
+    _refuse(problems)
+    return url, level, fmt
 
 
 def load_secrets_settings(
@@ -334,6 +375,7 @@ def load_settings(
             "DEFAULT_ENGINE=v4 (accurate mode) cannot keep tasks to allowed domains: leave "
             "DEFAULT_ALLOWED_DOMAINS and FORCED_ALLOWED_DOMAINS empty, or the engine v2"
         )
+    log_level, log_format = _logging(values, problems)
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     report_lease = number("REPORT_LEASE_SECONDS", 1, 3600)
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
@@ -349,12 +391,7 @@ def load_settings(
         if name in values and not values[name].startswith(("http://", "https://")):
             problems.append(f"{name} must start with http:// or https://")
 
-    if problems:
-        raise ConfigError(
-            "Cannot start Browser Use for Slack:\n"
-            + "\n".join(f"  - {p}" for p in problems)
-            + "\nSet them in the environment or in .env (see .env.example)."
-        )
+    _refuse(problems)
 
     def secret(name: str) -> SecretStr | None:
         return SecretStr(values[name]) if name in values else None
@@ -381,7 +418,8 @@ def load_settings(
         default_llm=values.get("DEFAULT_LLM") or (allowed_llms[0] if allowed_llms else None),
         default_max_steps=default_max_steps,
         default_allowed_domains=tuple(domain_lists["DEFAULT_ALLOWED_DOMAINS"]),
-        log_level=values.get("LOG_LEVEL", "INFO").upper(),
+        log_level=log_level,
+        log_format=log_format,
         admin_user_ids=frozenset(_ids(values.get("ADMIN_USER_IDS", ""))),
         allowed_user_ids=frozenset(_ids(values.get("ALLOWED_USER_IDS", ""))),
         allowed_channel_ids=frozenset(_ids(values.get("ALLOWED_CHANNEL_IDS", ""))),

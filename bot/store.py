@@ -607,6 +607,11 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        """One round trip to the database (`/healthz`); `StoreUnavailable` if it is out of reach."""
+        async with self._connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
     async def migrate(self) -> None:
         """Bring the schema up to date (`bring_up_to_date`). Two processes starting at once on
         PostgreSQL queue on an advisory lock; the second finds the schema current and does

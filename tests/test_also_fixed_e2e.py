@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.deps import Failure, InFlight
 from handlers.errors import STORE_UNREACHABLE, internal_error_text
@@ -15,6 +17,7 @@ from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.fakes.tcp_proxy import TcpProxy
 from tests.slack_requests import SlackSender
 from tests.test_conversations_e2e import first_task, mention
 
@@ -133,3 +136,42 @@ def test_queueing_a_follow_up_is_answered_before_anything_is_posted(
     browser_use.finish(second.id)
     wait_for(lambda: [c for c in slack.in_thread(first.ts) if c.args.get("metadata")], 5, "results")
     assert LOOPBACK.get(f"{sender.app_url}/healthz").status_code == 200
+
+
+@pytest.mark.slow
+def test_healthz_says_503_while_the_store_is_out_of_reach_and_200_once_it_is_back(
+    own_app: OwnApp, postgres_server: str, tmp_path: Path
+) -> None:
+    """The platform routes to, and keeps, only a process that can reach its store."""
+    database = make_url(databases.fresh_database(postgres_server))
+    folder = tmp_path / "pg"  # where the app finds PostgreSQL's socket: the proxy's
+    folder.mkdir()
+    socket_dir = database.query.get("host")
+    if isinstance(socket_dir, str):
+        name = f".s.PGSQL.{database.port or 5432}"
+        proxy = TcpProxy(f"{socket_dir}/{name}", str(folder / name)).start()
+        proxied = database.update_query_dict({"host": str(folder)})
+    else:
+        proxy = TcpProxy((database.host or "127.0.0.1", database.port or 5432)).start()
+        proxied = database.set(host="127.0.0.1", port=proxy.port)
+    through_proxy = proxied.render_as_string(hide_password=False)
+    try:
+        with own_app(DATABASE_URL=through_proxy) as (process, _):
+            health = f"{process.url}/healthz"
+            assert LOOPBACK.get(health).status_code == 200
+            proxy.cut()
+            cut = wait_for(lambda: unhealthy(health), 10, "a 503")
+            assert cut["store"] == "unreachable" and cut["ok"] is False
+            proxy.restore()
+            wait_for(lambda: LOOPBACK.get(health).status_code == 200, 10, "a 200 again")
+        logs = process.logs()
+        assert "store.health ok=false" in logs and "store.health ok=true" in logs
+        assert "Traceback" not in logs.split("store.health ok=false")[1].split("ok=true")[0]
+    finally:
+        proxy.stop()
+
+
+def unhealthy(url: str) -> dict[str, object] | None:
+    """`/healthz`'s answer when it is a 503."""
+    answer = LOOPBACK.get(url)
+    return answer.json() if answer.status_code == 503 else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,53 @@ def test_admin_defaults_are_read_and_checked(tmp_path: Path) -> None:
     assert "DEFAULT_LLM 'gpt-5000'" in message
     assert "DEFAULT_MAX_STEPS must be a whole number from 1 to 10000" in message
     assert "DEFAULT_ALLOWED_DOMAINS must be domains" in message
+
+
+@pytest.mark.slow
+def test_a_bad_log_level_is_named_with_the_others_not_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "verbose"},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in result.stderr
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr  # every problem at once
+
+
+def test_log_format_is_text_or_json(tmp_path: Path) -> None:
+    assert load_settings({**FULL, "LOG_FORMAT": "JSON"}, tmp_path / ".env").log_format == "json"
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be text or json"):
+        load_settings({**FULL, "LOG_FORMAT": "logfmt"}, tmp_path / ".env")
+
+
+def test_migrate_needs_only_the_database(tmp_path: Path) -> None:
+    """A release phase runs before the app's other variables are set; it reaches only the
+    store. Its own mistakes are still named."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    database = f"sqlite:///{tmp_path}/release.db"
+    ran = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DATABASE_URL": database, "LOG_FORMAT": "json"},
+    )
+    assert ran.returncode == 0, ran.stderr
+    (line,) = [json.loads(line) for line in ran.stderr.splitlines() if "store.migrated" in line]
+    assert line["event"] == "store.migrated" and line["level"] == "INFO"
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DATABASE_URL": "nonsense", "LOG_LEVEL": "loud"},
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "DATABASE_URL must look like" in refused.stderr and "LOG_LEVEL" in refused.stderr
