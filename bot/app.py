@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import Settings
 from bot.deps import Deps, InFlight, new_reference
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 WEBHOOK_PATH = "/browser-use/webhook"
 # Slack's payloads are small; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
@@ -338,6 +340,11 @@ def build_app(settings: Settings, workspaces: Workspaces, slack_client: AsyncWeb
     return app
 
 
+# Old rows are looked for this often, by whichever process holds the lease.
+RETENTION_LEASE = "retention"
+RETENTION_EVERY_SECONDS = 3600.0
+
+
 def build_janitor(workspace: Workspace) -> SessionJanitor:
     """Closes idle thread sessions; the thread is told."""
     deps, client = workspace.deps, workspace.client
@@ -376,12 +383,26 @@ async def look_after(workspace: Workspace, interval: float, live: int | None = N
         await logins.close_overdue(deps, client)
 
 
+async def forget_old(store: Store, settings: Settings) -> None:
+    """What is past the retention period deleted (`Store.forget_old`), by one process an hour."""
+    if not await store.claim_lease(RETENTION_LEASE, RETENTION_EVERY_SECONDS):
+        return  # another process does it this hour
+    gone = await store.forget_old(settings.retention_days * 86400)
+    if any(gone.values()):
+        log.info("store.forgot %s", " ".join(f"{name}={n}" for name, n in gone.items()))
+
+
 async def keep_house(workspaces: Workspaces, settings: Settings) -> None:
     """Forever, every heartbeat: the workspaces this process serves (with many, each one
-    installed, so some process looks after each), then each looked after."""
+    installed, so some process looks after each), then each looked after; once an hour, what
+    is older than the retention period deleted."""
     interval = settings.heartbeat_seconds
+    retention_due = 0.0
     while True:
         try:
+            if time.monotonic() >= retention_due:
+                retention_due = time.monotonic() + RETENTION_EVERY_SECONDS
+                await forget_old(workspaces.store, settings)
             live = None
             if workspaces.many:
                 # Once for all the workspaces this process serves: it says it is alive, finds
@@ -451,13 +472,15 @@ def build_web_app(
         body = bolt_request.body
         # One line per Slack request: what it was and who from, never its text.
         user, channel = request_who(body)
+        kind, took = request_kind(body), time.perf_counter() - started
+        metrics.ACK_SECONDS.labels(kind.split(":")[0]).observe(took)
         log.info(
             "slack.request kind=%s user=%s channel=%s status=%d ms=%.1f",
-            request_kind(body),
+            kind,
             user,
             channel,
             bolt_response.status,
-            (time.perf_counter() - started) * 1000,
+            took * 1000,
         )
         return await to_aiohttp_response(bolt_response)
 
@@ -504,6 +527,24 @@ def build_web_app(
             deps.inflight.spawn(lambda: deps.tracker.refresh(task_id))
         return web.json_response({"ok": True})
 
+    async def metrics_page(request: web.Request) -> web.Response:
+        token = settings.metrics_token
+        assert token is not None
+        if not metrics.authorized(request.headers.get("Authorization"), token.get_secret_value()):
+            return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+
+        async def gauges() -> dict[str, float]:
+            read = await workspaces.store.gauges()
+            if not workspaces.many:  # the deployment's one workspace, connected by its key
+                read["installed"] = read["connected"] = 1.0
+            return read
+
+        try:
+            page, content_type = await metrics.exposition(gauges)
+        except StoreUnavailable:
+            return web.Response(status=503, text="the store is out of reach")
+        return web.Response(body=page, headers={"Content-Type": content_type})
+
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     if slack_routes:
         # Never in Socket Mode: its requests are not signed, so Bolt does not check signatures.
@@ -525,4 +566,6 @@ def build_web_app(
         web_app.router.add_get(INSTALL_PATH, install)
         web_app.router.add_get(OAUTH_REDIRECT_PATH, oauth_redirect)
     web_app.router.add_get(HEALTH_PATH, health)
+    if settings.metrics_token is not None:  # never served to whoever asks
+        web_app.router.add_get(METRICS_PATH, metrics_page)
     return web_app

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from bot import metrics
+from bot.metrics import resource_of
 from bot.models import (
     V4_STATUS,
     Account,
@@ -249,14 +251,20 @@ class RequestBudget:
     async def acquire(
         self, *, background: bool = False, priority: Priority = Priority.POLL
     ) -> None:
-        if background:
-            await self._background(priority)
-            return
-        self.urgent_waiting += 1
+        began = self._clock()
         try:
-            await self._take()
+            if background:
+                await self._background(priority)
+                return
+            self.urgent_waiting += 1
+            try:
+                await self._take()
+            finally:
+                self.urgent_waiting -= 1
         finally:
-            self.urgent_waiting -= 1
+            waited = self._clock() - began
+            if waited > 0:
+                metrics.BUDGET_WAIT.labels("background" if background else "person").inc(waited)
 
     async def _background(self, priority: Priority) -> None:
         """Wait asleep until this read leads the queue (by priority, then arrival), then look at
@@ -369,7 +377,9 @@ class BrowserUseClient:
     async def start(self, request: CreateTaskRequest) -> TaskCreated:
         """A task on the request's engine: `POST /tasks`, or v4's `POST /runs`."""
         if not request.accurate:
-            return await self.create_task(request)
+            created = await self.create_task(request)
+            metrics.TASKS_STARTED.labels("v2").inc()
+            return created
         secrets = [s.get_secret_value() for s in (request.secrets or {}).values()]
         try:
             response = await self._request(
@@ -386,7 +396,9 @@ class BrowserUseClient:
             raise InvalidRequestError(
                 "accurate_unavailable", status=403, detail=exc.detail
             ) from None
-        return self._parse(response, TaskCreated)
+        created = self._parse(response, TaskCreated)
+        metrics.TASKS_STARTED.labels("v4").inc()
+        return created
 
     async def read(
         self,
@@ -631,14 +643,17 @@ class BrowserUseClient:
                     **kw,
                 )
             except (UpstreamTimeout, NetworkError):
+                metrics.BROWSER_USE_REQUESTS.labels(method, resource_of(path), "error").inc()
                 if not idempotent or last:
                     raise
                 await self._sleep(self.retry.wait(attempt))
                 continue
+            answer = metrics.answer_of(response.status_code)
+            metrics.BROWSER_USE_REQUESTS.labels(method, resource_of(path), answer).inc()
             log.info(
                 "browser_use.request method=%s path=%s status=%s ms=%.0f attempt=%d",
                 method,
-                path.split("/")[0],
+                resource_of(path),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 attempt,

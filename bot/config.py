@@ -166,6 +166,10 @@ class Settings(BaseModel):
     # A process's claim on posting a task's result lasts this long, renewed while the result
     # waits its turn in Slack's pace; a process that dies is taken over once it runs out.
     report_lease_seconds: float = 120.0
+    # Tasks reported longer ago than this are deleted from the store (and with them Run again).
+    retention_days: float = 30.0
+    # `GET /metrics` is served to whoever sends this as a bearer token; unset, not at all.
+    metrics_token: SecretStr | None = None
     # How often each process says it is alive (and re-takes its share of the request budget).
     heartbeat_seconds: float = 5.0
     # How often a running task's "is browsing…" status is sent again (Slack drops it after 120 s).
@@ -378,6 +382,9 @@ def load_settings(
     log_level, log_format = _logging(values, problems)
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
     report_lease = number("REPORT_LEASE_SECONDS", 1, 3600)
+    retention_days = number("RETENTION_DAYS", 1, 3650)
+    if "METRICS_TOKEN" in values and len(values["METRICS_TOKEN"]) < 16:
+        problems.append("METRICS_TOKEN must be at least 16 characters (a random string)")
     heartbeat = number("HEARTBEAT_SECONDS", 0.1, 60)
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
     updates_per_minute = number("SLACK_UPDATES_PER_MINUTE", 1, 10_000)
@@ -442,6 +449,8 @@ def load_settings(
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),
         follow_lease_seconds=follow_lease or 30.0,
         report_lease_seconds=report_lease or 120.0,
+        retention_days=retention_days or 30.0,
+        metrics_token=secret("METRICS_TOKEN"),
         heartbeat_seconds=heartbeat or 5.0,
         status_refresh_seconds=status_refresh or 90.0,
         slack_updates_per_minute=updates_per_minute or 50.0,

@@ -12,6 +12,7 @@ import signal
 import aiohttp
 from aiohttp import web
 
+from bot import metrics
 from bot.app import (
     build_app,
     build_slack_client,
@@ -33,7 +34,10 @@ SHUTDOWN_GRACE_SECONDS = 25.0
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     # One connection pool for every Slack call. A small one: in a burst, reusing 32 warm
     # connections costs less than opening a new one per post (py-spy: 8% in sock_connect).
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=32),
+        trace_configs=[metrics.slack_tracing(settings.slack_api_url)],
+    )
     database = settings.database_url.get_secret_value()
     store = await Store.open(database)
     log.info("store.ready url=%s", describe(database))

@@ -53,6 +53,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     union,
     update,
 )
@@ -70,6 +71,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+# Old rows are deleted this many at a time (`forget_old`): short transactions, short locks.
+RETENTION_BATCH = 500
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The `settings` row of the workspace's own settings (the others are channels, by their ID).
 WORKSPACE_SCOPE = "workspace"
@@ -648,6 +651,54 @@ class Store:
                 )
             )
         return int(gone.rowcount or 0)
+
+    async def forget_old(self, retention: float, batch: int = RETENTION_BATCH) -> dict[str, int]:
+        """The retention period (`RETENTION_DAYS`): tasks reported more than `retention` seconds
+        ago, threads untouched as long, and expired OAuth states, deleted (every workspace's:
+        one process does it for all). In batches of `batch` rows, each its own short
+        transaction, so no write waits long behind it. How many rows of each went."""
+        now = self.clock()
+        doomed = {
+            "tasks": (tasks, tasks.c.reported_at < now - retention),
+            # A thread's browser closed long since (`SESSION_IDLE_MINUTES`): a reply there now
+            # opens a new one, as it would anyway.
+            "threads": (threads, threads.c.updated_at < now - retention),
+            "oauth_states": (oauth_states, oauth_states.c.expires_at < now),
+        }
+        gone = dict.fromkeys(doomed, 0)
+        for name, (table, old) in doomed.items():
+            key = tuple_(*table.primary_key.columns)
+            while True:
+                async with self._begin() as conn:
+                    chosen = select(*table.primary_key.columns).where(old).limit(batch)
+                    done = await conn.execute(delete(table).where(key.in_(chosen)))
+                gone[name] += int(done.rowcount or 0)
+                if (done.rowcount or 0) < batch:
+                    break
+        return gone
+
+    async def gauges(self) -> dict[str, float]:
+        """What `/metrics` shows of the whole deployment: messages owed to Slack, when the
+        oldest unreported task was created (0: none), workspaces installed and connected."""
+        async with self._connect() as conn:
+            outbox_depth = (await conn.execute(select(func.count()).select_from(outbox))).scalar()
+            oldest = (
+                await conn.execute(
+                    select(func.min(tasks.c.created_at)).where(tasks.c.reported_at.is_(None))
+                )
+            ).scalar()
+            installed = (
+                await conn.execute(select(func.count()).select_from(installations))
+            ).scalar()
+            connected = (
+                await conn.execute(select(func.count()).select_from(workspace_keys))
+            ).scalar()
+        return {
+            "outbox": float(outbox_depth or 0),
+            "oldest_unreported_at": float(oldest or 0.0),
+            "installed": float(installed or 0),
+            "connected": float(connected or 0),
+        }
 
     # --- installations (many workspaces) ---------------------------------------------------------
 

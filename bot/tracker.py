@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from bot import metrics
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
 from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute, TaskView
 from bot.store import Claim, Store, StoreUnavailable, TaskRecord
@@ -338,6 +339,7 @@ class Tracker:
             await self.store.release_report(task.id)
             raise
         await self.store.reported(task.id, task.status)
+        metrics.TASKS_ENDED.labels(record.engine, task.status).inc()
         self._later.pop(task.id, None)
         log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
 

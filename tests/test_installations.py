@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.sealed import Sealer, SealError, new_key
 from bot.store import Store, installations
 from handlers.installations import StoreAuthorize, StoreInstallations, StoreStates
+from tests.app_process import ROOT
 
 T = TypeVar("T")
 TOKEN = "xoxb-1234-5678-secretsecretsecret"
@@ -145,7 +146,8 @@ def test_the_rekey_command_reseals_every_token_and_changes_nothing_it_cannot_ope
     on_store(url, install)
 
     def rekey(keys: str) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ["PATH"], "DATABASE_URL": url, "ENCRYPTION_KEYS": keys}
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "DATABASE_URL": url}
+        env["ENCRYPTION_KEYS"] = keys
         return subprocess.run(
             [sys.executable, "-m", "bot", "rekey"],
             env=env,

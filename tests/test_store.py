@@ -385,3 +385,33 @@ def test_a_login_name_is_one_per_workspace_and_its_browser_closes_once(database_
         assert await one.delete_login(login_id) and await one.login(login_id) is None
 
     run(database_url, test)
+
+
+def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
+    database_url: str,
+) -> None:
+    day = 86400.0
+
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        for i in range(7):  # reported 40 days ago: past 30 days' retention
+            await one.add_task(record(f"old-{i}", request_id=f"r{i}"))
+            await one.reported(f"old-{i}", "finished")
+        await one.issue_state("expired", 60)
+        await one.issue_state("fresh", 100 * day)
+        await one.set_thread_session("C1", "1.1", "s-old")
+        clock.now += 40 * day
+        await one.set_thread_session("C1", "2.2", "s-new")
+        await one.add_task(record("running-for-ages", created_at=clock.now - 40 * day))
+        await one.add_task(record("recent"))
+        await one.reported("recent", "failed")
+        gone = await two.forget_old(30 * day, batch=3)  # three batches of tasks
+        assert gone == {"tasks": 7, "threads": 1, "oauth_states": 1}
+        assert await one.thread_session("C1", "1.1") is None
+        assert await one.thread_session("C1", "2.2") == "s-new"
+        assert [await one.task(f"old-{i}") for i in range(7)] == [None] * 7
+        assert await one.task("recent") is not None
+        assert await one.unreported() == ["running-for-ages"]  # never reported: kept
+        assert await one.consume_state("fresh")
+        assert await two.forget_old(30 * day) == {"tasks": 0, "threads": 0, "oauth_states": 0}
+
+    run(database_url, test)
