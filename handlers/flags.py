@@ -21,6 +21,7 @@ from handlers.options import (
     suggest,
 )
 from handlers.slack_text import slack_to_plain
+from handlers.subcommands import BY_NAME
 
 # Slack clients turn typed quotes into typographic ones; each opening quote and its closers.
 QUOTES = {'"': '"”“', "“": '”"', "„": '“”"', "”": '”"', "'": "'’", "‘": "’'"}
@@ -129,23 +130,24 @@ Command = (
 # The switches of a recurring task (not Create Task options).
 SCHEDULE_SWITCHES = ("--on-change", "--notify")
 _TASK_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-HELP_WORDS = {"help", "-h", "--help", "?"}
 
 
 def parse_command(text: str, defaults: Defaults, min_repeat_minutes: int = 15) -> Command:
     """What `/browser-use <text>` asks for. Raises `UserInputError` with what is wrong."""
     plain = slack_to_plain(text).strip()
     word = plain.lower()
-    if word in HELP_WORDS:
-        return Help()
-    if word in ("", "form"):
+    alone: dict[str, Command] = {
+        "help": Help(),
+        "form": OpenForm(),
+        "settings": ChannelSettings(),
+        "schedules": Schedules(),
+        "logins": Logins(),
+    }
+    if word == "":
         return OpenForm()
-    if word in ("settings", "defaults", "channel settings"):
-        return ChannelSettings()
-    if word in ("schedules", "recurring", "schedule"):
-        return Schedules()
-    if word in ("logins", "login list"):
-        return Logins()
+    for name, command in alone.items():
+        if word in BY_NAME[name].words:
+            return command
     if word == "login" or word.startswith("login "):
         return save_login_words(plain[len("login") :])
     # `stop <task ID>` and `status <task ID>`; "stop the music on Spotify" is still a task.

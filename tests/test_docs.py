@@ -6,7 +6,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from handlers.options import OPTIONS
+import yaml
+
+from handlers.flags import (
+    ChannelSettings,
+    Every,
+    Help,
+    Logins,
+    OpenForm,
+    Run,
+    SaveLogin,
+    Schedules,
+    Status,
+    Stop,
+    parse_command,
+)
+from handlers.options import OPTIONS, Defaults
+from handlers.subcommands import SUBCOMMANDS, usage_hint
+from handlers.views import messages
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -73,3 +90,34 @@ def test_every_variable_the_app_reads_is_documented_and_in_env_example() -> None
     for name in sorted(names):
         assert f"`{name}`" in documented, f"docs/configuration.md does not document {name}"
         assert name in example, f".env.example does not mention {name}"
+
+
+def test_every_sub_command_is_routed_and_listed_alike_in_help_the_readme_and_the_manifest() -> None:
+    """One table (`handlers.subcommands`): the router takes each of its words, and the help, the
+    README's table and the manifest's usage hint list each."""
+    routed = {
+        "": ("Find the opening hours of the Louvre", Run),
+        "form": ("form", OpenForm),
+        "every": ("every weekday at 9:00 check the news", Every),
+        "login": ("login Expenses https://expenses.example.com/login", SaveLogin),
+        "logins": ("logins", Logins),
+        "schedules": ("schedules", Schedules),
+        "settings": ("settings", ChannelSettings),
+        "status": ("status 4f1a2b3c-0000-4000-8000-000000000001", Status),
+        "stop": ("stop 4f1a2b3c-0000-4000-8000-000000000001", Stop),
+        "help": ("help", Help),
+    }
+    assert set(routed) == {sub.name for sub in SUBCOMMANDS}
+    for sub in SUBCOMMANDS:
+        line, kind = routed[sub.name]
+        assert isinstance(parse_command(line, Defaults()), kind), sub.name
+        for alias in sub.aliases:
+            assert isinstance(parse_command(alias, Defaults()), kind), alias
+    help_text = messages.usage()["text"]
+    readme = README.read_text()
+    for sub in SUBCOMMANDS:
+        assert f"`{sub.line}`" in help_text, sub.name
+        assert f"| `{sub.line}` |" in readme, f"README's table lacks {sub.line}"
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["usage_hint"] == usage_hint()

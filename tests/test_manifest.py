@@ -12,6 +12,7 @@ from bot.models import TaskView
 from handlers.flows.workflow import INPUT_OPTIONS, step_outputs
 from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Callback
 from handlers.installations import BOT_SCOPES
+from handlers.listeners.tenancy import UNINSTALLED
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yaml"
 # Slack's manifest rules for the keys the manifest uses (lengths, patterns, which keys exist).
@@ -61,8 +62,7 @@ def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
         "message.im",
         "app_home_opened",
         "function_executed",
-        "app_uninstalled",
-        "tokens_revoked",
+        *UNINSTALLED,  # the three events that remove the app (the handler's own set)
     }
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "im:history", "reactions:write"} <= scopes

@@ -23,6 +23,7 @@ from handlers.ids import COMMAND, Action, Block, MetadataEvent, Reaction
 from handlers.options import OPTIONS
 from handlers.payloads import TaskMessage
 from handlers.slack_text import escape, escape_within, quote, shorten, slack_to_plain
+from handlers.subcommands import help_lines
 from handlers.views import kit
 from handlers.views.kit import fit_mrkdwn
 
@@ -36,19 +37,10 @@ def usage() -> Message:
         f"• `{' | '.join(o.flags)}`: {o.help}. `{o.example}`" for o in OPTIONS if o.inline
     )
     intro = (
-        f"*Run a Browser Use agent from Slack*\n"
-        f"`{COMMAND} <what the browser should do> [options]` starts a task and answers in a "
-        f"thread. Options can stand anywhere; quote values with spaces.\n"
+        f"*Run a Browser Use agent from Slack*\n{help_lines()}\n"
         f"Example: `{COMMAND} Check the price of the Sony WH-1000XM5 --url https://www.amazon.com "
-        f"--model gpt-4.1 --max-steps 30 --flash`\n"
-        f"`{COMMAND}` alone (or `{COMMAND} form`) opens the task form with every option, "
-        f"secrets included. `{COMMAND} status <task ID>` shows a task; `{COMMAND} stop <task ID>` "
-        f"stops one you started. `{COMMAND} settings` shows (and changes) this channel's "
-        f"defaults. `{COMMAND} help` shows this message.\n"
-        f"*Recurring tasks:* `{COMMAND} every weekday at 9:00 <task>` runs it on a schedule, in "
-        f"your time zone, and posts each run here; add `--on-change` to post only when the "
-        f"result changed, `--notify` to be mentioned at every run. `{COMMAND} schedules` lists "
-        f"this channel's."
+        f"--model gpt-4.1 --max-steps 30 --flash`. Options can stand anywhere; quote values "
+        f"with spaces. Recurring tasks run in your time zone."
     )
     return {
         "response_type": "ephemeral",
