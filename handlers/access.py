@@ -14,7 +14,9 @@ from bot.browser_use import BrowserUseError
 from bot.config import Settings
 from bot.deps import Deps
 from bot.models import ACCURATE, DEFAULT_LLM, CreateTaskRequest, SlackRoute
+from bot.store import Login
 from handlers.errors import UserInputError
+from handlers.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,75 @@ async def check_accurate(deps: Deps, client: AsyncWebClient, user_id: str) -> No
                 "try again a little later.",
                 field="accurate",
             )
+
+
+def may_use_login(login: Login, person: str | None, channel_id: str | None) -> bool:
+    """Its owner anywhere; others where it is shared. `person` None: nobody in particular (a
+    Workflow step that Slack gave no user for), who may use only what is shared where it runs."""
+    if person is not None and login.owner == person:
+        return True
+    return login.shared == "workspace" or (
+        login.shared == "channels" and channel_id in login.channels
+    )
+
+
+def _profile_of(request: CreateTaskRequest) -> str | None:
+    settings = request.session_settings
+    return str(settings.profile_id) if settings and settings.profile_id else None
+
+
+async def login_in_use(deps: Deps, request: CreateTaskRequest) -> Login | None:
+    """The saved login a request's browser would act as: the one its profile belongs to, or the
+    one the kept browser it runs in (its session) was opened on."""
+    profile = _profile_of(request)
+    if profile is None and request.session_id is not None:
+        profile = await deps.store.session_profile(str(request.session_id))
+    return await deps.store.login_with_profile(profile) if profile else None
+
+
+async def login_of_task(deps: Deps, task_id: str, session_id: str) -> Login | None:
+    """The saved login a task's browser acts as: its thread's kept browser's, or its own."""
+    profile = await deps.store.session_profile(session_id)
+    if profile is None:
+        record = await deps.store.task(task_id)
+        if record is not None and record.request is not None:
+            profile = _profile_of(CreateTaskRequest.from_kept(record.request))
+    return await deps.store.login_with_profile(profile) if profile else None
+
+
+async def check_browser_of_task(deps: Deps, user_id: str, task_id: str, session_id: str) -> None:
+    """Live view and Take over of a browser opened on a saved login: only for those who may use
+    that login where the task runs (its owner, or where it is shared), admins included: a live
+    view is the logged-in browser itself."""
+    login = await login_of_task(deps, task_id, session_id)
+    if login is None:
+        return
+    record = await deps.store.task(task_id)
+    if not may_use_login(login, user_id, record.channel if record else None):
+        log.info("login.refused login_id=%s user=%s what=browser", login.id, user_id)
+        raise login_refused(login, "This browser")
+
+
+def login_refused(login: Login, doing: str) -> UserInputError:
+    """Why a person may not use someone's login here (mrkdwn: the owner mentioned by ID)."""
+    return UserInputError(
+        f"{doing} uses <@{login.owner}>'s saved login “{escape(login.name)}”, which is not "
+        "shared with you here, so nothing was started or opened. Its owner can share it from "
+        "`/browser-use logins`; or start a browser of your own (`--new` in a thread).",
+        mrkdwn=True,
+    )
+
+
+async def check_login_use(
+    deps: Deps, person: str | None, channel_id: str | None, request: CreateTaskRequest
+) -> None:
+    """At every use of a saved login (a new task, a follow-up in a thread's browser, Run again,
+    a recurring run, a Workflow step): the person acting now may use it here, whatever was true
+    when it was first named; else a `UserInputError` saying whose it is."""
+    login = await login_in_use(deps, request)
+    if login is not None and not may_use_login(login, person, channel_id):
+        log.info("login.refused login_id=%s user=%s channel=%s", login.id, person, channel_id)
+        raise login_refused(login, "This task")
 
 
 def asks_profile(request: CreateTaskRequest) -> bool:

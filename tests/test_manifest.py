@@ -74,7 +74,8 @@ def test_the_workflow_step_declares_what_the_app_reads_and_gives() -> None:
     assert data["settings"]["function_runtime"] == "remote"
     step = data["functions"][Callback.RUN_BROWSER_TASK]
     inputs = step["input_parameters"]
-    assert set(inputs) == {"task", "channel", "notify", "login", *INPUT_OPTIONS}
+    assert set(inputs) == {"task", "channel", "notify", "login", "user_context", *INPUT_OPTIONS}
+    assert inputs["user_context"]["type"] == "slack#/types/user_context"
     assert inputs["task"]["is_required"] is True
     assert inputs["channel"]["type"] == "slack#/types/channel_id"
     assert inputs["notify"]["type"] == "slack#/types/user_id"

@@ -25,6 +25,7 @@ from bot.models import (
 )
 from bot.redact import hide
 from bot.store import Login
+from handlers.access import check_browser_of_task
 from handlers.errors import UserInputError, failure_text
 from handlers.flows.logins import saved_domains
 from handlers.flows.submit import NotStarted, Origin, start_task
@@ -93,6 +94,7 @@ async def live_view(deps: Deps, user_id: str, task_id: str) -> str:
     """The live view link for `user_id` alone, or why there is none (mrkdwn)."""
     try:
         task = await controlled_task(deps, user_id, task_id, "open its live view")
+        await check_browser_of_task(deps, user_id, task_id, task.session_id)
         if task.engine == "v4":
             live_url = None if task.ended else await deps.browser_use.run_live_url(task_id)
         else:
@@ -128,6 +130,7 @@ async def take_over(deps: Deps, user_id: str, task_id: str) -> messages.Message:
     """Stop the task, keep its browser, and hand the clicker its live view (theirs alone)."""
     try:
         task = await controlled_task(deps, user_id, task_id, "take over its browser")
+        await check_browser_of_task(deps, user_id, task_id, task.session_id)
         if task.metadata.get(SESSION_METADATA_KEY) != task.session_id:
             return messages.notice(NOT_KEPT)
         if not task.ended:

@@ -27,6 +27,7 @@ from handlers.access import (
     apply_policy,
     asks_profile,
     check_access,
+    check_login_use,
     check_profile_id,
     check_quota,
 )
@@ -284,6 +285,17 @@ async def run_in_thread(
             return
         if not new_session:
             session = await _live_session(deps, await thread_session_id(deps, said))
+        if session is not None:
+            # The thread's browser may be logged in as its opener's saved login: a reply from
+            # someone that login is not shared with runs nowhere near it (nor do their files).
+            try:
+                kept_browser = CreateTaskRequest.model_validate(
+                    {"task": request.task, "session_id": session.id}
+                )
+                await check_login_use(deps, said.user_id, said.channel_id, kept_browser)
+            except UserInputError as exc:
+                await refuse(client, said, messages.notice(f":warning: {failure_text(exc)}"))
+                return
         if asked_session is None:
             asked_session = request.session_settings is not None
         if session is not None and not asked_session:

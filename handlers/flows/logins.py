@@ -24,7 +24,7 @@ from bot.deps import Deps
 from bot.models import CreateProfileRequest, CreateSessionRequest, CreateTaskRequest
 from bot.redact import hide
 from bot.store import Login
-from handlers.access import is_admin
+from handlers.access import is_admin, may_use_login
 from handlers.errors import FormErrors, UserInputError, failure_text
 from handlers.flows.submit import Origin
 from handlers.ids import Block
@@ -39,28 +39,34 @@ log = logging.getLogger(__name__)
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,31}")
 
 
-def may_use(login: Login, user_id: str, channel_id: str | None) -> bool:
-    """Its owner anywhere; others where it is shared."""
-    if login.owner == user_id or login.shared == "workspace":
-        return True
-    return login.shared == "channels" and channel_id in login.channels
-
-
 async def usable_logins(deps: Deps, team: str, user_id: str, channel_id: str | None) -> list[Login]:
-    return [login for login in await deps.store.logins(team) if may_use(login, user_id, channel_id)]
+    return [
+        login
+        for login in await deps.store.logins(team)
+        if may_use_login(login, user_id, channel_id)
+    ]
 
 
 async def find_login(
-    deps: Deps, team: str, user_id: str, channel_id: str | None, name: str
+    deps: Deps, team: str, user_id: str | None, channel_id: str | None, name: str
 ) -> Login:
-    """The login `name` that this person may use here, or a `UserInputError` saying why not."""
+    """The login `name` that this person (None: nobody in particular) may use here, or a
+    `UserInputError` saying why not."""
     login = await deps.store.login_named(team, name)
     if login is None:
         raise UserInputError(
             f"There is no saved login named “{name}”. `/browser-use logins` lists the ones you "
             "may use here."
         )
-    if not may_use(login, user_id, channel_id):
+    if not may_use_login(login, user_id, channel_id):
+        if user_id is None:
+            raise UserInputError(
+                f"“{escape(login.name)}” is <@{login.owner}>'s login, and it is not shared with "
+                "this channel, so nothing was started. This workflow step does not know who ran "
+                "it (it was made before the step had a “Who runs it” input), so it may use only "
+                "logins shared with the channel: its builder can update the step.",
+                mrkdwn=True,
+            )
         raise UserInputError(
             f"“{escape(login.name)}” is <@{login.owner}>'s login, and it is not shared with you "
             "here, so nothing was started. Its owner can share it from `/browser-use logins`.",
@@ -134,7 +140,7 @@ async def use_login(
 ) -> tuple[CreateTaskRequest, Origin]:
     """The request on the saved login `name`, and the origin that says whose it is; or a
     `UserInputError` (not found, not shared here, contradicted) to tell the person privately."""
-    login = await find_login(deps, origin.team_id, origin.user_id, origin.channel_id, name)
+    login = await find_login(deps, origin.team_id, origin.acting, origin.channel_id, name)
     return with_login(request, login), replace(origin, login_note=login_note(login))
 
 

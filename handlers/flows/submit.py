@@ -18,7 +18,7 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from bot.store import Store, StoreUnavailable, TaskRecord
-from handlers.access import check_accurate, check_quota
+from handlers.access import check_accurate, check_login_use, check_quota
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flows.outbox import owe_announce, owe_private, slack_down
 from handlers.slack_io import (
@@ -73,6 +73,15 @@ class Origin:
     # Accurate mode in a conversation: the session the run makes becomes the thread's (kept
     # before its IDs are posted, so a quick follow-up finds it).
     keeps_session: bool = False
+    # Whether Slack verified `user_id` as the person acting (the command's, the mention's, the
+    # clicker, a step's user context). False: it only says whom to mention (a Workflow step
+    # Slack gave no user for), and the task acts as nobody in particular.
+    verified: bool = True
+
+    @property
+    def acting(self) -> str | None:
+        """The person the task acts as: their logins, their limits; None for nobody."""
+        return self.user_id if self.verified else None
 
 
 @dataclass(frozen=True)
@@ -128,12 +137,15 @@ async def start_task(
 ) -> TaskCreated | NotStarted:
     """Post the parent, create the task with its Slack route, and answer in the thread."""
     try:
+        # Checked at every start, not only where the login was named: Run again, a recurring
+        # run and a reply in a thread's browser act as whoever acts now.
+        await check_login_use(deps, origin.acting, origin.channel_id, request)
         if not origin.limits_checked:
             await check_quota(deps, origin.user_id)
         if request.accurate:
             await check_accurate(deps, client, origin.user_id)
     except UserInputError as exc:
-        log.info("task.refused_quota user=%s", origin.user_id)
+        log.info("task.refused user=%s field=%s", origin.user_id, exc.field)
         reason = failure_text(exc)
         warning = messages.notice(f":warning: {reason}")
         await tell_privately(client, origin, warning, None, deps.store)

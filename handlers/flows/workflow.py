@@ -11,6 +11,7 @@ execution's own token while it lasts and the bot token after.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -50,6 +51,27 @@ TOKEN_REFUSED = frozenset(
         SlackError.ACCOUNT_INACTIVE,
     }
 )
+
+
+# The step's input Slack fills with who ran the workflow (`slack#/types/user_context`): a
+# builder cannot type it in.
+USER_CONTEXT_INPUT = "user_context"
+NOBODY_UNDER_AN_ALLOW_LIST = (
+    "This workflow step does not know who ran it (it was made before the step had a “Who runs "
+    "it” input), and only some people may start browser tasks here. Its builder can update the "
+    "step in Workflow Builder so that Slack says who runs it."
+)
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
+
+
+def user_of_context(value: Any) -> str | None:
+    """The user ID in a `slack#/types/user_context` value (`{"id": "U…", "secret": "…"}`), or
+    None when there is none: an old step without the input, or anything of another shape."""
+    if isinstance(value, dict):
+        found = value.get("id")
+        if isinstance(found, str) and _USER_ID.fullmatch(found):
+            return found
+    return None
 
 
 def request_from_inputs(inputs: dict[str, Any], defaults: Defaults) -> CreateTaskRequest:

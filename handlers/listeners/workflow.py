@@ -16,7 +16,13 @@ from handlers.errors import UserInputError
 from handlers.flows.channel_defaults import defaults_for
 from handlers.flows.logins import use_login
 from handlers.flows.submit import NotStarted, Origin, first_time, start_task
-from handlers.flows.workflow import fail_step, request_from_inputs
+from handlers.flows.workflow import (
+    NOBODY_UNDER_AN_ALLOW_LIST,
+    USER_CONTEXT_INPUT,
+    fail_step,
+    request_from_inputs,
+    user_of_context,
+)
 from handlers.ids import Callback
 from handlers.listeners import PerRequest, bind
 
@@ -36,7 +42,11 @@ async def handle_run_browser_task(
     execution_id = str(event["function_execution_id"])
     token = event.get("bot_access_token")
     channel = str(inputs.get("channel") or "") or None
-    person = str(inputs.get("notify") or "") or None
+    # Who acts is who Slack says ran the workflow (its user context), never a typed-in ID: the
+    # person to notify only says whom to mention, and without a user context (a step made
+    # before the input existed) the task acts as nobody in particular.
+    actor = user_of_context(inputs.get(USER_CONTEXT_INPUT))
+    person = actor or str(inputs.get("notify") or "") or None
     origin = Origin(
         team_id=str(body.get("team_id") or ""),
         channel_id=channel or "",
@@ -45,18 +55,21 @@ async def handle_run_browser_task(
         execution_id=execution_id,
         execution_token=str(token) if token else None,
         quiet=person is None,
+        verified=actor is not None,
     )
 
     async def start() -> None:
         if not await first_time(deps, f"execution:{execution_id}"):
             return
         try:
-            check_access(deps.policy, person or "", channel)
+            if actor is None and deps.policy.allowed_user_ids:
+                raise UserInputError(NOBODY_UNDER_AN_ALLOW_LIST)
+            check_access(deps.policy, actor or "", channel)
             defaults = await defaults_for(deps, channel)
             request = apply_policy(request_from_inputs(inputs, defaults), deps.policy)
             noted = origin
             asked = bool(str(inputs.get("profile_id") or "").strip())
-            await check_profile_id(deps, bot_client, person or "", asked)
+            await check_profile_id(deps, bot_client, actor or "", asked)
             # A login the notified person owns, or one shared with the channel (its default).
             login = str(inputs.get("login") or "").strip() or (
                 None if inputs.get("profile_id") else defaults.channel.get("login")
