@@ -137,6 +137,7 @@ def build_deps(
         requests_per_second=settings.browser_use_requests_per_second,
         retry=RetryPolicy(timers.retry_first, timers.retry_most, timers.retry_jitter),
     )
+    execution_tokens: dict[str, str] = {}
     tracker = Tracker(
         browser_use,
         store,
@@ -146,6 +147,7 @@ def build_deps(
             store,
             SlackPace(limits(settings.slack_updates_per_minute, settings.slack_posts_per_minute)),
             installed=installed,
+            execution_tokens=execution_tokens,
         ),
         poll_interval=settings.poll_interval,
         max_poll_interval=timers.poll_ceiling,
@@ -165,6 +167,7 @@ def build_deps(
         inflight=inflight or InFlight(),
         tenant=tenant,
         connected=bool(api_key),
+        execution_tokens=execution_tokens,
     )
 
 
@@ -518,7 +521,10 @@ def build_web_app(
         # A signature is only valid for 5 minutes, and remembered for longer (by every process):
         # a replay is ignored.
         deps = one  # one workspace: its Browser Use project's webhook
-        if not await deps.store.first(f"webhook:{request.headers[SIGNATURE_HEADER]}"):
+        # Keyed on the signature as it was checked (case and spaces aside): the same webhook
+        # resent with its signature in upper case is the same webhook.
+        replay = request.headers[SIGNATURE_HEADER].strip().lower()
+        if not await deps.store.first(f"webhook:{replay}"):
             return web.json_response({"ok": True, "duplicate": True})
         task_id = task_id_of(event)
         log.info("webhook.received type=%s task_id=%s", event.get("type"), task_id)

@@ -12,6 +12,7 @@ import heapq
 import itertools
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -92,6 +93,19 @@ class InvalidRequestError(BrowserUseError):
 
 class NotFoundError(BrowserUseError):
     """404: no such task or session in this project."""
+
+
+# What a task, run, session, message or file ID looks like (UUIDs, in practice): anything else
+# (a payload's junk, a path) never becomes part of a URL.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def _id(value: str) -> str:
+    """`value` for a URL's path, or `NotFoundError` without sending anything: no such thing
+    can exist."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise NotFoundError("not_found", detail="not an ID")
+    return value
 
 
 class RateLimitError(BrowserUseError):
@@ -412,7 +426,7 @@ class BrowserUseClient:
         if engine == "v2":
             return await self.get_task(task_id, background=background, priority=priority)
         response = await self._request(
-            "GET", f"{self._v4}runs/{task_id}", background=background, priority=priority
+            "GET", f"{self._v4}runs/{_id(task_id)}", background=background, priority=priority
         )
         return self._parse(response, RunView).as_task()
 
@@ -422,7 +436,7 @@ class BrowserUseClient:
         if engine == "v2":
             return await self.get_task_status(task_id, background=background)
         response = await self._request(
-            "GET", f"{self._v4}runs/{task_id}/status", background=background
+            "GET", f"{self._v4}runs/{_id(task_id)}/status", background=background
         )
         status = self._parse(response, RunStatusView).status
         return TaskStatusView(id=task_id, status=V4_STATUS.get(status, "created"))
@@ -433,13 +447,16 @@ class BrowserUseClient:
         if engine == "v2":
             await self.stop_task(task_id)
         else:
-            await self._request("POST", f"{self._v4}runs/{task_id}/cancel")
+            await self._request("POST", f"{self._v4}runs/{_id(task_id)}/cancel")
 
     async def queue_message(self, session_id: str, text: str) -> str:
         """`POST /sessions/{id}/queue`: the next turn of a busy v4 session (at most 10 wait;
         the 11th is a 429). Its ID; the run it becomes is found with `queued_run`."""
         response = await self._request(
-            "POST", f"{self._v4}sessions/{session_id}/queue", json={"text": text}, idempotent=False
+            "POST",
+            f"{self._v4}sessions/{_id(session_id)}/queue",
+            json={"text": text},
+            idempotent=False,
         )
         return str(self._parse(response, QueuedMessageView).id)
 
@@ -447,7 +464,7 @@ class BrowserUseClient:
         """A queued message's status (`pending`, `dispatching`, `consumed`, `cancelled`,
         `superseded`, `failed`) and the run it became, once it did."""
         response = await self._request(
-            "GET", f"{self._v4}sessions/{session_id}/queue/{message_id}", background=True
+            "GET", f"{self._v4}sessions/{_id(session_id)}/queue/{_id(message_id)}", background=True
         )
         queued = self._parse(response, QueuedMessageView)
         return queued.status, queued.run_id
@@ -469,19 +486,19 @@ class BrowserUseClient:
     ) -> TaskView:
         """`GET /tasks/{id}`; a `background` read waits its turn by `priority`."""
         response = await self._request(
-            "GET", f"tasks/{task_id}", background=background, priority=priority
+            "GET", f"tasks/{_id(task_id)}", background=background, priority=priority
         )
         return self._parse(response, TaskView)
 
     async def get_task_status(self, task_id: str, *, background: bool = False) -> TaskStatusView:
         return self._parse(
-            await self._request("GET", f"tasks/{task_id}/status", background=background),
+            await self._request("GET", f"tasks/{_id(task_id)}/status", background=background),
             TaskStatusView,
         )
 
     async def stop_task(self, task_id: str) -> TaskView:
         """`PATCH /tasks/{id}` with `stop`. Stopping twice does no harm, so it may be retried."""
-        response = await self._request("PATCH", f"tasks/{task_id}", json={"action": "stop"})
+        response = await self._request("PATCH", f"tasks/{_id(task_id)}", json={"action": "stop"})
         return self._parse(response, TaskView)
 
     async def list_tasks(
@@ -519,7 +536,8 @@ class BrowserUseClient:
 
     async def get_session(self, session_id: str, *, background: bool = False) -> SessionView:
         return self._parse(
-            await self._request("GET", f"sessions/{session_id}", background=background), SessionView
+            await self._request("GET", f"sessions/{_id(session_id)}", background=background),
+            SessionView,
         )
 
     async def create_session(self, request: CreateSessionRequest) -> SessionView:
@@ -529,7 +547,9 @@ class BrowserUseClient:
 
     async def stop_session(self, session_id: str) -> SessionView:
         """`PATCH /sessions/{id}` with `stop`: the browser and any task in it end."""
-        response = await self._request("PATCH", f"sessions/{session_id}", json={"action": "stop"})
+        response = await self._request(
+            "PATCH", f"sessions/{_id(session_id)}", json={"action": "stop"}
+        )
         return self._parse(response, SessionView)
 
     async def list_sessions(self, *, status: str = "active", page: int = 1) -> SessionList:
@@ -540,7 +560,7 @@ class BrowserUseClient:
 
     async def get_profile(self, profile_id: str) -> ProfileView:
         """`GET /profiles/{id}`: a browser profile (saved logins); `NotFoundError` if unknown."""
-        return self._parse(await self._request("GET", f"profiles/{profile_id}"), ProfileView)
+        return self._parse(await self._request("GET", f"profiles/{_id(profile_id)}"), ProfileView)
 
     async def create_profile(self, request: CreateProfileRequest) -> ProfileView:
         """`POST /profiles`. Not idempotent (a second profile would be made): never re-sent."""
@@ -548,13 +568,13 @@ class BrowserUseClient:
         return self._parse(response, ProfileView)
 
     async def rename_profile(self, profile_id: str, name: str) -> ProfileView:
-        response = await self._request("PATCH", f"profiles/{profile_id}", json={"name": name})
+        response = await self._request("PATCH", f"profiles/{_id(profile_id)}", json={"name": name})
         return self._parse(response, ProfileView)
 
     async def delete_profile(self, profile_id: str) -> None:
         """`DELETE /profiles/{id}`; one already gone counts as deleted."""
         with contextlib.suppress(NotFoundError):
-            await self._request("DELETE", f"profiles/{profile_id}")
+            await self._request("DELETE", f"profiles/{_id(profile_id)}")
 
     async def upload_target(
         self, session_id: str, file_name: str, content_type: str, size: int
@@ -563,7 +583,7 @@ class BrowserUseClient:
         goes. Asking twice only makes a second URL, so it may be retried."""
         body = {"fileName": file_name, "contentType": content_type, "sizeBytes": size}
         response = await self._request(
-            "POST", f"files/sessions/{session_id}/presigned-url", json=body
+            "POST", f"files/sessions/{_id(session_id)}/presigned-url", json=body
         )
         return self._parse(response, UploadTarget)
 
@@ -589,11 +609,11 @@ class BrowserUseClient:
 
     async def share_session(self, session_id: str) -> ShareView:
         """A public watch link: created, or the existing one returned, so retrying is safe."""
-        response = await self._request("POST", f"sessions/{session_id}/public-share")
+        response = await self._request("POST", f"sessions/{_id(session_id)}/public-share")
         return self._parse(response, ShareView)
 
     async def get_output_file(self, task_id: str, file_id: str) -> OutputFileLink:
-        path = f"files/tasks/{task_id}/output-files/{file_id}"
+        path = f"files/tasks/{_id(task_id)}/output-files/{_id(file_id)}"
         return self._parse(await self._request("GET", path), OutputFileLink)
 
     async def download(self, url: str, max_bytes: int) -> bytes | None:

@@ -119,6 +119,10 @@ class Deps:
     # (until then `browser_use` has no key, and nothing may start).
     tenant: str | None = None
     connected: bool = True
+    # Workflow steps' execution tokens, by task ID: kept in this process's memory alone, never
+    # in the store (they are credentials, and expire within minutes; a step whose token is
+    # gone, or was another process's, is completed with the bot token).
+    execution_tokens: dict[str, str] = field(default_factory=dict, repr=False)
     # The settings in force: the deployment's, with what an admin changed in Slack for the
     # ones the deployment left unset. Refreshed from the store every heartbeat (and at once by
     # the process that saved a change), so no request ever waits for the store to read them.

@@ -17,9 +17,11 @@ from collections import deque
 
 MASK = "[hidden]"
 _HIDDEN: deque[str] = deque(maxlen=256)  # live views open at once, by far
-# Slack's tokens (bot, user, app, refresh, rotating) and Browser Use's API keys.
+# Slack's tokens (bot, user, app, refresh, rotating, a workflow step's execution token) and
+# Browser Use's API keys.
 SECRET_SHAPES = re.compile(
-    r"\bxox[a-z]-[A-Za-z0-9.-]{8,}|\bxapp-[A-Za-z0-9-]{8,}|\bbu_[A-Za-z0-9_-]{8,}"
+    r"\bxox[a-z]-[A-Za-z0-9.-]{8,}|\bxapp-[A-Za-z0-9-]{8,}|\bxwfp-[A-Za-z0-9.-]{8,}"
+    r"|\bbu_[A-Za-z0-9_-]{8,}"
 )
 
 

@@ -111,6 +111,7 @@ tasks = Table(
     Column("follow_until", Float),
     # Started by the Workflow Builder step: the execution to complete when the task ends.
     Column("execution_id", String(64)),
+    # Unused since 0013 (the token is kept in the process's memory alone): always NULL.
     Column("execution_token", String(255)),
     # Nobody to mention. Its server default is the one migration 0002 gave the rows before it.
     Column("quiet", Boolean, nullable=False, default=False, server_default=false()),

@@ -70,9 +70,10 @@ class Credentials:
     """What a workspace's world is made from (opened from the store: never logged)."""
 
     tenant: str
-    bot_token: str
-    api_key: str | None  # None: Browser Use is not connected yet
-    installation: dict[str, Any]  # the stored row: who the bot is (its tokens still sealed)
+    bot_token: str = field(repr=False)
+    api_key: str | None = field(repr=False)  # None: Browser Use is not connected yet
+    # The stored row: who the bot is (its tokens still sealed).
+    installation: dict[str, Any] = field(repr=False)
 
     @property
     def version(self) -> Version:

@@ -209,6 +209,29 @@ class ViewSubmission(_Loose):
     view: SubmittedView
 
 
+class ClosedView(_Loose):
+    id: str
+    callback_id: str = ""
+
+
+class ViewClosed(_Loose):
+    """A modal closed (Bolt reads its view's callback ID before any listener runs)."""
+
+    type: Literal["view_closed"]
+    user: Ref
+    view: ClosedView
+
+
+class BlockSuggestion(_Loose):
+    """An external select asking for options (Bolt matches its action ID as a string)."""
+
+    type: Literal["block_suggestion"]
+    user: Ref
+    action_id: str
+    block_id: str = ""
+    value: str = ""
+
+
 class GlobalShortcut(_Loose):
     type: Literal["shortcut"]
     callback_id: str
@@ -307,6 +330,8 @@ class UrlVerification(_Loose):
 KINDS: dict[str, type[BaseModel]] = {
     "block_actions": BlockActions,
     "view_submission": ViewSubmission,
+    "view_closed": ViewClosed,
+    "block_suggestion": BlockSuggestion,
     "shortcut": GlobalShortcut,
     "message_action": MessageShortcut,
     "event_callback": EventCallback,

@@ -13,6 +13,7 @@ from bot.browser_use import (
     BrowserUseClient,
     InvalidRequestError,
     NetworkError,
+    NotFoundError,
     PaymentError,
     Priority,
     RateLimitError,
@@ -234,3 +235,33 @@ def test_a_webhooks_read_goes_before_the_polls_that_asked_earlier() -> None:
     order = asyncio.run(go())
     assert order[:2] == ["webhook", "changed"]
     assert order[2:] == [f"poll {n}" for n in range(50)]
+
+
+@pytest.mark.parametrize("junk", ["", "../sessions/s-1", "t 1", "t?x=1", "t#1", "%2e%2e", "t/1"])
+def test_an_id_that_is_not_one_never_becomes_a_url(junk: str) -> None:
+    """A task or session ID from a payload's junk is no such thing: not found, nothing sent."""
+    seen: list[httpx.Request] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    async def go() -> None:
+        client = BrowserUseClient(
+            "bu_k", "http://bu.test/api/v2", transport=httpx.MockTransport(recording)
+        )
+        try:
+            for call in (
+                client.read(junk),
+                client.read(junk, "v4"),
+                client.stop(junk),
+                client.get_session(junk),
+                client.share_session(junk),
+            ):
+                with pytest.raises(NotFoundError):
+                    await call
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+    assert seen == []

@@ -283,6 +283,10 @@ def test_webhooks_are_verified_and_only_prompt_a_read(
     # The very same delivery again (same timestamp, same signature) is a replay.
     replay = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=now)
     assert replay.json()["duplicate"] is True
+    # Resent with its signature in upper case (it still verifies): the same delivery.
+    shouted = browser_use.sign(WEBHOOK_SECRET, event, now).upper()
+    again = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=now, signature=shouted)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
     assert browser_use.send_webhook(url, "wrong-secret", event).status_code == 401
     stale = browser_use.send_webhook(url, WEBHOOK_SECRET, event, timestamp=int(time.time()) - 301)
     assert stale.status_code == 401

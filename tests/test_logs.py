@@ -61,3 +61,17 @@ def test_secrets_are_masked_in_the_message_and_the_traceback(
     if isinstance(formatter, JsonFormatter):
         parsed = json.loads(line)
         assert "Traceback" in parsed["exception"] and parsed["token"] == MASK
+
+
+def test_a_workflow_steps_execution_token_is_masked_too() -> None:
+    token = "xwfp-7412893-3a9f0c2b1d"
+    line = TextFormatter().format(record("workflow.step token=%s", token))
+    assert token not in line and MASK in line
+
+
+def test_a_workspaces_credentials_never_show_their_token_or_key() -> None:
+    from bot.workspaces import Credentials
+
+    credentials = Credentials("T1", "xoxb-123-abcdefghijk", "bu_secretkey123", {"bot_token": "x"})
+    shown = repr(credentials) + str(credentials)
+    assert "xoxb-123" not in shown and "bu_secret" not in shown and "T1" in shown

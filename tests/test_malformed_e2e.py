@@ -238,3 +238,18 @@ def test_a_body_that_is_not_utf8_gets_400(app: AppProcess, sender: SlackSender) 
     response = sender.http.post(f"{app.url}/slack/events", content=body, headers=headers)
     assert response.status_code == 400
     assert "Traceback" not in app.logs()[-3000:]
+
+
+def test_shapes_bolt_itself_would_raise_on_get_a_4xx_and_no_traceback(
+    app: AppProcess, sender: SlackSender
+) -> None:
+    """Bolt reads a closed view's callback ID and a suggestion's action ID before any listener
+    runs: a `view` of null or an `action_id` that is a list was a 500 and a traceback."""
+    for payload in (
+        {"type": "view_closed", "user": USER, "team": {"id": TEAM_ID}, "view": None},
+        {"type": "block_suggestion", "user": USER, "action_id": ["a"], "value": "x"},
+    ):
+        logged = len(app.logs())
+        response = sender.interactive(payload)
+        assert 400 <= response.status_code < 500, (payload["type"], response.status_code)
+        assert "Traceback" not in app.logs()[logged:]

@@ -16,6 +16,7 @@ from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SlackSender
+from tests.test_logins_e2e import every_row
 
 PROFILE = str(uuid.uuid4())
 INPUTS = {
@@ -114,6 +115,7 @@ def test_a_step_runs_a_task_and_completes_with_every_output(
     sender.settle()  # a second completion would come from a read of the task under way
     assert len(completions(slack, execution_id)) == 1
     assert token not in app.logs()  # the execution's token is a secret too
+    assert token not in every_row(app.workdir / "data" / "bot.db")  # kept in memory alone
 
 
 @pytest.mark.parametrize("status", ["failed", "stopped"])

@@ -57,8 +57,11 @@ class SlackTaskSink:
         pace: SlackPace | None = None,
         *,
         installed: dict[str, Any] | None = None,
+        execution_tokens: dict[str, str] | None = None,
     ):
         self.client = client
+        # Workflow steps' execution tokens this process was given (`Deps.execution_tokens`).
+        self.execution_tokens = {} if execution_tokens is None else execution_tokens
         self.browser_use = browser_use
         self.store = store
         # The workspace whose tasks these are: from its stored installation (many workspaces:
@@ -193,7 +196,9 @@ class SlackTaskSink:
             posted = False
         if record.execution_id:
             try:
-                await complete_step(self.client, self.browser_use, task, record)
+                token = self.execution_tokens.get(task.id)
+                await complete_step(self.client, self.browser_use, task, record, token)
+                self.execution_tokens.pop(task.id, None)
             except SlackDown as exc:
                 if posted:
                     # Its result is in Slack already: the report is not made twice for this.

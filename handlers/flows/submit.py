@@ -225,12 +225,13 @@ async def start_task(
         thread_session=thread_session,
         react_ts=origin.react_ts,
         execution_id=origin.execution_id,
-        execution_token=origin.execution_token,
         quiet=origin.quiet,
         request=origin.kept_request or request.to_kept(),
         schedule_id=origin.schedule_id,
         engine=request.engine or "v2",
     )
+    if origin.execution_token:
+        deps.execution_tokens[created.id] = origin.execution_token
     try:
         await deps.store.add_task(record)
         if origin.keeps_session and thread_ts:

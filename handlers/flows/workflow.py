@@ -120,10 +120,15 @@ class SlackDown(Exception):
 
 
 async def complete_step(
-    client: AsyncWebClient, browser_use: BrowserUseClient, task: TaskView, record: TaskRecord
+    client: AsyncWebClient,
+    browser_use: BrowserUseClient,
+    task: TaskView,
+    record: TaskRecord,
+    execution_token: str | None = None,
 ) -> bool:
-    """Complete the workflow step of `record` with how `task` ended. True when Slack took it;
-    `SlackDown` when Slack could not say (tried again later, by the report)."""
+    """Complete the workflow step of `record` with how `task` ended, with the execution's token
+    if this process still has it, else the bot token. True when Slack took it; `SlackDown`
+    when Slack could not say (tried again later, by the report)."""
     assert record.execution_id is not None
     args: dict[str, Any]
     if task.status == "finished":
@@ -137,7 +142,7 @@ async def complete_step(
         method, args = "functions.completeError", {"error": step_error(task)}
     # The execution's token expires (15 minutes after it is issued, or when the step completes);
     # a task may run for hours, so the bot token is the fallback.
-    tokens: list[str | None] = [record.execution_token] if record.execution_token else []
+    tokens: list[str | None] = [execution_token] if execution_token else []
     for token in [*tokens, None]:
         caller = client if token is None else _with_token(client, token)
         try:

@@ -94,7 +94,8 @@ def describe_options(request: CreateTaskRequest) -> list[str]:
     s = r.session_settings
     if s is not None:
         if s.profile_id:
-            parts.append(f"profile `{s.profile_id}`")
+            # Never its ID in a channel: with it, anyone could act as whoever logged in there.
+            parts.append("a saved browser profile")
         if "proxy_country_code" in s.model_fields_set:
             parts.append(f"proxy {s.proxy_country_code or 'off'}")
         if s.browser_screen_width or s.browser_screen_height:

@@ -55,7 +55,7 @@ def _how(schedule: Schedule) -> list[str]:
 
 def created(schedule: Schedule) -> Message:
     """Posted in the channel when a schedule is set up: what, when (in the owner's own time
-    zone, said so), and where to manage it."""
+    zone, said so), and where to manage it; never a profile's ID."""
     request = CreateTaskRequest.from_kept(schedule.request)
     repeat = Repeat.load(schedule.repeat)
     head = f":repeat: <@{schedule.user_id}> set up a recurring task, {escape(repeat.describe())}:"

@@ -243,18 +243,23 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         body: str | None = None,
     ) -> httpx.Response:
         """POST a webhook signed as Browser Use's sender signs it (see the API notes §8)."""
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        canonical = json.dumps(event, separators=(",", ":"), sort_keys=True)
-        digest = hmac.new(secret.encode(), f"{ts}.{canonical}".encode(), hashlib.sha256)
+        ts = int(time.time()) if timestamp is None else timestamp
         return LOOPBACK.post(
             url,
             content=body if body is not None else json.dumps(event),
             headers={
                 "Content-Type": "application/json",
-                "X-Browser-Use-Signature": signature or digest.hexdigest(),
-                "X-Browser-Use-Timestamp": ts,
+                "X-Browser-Use-Signature": signature or self.sign(secret, event, ts),
+                "X-Browser-Use-Timestamp": str(ts),
             },
         )
+
+    @staticmethod
+    def sign(secret: str, event: dict[str, Any], timestamp: int) -> str:
+        """The signature Browser Use's sender gives `event` at `timestamp`."""
+        canonical = json.dumps(event, separators=(",", ":"), sort_keys=True)
+        message = f"{timestamp}.{canonical}".encode()
+        return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
     @staticmethod
     def status_event(task: dict[str, Any], status: str | None = None) -> dict[str, Any]:
