@@ -26,6 +26,7 @@ import os
 import socket
 import time
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -299,9 +300,33 @@ oauth_states = Table(
     Column("expires_at", Float, nullable=False),
 )
 
+# Per-person limits (`MAX_RUNNING_TASKS_PER_USER`, `MAX_TASKS_PER_HOUR_PER_USER`), counted here
+# for both engines: a slot is taken before a task is created, in the statement that counts the
+# person's slots (`take_slot`); it becomes the task's once created, ends when the task's end is
+# reported, and is given back (deleted) if the task never started.
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=False, default=""),
+    Column("user_id", String(32), nullable=False),
+    Column("engine", String(8), nullable=False, default="v2"),
+    Column("task_id", String(64)),
+    Column("taken_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Index("slots_person", "team", "user_id", "taken_at"),
+    Index("slots_task", "task_id"),
+)
+# A slot with no task this long after it was taken is a create that never finished (a process
+# died in it): it no longer counts as running.
+SLOT_UNUSED_SECONDS = 600.0
+# Serialises the slots of one person on PostgreSQL (`pg_advisory_xact_lock`), beside the
+# migrations' lock: this app's lock space, then the person's hash.
+SLOT_LOCK_SPACE = 0x534C_4F54  # "SLOT"
+
 # The tables whose rows each belong to one workspace (`team`): what `Store.scoped` reads and
 # writes, and what `forget_workspace` deletes.
-WORKSPACE_TABLES = (tasks, threads, follow_ups, settings, schedules, logins, outbox)
+WORKSPACE_TABLES = (tasks, threads, follow_ups, settings, schedules, logins, outbox, slots)
 
 # Work one process does for all of them at a time (the sweep of running tasks), by name.
 leases = Table(
@@ -665,6 +690,14 @@ class Store:
             # opens a new one, as it would anyway.
             "threads": (threads, threads.c.updated_at < now - retention),
             "oauth_states": (oauth_states, oauth_states.c.expires_at < now),
+            # A day on, a slot counts for no limit, unless its task still runs.
+            "slots": (
+                slots,
+                and_(
+                    slots.c.taken_at < now - 86400,
+                    or_(slots.c.ended_at.is_not(None), slots.c.task_id.is_(None)),
+                ),
+            ),
         }
         gone = dict.fromkeys(doomed, 0)
         for name, (table, old) in doomed.items():
@@ -1114,6 +1147,71 @@ class Store:
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
 
+    def _slots_of(self, user_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """(the person's running slots, their slots of the last hour), as conditions."""
+        now = self.clock()
+        mine = and_(slots.c.team == self._team(""), slots.c.user_id == user_id)
+        running = and_(
+            mine,
+            slots.c.ended_at.is_(None),
+            or_(slots.c.task_id.is_not(None), slots.c.taken_at > now - SLOT_UNUSED_SECONDS),
+        )
+        return running, and_(mine, slots.c.taken_at > now - 3600)
+
+    async def slots_in_use(self, user_id: str) -> tuple[int, int]:
+        """(running, started in the last hour): a person's slots, both engines."""
+        running, recent = self._slots_of(user_id)
+        async with self._connect() as conn:
+            counts = await conn.execute(
+                select(
+                    select(func.count()).where(running).scalar_subquery(),
+                    select(func.count()).where(recent).scalar_subquery(),
+                )
+            )
+            row = counts.one()
+        return int(row[0]), int(row[1])
+
+    async def take_slot(
+        self, user_id: str, engine: str, *, running: int | None, hourly: int | None
+    ) -> int | None:
+        """A slot for a task `user_id` is about to start, if they have fewer than `running`
+        running and `hourly` started in the last hour (None: no such limit); else None. The
+        count and the taking are one statement (SQLite runs it alone), under the person's
+        advisory lock on PostgreSQL: two starts at the same instant, in any processes, cannot
+        both take the last slot."""
+        now, team = self.clock(), self._team("")
+        running_now, recent = self._slots_of(user_id)
+        room = []
+        if running is not None:
+            room.append(select(func.count()).where(running_now).scalar_subquery() < running)
+        if hourly is not None:
+            room.append(select(func.count()).where(recent).scalar_subquery() < hourly)
+        values = select(literal(team), literal(user_id), literal(engine), literal(now))
+        taking = (
+            insert(slots)
+            .from_select(["team", "user_id", "engine", "taken_at"], values.where(*room))
+            .returning(slots.c.id)
+        )
+        async with self._begin() as conn:
+            if self.backend != "sqlite":
+                person = zlib.crc32(f"{team}:{user_id}".encode())
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :person)"),
+                    {"space": SLOT_LOCK_SPACE, "person": person - 2**31},
+                )
+            taken = (await conn.execute(taking)).first()
+        return int(taken[0]) if taken else None
+
+    async def slot_started(self, slot_id: int, task_id: str) -> None:
+        """The slot is the task's now: it runs until its end is reported."""
+        async with self._begin() as conn:
+            await conn.execute(update(slots).where(slots.c.id == slot_id).values(task_id=task_id))
+
+    async def give_back_slot(self, slot_id: int) -> None:
+        """The task never started: its slot counts for nothing."""
+        async with self._begin() as conn:
+            await conn.execute(delete(slots).where(slots.c.id == slot_id))
+
     async def count_tasks(self, user_id: str, *, engine: str, since: float) -> int:
         """How many tasks of `engine` `user_id` started since `since` (a time.time())."""
         async with self._connect() as conn:
@@ -1212,6 +1310,12 @@ class Store:
     async def reported(self, task_id: str, status: str) -> None:
         now = self.clock()
         async with self._begin() as conn:
+            # Its slot ends with it: the person may start another.
+            await conn.execute(
+                update(slots)
+                .where(slots.c.task_id == task_id, slots.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
             await conn.execute(
                 update(tasks)
                 .where(self._ours(tasks), tasks.c.task_id == task_id)

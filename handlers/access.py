@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.browser_use import BrowserUseError
 from bot.config import Settings
 from bot.deps import Deps
-from bot.models import ACCURATE, DEFAULT_LLM, CreateTaskRequest, SlackRoute
+from bot.models import ACCURATE, DEFAULT_LLM, CreateTaskRequest
 from bot.store import Login
 from handlers.errors import UserInputError
 from handlers.slack_text import escape
@@ -80,41 +78,50 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
     return CreateTaskRequest.model_validate(fields)
 
 
-async def check_quota(deps: Deps, user_id: str) -> None:
-    """Per-person limits, counted at Browser Use itself so every process sees the same numbers."""
+def _limits(deps: Deps, user_id: str) -> tuple[int | None, int | None] | None:
+    """(running, an hour) for `user_id`; None when neither limits them (admins never are)."""
     settings = deps.policy
-    if user_id in settings.admin_user_ids:
-        return
-    if settings.max_running_tasks_per_user is None and settings.max_tasks_per_hour_per_user is None:
-        return
+    running, hourly = settings.max_running_tasks_per_user, settings.max_tasks_per_hour_per_user
+    if user_id in settings.admin_user_ids or (running is None and hourly is None):
+        return None
+    return running, hourly
 
-    async def count(status: str | None, after: datetime) -> int:
-        listing = await deps.browser_use.list_tasks(
-            status=status, after=after.strftime("%Y-%m-%dT%H:%M:%SZ"), page_size=100
+
+def _over(limits: tuple[int | None, int | None], running: int, recent: int) -> None:
+    running_limit, hourly_limit = limits
+    if running_limit is not None and running >= running_limit:
+        raise UserInputError(
+            f"You already have {running} task{'s' if running != 1 else ''} running, and "
+            f"the limit here is {running_limit}. Wait for one to finish, or stop one."
         )
-        routes = (SlackRoute.from_metadata(item.metadata) for item in listing.items)
-        return sum(1 for route in routes if route is not None and route.user == user_id)
+    if hourly_limit is not None and recent >= hourly_limit:
+        raise UserInputError(
+            f"You've started {recent} tasks in the last hour, and the limit here is "
+            f"{hourly_limit}. Try again a little later."
+        )
 
-    now = datetime.now(timezone.utc)
-    try:
-        running_limit = settings.max_running_tasks_per_user
-        if running_limit is not None:
-            running = sum([await count(s, now - timedelta(days=1)) for s in ("created", "started")])
-            if running >= running_limit:
-                raise UserInputError(
-                    f"You already have {running} task{'s' if running != 1 else ''} running, and "
-                    f"the limit here is {running_limit}. Wait for one to finish, or stop one."
-                )
-        hourly_limit = settings.max_tasks_per_hour_per_user
-        if hourly_limit is not None:
-            recent = await count(None, now - timedelta(hours=1))
-            if recent >= hourly_limit:
-                raise UserInputError(
-                    f"You've started {recent} tasks in the last hour, and the limit here is "
-                    f"{hourly_limit}. Try again a little later."
-                )
-    except BrowserUseError:
-        return  # the limits cannot be counted right now; the create itself will say what is wrong
+
+async def check_quota(deps: Deps, user_id: str) -> None:
+    """Per-person limits, counted in the store for both engines: a look before a browser is
+    opened for a task that could not start (the start itself takes the slot: `take_slot`)."""
+    limits = _limits(deps, user_id)
+    if limits is not None:
+        _over(limits, *await deps.store.slots_in_use(user_id))
+
+
+async def take_slot(deps: Deps, user_id: str, engine: str) -> int | None:
+    """A slot for the task `user_id` starts now, taken atomically across processes (two starts
+    at the same instant cannot both take the last one); None when no limit applies. Else a
+    `UserInputError` saying which limit, and nothing is started."""
+    limits = _limits(deps, user_id)
+    if limits is None:
+        return None
+    slot = await deps.store.take_slot(user_id, engine, running=limits[0], hourly=limits[1])
+    if slot is None:
+        _over(limits, *await deps.store.slots_in_use(user_id))
+        # A slot came free between the two reads: still none was taken for this start.
+        raise UserInputError("You're at the limit here. Try again in a moment.")
+    return slot
 
 
 PROFILE_IDS_FOR_ADMINS = (

@@ -4,6 +4,8 @@ the exact number of tasks created and messages posted."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -184,25 +186,50 @@ def test_the_form_shows_a_limit_under_its_field(
 
 
 def test_per_person_limits_on_running_tasks_and_tasks_an_hour(
-    strict: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    for i in range(2):
-        strict.command(f"Task {i}", user_id="U1", channel_id="C1")
-        wait_for(lambda n=i: len(browser_use.created) == n + 1, 5, "a task")
-    strict.command("A third at once", user_id="U1", channel_id="C1")
-    (no,) = wait_for(lambda: slack.responses, 5, "the refusal")
-    assert "already have 2 tasks running" in no.args["text"]
-    assert len(browser_use.created) == 2
-    assert not [c for c in slack.posts() if "A third at once" in c.args["text"]]
+    """Counted by the app in its store (a task runs until its end is reported), both engines:
+    an accurate-mode run counts like a task."""
+    with own_app(**{**POLICY, "FORCED_ALLOWED_DOMAINS": ""}) as (_, strict):
+        strict.command("Task 0", user_id="U1", channel_id="C1")
+        wait_for(lambda: len(browser_use.created) == 1, 5, "a task")
+        strict.command("Task 1 --accurate", user_id="U1", channel_id="C1")
+        wait_for(lambda: len(browser_use.runs_created) == 1, 5, "a run")
+        strict.command("A third at once", user_id="U1", channel_id="C1")
+        (no,) = wait_for(lambda: slack.responses, 5, "the refusal")
+        assert "already have 2 tasks running" in no.args["text"]
+        assert len(browser_use.created) == 1 and len(browser_use.runs_created) == 1
+        assert not [c for c in slack.posts() if "A third at once" in c.args["text"]]
 
-    for task in browser_use.created:
-        browser_use.finish(task.id)
-    strict.command("Third in the hour", user_id="U1", channel_id="C1")
-    wait_for(lambda: len(browser_use.created) == 3, 5, "the third task")
-    browser_use.finish(browser_use.created[-1].id)
-    strict.command("Fourth in the hour", user_id="U1", channel_id="C1")
-    wait_for(lambda: len(slack.responses) == 2, 5, "the second refusal")
-    assert "3 tasks in the last hour" in slack.responses[1].args["text"]
-    assert len(browser_use.created) == 3
-    strict.command("Someone else", user_id="U2", channel_id="C1")  # limits are per person
-    wait_for(lambda: len(browser_use.created) == 4, 5, "U2's task")
+        browser_use.finish(browser_use.created[0].id)
+        browser_use.finish_run(browser_use.runs_created[0].id)
+        wait_for(lambda: len(finished(slack)) == 2, 10, "both ends reported")
+        strict.command("Third in the hour", user_id="U1", channel_id="C1")
+        wait_for(lambda: len(browser_use.created) == 2, 5, "the third task")
+        browser_use.finish(browser_use.created[-1].id)
+        wait_for(lambda: len(finished(slack)) == 3, 10, "its end reported")
+        strict.command("Fourth in the hour", user_id="U1", channel_id="C1")
+        wait_for(lambda: len(slack.responses) == 2, 5, "the second refusal")
+        assert "3 tasks in the last hour" in slack.responses[1].args["text"]
+        assert len(browser_use.created) == 2
+        strict.command("Someone else", user_id="U2", channel_id="C1")  # limits are per person
+        wait_for(lambda: len(browser_use.created) == 3, 5, "U2's task")
+
+
+def finished(slack: FakeSlack) -> list[Any]:
+    """The results the app posted: each a task whose end it reported."""
+    return [c for c in slack.posts() if "Finished" in c.args["text"] and "<@U" in c.args["text"]]
+
+
+def test_two_commands_at_the_same_instant_under_a_limit_of_one_make_one_task(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(MAX_RUNNING_TASKS_PER_USER="1") as (_, sender):
+        browser_use.create_delay = 0.3  # as Browser Use takes its time: the checks overlap
+        bodies = [sender.command_body(f"Book table {i}", user_id="U7") for i in range(6)]
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(lambda body: sender.post(body, signed_headers(body)), bodies))
+        wait_for(lambda: len(slack.responses) == 5, 5, "five refusals")
+        sender.settle()
+    assert len(browser_use.created) == 1
+    assert all("limit here is 1" in r.args["text"] for r in slack.responses)

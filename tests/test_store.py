@@ -405,13 +405,48 @@ def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
         await one.add_task(record("recent"))
         await one.reported("recent", "failed")
         gone = await two.forget_old(30 * day, batch=3)  # three batches of tasks
-        assert gone == {"tasks": 7, "threads": 1, "oauth_states": 1}
+        assert gone == {"tasks": 7, "threads": 1, "oauth_states": 1, "slots": 0}
         assert await one.thread_session("C1", "1.1") is None
         assert await one.thread_session("C1", "2.2") == "s-new"
         assert [await one.task(f"old-{i}") for i in range(7)] == [None] * 7
         assert await one.task("recent") is not None
         assert await one.unreported() == ["running-for-ages"]  # never reported: kept
         assert await one.consume_state("fresh")
-        assert await two.forget_old(30 * day) == {"tasks": 0, "threads": 0, "oauth_states": 0}
+        assert await two.forget_old(30 * day) == {
+            "tasks": 0,
+            "threads": 0,
+            "oauth_states": 0,
+            "slots": 0,
+        }
+
+    run(database_url, test)
+
+
+def test_a_persons_last_slot_is_taken_once_across_processes_and_comes_back_when_it_ends(
+    database_url: str,
+) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        taken = await asyncio.gather(
+            *(s.take_slot("U1", "v2", running=1, hourly=None) for s in [one, two] * 5)
+        )
+        (slot,) = [t for t in taken if t is not None]  # ten at once: one wins
+        assert await one.slots_in_use("U1") == (1, 1)
+        assert await two.take_slot("U2", "v4", running=1, hourly=None) is not None  # another's
+        await one.slot_started(slot, "t-1")
+        clock.now += 3600  # still running an hour on: still counted
+        assert await two.take_slot("U1", "v4", running=1, hourly=None) is None
+        await one.add_task(record("t-1"))
+        await two.reported("t-1", "finished")  # its end gives the slot back
+        again = await two.take_slot("U1", "v4", running=1, hourly=2)
+        assert again is not None
+        await one.give_back_slot(again)  # it never started: counts for nothing
+        assert await one.slots_in_use("U1") == (0, 0)
+        # The hour's limit counts what started in the last hour, ended or not.
+        for _ in range(2):
+            assert await one.take_slot("U1", "v2", running=None, hourly=2) is not None
+        assert await two.take_slot("U1", "v2", running=None, hourly=2) is None
+        # A slot whose create never finished (its process died) stops counting as running.
+        clock.now += 601
+        assert await one.slots_in_use("U1") == (0, 2)
 
     run(database_url, test)

@@ -267,7 +267,6 @@ async def run_in_thread(
         await run_accurate_in_thread(deps, client, said, request, continuing, defaults_note)
         return
     session: SessionView | None = None
-    limits_checked = False
     kept = None
     uploads: list[files.Upload] = []
     if said.files:
@@ -279,7 +278,6 @@ async def run_in_thread(
     if request.session_id is None:
         try:
             await check_quota(deps, said.user_id)  # before a browser is opened for nothing
-            limits_checked = True
         except UserInputError as exc:
             await refuse(client, said, messages.notice(f":warning: {failure_text(exc)}"))
             return
@@ -347,7 +345,6 @@ async def run_in_thread(
     origin = origin_of(
         said,
         thread_session=session.id if session else None,
-        limits_checked=limits_checked,
         kept_request=kept,
         defaults_note=defaults_note,
     )

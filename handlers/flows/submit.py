@@ -18,7 +18,7 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from bot.store import Store, StoreUnavailable, TaskRecord
-from handlers.access import check_accurate, check_login_use, check_quota
+from handlers.access import check_accurate, check_login_use, take_slot
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flows.outbox import owe_announce, owe_private, slack_down
 from handlers.slack_io import (
@@ -52,8 +52,6 @@ class Origin:
     react_ts: str | None = None
     # The browser session the app opened for this thread (kept alive between tasks).
     thread_session: str | None = None
-    # True when the caller already checked the person's limits (before opening a browser).
-    limits_checked: bool = False
     # A Workflow Builder step: its execution (completed when the task ends) and its token.
     execution_id: str | None = None
     execution_token: str | None = field(default=None, repr=False)
@@ -140,10 +138,10 @@ async def start_task(
         # Checked at every start, not only where the login was named: Run again, a recurring
         # run and a reply in a thread's browser act as whoever acts now.
         await check_login_use(deps, origin.acting, origin.channel_id, request)
-        if not origin.limits_checked:
-            await check_quota(deps, origin.user_id)
         if request.accurate:
             await check_accurate(deps, client, origin.user_id)
+        # Last, so a refusal above takes no slot; given back below if the task never starts.
+        slot = await take_slot(deps, origin.user_id, request.engine or "v2")
     except UserInputError as exc:
         log.info("task.refused user=%s field=%s", origin.user_id, exc.field)
         reason = failure_text(exc)
@@ -190,6 +188,8 @@ async def start_task(
     try:
         created = await create_once(deps, request, route)
     except Exception as exc:
+        if slot is not None:
+            await deps.store.give_back_slot(slot)
         if notice is not None:
             notice.cancel()
         if not isinstance(exc, BrowserUseError | UserInputError):
@@ -233,6 +233,8 @@ async def start_task(
     if origin.execution_token:
         deps.execution_tokens[created.id] = origin.execution_token
     try:
+        if slot is not None:
+            await deps.store.slot_started(slot, created.id)
         await deps.store.add_task(record)
         if origin.keeps_session and thread_ts:
             await deps.store.set_thread_session(
