@@ -168,6 +168,7 @@ def build_deps(
         tenant=tenant,
         connected=bool(api_key),
         execution_tokens=execution_tokens,
+        org_wide=bool(installed and installed.get("is_enterprise_install")),
     )
 
 

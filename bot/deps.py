@@ -119,6 +119,8 @@ class Deps:
     # (until then `browser_use` has no key, and nothing may start).
     tenant: str | None = None
     connected: bool = True
+    # An org-wide install (Enterprise Grid): its key and settings are the organisation's.
+    org_wide: bool = False
     # Workflow steps' execution tokens, by task ID: kept in this process's memory alone, never
     # in the store (they are credentials, and expire within minutes; a step whose token is
     # gone, or was another process's, is completed with the bot token).

@@ -245,8 +245,11 @@ def asks_profile(request: CreateTaskRequest) -> bool:
     return settings is not None and "profile_id" in settings.model_fields_set
 
 
-async def is_admin(deps: Deps, client: AsyncWebClient, user_id: str) -> bool:
-    """`ADMIN_USER_IDS`, or an admin or owner of the workspace (as Slack says)."""
+async def is_admin(deps: Deps, client: AsyncWebClient, user_id: str, *, org: bool = False) -> bool:
+    """`ADMIN_USER_IDS`, or an admin or owner of the workspace (as Slack says). `org`: what
+    belongs to the whole install (its Browser Use key, its settings); in an org-wide install
+    only the organisation's admins and owners (`enterprise_user` in `users.info`) govern that,
+    not any one workspace's."""
     if user_id in deps.settings.admin_user_ids:
         return True
     try:
@@ -254,4 +257,8 @@ async def is_admin(deps: Deps, client: AsyncWebClient, user_id: str) -> bool:
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("slack.users_info failed: %s", exc)
         return False
+    if org and deps.org_wide:
+        enterprise = user.get("enterprise_user")
+        enterprise = enterprise if isinstance(enterprise, dict) else {}
+        return bool(enterprise.get("is_admin") or enterprise.get("is_owner"))
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

@@ -209,9 +209,9 @@ async def open_for_admin(
     view: Callable[[], Awaitable[dict[str, Any]]],
     refusal: str,
 ) -> None:
-    """Open the modal `view()` makes for the clicker if they are an admin (the trigger lasts 3
-    seconds); else tell them `refusal`."""
-    if not await is_admin(deps, client, str(body["user"]["id"])):
+    """Open the modal `view()` makes for the clicker if they are an admin of what it changes,
+    the whole install's (the trigger lasts 3 seconds); else tell them `refusal`."""
+    if not await is_admin(deps, client, str(body["user"]["id"]), org=True):
         await tell_clicker(client, body, refusal)
     elif not await open_view(client, str(body["trigger_id"]), await view()):
         await tell_clicker(client, body, VIEW_FAILED)

@@ -315,6 +315,36 @@ def test_two_workspaces_each_with_its_own_token_and_key_and_nothing_crosses(many
     assert browser_use.tasks[unfinished]["status"] != "stopped"
 
 
+def test_two_workspaces_paying_with_one_project_cannot_touch_each_others_tasks(
+    many: Many,
+) -> None:
+    """The same person in two workspaces that connected the same Browser Use project: from one,
+    a Stop button naming the other's task is refused before anything is done."""
+    slack, browser_use = many.slack, many.browser_use
+    key, _ = browser_use.add_project()
+    for team in (T1, T2):
+        many.install(team)
+        many.keys[team] = key
+        assert many.connect(team, key).status_code == 200
+    many.app.settle()
+    assert many.command(T1, "watch the queue", user=ADMIN).status_code == 200
+    many.app.settle()
+    task = browser_use.created[-1].id
+    forged = clicked(
+        Action.STOP_TASK,
+        task,
+        channel={"id": f"C{T2}"},
+        response_url=slack.response_url("forged"),
+        container={"type": "message", "message_ts": "1.1", "channel_id": f"C{T2}"},
+        message={"ts": "1.1", "text": "x"},
+    )
+    assert many.interactive(T2, forged).status_code == 200
+    many.app.settle()
+    assert browser_use.stops == []
+    told = json.dumps([c.args for c in slack.calls_by(T2, "chat.postEphemeral")])
+    assert f"There is no task `{task}` in this workspace" in told
+
+
 def test_uninstalled_workspace_is_forgotten_and_the_other_untouched(many: Many) -> None:
     slack, browser_use = many.slack, many.browser_use
     many.ready(T1, T2)
@@ -500,6 +530,14 @@ def test_an_org_wide_install_serves_every_team_of_the_enterprise(many: Many) -> 
     landed = many.install(None, org="E1ORG")
     assert landed.headers["location"] == f"slack://app?team=E1ORG&id={APP_ID}&tab=home"
     key, _ = browser_use.add_project()
+    # The org's key is the org's admins' to connect: an admin of one of its workspaces may not.
+    opened = len(slack.calls_to("views.open"))
+    many.interactive("T9TEAM", clicked(Action.OPEN_CONNECT, "connect"), "E1ORG")
+    many.app.settle()
+    assert len(slack.calls_to("views.open")) == opened
+    assert "whole organisation" in slack.everything_sent()
+    assert many.rows("SELECT tenant FROM workspace_keys") == []
+    slack.org_admins.add(ADMIN)
     assert many.connect("T9TEAM", key, org="E1ORG").status_code == 200
     many.app.settle()
     assert many.rows("SELECT tenant FROM workspace_keys") == [("E1ORG",)]

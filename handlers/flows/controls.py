@@ -45,8 +45,14 @@ async def controlled_task(deps: Deps, user_id: str, task_id: str, doing: str) ->
             f"There is no task `{escape(task_id)}` in this Browser Use account.", mrkdwn=True
         ) from None
     # Who started it: the store knows every task of the app (a v4 run has no metadata); a task
-    # it lost is known by the Slack route in its Browser Use metadata.
+    # it lost is known by the Slack route in its Browser Use metadata. First of all, the task
+    # must be this workspace's: two workspaces may pay with one Browser Use project.
     route = SlackRoute.from_metadata(task.metadata)
+    if record is None and route is not None and not deps.tracker.sink.accepts(route):
+        log.warning("task.other_workspace task_id=%s team=%s", task_id, route.team)
+        raise UserInputError(
+            f"There is no task `{escape(task_id)}` in this workspace.", mrkdwn=True
+        )
     owner = record.user_id if record else route.user if route else None
     if owner is None and user_id not in deps.policy.admin_user_ids:
         raise UserInputError(f"That task was not started from Slack, so only an admin can {doing}.")

@@ -59,7 +59,7 @@ async def handle_admin_settings(
     await ack()
 
     async def save() -> None:
-        if not await is_admin(deps, client, user):
+        if not await is_admin(deps, client, user, org=True):
             log.warning("settings.refused user=%s: not an admin", user)
             return
         await deps.store.save_workspace_settings(chosen, user)

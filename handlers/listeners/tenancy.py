@@ -39,7 +39,10 @@ UNINSTALLED = frozenset({"app_uninstalled", "tokens_revoked", "team_access_revok
 WITHOUT_KEY_EVENTS = frozenset({"app_home_opened"}) | UNINSTALLED
 WITHOUT_KEY_ACTIONS = frozenset({Action.OPEN_CONNECT, Action.DISCONNECT})
 WITHOUT_KEY_VIEWS = frozenset({Callback.CONNECT_BROWSER_USE})
-ONLY_ADMINS = "Only workspace admins and owners can connect or disconnect Browser Use."
+ONLY_ADMINS = (
+    "Only the admins and owners of this install (of the whole organisation, for an org-wide "
+    "install) can connect or disconnect Browser Use."
+)
 
 
 def needs_key(body: dict[str, Any]) -> bool:
@@ -169,7 +172,7 @@ async def handle_connect(
     key = str(form_values(view.get("state", {})).get(views.KEY_BLOCK) or "").strip()
     refused: str | None = None
     account: Account | str | None = None
-    if not await is_admin(deps, client, user):
+    if not await is_admin(deps, client, user, org=True):
         refused = ONLY_ADMINS
     elif not key:
         refused = "Paste the API key."
@@ -216,7 +219,7 @@ async def handle_disconnect(
     assert tenant is not None
 
     async def work() -> None:
-        if not await is_admin(deps, client, user):
+        if not await is_admin(deps, client, user, org=True):
             await tell_clicker(client, body, ONLY_ADMINS)
             return
         await disconnect(workspaces, tenant, user)

@@ -102,6 +102,8 @@ class FakeSlack(ThreadedServer):
             self.delays: dict[str, float] = {}  # method -> seconds before it answers
             self.workflow_tokens: set[str] = set()  # execution tokens not yet expired
             self.workspace_admins: set[str] = set()  # users.info says is_admin
+            # users.info's `enterprise_user.is_admin`: admins of the whole organisation.
+            self.org_admins: set[str] = set()
             self.time_zones: dict[str, str] = {}  # users.info's `tz`, by user
             self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
             self.shared_files: dict[str, dict[str, Any]] = {}  # files people shared, by ID
@@ -514,6 +516,12 @@ class FakeSlack(ThreadedServer):
                     "id": user,
                     "is_admin": user in self.workspace_admins,
                     "is_owner": False,
+                    "enterprise_user": {
+                        "id": user,
+                        "enterprise_id": "E1ORG",
+                        "is_admin": user in self.org_admins,
+                        "is_owner": False,
+                    },
                     "tz": self.time_zones.get(user, "America/Los_Angeles"),
                 },
             }
