@@ -159,7 +159,7 @@ class Settings(BaseModel):
     login_minutes: float = 10.0
     # How often a running task is polled at first (it backs off from there), in seconds.
     poll_interval: float = 3.0
-    # The store: SQLite in a file unless DATABASE_URL names a PostgreSQL (see bot/store.py).
+    # The store: SQLite in a file unless DATABASE_URL names a PostgreSQL (see bot/store/engine.py).
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
     # A process that stops renewing its lease on a task is taken over after this many seconds.
     follow_lease_seconds: float = 30.0

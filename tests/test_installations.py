@@ -18,7 +18,8 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import select
 
 from bot.sealed import Sealer, SealError, new_key
-from bot.store import Store, installations
+from bot.store import Store
+from bot.store.schema import installations
 from handlers.installations import StoreAuthorize, StoreInstallations, StoreStates
 from tests.app_process import ROOT
 

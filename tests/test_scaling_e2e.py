@@ -183,7 +183,7 @@ async def followers_of(database: str) -> dict[str, int]:
     """How many tasks each process follows."""
     from sqlalchemy import func, select
 
-    from bot.store import tasks
+    from bot.store.schema import tasks
 
     store = await Store.open(database, migrate=False)
     async with store.engine.connect() as conn:

@@ -233,7 +233,7 @@ def test_the_migrations_build_the_schema_the_code_uses(database_url: str) -> Non
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from bot.store import metadata
+    from bot.store.schema import metadata
 
     async def test(one: Store, two: Store, clock: Clock) -> list[Any]:
         async with one.engine.connect() as conn:

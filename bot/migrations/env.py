@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.store import metadata
+from bot.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

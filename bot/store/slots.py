@@ -1,0 +1,99 @@
+"""Per-person limits, counted here for both engines: a slot taken in the statement that counts the
+person's slots, the task's once created, ended with its reported end.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+
+from sqlalchemy import (
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.store.base import StoreBase
+from bot.store.schema import (
+    SLOT_LOCK_SPACE,
+    SLOT_UNUSED_SECONDS,
+    slots,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Slots(StoreBase):
+    """Per-person limits: slots taken, started, ended, given back."""
+
+    def _slots_of(self, user_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """(the person's running slots, their slots of the last hour), as conditions."""
+        now = self.clock()
+        mine = and_(slots.c.team == self._team(""), slots.c.user_id == user_id)
+        running = and_(
+            mine,
+            slots.c.ended_at.is_(None),
+            or_(slots.c.task_id.is_not(None), slots.c.taken_at > now - SLOT_UNUSED_SECONDS),
+        )
+        return running, and_(mine, slots.c.taken_at > now - 3600)
+
+    async def slots_in_use(self, user_id: str) -> tuple[int, int]:
+        """(running, started in the last hour): a person's slots, both engines."""
+        running, recent = self._slots_of(user_id)
+        async with self._connect() as conn:
+            counts = await conn.execute(
+                select(
+                    select(func.count()).where(running).scalar_subquery(),
+                    select(func.count()).where(recent).scalar_subquery(),
+                )
+            )
+            row = counts.one()
+        return int(row[0]), int(row[1])
+
+    async def take_slot(
+        self, user_id: str, engine: str, *, running: int | None, hourly: int | None
+    ) -> int | None:
+        """A slot for a task `user_id` is about to start, if they have fewer than `running`
+        running and `hourly` started in the last hour (None: no such limit); else None. The
+        count and the taking are one statement (SQLite runs it alone), under the person's
+        advisory lock on PostgreSQL: two starts at the same instant, in any processes, cannot
+        both take the last slot."""
+        now, team = self.clock(), self._team("")
+        running_now, recent = self._slots_of(user_id)
+        room = []
+        if running is not None:
+            room.append(select(func.count()).where(running_now).scalar_subquery() < running)
+        if hourly is not None:
+            room.append(select(func.count()).where(recent).scalar_subquery() < hourly)
+        values = select(literal(team), literal(user_id), literal(engine), literal(now))
+        taking = (
+            insert(slots)
+            .from_select(["team", "user_id", "engine", "taken_at"], values.where(*room))
+            .returning(slots.c.id)
+        )
+        async with self._begin() as conn:
+            if self.backend != "sqlite":
+                person = zlib.crc32(f"{team}:{user_id}".encode())
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :person)"),
+                    {"space": SLOT_LOCK_SPACE, "person": person - 2**31},
+                )
+            taken = (await conn.execute(taking)).first()
+        return int(taken[0]) if taken else None
+
+    async def slot_started(self, slot_id: int, task_id: str) -> None:
+        """The slot is the task's now: it runs until its end is reported."""
+        async with self._begin() as conn:
+            await conn.execute(update(slots).where(slots.c.id == slot_id).values(task_id=task_id))
+
+    async def give_back_slot(self, slot_id: int) -> None:
+        """The task never started: its slot counts for nothing."""
+        async with self._begin() as conn:
+            await conn.execute(delete(slots).where(slots.c.id == slot_id))

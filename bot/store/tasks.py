@@ -1,0 +1,309 @@
+"""Tasks the app started: where each one's thread is, the leases that say which process follows it
+and which one posts its result (renewed while the result waits for Slack), and the progress
+shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from bot.models import Engine, SlackRoute
+from bot.store.base import StoreBase
+from bot.store.schema import (
+    slots,
+    tasks,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task the app started (or found again at Browser Use), and where its thread is."""
+
+    task_id: str
+    session_id: str
+    channel: str
+    user_id: str
+    team: str = ""
+    thread_ts: str | None = None
+    request_id: str | None = None
+    max_steps: int | None = None
+    thread_session: bool = False
+    status_ts: str | None = None
+    react_ts: str | None = None
+    recovered: bool = False
+    status: str = "created"
+    created_at: float = 0.0
+    reported_at: float | None = None
+    execution_id: str | None = None
+    execution_token: str | None = field(default=None, repr=False)  # a secret while it lasts
+    quiet: bool = False
+    request: str | None = None  # JSON (`bot.models.CreateTaskRequest.to_kept`)
+    schedule_id: int | None = None
+    engine: Engine = "v2"
+
+    @classmethod
+    def from_route(
+        cls, task_id: str, session_id: str, route: SlackRoute, **extra: Any
+    ) -> TaskRecord:
+        return cls(
+            task_id=task_id,
+            session_id=session_id,
+            channel=route.channel,
+            user_id=route.user,
+            team=route.team,
+            thread_ts=route.thread_ts,
+            request_id=route.request_id,
+            max_steps=route.max_steps,
+            **extra,
+        )
+
+    @property
+    def route(self) -> SlackRoute:
+        return SlackRoute(
+            team=self.team,
+            channel=self.channel,
+            thread_ts=self.thread_ts,
+            user=self.user_id,
+            max_steps=self.max_steps,
+            request_id=self.request_id,
+        )
+
+
+_TASK_FIELDS = [f.name for f in fields(TaskRecord)]
+
+
+class Claim(Enum):
+    """A claim on posting a task's result, as won: nobody held it (or this process did), or
+    its holder let it run out (it died, or stalled), perhaps after posting the result."""
+
+    HELD = "held"
+    TAKEN_OVER = "taken over"
+
+
+class Tasks(StoreBase):
+    """Tasks: add, read, lease to a follower and to a reporter, progress."""
+
+    async def add_task(self, record: TaskRecord) -> bool:
+        """Record a task; False when it is known already (another process found it first)."""
+        values = {name: getattr(record, name) for name in _TASK_FIELDS}
+        values["team"] = self._team(record.team)
+        values["created_at"] = record.created_at or self.clock()
+        try:
+            async with self._begin() as conn:
+                await conn.execute(insert(tasks).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    async def task(self, task_id: str) -> TaskRecord | None:
+        async with self._connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*[tasks.c[name] for name in _TASK_FIELDS]).where(
+                        self._ours(tasks), tasks.c.task_id == task_id
+                    )
+                )
+            ).first()
+        return TaskRecord(**row._mapping) if row else None
+
+    async def has_tasks(self) -> bool:
+        async with self._connect() as conn:
+            found = await conn.execute(select(tasks.c.task_id).where(self._ours(tasks)).limit(1))
+            return found.first() is not None
+
+    async def set_status_message(self, task_id: str, status_ts: str, react_ts: str | None) -> bool:
+        """Remember the task's status message; True if its report was claimed (or made) before
+        it was known: the report could not edit it, so the caller does."""
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    update(tasks)
+                    .where(self._ours(tasks), tasks.c.task_id == task_id)
+                    .values(status_ts=status_ts, react_ts=react_ts)
+                    .returning(tasks.c.report_owner, tasks.c.reported_at)
+                )
+            ).first()
+        return row is not None and (row.report_owner is not None or row.reported_at is not None)
+
+    async def set_thread(self, task_id: str, thread_ts: str) -> None:
+        """The thread a task's result was posted in, when it had none while it ran."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(self._ours(tasks), tasks.c.task_id == task_id)
+                .values(thread_ts=thread_ts)
+            )
+
+    async def _lease(
+        self, task_id: str, holder: Column[Any], until: Column[Any], seconds: float
+    ) -> bool:
+        """Take or renew a lease on an unreported task: won when nobody holds it, this process
+        holds it already, or its holder let it run out (died, or stopped renewing)."""
+        now = self.clock()
+        async with self._begin() as conn:
+            result = await conn.execute(
+                update(tasks)
+                .where(
+                    self._ours(tasks),
+                    tasks.c.task_id == task_id,
+                    tasks.c.reported_at.is_(None),
+                    or_(holder.is_(None), holder == self.owner, until < now),
+                )
+                .values({holder: self.owner, until: now + seconds})
+            )
+        return result.rowcount == 1
+
+    async def claim_follow(self, task_id: str, seconds: float) -> bool:
+        """Become (or stay) the one process that polls `task_id`, for `seconds`. False when the
+        task is reported, unknown, or another process holds a lease that has not run out."""
+        return await self._lease(task_id, tasks.c.follower, tasks.c.follow_until, seconds)
+
+    async def release_follow(self, task_id: str) -> None:
+        """This process stops polling `task_id` on its own (the sweep follows it from now)."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id, tasks.c.follower == self.owner)
+                .values(follower=None, follow_until=None)
+            )
+
+    async def unreported(
+        self,
+        *,
+        unfollowed: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        engine: str | None = None,
+        limit: int | None = 500,
+    ) -> list[str]:
+        """Tasks whose result is not posted yet, oldest first: only those nobody polls, if
+        `unfollowed`; only those created in the window, and of the `engine`, if given."""
+        query = select(tasks.c.task_id).where(self._ours(tasks), tasks.c.reported_at.is_(None))
+        if engine is not None:
+            query = query.where(tasks.c.engine == engine)
+        if unfollowed:
+            query = query.where(
+                or_(tasks.c.follower.is_(None), tasks.c.follow_until < self.clock())
+            )
+        if created_after is not None:
+            query = query.where(tasks.c.created_at > created_after)
+        if created_before is not None:
+            query = query.where(tasks.c.created_at < created_before)
+        async with self._connect() as conn:
+            rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
+        return [row.task_id for row in rows]
+
+    async def count_tasks(self, user_id: str, *, engine: str, since: float) -> int:
+        """How many tasks of `engine` `user_id` started since `since` (a time.time())."""
+        async with self._connect() as conn:
+            found = await conn.execute(
+                select(func.count())
+                .select_from(tasks)
+                .where(
+                    self._ours(tasks),
+                    tasks.c.user_id == user_id,
+                    tasks.c.engine == engine,
+                    tasks.c.created_at >= since,
+                )
+            )
+        return int(found.scalar_one())
+
+    async def show_progress(self, task_id: str, step: str, period: int) -> bool | None:
+        """Which process passes on this task's progress, and what: None when there is nothing
+        new (or another process just did it); else whether the step itself is new (True) or
+        only the refresh `period` turned (False). A compare-and-swap on one column."""
+        wanted = f"{step}@{period}"
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(tasks.c.progress).where(
+                        self._ours(tasks), tasks.c.task_id == task_id, tasks.c.reported_at.is_(None)
+                    )
+                )
+            ).first()
+            if row is None or row.progress == wanted:
+                return None
+            seen = (
+                tasks.c.progress.is_(None)
+                if row.progress is None
+                else (tasks.c.progress == row.progress)
+            )
+            result = await conn.execute(
+                update(tasks).where(tasks.c.task_id == task_id, seen).values(progress=wanted)
+            )
+        if result.rowcount != 1:
+            return None
+        return (row.progress or "").split("@")[0] != step
+
+    async def claim_report(self, task_id: str, seconds: float) -> Claim | None:
+        """Become (or stay) the one process that posts `task_id`'s result, for `seconds`; None
+        when the task is reported, unknown, or another process's claim has not run out. The
+        claim is a lease: if this process dies before `reported`, another takes it over once
+        `seconds` have passed (`Claim.TAKEN_OVER`: the result may be posted already)."""
+        now = self.clock()
+        holder, until = tasks.c.report_owner, tasks.c.report_until
+        claims = (
+            (Claim.HELD, or_(holder.is_(None), holder == self.owner)),
+            (Claim.TAKEN_OVER, until < now),
+        )
+        async with self._begin() as conn:
+            for claim, free in claims:
+                result = await conn.execute(
+                    update(tasks)
+                    .where(
+                        self._ours(tasks),
+                        tasks.c.task_id == task_id,
+                        tasks.c.reported_at.is_(None),
+                        free,
+                    )
+                    .values(report_owner=self.owner, report_until=now + seconds)
+                )
+                if result.rowcount == 1:
+                    return claim
+        return None
+
+    async def reported(self, task_id: str, status: str) -> None:
+        now = self.clock()
+        async with self._begin() as conn:
+            # Its slot ends with it: the person may start another.
+            await conn.execute(
+                update(slots)
+                .where(slots.c.task_id == task_id, slots.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+            await conn.execute(
+                update(tasks)
+                .where(self._ours(tasks), tasks.c.task_id == task_id)
+                .values(
+                    reported_at=now,
+                    ended_at=now,
+                    status=status,
+                    follower=None,
+                    follow_until=None,
+                    execution_token=None,  # the step is completed: its token is not kept
+                )
+            )
+
+    async def release_report(self, task_id: str) -> None:
+        """The report failed: let the next try (here or elsewhere) claim it at once."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(tasks.c.task_id == task_id, tasks.c.report_owner == self.owner)
+                .values(report_owner=None, report_until=None)
+            )
