@@ -7,19 +7,10 @@ from dataclasses import dataclass
 
 from bot.models import CreateTaskRequest
 from bot.schedules import Repeat, RepeatError, parse_repeat
+from handlers.build import build_request, login_of, merge
 from handlers.errors import UserInputError
-from handlers.options import (
-    BY_FLAG,
-    ONCE_ONLY,
-    Defaults,
-    Fields,
-    build_request,
-    country,
-    http_url,
-    login_of,
-    merge,
-    suggest,
-)
+from handlers.option_values import Fields, country, http_url, suggest
+from handlers.options import BY_FLAG, ONCE_ONLY, Defaults
 from handlers.slack_text import slack_to_plain
 from handlers.subcommands import BY_NAME
 

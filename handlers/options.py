@@ -1,46 +1,49 @@
-"""Every Create Task option, once: its flags, its form field, and the parser both of them use.
+"""Every Create Task option, once (the table `OPTIONS`): its flags, its form field, its help, and
+the converter both of them use (`handlers.option_values`); and what a task starts from under
+what the person sets (`Defaults`).
 
 `/browser-use … --model gpt-4.1` and the task form give the same `CreateTaskRequest` because both
-turn text into fields through the converters below, then through `build_request`.
+turn text into fields through the same converters, then through `handlers.build.build_request`.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
-from uuid import UUID
-
-from pydantic import ValidationError
 
 from bot.models import (
     ACCURATE,
     DEFAULT_LLM,
     JUDGE_GROUND_TRUTH_MAX_CHARS,
     KNOWN_LLMS,
-    MAX_COST_USD,
     MAX_STEPS_RANGE,
-    METADATA_MAX_PAIRS,
-    PROXY_COUNTRY_CODES,
-    RESERVED_METADATA_KEYS,
     SCREEN_HEIGHT_RANGE,
     SCREEN_WIDTH_RANGE,
     SYSTEM_PROMPT_EXTENSION_MAX_CHARS,
-    TASK_MAX_CHARS,
-    V4_MODEL_OF_V2,
     CreateTaskRequest,
-    is_domain_pattern,
 )
-from handlers.errors import UserInputError
+from handlers.option_values import (
+    USER_METADATA_MAX_PAIRS,
+    Fields,
+    bounded_text,
+    country,
+    dollars,
+    domain_list,
+    engine_name,
+    http_url,
+    json_schema,
+    llm_name,
+    metadata_pairs,
+    pairs,
+    screen_size,
+    skill_list,
+    thinking_level,
+    uuid_text,
+    vision_mode,
+    whole_number,
+)
 from handlers.views import kit
-
-Fields = dict[str, Any]
-# The app keeps metadata pairs of its own (the Slack route, the thread's browser session).
-USER_METADATA_MAX_PAIRS = METADATA_MAX_PAIRS - len(RESERVED_METADATA_KEYS)
 
 
 @dataclass(frozen=True)
@@ -97,210 +100,6 @@ CHANNEL_WORDS = {
 def _short(value: Any) -> str:
     text = ", ".join(value) if isinstance(value, list) else str(value)
     return text if len(text) <= 60 else text[:59] + "…"
-
-
-# --- converters: raw text -> request fields, or a UserInputError saying what is wrong ----------
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
-
-
-def llm_name(raw: str, what: str = "model") -> str:
-    name = raw.strip()
-    if name not in KNOWN_LLMS:
-        raise UserInputError(f"Unknown {what} `{name}`.{suggest(name, KNOWN_LLMS)}")
-    return name
-
-
-def engine_name(raw: str) -> Fields:
-    name = raw.strip().lower()
-    if name in ("v4", "accurate"):
-        return {"engine": ACCURATE}
-    if name in ("v2", "fast", "default"):
-        return {"engine": "v2"}
-    raise UserInputError("The engine is `v2` (the default: fast, cheaper) or `v4` (accurate mode).")
-
-
-def dollars(raw: str) -> float:
-    try:
-        amount = float(raw.strip().lstrip("$"))
-    except ValueError:
-        raise UserInputError(
-            "The cost cap is an amount in US dollars, like `5` or `2.50`."
-        ) from None
-    if not 0 < amount <= MAX_COST_USD:
-        raise UserInputError(f"The cost cap must be more than $0 and at most ${MAX_COST_USD:,}.")
-    return amount
-
-
-def whole_number(raw: str, low: int, high: int, what: str) -> int:
-    try:
-        number = int(raw.strip())
-    except ValueError:
-        raise UserInputError(f"{what} must be a whole number from {low} to {high}.") from None
-    if not low <= number <= high:
-        raise UserInputError(f"{what} must be from {low} to {high}, not {number}.")
-    return number
-
-
-def http_url(raw: str) -> str:
-    url = raw.strip().strip("<>")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UserInputError(f"The start URL must start with http:// or https:// (got `{url}`).")
-    return url
-
-
-def domain_list(raw: str) -> list[str]:
-    domains = [d.strip().lower() for d in re.split(r"[,\s]+", raw) if d.strip()]
-    bad = [d for d in domains if not is_domain_pattern(d)]
-    if bad:
-        raise UserInputError(
-            f"`{bad[0]}` is not a domain. Use names like `example.com` or `*.example.com`."
-        )
-    return domains
-
-
-def uuid_text(raw: str, what: str) -> str:
-    try:
-        return str(UUID(raw.strip()))
-    except ValueError:
-        raise UserInputError(f"The {what} must be a UUID (like `{UUID(int=1)}`).") from None
-
-
-def json_schema(raw: str) -> str:
-    """A JSON Schema object, sent as the stringified JSON the API expects."""
-    # Slack clients turn typed quotes into typographic ones.
-    raw = raw.translate(str.maketrans("“”„‘’", '"""\'\''))
-    try:
-        schema = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise UserInputError(f"The structured output is not valid JSON: {exc.msg}.") from None
-    if not isinstance(schema, dict):
-        raise UserInputError("The structured output must be a JSON Schema object `{…}`.")
-    problem = _schema_problem(schema)
-    if problem:
-        raise UserInputError(f"The structured output is not a valid JSON Schema: {problem}.")
-    return json.dumps(schema, separators=(",", ":"))
-
-
-_SCHEMA_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
-
-
-def _schema_problem(schema: Mapping[str, Any], path: str = "schema") -> str | None:
-    """The first structural mistake in a JSON Schema, checked by hand to avoid a dependency."""
-    kinds = schema.get("type")
-    for kind in kinds if isinstance(kinds, list) else [kinds] if kinds is not None else []:
-        if kind not in _SCHEMA_TYPES:
-            return f"{path}.type `{kind}` is not a JSON Schema type"
-    properties = schema.get("properties")
-    if properties is not None:
-        if not isinstance(properties, dict):
-            return f"{path}.properties must be an object"
-        for name, sub in properties.items():
-            if not isinstance(sub, dict):
-                return f"{path}.properties.{name} must be an object"
-            problem = _schema_problem(sub, f"{path}.properties.{name}")
-            if problem:
-                return problem
-    required = schema.get("required")
-    if required is not None and not (
-        isinstance(required, list) and all(isinstance(r, str) for r in required)
-    ):
-        return f"{path}.required must be a list of property names"
-    items = schema.get("items")
-    if items is not None:
-        if not isinstance(items, dict):
-            return f"{path}.items must be an object"
-        return _schema_problem(items, f"{path}.items")
-    return None
-
-
-def country(raw: str) -> str | None:
-    code = raw.strip().lower()
-    if code in ("none", "off", "no"):
-        return None  # no proxy at all
-    if code not in PROXY_COUNTRY_CODES:
-        raise UserInputError(
-            f"Unknown proxy country `{raw.strip()}`. Use a two-letter code like `us`, `de` or "
-            f"`jp`, or `none` for no proxy.{suggest(code, PROXY_COUNTRY_CODES)}"
-        )
-    return code
-
-
-def vision_mode(raw: str) -> bool | str:
-    word = raw.strip().lower()
-    if word in ("on", "true", "yes"):
-        return True
-    if word in ("off", "false", "no"):
-        return False
-    if word == "auto":
-        return "auto"
-    raise UserInputError("Vision is `on`, `off` or `auto`.")
-
-
-def thinking_level(raw: str) -> str:
-    level = raw.strip().lower()
-    if level not in ("disabled", "low", "medium", "high"):
-        raise UserInputError("The thinking level is `disabled`, `low`, `medium` or `high`.")
-    return level
-
-
-def bounded_text(raw: str, limit: int, what: str) -> str:
-    text = raw.strip()
-    if len(text) > limit:
-        raise UserInputError(f"{what} is {len(text):,} characters; the limit is {limit:,}.")
-    return text
-
-
-def skill_list(raw: str) -> list[str]:
-    skills = [s.strip() for s in re.split(r"[,\s]+", raw) if s.strip()]
-    if not skills:
-        raise UserInputError("Name at least one skill ID, or `all`.")
-    return ["*"] if any(s.lower() in ("all", "*") for s in skills) else skills
-
-
-def pairs(raw: str, what: str, *, reserved: frozenset[str] = frozenset()) -> dict[str, str]:
-    """`name=value` pairs, one a line (or several, for metadata given as flags)."""
-    result: dict[str, str] = {}
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            # The line may hold a secret, so it is never quoted back.
-            raise UserInputError(f"Each {what} line must look like `name=value`.")
-        if name in reserved:
-            raise UserInputError(f"The {what} key `{name}` is reserved for the app's own use.")
-        result[name] = value.strip()
-    return result
-
-
-TOO_MANY_PAIRS = (
-    f"Metadata takes at most {USER_METADATA_MAX_PAIRS} pairs (the app keeps "
-    f"{len(RESERVED_METADATA_KEYS)} of Browser Use's {METADATA_MAX_PAIRS} for the Slack thread "
-    "and its browser)."
-)
-
-
-def metadata_pairs(raw: str) -> dict[str, str]:
-    found = pairs(raw, "metadata", reserved=RESERVED_METADATA_KEYS)
-    if len(found) > USER_METADATA_MAX_PAIRS:
-        raise UserInputError(TOO_MANY_PAIRS)
-    return found
-
-
-def screen_size(raw: str) -> Fields:
-    match = re.fullmatch(r"\s*(\d+)\s*[x×X*]\s*(\d+)\s*", raw)
-    if not match:
-        raise UserInputError("The screen size looks like `1280x800` (width x height).")
-    return {
-        "browser_screen_width": whole_number(match[1], *SCREEN_WIDTH_RANGE, "The screen width"),
-        "browser_screen_height": whole_number(match[2], *SCREEN_HEIGHT_RANGE, "The screen height"),
-    }
 
 
 # The options a recurring task cannot keep (the form's block ID or request field → why).
@@ -691,121 +490,3 @@ OPTIONS: tuple[Option, ...] = (
 )
 BY_KEY = {option.key: option for option in OPTIONS}
 BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
-
-
-# --- from fields to a request -------------------------------------------------------------------
-
-
-def login_of(fields: Fields, defaults: Defaults) -> str | None:
-    """The saved login a request asks for, taken out of `fields`: the person's own (`--login`,
-    the form's select), else the channel's default one unless the person chose a browser of
-    their own (a session, a profile or a proxy)."""
-    login = fields.pop("login", None)
-    if login == NO_LOGIN:
-        return None
-    if login is not None:
-        return str(login)
-    own = fields.get("session_settings") or {}
-    if fields.get("session_id") or "profile_id" in own or "proxy_country_code" in own:
-        return None
-    channel = defaults.channel.get("login")
-    return str(channel) if channel else None
-
-
-def merge(into: Fields, fields: Fields) -> None:
-    """Fold one option's fields in; nested session settings and metadata pairs accumulate."""
-    for name, value in fields.items():
-        if isinstance(value, dict) and isinstance(into.get(name), dict):
-            into[name] = {**into[name], **value}
-        else:
-            into[name] = value
-
-
-# What v4 has no place for (the API notes §15), and what to say instead.
-NOT_IN_ACCURATE_MODE = {
-    "max_steps": "Accurate mode has no step limit: cap what it spends with `--max-cost` instead.",
-    "flash_mode": "Flash mode is not part of accurate mode.",
-    "vision": "Accurate mode chooses when to look at the page itself: leave out vision.",
-    "highlight_elements": "Accurate mode does not highlight elements: leave it out.",
-    "system_prompt_extension": "Accurate mode takes no extra instructions: say them in the task.",
-    "skill_ids": "Skills are not part of accurate mode.",
-    "judge_llm": "Accurate mode chooses its judge's model itself: leave out the judge model.",
-    "metadata": "Accurate mode keeps no metadata with the task.",
-    "thinking": "Accurate mode sets the model's thinking itself: leave out thinking.",
-    "thinking_level": "Accurate mode sets the model's thinking itself: leave out the level.",
-}
-
-
-def fit_accurate(data: Fields, person: Fields) -> None:
-    """A request for v4: what the person set that v4 has no place for is refused, under its
-    field; what only came from the workspace's or the channel's defaults is left out. Allowed
-    domains are refused however they came (v4 keeps a browser to them only for typing secrets,
-    so a channel's or an admin's limit would silently not hold)."""
-    for key, why in NOT_IN_ACCURATE_MODE.items():
-        if key in person:
-            raise UserInputError(why, field=key)
-        data.pop(key, None)
-    llm = data.get("llm")
-    if llm and llm not in V4_MODEL_OF_V2:
-        if "llm" in person:
-            raise UserInputError(
-                f"The model `{llm}` is not one accurate mode offers. Leave it out (accurate mode "
-                f"picks its own), or choose one of: {', '.join(sorted(set(V4_MODEL_OF_V2)))}.",
-                field="llm",
-            )
-        data.pop("llm")
-    if data.get("allowed_domains") and not data.get("secrets"):
-        raise UserInputError(
-            "Accurate mode cannot keep the browser to a list of domains (here, or as a channel "
-            "default). Run it without `--accurate`, or without the domains.",
-            field="allowed_domains",
-        )
-
-
-def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRequest:
-    """The request: the admin's defaults under what the person set; any error names its field."""
-    task = task.strip()
-    if not task:
-        raise UserInputError("Say what the browser should do.", field="task")
-    if len(task) > TASK_MAX_CHARS:
-        raise UserInputError(
-            f"The task is {len(task):,} characters; the limit is {TASK_MAX_CHARS:,}.", field="task"
-        )
-    data: Fields = {"task": task}
-    if defaults.llm:
-        data["llm"] = defaults.llm
-    if defaults.max_steps:
-        data["max_steps"] = defaults.max_steps
-    if defaults.allowed_domains:
-        data["allowed_domains"] = list(defaults.allowed_domains)
-    if defaults.engine == ACCURATE:
-        data["engine"] = ACCURATE
-    channel = dict(defaults.channel)
-    channel.pop("login", None)  # a saved login is found in the store by its name (`login_of`)
-    if fields.get("session_id"):
-        channel.pop("session_settings", None)  # a given session keeps its own browser
-    merge(data, channel)
-    merge(data, fields)
-    if data.get("session_id") and data.get("session_settings"):
-        raise UserInputError(
-            "Session settings (profile, proxy, screen size) only apply to new sessions; leave "
-            "them out when you give a session ID, or leave out the session ID.",
-            field="session_id",
-        )
-    if len(data.get("metadata") or {}) > USER_METADATA_MAX_PAIRS:
-        raise UserInputError(TOO_MANY_PAIRS, field="metadata")
-    if data.get("engine") == ACCURATE:
-        fit_accurate(data, fields)
-    elif "max_cost_usd" in data:
-        raise UserInputError(
-            "A cost cap is for accurate mode (`--accurate`); without it, use `--max-steps`.",
-            field="max_cost_usd",
-        )
-    try:
-        return CreateTaskRequest.model_validate(data)
-    except ValidationError as exc:
-        # The converters catch everything a person can type; this is the model's last word.
-        error = exc.errors()[0]
-        loc = [str(p) for p in error["loc"]]
-        field = next((p for p in reversed(loc) if p in BY_KEY), None)
-        raise UserInputError(str(error["msg"]), field=field or (loc[0] if loc else None)) from None

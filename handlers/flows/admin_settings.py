@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.config import ADMIN_SETTINGS, Settings
 from handlers.errors import FormErrors, UserInputError
-from handlers.options import domain_list, whole_number
+from handlers.option_values import domain_list, whole_number
 from handlers.views.settings import LABELS, LISTS, NONE, NUMBERS
 
 

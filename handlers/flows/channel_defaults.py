@@ -17,9 +17,11 @@ from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import ACCURATE
 from handlers.access import is_admin
+from handlers.build import merge
 from handlers.errors import FormErrors, UserInputError
 from handlers.ids import Action
-from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults, Fields, merge
+from handlers.option_values import Fields
+from handlers.options import BY_KEY, CHANNEL_WORDS, Defaults
 from handlers.slack_io import open_view
 from handlers.slack_text import escape
 from handlers.views import kit, messages

@@ -28,7 +28,7 @@ from handlers.access import is_admin, may_use_login
 from handlers.errors import FormErrors, UserInputError, failure_text
 from handlers.flows.submit import Origin
 from handlers.ids import Block
-from handlers.options import country, http_url
+from handlers.option_values import country, http_url
 from handlers.slack_io import SLACK_ERRORS, dm, post
 from handlers.slack_text import escape
 from handlers.views import logins as views

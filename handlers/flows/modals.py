@@ -11,18 +11,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.models import DEFAULT_LLM, CreateTaskRequest
 from bot.schedules import Repeat
+from handlers.build import build_request, merge
 from handlers.errors import FormErrors, UserInputError
 from handlers.flows.channel_defaults import defaults_for
 from handlers.flows.logins import usable_logins
 from handlers.ids import Action, Block
-from handlers.options import (
-    BY_KEY,
-    ONCE_ONLY,
-    Defaults,
-    Fields,
-    build_request,
-    merge,
-)
+from handlers.option_values import Fields
+from handlers.options import BY_KEY, ONCE_ONLY, Defaults
 from handlers.payloads import FormContext
 from handlers.slack_io import open_view
 from handlers.views.form import Prefill, task_form

@@ -20,11 +20,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import CreateTaskRequest, TaskView
 from bot.store import TaskRecord
+from handlers.build import build_request, merge
 from handlers.errors import UserInputError
 from handlers.flows.outbox import slack_down
 from handlers.flows.submit import Origin
 from handlers.ids import SlackError
-from handlers.options import BY_KEY, Defaults, Fields, build_request, merge
+from handlers.option_values import Fields
+from handlers.options import BY_KEY, Defaults
 from handlers.slack_io import SLACK_ERRORS, error_code
 from handlers.slack_text import shorten
 from handlers.views import messages

@@ -31,10 +31,7 @@ from handlers.flows.submit import (
 )
 from handlers.ids import Action, Block, Callback
 from handlers.listeners import PerRequest, bind
-from handlers.options import (
-    NO_LOGIN,
-    Defaults,
-)
+from handlers.options import NO_LOGIN, Defaults
 from handlers.payloads import FormContext, form_files
 from handlers.slack_io import SLACK_ERRORS
 from handlers.views import messages

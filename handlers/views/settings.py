@@ -9,7 +9,8 @@ from typing import Any
 from bot.config import ADMIN_SETTINGS, Settings
 from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
 from handlers.ids import Callback
-from handlers.options import CHANNEL_WORDS, Defaults, Fields
+from handlers.option_values import Fields
+from handlers.options import CHANNEL_WORDS, Defaults
 from handlers.slack_text import escape
 from handlers.views import kit, messages
 from handlers.views.form import SWITCHES, Prefill
