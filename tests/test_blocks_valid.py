@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.config import Settings
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
 from handlers.errors import UserInputError, failure_text
-from handlers.flows.conversations import Said, follow_up_value
+from handlers.flows.said import Said, follow_up_value
 from handlers.options import Defaults
 from handlers.payloads import FormContext
 from handlers.views import home, messages

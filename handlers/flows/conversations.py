@@ -11,16 +11,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.browser_use import BrowserUseError
-from bot.deps import Deps, Failure
+from bot.deps import Deps
 from bot.models import CreateTaskRequest, SessionView, SlackRoute, TaskCreated
 from bot.store import FollowUp, TaskRecord
 from handlers.access import (
@@ -31,7 +28,7 @@ from handlers.access import (
     check_profile_id,
     check_quota,
 )
-from handlers.errors import FORM_FAILED, UserInputError, failure_text, internal_error_text
+from handlers.errors import UserInputError, failure_text
 from handlers.flags import (
     ChannelSettings,
     Every,
@@ -49,14 +46,21 @@ from handlers.flows import files
 from handlers.flows.channel_defaults import defaults_for, defaults_of, settings_prompt
 from handlers.flows.controls import stop_task, task_status
 from handlers.flows.logins import SAVE_LOGIN_BY_COMMAND, find_login, logins_here, with_login
-from handlers.flows.modals import open_task_form
 from handlers.flows.recurring import channel_schedules, create_schedule
+from handlers.flows.said import (
+    Said,
+    follow_up_value,
+    origin_of,
+    react_to,
+    refuse,
+    said_of,
+    say,
+    words_of,
+)
 from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.ids import Reaction
-from handlers.payloads import FormContext, QueuedFollowUp, SharedFile, shared_files, task_of
-from handlers.slack_io import post, react, tell_clicker, tell_in_thread
+from handlers.slack_io import post, tell_in_thread
 from handlers.views import messages
-from handlers.views.form import Prefill
 
 log = logging.getLogger(__name__)
 
@@ -73,73 +77,7 @@ ACCURATE_QUEUED = (
 CLOSE_WORDS = {"done", "close", "close session", "end", "end session", "bye", "thanks, done"}
 NEW_SESSION_FLAG = "--new"
 # A queued follow-up rides in a button's value: Slack takes at most 2,000 characters there.
-BUTTON_VALUE_MAX = 2000
 QUEUE_WAIT_SECONDS = 30 * 60
-_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
-
-
-@dataclass(frozen=True)
-class Said:
-    """One message to the bot: who, where, and in which thread."""
-
-    team_id: str
-    channel_id: str
-    user_id: str
-    text: str
-    ts: str  # the message itself (it gets the reactions)
-    thread_ts: str  # the thread it belongs to (its own ts when it starts one)
-    files: tuple[SharedFile, ...] = ()  # shared with it: they reach the task's browser
-
-
-def words_of(text: str) -> str:
-    """The message without the bot's @mention in front."""
-    return _LEADING_MENTION.sub("", text or "", count=1).strip()
-
-
-async def say(client: AsyncWebClient, said: Said, message: messages.Message) -> None:
-    await post(client, said.channel_id, message, said.thread_ts)
-
-
-async def react_to(
-    client: AsyncWebClient, said: Said, name: str, remove: str | None = None
-) -> None:
-    await react(client, said.channel_id, said.ts, name, remove)
-
-
-async def refuse(client: AsyncWebClient, said: Said, message: messages.Message) -> None:
-    """Say why nothing was started, in the thread; 👀 becomes ❌."""
-    await say(client, said, message)
-    await react_to(client, said, Reaction.FAILED, remove=Reaction.SEEN)
-
-
-def reporter(client: AsyncWebClient, said: Said) -> Callable[[Failure], Awaitable[None]]:
-    """For `InFlight.spawn`: an unexpected failure is told in the thread, and 👀 becomes ❌."""
-
-    async def report(failure: Failure) -> None:
-        await refuse(client, said, messages.notice(internal_error_text(failure)))
-
-    return report
-
-
-def origin_of(said: Said, **extra: Any) -> Origin:
-    """Where a task asked for in a thread comes from: its person's message heads the thread
-    already (nothing is announced), and gets the reactions."""
-    return Origin(
-        team_id=said.team_id,
-        channel_id=said.channel_id,
-        user_id=said.user_id,
-        thread_ts=said.thread_ts,
-        announce=False,
-        react_ts=said.ts,
-        **extra,
-    )
-
-
-def said_of(waiting: FollowUp) -> Said:
-    """The message a queued follow-up was."""
-    return Said(
-        waiting.team, waiting.channel, waiting.user_id, waiting.text, waiting.ts, waiting.thread_ts
-    )
 
 
 async def thread_session_id(deps: Deps, said: Said) -> str | None:
@@ -531,108 +469,3 @@ async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes
         return
     message = messages.session_closed("idle", idle_minutes=max(1, round(minutes)))
     await post(client, route.channel, message, route.thread_ts)
-
-
-def said_from_event(body: dict[str, Any]) -> Said | None:
-    event = body.get("event") or {}
-    # Bots (this one included), edits, joins and other message subtypes never start tasks; a
-    # message that shares files (a DM's `file_share`) does.
-    if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
-        return None
-    if not event.get("user"):
-        return None
-    return Said(
-        team_id=str(body.get("team_id") or event.get("team") or ""),
-        channel_id=str(event["channel"]),
-        user_id=str(event["user"]),
-        text=str(event.get("text") or ""),
-        ts=str(event["ts"]),
-        thread_ts=str(event.get("thread_ts") or event["ts"]),
-        files=shared_files(event.get("files")),
-    )
-
-
-async def _earlier_task(
-    deps: Deps, client: AsyncWebClient, body: dict[str, Any], task_id: str
-) -> tuple[TaskRecord, CreateTaskRequest] | None:
-    """The task a result's button is about and its request, if the clicker may run it again
-    (the person who asked, or an admin); else they are told why, only them."""
-    user = body["user"]["id"]
-    record = await deps.store.task(task_id)
-    if record is None or record.request is None:
-        await tell_clicker(client, body, AGAIN_UNKNOWN)
-        return None
-    if not deps.may_control(user, record.user_id):
-        await tell_clicker(
-            client, body, f"Only <@{record.user_id}> (who asked) or an admin can run it again."
-        )
-        return None
-    try:
-        check_access(deps.policy, user, record.channel)
-        request = apply_policy(CreateTaskRequest.from_kept(record.request), deps.policy)
-    except UserInputError as exc:
-        await tell_clicker(client, body, f":warning: {failure_text(exc)}")
-        return None
-    return record, request
-
-
-AGAIN_UNKNOWN = (
-    "This app did not keep that task's options, so it can't run it again from here. Start it "
-    "anew with `/browser-use`."
-)
-
-
-async def run_again(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> None:
-    """The same task with the same options, in the same thread: in the thread's browser when
-    the thread keeps one, in a new browser otherwise."""
-    earlier = await _earlier_task(deps, client, body, task_of(body))
-    if earlier is None:
-        return
-    record, request = earlier
-    user = body["user"]["id"]
-    message = body.get("message") or {}
-    thread_ts = record.thread_ts or str(message.get("thread_ts") or message.get("ts"))
-    await post(client, record.channel, messages.ran_again(user), thread_ts)
-    if record.thread_session:
-        said = Said(
-            team_id=record.team,
-            channel_id=record.channel,
-            user_id=user,
-            text=request.task,
-            ts=str(message.get("ts") or thread_ts),
-            thread_ts=thread_ts,
-        )
-        await run_in_thread(deps, client, said, request)
-        return
-    origin = Origin(
-        team_id=record.team,
-        channel_id=record.channel,
-        user_id=user,
-        thread_ts=thread_ts,
-        announce=False,
-        response_url=body.get("response_url"),
-    )
-    await start_task(deps, client, request, origin)
-
-
-async def change_and_run(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> None:
-    """The task form with every option of the earlier task (secrets excepted), answering in its
-    thread."""
-    earlier = await _earlier_task(deps, client, body, task_of(body))
-    if earlier is None:
-        return
-    record, request = earlier
-    context = FormContext(channel_id=record.channel, thread_ts=record.thread_ts)
-    user = body.get("user") or {}
-    person = (str((body.get("team") or {}).get("id") or user.get("team_id", "")), str(user["id"]))
-    prefill = Prefill.of(request)
-    if not await open_task_form(client, deps, body["trigger_id"], context, prefill, person=person):
-        await tell_clicker(client, body, FORM_FAILED)
-
-
-def follow_up_value(said: Said, session_id: str) -> str | None:
-    """What the Queue button carries, or None when the follow-up is too long to carry."""
-    value = QueuedFollowUp(
-        text=said.text, user=said.user_id, ts=said.ts, session=session_id
-    ).encode()
-    return value if len(value) <= BUTTON_VALUE_MAX else None

@@ -13,18 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.store import FollowUp
-from handlers.flows.conversations import (
-    Said,
-    change_and_run,
-    close_thread_session,
-    converse,
-    react_to,
-    reporter,
-    run_again,
-    said_from_event,
-    say,
-    wait_then_run,
-)
+from handlers.flows.again import change_and_run, run_again
+from handlers.flows.conversations import close_thread_session, converse, wait_then_run
+from handlers.flows.said import Said, react_to, reporter, said_from_event, say
 from handlers.flows.submit import first_time
 from handlers.ids import Action, Reaction
 from handlers.listeners import PerRequest, bind
