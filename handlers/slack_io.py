@@ -24,7 +24,7 @@ from bot.models import SlackRoute, TaskView
 from handlers.access import is_admin
 from handlers.errors import VIEW_FAILED, internal_error_text
 from handlers.ids import SlackError
-from handlers.views import messages
+from handlers.views import messages, tracking
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ async def edit_status(
     if ts is None:
         return
     try:
-        await client.chat_update(channel=route.channel, ts=ts, **messages.task_status(task, route))
+        await client.chat_update(channel=route.channel, ts=ts, **tracking.task_status(task, route))
     except SLACK_ERRORS as exc:
         log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
 

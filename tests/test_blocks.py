@@ -7,7 +7,7 @@ import uuid
 
 from bot.models import CreateTaskRequest, SessionSettings, SlackRoute, TaskCreated, TaskView
 from handlers.options import OPTIONS
-from handlers.views import messages
+from handlers.views import messages, outcomes, tracking
 
 
 def all_text(message: dict) -> str:
@@ -79,7 +79,7 @@ def test_a_session_id_shows_in_the_parent() -> None:
 
 def test_task_started_has_both_ids_in_text_and_as_code() -> None:
     created = TaskCreated(id="task-1", session_id="session-2")
-    message = messages.task_started(created)
+    message = tracking.task_started(created)
     assert "task-1" in message["text"] and "session-2" in message["text"]
     body = message["blocks"][0]["text"]["text"]
     assert "`task-1`" in body and "`session-2`" in body
@@ -131,7 +131,7 @@ def step(number: int, goal: str = "Click search", url: str = "https://a.example/
 
 
 def test_a_running_status_shows_the_step_page_and_next_goal_with_buttons() -> None:
-    message = messages.task_status(view(steps=[step(1), step(2, "Open <@U1> page")]), ROUTE)
+    message = tracking.task_status(view(steps=[step(1), step(2, "Open <@U1> page")]), ROUTE)
     body = all_text(message["blocks"])
     assert "step 2 of 20" in body and "https://a.example/" in body
     assert "Open &lt;@U1&gt; page" in body and "<@U1>" not in body
@@ -148,7 +148,7 @@ def test_an_ended_status_has_the_facts_and_no_buttons() -> None:
         isSuccess=True,
         judgeVerdict=False,
     )
-    message = messages.task_status(task, ROUTE)
+    message = tracking.task_status(task, ROUTE)
     body = all_text(message["blocks"])
     for fact in ("2m 05s", "2 steps", "$0.0420", "model `gpt-4.1`", "judge: failed"):
         assert fact in body
@@ -156,12 +156,12 @@ def test_an_ended_status_has_the_facts_and_no_buttons() -> None:
 
 
 def test_a_finished_task_the_agent_calls_unsuccessful_says_so() -> None:
-    message = messages.task_status(view(status="finished", isSuccess=False), ROUTE)
+    message = tracking.task_status(view(status="finished", isSuccess=False), ROUTE)
     assert "did not succeed" in message["text"]
 
 
 def test_the_result_mentions_the_person_and_escapes_the_output() -> None:
-    result = messages.task_result(view(status="finished", output="<!channel> 42"), ROUTE)
+    result = outcomes.task_result(view(status="finished", output="<!channel> 42"), ROUTE)
     assert result.message["text"].startswith("<@U7> Finished")
     assert "&lt;!channel&gt; 42" in all_text(result.message["blocks"])
     assert result.attachments == []
@@ -169,14 +169,14 @@ def test_the_result_mentions_the_person_and_escapes_the_output() -> None:
 
 def test_long_output_is_previewed_and_attached_whole() -> None:
     output = "word " * 2000
-    result = messages.task_result(view(status="finished", output=output), ROUTE)
+    result = outcomes.task_result(view(status="finished", output=output), ROUTE)
     assert result.attachments == [("output.txt", output.strip().encode())]
     assert "output.txt" in all_text(result.message["blocks"])
 
 
 def test_structured_output_becomes_fields_and_json() -> None:
     rows = [{"name": f"item {i}", "price": i} for i in range(8)]
-    result = messages.task_result(view(status="finished", output=json.dumps(rows)), ROUTE)
+    result = outcomes.task_result(view(status="finished", output=json.dumps(rows)), ROUTE)
     fields = next(b for b in result.message["blocks"] if "fields" in b)["fields"]
     assert len(fields) == 10 and "*1. name*" in fields[0]["text"]
     assert "+6 more in result.json" in all_text(result.message["blocks"])
@@ -185,13 +185,13 @@ def test_structured_output_becomes_fields_and_json() -> None:
 
 def test_a_stopped_task_says_where_it_was() -> None:
     task = view(status="stopped", steps=[step(3, "Fill the form", "https://f.example/")])
-    text = all_text(messages.task_result(task, ROUTE).message["blocks"])
+    text = all_text(outcomes.task_result(task, ROUTE).message["blocks"])
     assert "Stopped" in text and "step 3" in text and "Fill the form" in text
 
 
 def test_the_status_message_shows_the_latest_steps_as_a_plan() -> None:
     steps = [step(n, f"Goal {n}", f"https://a.example/{n}") for n in range(1, 11)]
-    running = messages.task_status(view(steps=steps), ROUTE)
+    running = tracking.task_status(view(steps=steps), ROUTE)
     (plan,) = [b for b in running["blocks"] if b["type"] == "plan"]
     assert plan["title"] == "Steps (2 earlier not shown)"
     assert [c["title"] for c in plan["tasks"]] == [f"{n}. Goal {n}" for n in range(3, 11)]
@@ -199,17 +199,17 @@ def test_the_status_message_shows_the_latest_steps_as_a_plan() -> None:
     assert "https://a.example/10" in str(plan["tasks"][-1]["details"])
     assert running["text"].startswith("Running. Task ID: t-1")  # the text fallback stays
 
-    failed = messages.task_status(view(status="failed", steps=steps[:2]), ROUTE)
+    failed = tracking.task_status(view(status="failed", steps=steps[:2]), ROUTE)
     (plan,) = [b for b in failed["blocks"] if b["type"] == "plan"]
     assert [c["status"] for c in plan["tasks"]] == ["complete", "error"]
-    finished = messages.task_status(view(status="finished", steps=steps[:2]), ROUTE)
+    finished = tracking.task_status(view(status="finished", steps=steps[:2]), ROUTE)
     (plan,) = [b for b in finished["blocks"] if b["type"] == "plan"]
     assert [c["status"] for c in plan["tasks"]] == ["complete", "complete"]
 
 
 def test_a_step_title_cannot_carry_a_mention_even_as_plain_text() -> None:
     task = view(steps=[step(1, "Tell <!channel> and <@U1> about <https://x.example|this>")])
-    (plan,) = [b for b in messages.task_status(task, ROUTE)["blocks"] if b["type"] == "plan"]
+    (plan,) = [b for b in tracking.task_status(task, ROUTE)["blocks"] if b["type"] == "plan"]
     title = plan["tasks"][0]["title"]
     assert title == "1. Tell @channel and @U1 about https://x.example"
     assert "<" not in str(plan)
@@ -217,7 +217,7 @@ def test_a_step_title_cannot_carry_a_mention_even_as_plain_text() -> None:
 
 def test_the_live_status_names_the_site_and_the_goal() -> None:
     task = view(steps=[step(3, "Open the cart", "https://www.amazon.com/cart")])
-    status, loading = messages.browsing_status(task, ROUTE)
+    status, loading = tracking.browsing_status(task, ROUTE)
     assert status == "is browsing www.amazon.com…"
     assert loading == ["Open the cart", "Step 3 of 20", "https://www.amazon.com/cart"]
-    assert messages.browsing_status(view(), ROUTE)[0] == "is starting a browser…"
+    assert tracking.browsing_status(view(), ROUTE)[0] == "is starting a browser…"

@@ -18,7 +18,7 @@ from handlers.errors import UserInputError, failure_text
 from handlers.flows.said import Said, follow_up_value
 from handlers.options import Defaults
 from handlers.payloads import FormContext
-from handlers.views import home, messages
+from handlers.views import home, messages, outcomes, tracking
 from handlers.views.form import Prefill, task_form
 from tests.fakes.blockkit import message_problems, view_problems
 
@@ -57,13 +57,13 @@ def test_an_answer_full_of_ampersands_fits_once_escaped() -> None:
     # 2,890 characters with 39 `&`: 3,046 once escaped, over the section's 3,000.
     output = ("Price & tax " * 39)[:468] + "x" * (2890 - 468)
     assert len(output) == 2890 and output.count("&") == 39
-    result = messages.task_result(view(output=output), ROUTE)
+    result = outcomes.task_result(view(output=output), ROUTE)
     valid(result.message)
     assert result.attachments == [("output.txt", output.encode())]  # nothing is lost
 
 
 def test_a_long_preview_full_of_ampersands_fits_once_escaped() -> None:
-    result = messages.task_result(view(output="&" * 9000), ROUTE)
+    result = outcomes.task_result(view(output="&" * 9000), ROUTE)
     valid(result.message)
     assert result.attachments[0][1] == b"&" * 9000
 
@@ -91,7 +91,7 @@ def test_a_follow_up_too_long_to_queue_says_so_and_stays_valid() -> None:
 
 
 def test_an_answer_of_only_whitespace_says_there_was_no_answer() -> None:
-    result = messages.task_result(view(output=" \n\t  \n"), ROUTE)
+    result = outcomes.task_result(view(output=" \n\t  \n"), ROUTE)
     valid(result.message)
     assert "no written answer" in json.dumps(result.message)
 
@@ -125,7 +125,7 @@ def test_parent_messages_are_valid(task: str, url: str, domain: str) -> None:
 
 
 @PROPERTY
-@given(goal=hostile, url=hostile, output=hostile, status=st.sampled_from(list(messages.STATES)))
+@given(goal=hostile, url=hostile, output=hostile, status=st.sampled_from(list(tracking.STATES)))
 def test_status_and_result_messages_are_valid(
     goal: str, url: str, output: str, status: str
 ) -> None:
@@ -137,15 +137,15 @@ def test_status_and_result_messages_are_valid(
         metadata={"slack_session": SESSION_ID},
         llm=goal[:100],
     )
-    valid(messages.task_status(task, ROUTE))
-    valid(messages.task_result(task, ROUTE).message)
+    valid(tracking.task_status(task, ROUTE))
+    valid(outcomes.task_result(task, ROUTE).message)
 
 
 @PROPERTY
 @given(values=st.dictionaries(hostile, hostile, max_size=15), as_list=st.booleans())
 def test_structured_results_are_valid(values: dict[str, str], as_list: bool) -> None:
     output = json.dumps([values, values] if as_list else values)
-    valid(messages.task_result(view(output=output), ROUTE).message)
+    valid(outcomes.task_result(view(output=output), ROUTE).message)
 
 
 @PROPERTY
@@ -171,7 +171,7 @@ def test_fixed_messages_are_valid() -> None:
         messages.session_closed("idle", idle_minutes=10),
         messages.session_closed("asked"),
         messages.queued(12.5),
-        messages.task_started(TaskCreated(id=TASK_ID, session_id=SESSION_ID), react_ts="1.1"),
+        tracking.task_started(TaskCreated(id=TASK_ID, session_id=SESSION_ID), react_ts="1.1"),
     ):
         valid(message)
 

@@ -30,7 +30,7 @@ from handlers.errors import UserInputError, failure_text
 from handlers.flows.logins import saved_domains
 from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.slack_text import escape
-from handlers.views import messages
+from handlers.views import messages, tracking
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def task_status(deps: Deps, task_id: str) -> messages.Message:
         else SlackRoute.from_metadata(task.metadata)
         or SlackRoute(team="", channel="", thread_ts=None, user="")
     )
-    message = messages.task_status(task, route)
+    message = tracking.task_status(task, route)
     message.pop("metadata", None)
     return message
 
@@ -149,7 +149,7 @@ async def take_over(deps: Deps, user_id: str, task_id: str) -> messages.Message:
         return messages.notice("The browser is closed, so there is nothing to take over.")
     log.info("task.taken_over task_id=%s by=%s", task_id, user_id)
     login = await _saved_login_of(deps, user_id, task.session_id)
-    return messages.taken_over(task_id, hide(session.live_url), login.name if login else None)
+    return tracking.taken_over(task_id, hide(session.live_url), login.name if login else None)
 
 
 async def _saved_login_of(deps: Deps, user_id: str, session_id: str) -> Login | None:

@@ -60,7 +60,7 @@ from handlers.flows.said import (
 from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.ids import Reaction
 from handlers.slack_io import post, tell_in_thread
-from handlers.views import messages
+from handlers.views import messages, tracking
 
 log = logging.getLogger(__name__)
 
@@ -403,7 +403,7 @@ async def _adopt_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp, run_
         return  # found by another process already
     log.info("task.created task_id=%s session_id=%s from=queue", run_id, waiting.session_id)
     created = TaskCreated(id=run_id, session_id=waiting.session_id)
-    started = messages.task_started(created, react_ts=waiting.ts, thread_session=False)
+    started = tracking.task_started(created, react_ts=waiting.ts, thread_session=False)
     ts, _ = await post(client, waiting.channel, started, waiting.thread_ts)
     if ts is not None:
         await deps.store.set_status_message(run_id, ts, waiting.ts)

@@ -37,7 +37,7 @@ from handlers.slack_io import (
     set_thread_status,
 )
 from handlers.slack_text import escape
-from handlers.views import messages
+from handlers.views import messages, outcomes, tracking
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class SlackTaskSink:
 
                 self.pace.offer(_status_key(route, status_ts), route.team, "chat.update", edit)
         if route.thread_ts and not task.ended:
-            status, loading = messages.browsing_status(task, route)
+            status, loading = tracking.browsing_status(task, route)
             thread_ts = route.thread_ts
 
             async def set_status() -> None:
@@ -234,7 +234,7 @@ class SlackTaskSink:
         self, task: TaskView, record: TaskRecord, react_ts: str | None, *, mention: bool
     ) -> None:
         route = record.route
-        result = messages.task_result(
+        result = outcomes.task_result(
             task, route, mention_asker=mention, again=record.request is not None
         )
         channel, thread_ts = (
@@ -250,7 +250,7 @@ class SlackTaskSink:
         )
         if react_ts:
             await react(
-                self.client, route.channel, react_ts, messages.end_reaction(task), Reaction.SEEN
+                self.client, route.channel, react_ts, tracking.end_reaction(task), Reaction.SEEN
             )
         for name, content in result.attachments:
             await self._upload(channel, thread_ts, name, content)

@@ -29,7 +29,7 @@ from handlers.slack_io import (
     respond_ephemeral,
     set_thread_status,
 )
-from handlers.views import messages
+from handlers.views import messages, tracking
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ async def start_task(
         # The task exists (and costs money): the person still gets its IDs. Its route rides in
         # its Browser Use metadata, so a webhook for it still finds its thread.
         log.exception("store.add_task failed task_id=%s", created.id)
-    started = messages.task_started(
+    started = tracking.task_started(
         created, react_ts=origin.react_ts, thread_session=thread_session
     )
     status_ts, status_error = (
@@ -252,7 +252,7 @@ async def start_task(
         if thread_ts
         else (None, post_error)
     )
-    browsing = messages.browsing_status(
+    browsing = tracking.browsing_status(
         TaskView(id=created.id, session_id=created.session_id, status="created"), route
     )
     if status_ts is None and slack_down(status_error):

@@ -29,7 +29,7 @@ from handlers.option_values import Fields
 from handlers.options import BY_KEY, Defaults
 from handlers.slack_io import SLACK_ERRORS, error_code
 from handlers.slack_text import shorten
-from handlers.views import messages
+from handlers.views import outcomes, tracking
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def request_from_inputs(inputs: dict[str, Any], defaults: Defaults) -> CreateTas
 
 def step_outputs(task: TaskView, share_url: str | None) -> dict[str, Any]:
     """The step's outputs (manifest.yaml declares them): every one always present."""
-    structured = messages.structured(task.output)
+    structured = outcomes.structured(task.output)
     return {
         "output": task.output or "",
         "structured_output": task.output if structured is not None else "",
@@ -109,7 +109,7 @@ def step_outputs(task: TaskView, share_url: str | None) -> dict[str, Any]:
 
 def step_error(task: TaskView) -> str:
     """Why the step failed, in plain words (a failed or stopped task)."""
-    _, headline = messages.outcome(task)
+    _, headline = tracking.outcome(task)
     step = task.last_step
     where = ""
     if step is not None:

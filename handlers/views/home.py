@@ -11,8 +11,8 @@ from bot.store import Schedule
 from handlers.ids import COMMAND, Action
 from handlers.slack_text import escape, shorten
 from handlers.views import kit
-from handlers.views.messages import STATES, outcome
 from handlers.views.schedules import schedule_blocks
+from handlers.views.tracking import STATES, outcome
 
 
 def limits_text(settings: Settings) -> str:

@@ -18,7 +18,8 @@ from handlers.ids import COMMAND, Action, Block
 from handlers.slack_text import escape, quote, shorten
 from handlers.views import kit
 from handlers.views.kit import fit_mrkdwn
-from handlers.views.messages import Message, describe_options, notice, structured
+from handlers.views.messages import Message, describe_options, notice
+from handlers.views.outcomes import structured
 
 # A message holds at most 50 blocks; each schedule takes two.
 MAX_LISTED = 20
