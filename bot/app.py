@@ -22,12 +22,13 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
+from bot.answers import SessionView
 from bot.browser_use import BrowserUseClient, RetryPolicy
 from bot.config import Settings
 from bot.deps import Deps, InFlight, new_reference
 from bot.health import StoreHealth
 from bot.janitor import SessionJanitor
-from bot.models import SessionView, SlackRoute
+from bot.models import SlackRoute
 from bot.scheduler import Scheduler
 from bot.sealed import Sealer, SealError
 from bot.store import Store, StoreUnavailable

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import heapq
-import itertools
 import logging
 import random
 import re
@@ -18,21 +16,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from bot import metrics
-from bot.metrics import resource_of
-from bot.models import (
-    V4_STATUS,
+from bot.answers import (
     Account,
-    CreateProfileRequest,
-    CreateSessionRequest,
-    CreateTaskRequest,
-    Engine,
     OutputFileLink,
     ProfileView,
     QueuedMessageView,
@@ -42,12 +33,34 @@ from bot.models import (
     SessionList,
     SessionView,
     ShareView,
-    TaskCreated,
     TaskList,
     TaskStatusView,
     TaskView,
     UploadTarget,
 )
+from bot.browser_use_errors import (
+    AuthError,
+    BrowserUseError,
+    InvalidRequestError,
+    NetworkError,
+    NotFoundError,
+    PaymentError,
+    RateLimitError,
+    ServerError,
+    UpstreamTimeout,
+    error_detail,
+    error_for_response,
+)
+from bot.metrics import resource_of
+from bot.models import (
+    V4_STATUS,
+    CreateProfileRequest,
+    CreateSessionRequest,
+    CreateTaskRequest,
+    Engine,
+    TaskCreated,
+)
+from bot.request_budget import Priority, RequestBudget
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -55,45 +68,6 @@ M = TypeVar("M", bound=BaseModel)
 API_KEY_HEADER = "X-Browser-Use-API-Key"
 # A 429 that asks us to wait this long or less is waited out once; longer waits are reported.
 MAX_RETRY_AFTER_SECONDS = 5.0
-DETAIL_MAX_CHARS = 500
-
-
-class BrowserUseError(Exception):
-    """A Browser Use call failed: what happened as data (`code`, `status`, the server's
-    `detail`, already stripped of secrets). What a person reads is `handlers.errors`'s to say."""
-
-    # True when the request may have reached Browser Use and a task may exist anyway.
-    outcome_unknown = False
-    # True when the app looked afterwards and no task had been created: safe to try again.
-    not_created = False
-
-    def __init__(self, code: str, *, status: int | None = None, detail: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.status = status
-        self.detail = detail
-
-    def __str__(self) -> str:
-        """For log lines: the code and the status, never the detail (it may quote a prompt)."""
-        status = f" (HTTP {self.status})" if self.status else ""
-        return f"{self.code}{status}"
-
-
-class AuthError(BrowserUseError):
-    """401/403: the API key is missing, wrong or revoked."""
-
-
-class PaymentError(BrowserUseError):
-    """402: out of credits, or the key's monthly spend cap is reached."""
-
-
-class InvalidRequestError(BrowserUseError):
-    """400/422: Browser Use refused the request; `detail` says why."""
-
-
-class NotFoundError(BrowserUseError):
-    """404: no such task or session in this project."""
-
 
 # What a task, run, session, message or file ID looks like (UUIDs, in practice): anything else
 # (a payload's junk, a path) never becomes part of a URL.
@@ -106,213 +80,6 @@ def _id(value: str) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise NotFoundError("not_found", detail="not an ID")
     return value
-
-
-class RateLimitError(BrowserUseError):
-    """429: too many concurrent sessions, or too many requests."""
-
-    def __init__(self, code: str, *, retry_after: float | None = None, **kw: Any):
-        super().__init__(code, **kw)
-        self.retry_after = retry_after
-
-
-class ServerError(BrowserUseError):
-    """5xx, or an answer that is not the JSON the API documents."""
-
-
-class UpstreamTimeout(BrowserUseError):
-    """Browser Use did not answer in time."""
-
-
-class NetworkError(BrowserUseError):
-    """Browser Use could not be reached, or the connection broke."""
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None  # HTTP-date values are not worth honouring for a chat bot
-
-
-def error_detail(body: Any) -> str | None:
-    """The server's reason from any of the error shapes the API uses (see the API notes §6)."""
-    if isinstance(body, dict):
-        if isinstance(body.get("message"), str):
-            return body["message"]
-        if "detail" in body:
-            return error_detail(body["detail"])
-        if "msg" in body:  # a single ValidationError object {loc, msg, type}
-            loc = ".".join(str(p) for p in body.get("loc", []) if p != "body")
-            return f"{loc}: {body['msg']}" if loc else str(body["msg"])
-        return None
-    if isinstance(body, list):
-        parts = [error_detail(item) for item in body]
-        return "; ".join(p for p in parts if p) or None
-    if isinstance(body, str):
-        return body
-    return None
-
-
-def _redact(text: str | None, secrets: Iterable[str]) -> str | None:
-    if text is None:
-        return None
-    for value in secrets:
-        if value:
-            text = text.replace(value, "[secret]")
-    return text[:DETAIL_MAX_CHARS]
-
-
-def error_for_response(response: httpx.Response, secrets: Iterable[str] = ()) -> BrowserUseError:
-    """Map an HTTP error answer to a typed error, with the server's reason as its detail."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text[:DETAIL_MAX_CHARS] or None
-    detail = _redact(error_detail(body), secrets)
-    inner = body.get("detail") if isinstance(body, dict) else None
-    code = inner.get("code") if isinstance(inner, dict) else None
-    kw: dict[str, Any] = {"status": status, "detail": detail}
-
-    if status in (401, 403):
-        return AuthError("bad_key", **kw)
-    if status == 402:
-        if code == "api_key_monthly_spend_limit_reached":
-            return PaymentError("spend_cap", **kw)
-        return PaymentError("out_of_credits", **kw)
-    if status == 404:
-        return NotFoundError("not_found", **kw)
-    if status == 409:
-        return InvalidRequestError("session_busy", **kw)
-    if status == 400 and "running task" in (detail or "").lower():
-        return InvalidRequestError("session_busy", **kw)
-    if status in (400, 422):
-        return InvalidRequestError("refused", **kw)
-    if status == 429:
-        retry_after = _retry_after(response)
-        code = "concurrency" if "concurrent" in (detail or "").lower() else "rate_limited"
-        return RateLimitError(code, retry_after=retry_after, **kw)
-    if status >= 500:
-        return ServerError("server", **kw)
-    return ServerError("unexpected_status", **kw)
-
-
-class Priority(IntEnum):
-    """Which of the reads waiting for the request budget goes first (lower first). Creates and
-    what a person just clicked do not wait here at all: they go before every read."""
-
-    WEBHOOK = 1  # a read a webhook asked for: its result is seconds away
-    CHANGED = 2  # a read of a task seen to change (by its own poll, or missing from the sweep)
-    SWEEP = 3  # a page of the list of running tasks (the safety net for every task followed)
-    POLL = 4  # a watched task's status poll, or the periodic read of its progress
-
-
-class RequestBudget:
-    """A token bucket shared by every call of the process, kept under Browser Use's rate limit.
-
-    Browser Use allows about 25 requests a second per project, counted over 5-second windows
-    (125 a window). A bucket of `rate` tokens refilled at `rate` a second lets through at most
-    6 x rate in any window: 120 at the default 20. Requests someone waits for (creates, clicks)
-    go first, in order. Background reads go one at a time by `Priority`, then in the order they
-    asked, while no such request waits; polls only when half the bucket is spare (they pause
-    under a stream of creates rather than push them into a queue), higher priorities as soon as
-    a token is. With several processes on one API key, each takes `1/n` of the rate (`share`),
-    so together they stay within it.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ):
-        self.total_rate = self.rate = rate
-        self._clock, self._sleep = clock, sleep
-        self._tokens = rate
-        self._updated = clock()
-        self._lock = asyncio.Lock()
-        # Background reads waiting: (priority, arrival, the event that wakes it when it leads).
-        self._waiting: list[tuple[int, int, asyncio.Event]] = []
-        self._arrivals = itertools.count()
-        self.urgent_waiting = 0
-
-    def share(self, processes: int) -> None:
-        """Take this process's share of the budget, when `processes` share one API key."""
-        rate = self.total_rate / max(1, processes)
-        if rate != self.rate:
-            log.info("budget.share processes=%d rate=%.2f", processes, rate)
-            self.rate = rate
-            self._tokens = min(self._tokens, rate)
-
-    def expected_wait(self) -> float:
-        """Roughly how long a request someone waits for would wait if it asked now, in seconds."""
-        return max(0.0, (self.urgent_waiting + 1 - self._available()) / self.rate)
-
-    def _available(self) -> float:
-        self._refill()
-        return self._tokens
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-
-    async def acquire(
-        self, *, background: bool = False, priority: Priority = Priority.POLL
-    ) -> None:
-        began = self._clock()
-        try:
-            if background:
-                await self._background(priority)
-                return
-            self.urgent_waiting += 1
-            try:
-                await self._take()
-            finally:
-                self.urgent_waiting -= 1
-        finally:
-            waited = self._clock() - began
-            if waited > 0:
-                metrics.BUDGET_WAIT.labels("background" if background else "person").inc(waited)
-
-    async def _background(self, priority: Priority) -> None:
-        """Wait asleep until this read leads the queue (by priority, then arrival), then look at
-        the bucket every 1/rate s until it may go: only the leader wakes, not every waiter (a
-        hundred running tasks at 20/s: 2,000 wake-ups a second for nothing)."""
-        entry = (int(priority), next(self._arrivals), asyncio.Event())
-        heapq.heappush(self._waiting, entry)
-        if self._waiting[0] is entry:
-            entry[2].set()
-        floor = self.rate / 2 if priority >= Priority.POLL else 1.0
-        try:
-            while True:
-                await entry[2].wait()
-                while self._waiting and self._waiting[0] is entry:
-                    if not self.urgent_waiting and self._available() >= floor:
-                        heapq.heappop(self._waiting)
-                        await self._take()
-                        return
-                    await self._sleep(1 / self.rate)
-                entry[2].clear()  # a read of a higher priority came first: wait to lead again
-        finally:
-            if entry in self._waiting:
-                self._waiting.remove(entry)
-                heapq.heapify(self._waiting)
-            if self._waiting:
-                self._waiting[0][2].set()
-
-    async def _take(self) -> None:
-        async with self._lock:
-            self._refill()
-            if self._tokens < 1:
-                await self._sleep((1 - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= 1
 
 
 @dataclass(frozen=True)
@@ -730,3 +497,23 @@ class BrowserUseClient:
             )
             error.outcome_unknown = response.request.method == "POST"
             raise error from None
+
+
+# Callers import the errors and the budget from here, beside the client they come from.
+__all__ = [
+    "API_KEY_HEADER",
+    "AuthError",
+    "BrowserUseClient",
+    "BrowserUseError",
+    "InvalidRequestError",
+    "NetworkError",
+    "NotFoundError",
+    "PaymentError",
+    "Priority",
+    "RateLimitError",
+    "RequestBudget",
+    "RetryPolicy",
+    "ServerError",
+    "error_detail",
+    "error_for_response",
+]

@@ -9,8 +9,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
+from bot.answers import SessionView
 from bot.browser_use import BrowserUseClient, BrowserUseError
-from bot.models import SESSION_METADATA_KEY, SessionView, SlackRoute, parse_time
+from bot.models import SESSION_METADATA_KEY, SlackRoute, parse_time
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from bot import metrics
+from bot.answers import TaskView
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
-from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute, TaskView
+from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute
 from bot.store import Claim, Store, StoreUnavailable, TaskRecord
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from bot.models import (
-    ACCURATE,
-    TASK_MAX_CHARS,
-    V4_MODEL_OF_V2,
-    CreateTaskRequest,
-)
+from bot.models import ACCURATE, TASK_MAX_CHARS, V4_MODEL_OF_V2, CreateTaskRequest
 from handlers.errors import UserInputError
 from handlers.option_values import (
     TOO_MANY_PAIRS,

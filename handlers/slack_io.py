@@ -19,8 +19,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.answers import TaskView
 from bot.deps import Deps, Failure
-from bot.models import SlackRoute, TaskView
+from bot.models import SlackRoute
 from handlers.access import is_admin
 from handlers.errors import VIEW_FAILED, internal_error_text
 from handlers.ids import SlackError

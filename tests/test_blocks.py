@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from bot.models import CreateTaskRequest, SessionSettings, SlackRoute, TaskCreated, TaskView
+from bot.answers import TaskView
+from bot.models import CreateTaskRequest, SessionSettings, SlackRoute, TaskCreated
 from handlers.options import OPTIONS
 from handlers.views import messages, outcomes, tracking
 

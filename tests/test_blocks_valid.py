@@ -12,8 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.answers import TaskView
 from bot.config import Settings
-from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
+from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
 from handlers.errors import UserInputError, failure_text
 from handlers.flows.said import Said, follow_up_value
 from handlers.options import Defaults

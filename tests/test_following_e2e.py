@@ -408,7 +408,7 @@ def test_many_running_tasks_stay_within_the_request_budget(
 
 @pytest.mark.parametrize("status", ["finished", "stopped"])
 def test_the_tracker_reads_the_spec_shaped_task(status: str) -> None:
-    from bot.models import TaskView
+    from bot.answers import TaskView
 
     task = TaskView.model_validate(
         {

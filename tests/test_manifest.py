@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft7Validator
 
-from bot.models import TaskView
+from bot.answers import TaskView
 from handlers.flows.workflow import INPUT_OPTIONS, step_outputs
 from handlers.ids import COMMAND, SUGGESTED_PROMPTS, Callback
 from handlers.installations import BOT_SCOPES

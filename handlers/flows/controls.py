@@ -14,15 +14,10 @@ import time
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import TaskView
 from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
-from bot.models import (
-    SESSION_METADATA_KEY,
-    TASK_MAX_CHARS,
-    CreateTaskRequest,
-    SlackRoute,
-    TaskView,
-)
+from bot.models import SESSION_METADATA_KEY, TASK_MAX_CHARS, CreateTaskRequest, SlackRoute
 from bot.redact import hide
 from bot.store import Login
 from handlers.access import check_browser_of_task

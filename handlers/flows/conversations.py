@@ -16,9 +16,10 @@ from dataclasses import replace
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import SessionView
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
-from bot.models import CreateTaskRequest, SessionView, SlackRoute, TaskCreated
+from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
 from bot.store import FollowUp, TaskRecord
 from handlers.access import (
     apply_policy,

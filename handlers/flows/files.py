@@ -18,16 +18,10 @@ from urllib.parse import urlsplit
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import UPLOAD_CONTENT_TYPES, UPLOAD_MAX_BYTES, SessionView
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
-from bot.models import (
-    UPLOAD_CONTENT_TYPES,
-    UPLOAD_MAX_BYTES,
-    CreateSessionRequest,
-    CreateTaskRequest,
-    SessionView,
-    TaskCreated,
-)
+from bot.models import CreateSessionRequest, CreateTaskRequest, TaskCreated
 from handlers.errors import UserInputError, failure_text, file_text
 from handlers.flows.submit import NotStarted, Origin, start_task, tell_privately
 from handlers.payloads import SharedFile

@@ -16,8 +16,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import TaskView
 from bot.browser_use import BrowserUseClient, BrowserUseError
-from bot.models import SlackRoute, TaskView
+from bot.models import SlackRoute
 from bot.store import Store, TaskRecord
 from bot.tracker import ReportLater
 from handlers.errors import failure_text

@@ -11,9 +11,10 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import TaskView
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
-from bot.models import SlackRoute, TaskView
+from bot.models import SlackRoute
 from handlers.access import is_admin
 from handlers.ids import SUGGESTED_PROMPTS
 from handlers.slack_io import SLACK_ERRORS

@@ -11,8 +11,9 @@ from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import TaskView
 from bot.deps import Deps
-from bot.models import CreateTaskRequest, TaskView
+from bot.models import CreateTaskRequest
 from bot.scheduler import moment
 from bot.schedules import Repeat
 from bot.store import Schedule, Store, TaskRecord

@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import TaskView
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
-from bot.models import CreateTaskRequest, SlackRoute, TaskCreated, TaskView
+from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
 from bot.store import Store, StoreUnavailable, TaskRecord
 from handlers.access import check_accurate, check_login_use, take_slot
 from handlers.errors import UserInputError, failure_text, internal_error_text

@@ -17,8 +17,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import TaskView
 from bot.browser_use import BrowserUseClient, BrowserUseError
-from bot.models import CreateTaskRequest, TaskView
+from bot.models import CreateTaskRequest
 from bot.store import TaskRecord
 from handlers.build import build_request, merge
 from handlers.errors import UserInputError

@@ -16,8 +16,8 @@ from slack_bolt.oauth.async_callback_options import (
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import Account
 from bot.browser_use import AuthError, BrowserUseClient, BrowserUseError, RetryPolicy
-from bot.models import Account
 from bot.store import Store
 from bot.workspaces import Workspaces
 from handlers.installations import tenant_of

@@ -13,8 +13,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answers import Account
 from bot.deps import Deps
-from bot.models import Account
 from bot.workspaces import CURRENT, Workspaces, current
 from handlers.access import is_admin
 from handlers.flows.home import publish_home

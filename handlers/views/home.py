@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.answers import TaskView
 from bot.config import Settings
-from bot.models import DEFAULT_LLM, TaskView, parse_time
+from bot.models import DEFAULT_LLM, parse_time
 from bot.store import Schedule
 from handlers.ids import COMMAND, Action
 from handlers.slack_text import escape, shorten

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import (
-    CreateTaskRequest,
-)
+from bot.models import CreateTaskRequest
 from handlers.ids import COMMAND, Action, Block
 from handlers.options import OPTIONS
 from handlers.slack_text import escape, quote, shorten

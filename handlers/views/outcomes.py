@@ -7,11 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.models import (
-    SESSION_METADATA_KEY,
-    SlackRoute,
-    TaskView,
-)
+from bot.answers import TaskView
+from bot.models import SESSION_METADATA_KEY, SlackRoute
 from handlers.ids import Action, Block, MetadataEvent
 from handlers.payloads import TaskMessage
 from handlers.slack_text import escape, escape_within, shorten

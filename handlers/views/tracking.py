@@ -6,13 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.models import (
-    SESSION_METADATA_KEY,
-    SlackRoute,
-    TaskCreated,
-    TaskView,
-    parse_time,
-)
+from bot.answers import TaskView
+from bot.models import SESSION_METADATA_KEY, SlackRoute, TaskCreated, parse_time
 from handlers.ids import Action, Block, MetadataEvent, Reaction
 from handlers.payloads import TaskMessage
 from handlers.slack_text import escape, shorten, slack_to_plain
