@@ -13,17 +13,11 @@ import aiohttp
 from aiohttp import web
 
 from bot import metrics
-from bot.app import (
-    build_app,
-    build_slack_client,
-    build_web_app,
-    build_workspaces,
-    close_for_shutdown,
-    keep_house,
-    start_background,
-)
+from bot.app import build_app, build_slack_client, build_workspaces, start_background
 from bot.config import Settings
+from bot.housekeeping import close_for_shutdown, keep_house
 from bot.store import Store, describe
+from bot.web import build_web_app
 
 log = logging.getLogger("bot")
 
