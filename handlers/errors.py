@@ -29,17 +29,17 @@ class FormErrors(Exception):
 
 
 UNKNOWN_OUTCOME = (
-    " The request may have reached Browser Use, and the app could not check whether the task "
-    "was created: look in the Browser Use dashboard before trying again."
+    " The request may have reached Browser Use, and I could not check whether the task was "
+    "created: look in the Browser Use dashboard before trying again."
 )
-NOT_CREATED = " The app checked: no task was created, so it is safe to try again."
-VIEW_FAILED = "The form could not be opened. Try again."
-FORM_FAILED = "The task form could not be opened. Try again, or give the task as text."
-INTERNAL = "Something went wrong inside the app. The error was logged for the admin."
+NOT_CREATED = " I checked: no task was created, so it is safe to try again."
+VIEW_FAILED = "I could not open the form. Try again."
+FORM_FAILED = "I could not open the task form. Try again, or give the task as text."
+INTERNAL = "Something went wrong on my side. The error is logged for the admin."
 
 
 STORE_UNREACHABLE = (
-    ":x: The app's database is not reachable, so nothing was started or changed. Try again in a "
+    ":x: I can't reach my database right now, so nothing was started or changed. Try again in a "
     "minute."
 )
 
@@ -49,8 +49,8 @@ def internal_error_text(failure: Failure) -> str:
     if failure.store_unreachable:
         return STORE_UNREACHABLE
     return (
-        f":x: Something went wrong inside the app, so this did not finish. Ask the admin about "
-        f"reference `{failure.reference}` (it is in the app's log), or try again."
+        f":x: Something went wrong on my side, so this did not finish. Ask the admin about "
+        f"reference `{failure.reference}` (it is in my log), or try again."
     )
 
 
@@ -63,10 +63,10 @@ FILE_TEXT = {
         "Excel, CSV, text, Markdown and images (PNG, JPEG, GIF, WebP, SVG)."
     ),
     "refused": (
-        "Slack did not give the app `{name}`. An admin may need to reinstall the app with the "
-        "files:read scope."
+        "Slack did not give me `{name}`. An admin may need to reinstall me with the files:read "
+        "scope."
     ),
-    "not_slack": "`{name}` is not on Slack's file host, so the app does not read it.",
+    "not_slack": "`{name}` is not on Slack's file host, so I don't read it.",
     "failed": "`{name}` could not be read from Slack. Try again.",
 }
 
@@ -84,9 +84,8 @@ def _wait(error: BrowserUseError) -> str:
 # What a person reads for each Browser Use failure (`BrowserUseError.code`), in plain text.
 BROWSER_USE_TEXT: dict[str, Callable[[BrowserUseError], str]] = {
     "bad_key": lambda e: (
-        "Browser Use rejected the API key (it may have been revoked). An admin needs to replace "
-        "it with a valid one (keys start with bu_): in the app's Home tab when each workspace "
-        "connects its own, else BROWSER_USE_API_KEY where the app runs."
+        "Browser Use rejected the API key (it may have been revoked). An admin needs to connect "
+        "a valid one (keys start with bu_), in my Home tab or where I'm deployed."
     ),
     "spend_cap": lambda e: (
         "This Browser Use API key has reached its monthly spend limit. An admin can raise the "
@@ -114,27 +113,25 @@ BROWSER_USE_TEXT: dict[str, Callable[[BrowserUseError], str]] = {
         "finish (or stop one), then try again."
     ),
     "rate_limited": lambda e: f"Browser Use is receiving too many requests. Try again{_wait(e)}.",
-    "server": lambda e: (
-        f"Browser Use had a problem on its side (HTTP {e.status}). Try again in a minute."
+    "server": lambda e: "Browser Use had a problem on its side. Try again in a minute.",
+    "unexpected_status": lambda e: (
+        "Browser Use gave an answer I did not expect. Try again in a minute."
     ),
-    "unexpected_status": lambda e: f"Browser Use answered with an unexpected HTTP {e.status}.",
-    "unreadable": lambda e: "Browser Use sent an answer this app could not read.",
+    "unreadable": lambda e: "Browser Use sent an answer I could not read.",
     "timeout": lambda e: "Browser Use did not answer in time.",
-    "network": lambda e: "Could not reach Browser Use (network error).",
+    "network": lambda e: "I could not reach Browser Use (a network error).",
     "download_timeout": lambda e: "The file download did not finish in time.",
     "download_failed": lambda e: "The file could not be downloaded.",
     "upload_timeout": lambda e: "Uploading the file to the browser did not finish in time.",
     "upload_failed": lambda e: "The file could not be uploaded to the browser (network error).",
-    "upload_refused": lambda e: (
-        f"Browser Use's file storage refused the upload (HTTP {e.status}). Try again."
-    ),
+    "upload_refused": lambda e: "Browser Use's file storage refused the upload. Try again.",
 }
 
 
 def browser_use_text(error: BrowserUseError) -> str:
     """The plain-text sentence for a Browser Use failure (escape it for mrkdwn)."""
     say = BROWSER_USE_TEXT.get(error.code)
-    return say(error) if say else f"Browser Use failed ({error})."
+    return say(error) if say else "Something went wrong with Browser Use. Try again in a minute."
 
 
 def failure_text(error: BaseException) -> str:

@@ -205,13 +205,13 @@ def pairs(raw: str, what: str, *, reserved: frozenset[str] = frozenset()) -> dic
             # The line may hold a secret, so it is never quoted back.
             raise UserInputError(f"Each {what} line must look like `name=value`.")
         if name in reserved:
-            raise UserInputError(f"The {what} key `{name}` is reserved for the app's own use.")
+            raise UserInputError(f"The {what} key `{name}` is reserved for my own use.")
         result[name] = value.strip()
     return result
 
 
 TOO_MANY_PAIRS = (
-    f"Metadata takes at most {USER_METADATA_MAX_PAIRS} pairs (the app keeps "
+    f"Metadata takes at most {USER_METADATA_MAX_PAIRS} pairs (I keep "
     f"{len(RESERVED_METADATA_KEYS)} of Browser Use's {METADATA_MAX_PAIRS} for the Slack thread "
     "and its browser)."
 )

@@ -79,7 +79,7 @@ SUBCOMMANDS: tuple[SubCommand, ...] = (
         "settings",
         "settings",
         "this channel's defaults, and the form to change them",
-        "anyone allowed here; changing them: as the admins set (`CHANNEL_DEFAULTS_BY`)",
+        "anyone allowed here; changing them: anyone, or only admins, as the admins set",
         "settings",
         ("defaults", "channel settings"),
     ),

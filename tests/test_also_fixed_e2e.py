@@ -87,7 +87,7 @@ def test_an_unexpected_failure_is_told_with_the_reference_in_the_log(
     reference = text.split("reference `")[1].split("`")[0]
     (record,) = [r for r in caplog.records if f"ref={reference}" in r.getMessage()]
     assert record.exc_info is not None  # the traceback, for whoever reads the log
-    assert "went wrong inside the app" in text
+    assert "went wrong on my side" in text
 
 
 def test_a_post_answered_without_a_ts_is_not_taken_for_a_message(

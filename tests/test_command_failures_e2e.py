@@ -63,8 +63,8 @@ FAILURES = {
         Behaviour(400, {"detail": "Browser session is stopped."}),
         "refused the task: Browser session is stopped.",
     ),
-    "500": (Behaviour(500, {"detail": "An internal server error occurred"}), "HTTP 500"),
-    "503 html": (Behaviour(503, raw="<html>Service Unavailable</html>"), "HTTP 503"),
+    "500": (Behaviour(500, {"detail": "An internal server error occurred"}), "on its side"),
+    "503 html": (Behaviour(503, raw="<html>Service Unavailable</html>"), "on its side"),
     "timeout": (Behaviour(hang=True), "did not answer in time"),
     "connection dropped": (Behaviour(drop=True), "network error"),
 }

@@ -143,7 +143,7 @@ def test_a_follow_up_while_busy_is_held_then_queued(
         lambda: [
             c
             for c in slack.in_thread(first.ts)
-            if "still working on the previous step" in c.args["text"]
+            if "still working on the previous task" in c.args["text"]
         ],
         5,
         "the busy message",

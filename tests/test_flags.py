@@ -163,7 +163,7 @@ def test_a_secret_given_inline_is_not_echoed() -> None:
 def test_too_many_metadata_pairs() -> None:
     line = "x " + " ".join(f"--metadata k{i}=v" for i in range(9))
     assert "at most 8 pairs" in refusal(line)
-    assert "keeps 2 of Browser Use's 10" in refusal(line)  # the route and the thread's browser
+    assert "I keep 2 of Browser Use's 10" in refusal(line)  # the route and the thread's browser
     assert len(wire("x " + " ".join(f"--metadata k{i}=v" for i in range(8)))["metadata"]) == 8
 
 

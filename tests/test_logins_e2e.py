@@ -251,7 +251,7 @@ def test_a_login_browser_is_closed_by_a_restart_or_by_the_process_that_outlives_
         _, session_id = save_login(sender, slack, browser_use, "Wiki https://wiki.example")
         first.stop()  # a graceful restart: the browser is closed and its person told
         assert session_id in browser_use.session_stops
-        told(slack, "the app restarted")
+        told(slack, "I restarted")
 
     from tests.conftest import app_env
 
@@ -273,7 +273,7 @@ def test_a_login_browser_is_closed_by_a_restart_or_by_the_process_that_outlives_
         assert one.proc is not None
         one.proc.kill()  # dies mid-login: the other process closes the browser once its lease ends
         wait_for(lambda: session_id in browser_use.session_stops, 10, "the orphan closed")
-        told(slack, "process watching it stopped", after)
+        told(slack, "process of mine watching it stopped", after)
     finally:
         one.stop()
         two.stop()

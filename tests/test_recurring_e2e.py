@@ -380,7 +380,7 @@ def test_a_run_missed_while_the_app_was_down_is_started_once_or_skipped(
         (note,) = wait_for(
             lambda: [c for c in posts_in(slack, "CREC8") if "Skipped" in shown(c)], 5, "the note"
         )
-        assert "the app was not running" in shown(note)
+        assert "I was not running" in shown(note)
         time.sleep(0.6)
         assert len(browser_use.created) == 1  # started once, the other not made up
     assert schedules_in(url, "CREC8")[0].next_run_at > time.time()

@@ -53,7 +53,7 @@ async def _earlier_task(
 
 
 AGAIN_UNKNOWN = (
-    "This app did not keep that task's options, so it can't run it again from here. Start it "
+    "I no longer have that task's options, so I can't run it again from here. Start it "
     "anew with `/browser-use`."
 )
 

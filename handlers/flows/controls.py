@@ -123,7 +123,7 @@ CONTINUE_PROMPT = (
 NOT_KEPT = (
     "Take over needs a browser that outlives its task, and this task's browser is Browser Use's "
     "own: it may close when the task stops. Tasks started with a mention or a DM run in a "
-    "browser the app keeps for the thread."
+    "browser I keep for the thread."
 )
 
 

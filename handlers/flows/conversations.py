@@ -451,7 +451,7 @@ async def wait_then_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp) -
             client,
             said,
             messages.notice(
-                f"<@{said.user_id}> your queued follow-up did not start: the previous step was "
+                f"<@{said.user_id}> your queued follow-up did not start: the previous task was "
                 "still running after 30 minutes. Stop it, or ask again."
             ),
         )

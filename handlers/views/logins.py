@@ -55,7 +55,7 @@ def login_form(
         "close": kit.plain("Cancel"),
         "blocks": [
             kit.section(
-                "The app opens a browser for you alone. Log in there yourself: the agent never "
+                "I open a browser for you alone. Log in there yourself: the agent never "
                 "sees your password, and later tasks that use this login start logged in."
             ),
             kit.field(
@@ -163,8 +163,8 @@ def login_saved(login: Login, cookie_domains: list[str]) -> Message:
 NOT_SAVED_WHY = {
     "cancelled": "you cancelled",
     "deadline": "the time to log in ran out",
-    "restart": "the app restarted",
-    "lost": "the app process watching it stopped",
+    "restart": "I restarted",
+    "lost": "the process of mine watching it stopped",
 }
 
 

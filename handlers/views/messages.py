@@ -151,15 +151,15 @@ def mention_usage() -> Message:
 def session_busy(running_task_id: str, queue_value: str | None) -> Message:
     """A follow-up while the thread's browser is still busy: never lost, never a raw error."""
     text = (
-        ":hourglass: I'm still working on the previous step in this thread's browser. Stop it, "
-        "or queue your follow-up to run as soon as it is done."
+        ":hourglass: I'm still working on the previous task in this thread's browser. Stop that "
+        "task, or queue your follow-up to run as soon as it is done."
     )
     stop = {
         "type": "button",
         "action_id": Action.STOP_TASK,
         "value": running_task_id,
         "style": "danger",
-        "text": {"type": "plain_text", "text": "Stop the previous step"},
+        "text": {"type": "plain_text", "text": "Stop the previous task"},
     }
     buttons = [stop]
     if queue_value is not None:

@@ -30,7 +30,7 @@ LAST = {
     "changed": ":large_orange_diamond: changed",
     "unchanged": ":zzz: no change",
     "failed": ":x: failed",
-    "skipped": ":fast_forward: skipped (the app was not running)",
+    "skipped": ":fast_forward: skipped (I was not running)",
 }
 
 
@@ -186,7 +186,7 @@ def unchanged(schedule: Schedule, checked_at: float) -> Message:
 def skipped(schedule: Schedule, due_at: float) -> Message:
     text = (
         f":fast_forward: Skipped the run of “{_task(schedule, 80)}” that was due "
-        f"{when(due_at)}: the app was not running then. Next run {when(schedule.next_run_at)}."
+        f"{when(due_at)}: I was not running then. Next run {when(schedule.next_run_at)}."
     )
     return {"text": "Skipped a run of a recurring task", "blocks": [kit.context(text)]}
 
