@@ -44,7 +44,7 @@ from handlers.installations import (
 )
 from handlers.listeners import PerRequest, tenancy
 from handlers.pacing import SlackPace, limits
-from handlers.slack_io import SLACK_ERRORS
+from handlers.slack_io import BotIdentity
 
 log = logging.getLogger(__name__)
 
@@ -200,21 +200,20 @@ def build_workspaces(
     )
 
 
-def one_workspace(client: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeResult]]:
+def one_workspace(identity: BotIdentity) -> Callable[..., Awaitable[AuthorizeResult]]:
     """Bolt's `authorize` for this deployment's one workspace: who the bot is, from `auth.test`
-    once it answers (then kept). Bolt's own check calls `auth.test` until it answers and refuses
-    every request meanwhile: while Slack's Web API was down, people's commands vanished."""
+    once it answers (then kept, and shared with the tracker). Bolt's own check calls `auth.test`
+    until it answers and refuses every request meanwhile: while Slack's Web API was down,
+    people's commands vanished."""
     known: list[AuthorizeResult] = []
 
     async def authorize(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult:
-        token = client.token
+        token = identity.client.token
         if not known:
-            try:
-                answer = await client.auth_test()
-            except SLACK_ERRORS as exc:
-                log.warning("slack.auth_test failed (%s): the request runs", type(exc).__name__)
+            answer = await identity.get()
+            if answer is None:  # Slack cannot say now: the request runs all the same
                 return AuthorizeResult(
                     enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token
                 )
@@ -267,7 +266,9 @@ def build_app(settings: Settings, workspaces: Workspaces, slack_client: AsyncWeb
             "oauth_settings": oauth_settings(settings, workspaces.store, sealer),
         }
     else:
-        auth = {"authorize": one_workspace(slack_client)}
+        sink = workspaces.all()[0].deps.tracker.sink
+        assert isinstance(sink, SlackTaskSink)
+        auth = {"authorize": one_workspace(sink.identity)}
     app = AsyncApp(
         # Named, or Bolt names it after its caller's file with `inspect.stack()`, which reads
         # the source of every module on the stack: 90 ms of each start.

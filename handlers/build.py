@@ -56,30 +56,37 @@ NOT_IN_ACCURATE_MODE = {
 }
 
 
+def accurate_problems(person: Fields, data: Fields | None = None) -> dict[str, str]:
+    """What accurate mode (v4) cannot take of what `person` set, by field: its one rule, for a
+    task (`fit_accurate`) and for a channel's defaults alike. Allowed domains count however
+    they came (`data`: the request with every default): v4 keeps a browser to them only for
+    typing secrets, so a channel's or an admin's limit would silently not hold."""
+    data = person if data is None else data
+    problems = {key: why for key, why in NOT_IN_ACCURATE_MODE.items() if key in person}
+    llm = person.get("llm")
+    if llm and llm not in V4_MODEL_OF_V2:
+        problems["llm"] = (
+            f"The model `{llm}` is not one accurate mode offers. Leave it out (accurate mode "
+            f"picks its own), or choose one of: {', '.join(sorted(set(V4_MODEL_OF_V2)))}."
+        )
+    if data.get("allowed_domains") and not data.get("secrets"):
+        problems["allowed_domains"] = (
+            "Accurate mode cannot keep the browser to a list of domains (here, or as a channel "
+            "default). Run it without `--accurate`, or without the domains."
+        )
+    return problems
+
+
 def fit_accurate(data: Fields, person: Fields) -> None:
     """A request for v4: what the person set that v4 has no place for is refused, under its
-    field; what only came from the workspace's or the channel's defaults is left out. Allowed
-    domains are refused however they came (v4 keeps a browser to them only for typing secrets,
-    so a channel's or an admin's limit would silently not hold)."""
-    for key, why in NOT_IN_ACCURATE_MODE.items():
-        if key in person:
-            raise UserInputError(why, field=key)
+    field (`accurate_problems`); what only came from the workspace's or the channel's defaults
+    is left out."""
+    for key, why in accurate_problems(person, data).items():
+        raise UserInputError(why, field=key)
+    for key in NOT_IN_ACCURATE_MODE:
         data.pop(key, None)
-    llm = data.get("llm")
-    if llm and llm not in V4_MODEL_OF_V2:
-        if "llm" in person:
-            raise UserInputError(
-                f"The model `{llm}` is not one accurate mode offers. Leave it out (accurate mode "
-                f"picks its own), or choose one of: {', '.join(sorted(set(V4_MODEL_OF_V2)))}.",
-                field="llm",
-            )
+    if data.get("llm") and data["llm"] not in V4_MODEL_OF_V2:
         data.pop("llm")
-    if data.get("allowed_domains") and not data.get("secrets"):
-        raise UserInputError(
-            "Accurate mode cannot keep the browser to a list of domains (here, or as a channel "
-            "default). Run it without `--accurate`, or without the domains.",
-            field="allowed_domains",
-        )
 
 
 def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRequest:

@@ -264,3 +264,25 @@ async def react(
             await call(channel=channel, timestamp=ts, name=name)
         except SLACK_ERRORS as exc:
             log.info("slack.reaction %s failed: %s", name, exc)
+
+
+class BotIdentity:
+    """Who the bot is and in which team (`auth.test`), asked once per process for the
+    deployment's one workspace and shared by Bolt's authorize and the tracker's sink (each
+    asked on its own before: two calls at every start). A failed ask is made again next time."""
+
+    def __init__(self, client: AsyncWebClient):
+        self.client = client
+        self._answer: Any = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Any:
+        """`auth.test`'s answer, or None while Slack cannot say."""
+        if self._answer is None:
+            async with self._lock:
+                if self._answer is None:
+                    try:
+                        self._answer = await self.client.auth_test()
+                    except SLACK_ERRORS as exc:
+                        log.warning("slack.auth_test failed (%s)", type(exc).__name__)
+        return self._answer

@@ -175,3 +175,16 @@ def unhealthy(url: str) -> dict[str, object] | None:
     """`/healthz`'s answer when it is a 503."""
     answer = LOOPBACK.get(url)
     return answer.json() if answer.status_code == 503 else None
+
+
+def test_a_process_asks_slack_who_the_bot_is_once(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """Bolt's authorize and the tracker each asked `auth.test` at every start."""
+    with own_app() as (process, sender):
+        assert sender.command("Check the weather in Lisbon").status_code == 200
+        wait_for(lambda: browser_use.created, 5, "the task")
+        wait_for(lambda: "tracker.resumed" in process.logs(), 5, "the tracker's start")
+        sender.command("Check the weather in Porto")
+        sender.settle()
+    assert len(slack.calls_to("auth.test")) == 1

@@ -239,3 +239,28 @@ def test_a_workflow_step_naming_the_channel_starts_from_its_defaults(
     wait_for(lambda: [c for c in slack.posts() if c.args.get("thread_ts")], 5, "the status")
     browser_use.finish(task.id)
     wait_for(lambda: completions(slack, execution_id), 5, "the completion")
+
+
+def test_accurate_mode_as_a_channel_default_refuses_what_it_could_never_use() -> None:
+    """One rule for accurate mode (`handlers.build.accurate_problems`): a channel default it
+    could not take is refused under its field when saved, not left out of every task."""
+    from handlers.errors import FormErrors
+    from handlers.flows.channel_defaults import parse_settings
+
+    with pytest.raises(FormErrors) as refused:
+        parse_settings(
+            {
+                "switches": ["accurate", "flash_mode"],
+                "max_steps": "30",
+                "allowed_domains": "example.com",
+                "system_prompt_extension": "Be brief.",
+            }
+        )
+    assert set(refused.value.errors) == {
+        "switches",
+        "max_steps",
+        "allowed_domains",
+        "system_prompt_extension",
+    }
+    assert "Flash mode" in refused.value.errors["switches"]
+    assert parse_settings({"switches": ["accurate"], "llm": "claude-opus-4-7"})["engine"] == "v4"

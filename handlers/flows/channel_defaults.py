@@ -17,7 +17,7 @@ from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import ACCURATE
 from handlers.access import is_admin
-from handlers.build import merge
+from handlers.build import accurate_problems, merge
 from handlers.errors import FormErrors, UserInputError
 from handlers.ids import Action
 from handlers.option_values import Fields
@@ -27,6 +27,7 @@ from handlers.slack_text import escape
 from handlers.views import kit, messages
 from handlers.views.settings import (
     NO_DEFAULT,
+    SETTING_SWITCHES,
     WORKSPACE_WORDS,
     settings_view,
     summary,
@@ -96,13 +97,10 @@ def parse_settings(values: dict[str, str | list[str]]) -> Fields:
     }:
         errors["login"] = "A saved login brings its own profile and proxy: leave those empty."
     if fields.get("engine") == ACCURATE:
-        if fields.get("allowed_domains"):
-            errors["allowed_domains"] = (
-                "Accurate mode cannot keep the browser to a list of domains: leave this empty, "
-                "or leave accurate mode off."
-            )
-        if "max_steps" in fields:
-            errors["max_steps"] = "Accurate mode has no step limit: leave this empty."
+        # Accurate mode's one rule (`accurate_problems`): a default it could never use is
+        # refused here, under its field, rather than left out of every task.
+        for key, why in accurate_problems(fields).items():
+            errors.setdefault("switches" if key in SETTING_SWITCHES else key, why)
     if errors:
         raise FormErrors(errors)
     return fields

@@ -31,6 +31,7 @@ from handlers.payloads import TaskMessage
 from handlers.slack_io import (
     CANNOT_POST,
     SLACK_ERRORS,
+    BotIdentity,
     edit_status,
     error_code,
     post,
@@ -59,8 +60,11 @@ class SlackTaskSink:
         *,
         installed: dict[str, Any] | None = None,
         execution_tokens: dict[str, str] | None = None,
+        identity: BotIdentity | None = None,
     ):
         self.client = client
+        # With one workspace: who the bot is, asked of Slack once and shared with Bolt.
+        self.identity = identity or BotIdentity(client)
         # Workflow steps' execution tokens this process was given (`Deps.execution_tokens`).
         self.execution_tokens = {} if execution_tokens is None else execution_tokens
         self.browser_use = browser_use
@@ -86,10 +90,9 @@ class SlackTaskSink:
         tasks are followed."""
         if self.installed is not None:
             return
-        try:
-            self.team_id = str((await self.client.auth_test())["team_id"])
-        except SLACK_ERRORS as exc:
-            log.warning("slack.auth_test failed: %s", exc)
+        answer = await self.identity.get()
+        if answer is not None:
+            self.team_id = str(answer["team_id"])
 
     def accepts(self, route: SlackRoute) -> bool:
         """Only tasks this workspace's app started (one Browser Use project may serve several)."""
