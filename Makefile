@@ -47,11 +47,14 @@ lock: $(UV)
 	$(UV) lock
 
 # The commands' acks and creates, then following many running tasks (bench/follow.py), then
-# two workspaces on two processes, each with its own Browser Use project (bench/workspaces.py).
+# two workspaces on two processes, each with its own Browser Use project (bench/workspaces.py),
+# then a deploy in a busy channel (bench/restart.py) and what a stop waits for (bench/stop.py).
 bench: dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.follow $(FOLLOW_ARGS)
 	$(BIN)/python -m bench.workspaces $(WORKSPACES_ARGS)
+	$(BIN)/python -m bench.restart $(RESTART_ARGS)
+	$(BIN)/python -m bench.stop $(STOP_ARGS)
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .ruff_cache .mypy_cache *.egg-info

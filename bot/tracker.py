@@ -482,18 +482,15 @@ class Tracker:
         nothing is missed; the store's report claim keeps a result from being posted twice.
         """
         began = self.store.clock()
-        # The store's calls are shielded: a stop that cancels the sweep in the middle of one
-        # (it runs every few seconds) left aiosqlite's connection mid-statement, and the stop's
-        # own writes (handing the leases on) then waited out SQLite's busy timeout.
-        followed = await asyncio.shield(
-            self.store.unreported(
-                unfollowed=True, created_before=began - self.sweep_grace, engine="v2", limit=None
-            )
+        # A stop may cancel the sweep in the middle of a store call: the store's calls are
+        # shielded (`bot.store.base`), so none is left mid-statement.
+        followed = await self.store.unreported(
+            unfollowed=True, created_before=began - self.sweep_grace, engine="v2", limit=None
         )
         if not followed:
             return self.sweep_floor  # nothing to sweep: no lease is taken (no write)
         lease = max(self.follow_lease, 3 * self.sweep_floor)
-        if not await asyncio.shield(self.store.claim_lease(SWEEP_LEASE, lease)):
+        if not await self.store.claim_lease(SWEEP_LEASE, lease):
             return self.sweep_floor
         running: set[str] = set()
         pages = 0

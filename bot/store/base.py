@@ -4,14 +4,17 @@ call, this process's name in leases, and the workspace a view is scoped to.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
+import functools
+import inspect
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +31,9 @@ from bot.store.schema import (
     MIGRATION_LOCK,
 )
 
+# A stop waits at most this long for store calls whose callers were cancelled.
+CLOSE_WAIT_SECONDS = 5.0
+
 S = TypeVar("S", bound="StoreBase")
 
 log = logging.getLogger(__name__)
@@ -38,8 +44,40 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def _shielded(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """`method`, run to its end even when its caller is cancelled (a stop cancels the work in
+    flight): cancelled mid-statement, aiosqlite's connection was left busy, and the stop's own
+    writes (handing its leases on) waited out SQLite's busy timeout. The caller still stops
+    waiting at once; `StoreBase.close` waits for what is left."""
+
+    @functools.wraps(method)
+    async def call(self: StoreBase, *args: Any, **kwargs: Any) -> Any:
+        running = asyncio.ensure_future(method(self, *args, **kwargs))
+        self._running.add(running)
+        running.add_done_callback(_settled(self._running))
+        return await asyncio.shield(running)
+
+    return call
+
+
+def _settled(running: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
+    def done(call: asyncio.Future[Any]) -> None:
+        running.discard(call)
+        if not call.cancelled():
+            call.exception()  # retrieved: a caller that stopped waiting does not read it
+
+    return done
+
+
 class StoreBase:
-    """One per process. Each method is one short transaction."""
+    """One per process. Each method is one short transaction, shielded from its caller's
+    cancellation (`_shielded`): every public coroutine of every part of the store is."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.iscoroutinefunction(value):
+                setattr(cls, name, _shielded(value))
 
     def __init__(
         self,
@@ -51,6 +89,8 @@ class StoreBase:
         self.engine = engine
         self.owner = owner or new_owner()
         self.clock = clock
+        # Store calls under way (shared by the workspaces' views of this store).
+        self._running: set[asyncio.Future[Any]] = set()
         # Many workspaces: the one whose rows this view reads and writes (`scoped`). None: the
         # deployment serves one workspace, and every row is its.
         self.tenant: str | None = None
@@ -106,6 +146,9 @@ class StoreBase:
         return store
 
     async def close(self) -> None:
+        """What store calls are left finish (their callers may be gone), then the pool closes."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=CLOSE_WAIT_SECONDS)
         await self.engine.dispose()
 
     async def ping(self) -> None:
