@@ -103,6 +103,20 @@ class StandIns:
             json={"create_delay": create_delay, "rate_limit_per_window": 125},
         )
 
+    def running(self, count: int, route: str) -> tuple[list[str], dict[str, str]]:
+        """Slack wiped, Browser Use at its real project limit (its contract checks off, for
+        speed), and `count` tasks running there with `route` in their metadata: their IDs, and
+        their sessions by task."""
+        self.http.post(f"{self.slack_url}/_control/reset")
+        self.http.post(
+            f"{self.browser_use_url}/_control",
+            json={"rate_limit_per_window": 125, "check_contract": False},
+        )
+        made = self.http.post(
+            f"{self.browser_use_url}/_control/tasks", json={"count": count, "route": route}
+        ).json()
+        return made["ids"], made["sessions"]
+
     def posts(self) -> list[dict[str, Any]]:
         return self.http.get(f"{self.slack_url}/_control/posts").json()
 

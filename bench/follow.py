@@ -126,15 +126,7 @@ def run(tasks: int, settle: float, limit: float, outage: float = 0.0) -> dict[st
     stand_ins = StandIns()
     http = stand_ins.http
     try:
-        http.post(f"{stand_ins.slack_url}/_control/reset")
-        http.post(
-            f"{stand_ins.browser_use_url}/_control",
-            json={"rate_limit_per_window": 125, "check_contract": False},
-        )
-        made = http.post(
-            f"{stand_ins.browser_use_url}/_control/tasks", json={"count": tasks, "route": ROUTE}
-        ).json()
-        ids, sessions = made["ids"], made["sessions"]
+        ids, sessions = stand_ins.running(tasks, ROUTE)
         with tempfile.TemporaryDirectory() as folder:
             database = f"sqlite+aiosqlite:///{folder}/bot.db"
             seed(database, ids, sessions)

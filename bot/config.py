@@ -28,7 +28,11 @@ ADMIN_SETTINGS: dict[str, str] = {
     "allowed_channel_ids": "ALLOWED_CHANNEL_IDS",
     "allowed_llms": "ALLOWED_LLMS",
     "max_steps_limit": "MAX_STEPS_LIMIT",
-    "forced_allowed_domains": "FORCED_ALLOWED_DOMAINS",
+    # A floor: added to every task's allowed domains (FORCED_ALLOWED_DOMAINS, its old name,
+    # is still read).
+    "forced_allowed_domains": "ALWAYS_ALLOWED_DOMAINS",
+    # A fence: every task is kept to these; a person may narrow it, never widen it.
+    "domain_fence": "DOMAIN_FENCE",
     "max_running_tasks_per_user": "MAX_RUNNING_TASKS_PER_USER",
     "max_tasks_per_hour_per_user": "MAX_TASKS_PER_HOUR_PER_USER",
     "channel_defaults_by": "CHANNEL_DEFAULTS_BY",
@@ -134,6 +138,7 @@ class Settings(BaseModel):
     max_steps_limit: int | None = None
     allowed_llms: tuple[str, ...] = ()
     forced_allowed_domains: tuple[str, ...] = ()
+    domain_fence: tuple[str, ...] = ()
     max_running_tasks_per_user: int | None = None
     max_tasks_per_hour_per_user: int | None = None
     # Who may change a channel's defaults (`/browser-use settings`): "anyone" or "admins".
@@ -305,6 +310,8 @@ def load_settings(
 ) -> Settings:
     """Build `Settings`, or raise `ConfigError` naming every missing or malformed variable."""
     values = _read_environment(env, dotenv_path)
+    if "FORCED_ALLOWED_DOMAINS" in values:  # the floor's old name
+        values.setdefault("ALWAYS_ALLOWED_DOMAINS", values.pop("FORCED_ALLOWED_DOMAINS"))
     many = "SLACK_CLIENT_ID" in values or "SLACK_CLIENT_SECRET" in values
     problems = _mode_problems(values) if many else []
     if not many:
@@ -348,7 +355,7 @@ def load_settings(
     if allowed_llms and values.get("DEFAULT_LLM", allowed_llms[0]) not in allowed_llms:
         problems.append("DEFAULT_LLM must be one of ALLOWED_LLMS")
     domain_lists = {}
-    for name in ("DEFAULT_ALLOWED_DOMAINS", "FORCED_ALLOWED_DOMAINS"):
+    for name in ("DEFAULT_ALLOWED_DOMAINS", "ALWAYS_ALLOWED_DOMAINS", "DOMAIN_FENCE"):
         domain_lists[name] = _ids(values.get(name, ""))
         if any(not is_domain_pattern(d) for d in domain_lists[name]):
             problems.append(f"{name} must be domains like example.com,*.example.com")
@@ -373,11 +380,14 @@ def load_settings(
     if default_engine not in ("v2", "v4"):
         problems.append("DEFAULT_ENGINE must be v2 or v4")
     elif default_engine == "v4" and (
-        domain_lists["DEFAULT_ALLOWED_DOMAINS"] or domain_lists["FORCED_ALLOWED_DOMAINS"]
+        domain_lists["DEFAULT_ALLOWED_DOMAINS"]
+        or domain_lists["ALWAYS_ALLOWED_DOMAINS"]
+        or domain_lists["DOMAIN_FENCE"]
     ):
         problems.append(
             "DEFAULT_ENGINE=v4 (accurate mode) cannot keep tasks to allowed domains: leave "
-            "DEFAULT_ALLOWED_DOMAINS and FORCED_ALLOWED_DOMAINS empty, or the engine v2"
+            "DEFAULT_ALLOWED_DOMAINS, ALWAYS_ALLOWED_DOMAINS and DOMAIN_FENCE empty, or the "
+            "engine v2"
         )
     log_level, log_format = _logging(values, problems)
     follow_lease = number("FOLLOW_LEASE_SECONDS", 1, 600)
@@ -432,7 +442,8 @@ def load_settings(
         allowed_channel_ids=frozenset(_ids(values.get("ALLOWED_CHANNEL_IDS", ""))),
         max_steps_limit=max_steps_limit,
         allowed_llms=tuple(allowed_llms),
-        forced_allowed_domains=tuple(domain_lists["FORCED_ALLOWED_DOMAINS"]),
+        forced_allowed_domains=tuple(domain_lists["ALWAYS_ALLOWED_DOMAINS"]),
+        domain_fence=tuple(domain_lists["DOMAIN_FENCE"]),
         max_running_tasks_per_user=max_running,
         max_tasks_per_hour_per_user=max_per_hour,
         poll_interval=poll_interval or 3.0,

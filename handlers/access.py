@@ -29,6 +29,21 @@ NOT_ALLOWED_CHANNEL = (
 API_DEFAULT_MAX_STEPS = 100
 
 
+def inside(domain: str, fence: tuple[str, ...]) -> bool:
+    """Whether every site `domain` allows is one the fence allows: the same domain, or (a
+    fence's `*.x`) `x` itself, a subdomain of it, or a narrower `*.` pattern under it."""
+    domain = domain.lower()
+    for allowed in (f.lower() for f in fence):
+        if domain == allowed:
+            return True
+        if allowed.startswith("*."):
+            base = allowed[2:]
+            bare = domain[2:] if domain.startswith("*.") else domain
+            if bare == base or bare.endswith("." + base):
+                return True
+    return False
+
+
 def check_access(settings: Settings, user_id: str, channel_id: str | None) -> None:
     """Raise `UserInputError` unless `user_id` may start a task in `channel_id` (admins may)."""
     if user_id in settings.admin_user_ids:
@@ -54,7 +69,7 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
                     field=name,
                 )
     accurate = fields.get("engine") == ACCURATE
-    if accurate and settings.forced_allowed_domains:
+    if accurate and (settings.forced_allowed_domains or settings.domain_fence):
         raise UserInputError(
             "This workspace keeps every task to some domains, and accurate mode cannot: run it "
             "without `--accurate`.",
@@ -67,8 +82,21 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
             raise UserInputError(f"Max steps is limited to {limit} here.", field="max_steps")
         if steps is None and limit < API_DEFAULT_MAX_STEPS:
             fields["max_steps"] = limit
+    if settings.domain_fence:
+        # A fence: what a task asks for (or its defaults) must lie inside it; nothing asked,
+        # the fence itself.
+        asked = fields.get("allowed_domains") or []
+        outside = [d for d in asked if not inside(d, settings.domain_fence)]
+        if outside:
+            raise UserInputError(
+                f"This workspace keeps every task to {', '.join(settings.domain_fence)}, and "
+                f"{', '.join(outside)} is outside that. Ask for those domains or fewer, or ask "
+                "an admin.",
+                field="allowed_domains",
+            )
+        fields["allowed_domains"] = list(asked or settings.domain_fence)
     if settings.forced_allowed_domains:
-        # A floor: every task is kept to these domains, plus any the person added.
+        # A floor: these domains are added to every task's, whatever it asks.
         domains = list(
             dict.fromkeys(
                 [*(fields.get("allowed_domains") or []), *settings.forced_allowed_domains]

@@ -20,6 +20,18 @@ FULL = {
 }
 
 
+def python_m_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot [args]` in an empty folder, with `env` and nothing else."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+    )
+
+
 def test_missing_variables_are_all_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({}, tmp_path / ".env")
@@ -94,14 +106,7 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
 
 @pytest.mark.slow
 def test_python_m_bot_exits_non_zero_naming_what_is_missing(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-1"},
-    )
+    result = python_m_bot(tmp_path, SLACK_BOT_TOKEN="xoxb-1")
     assert result.returncode == 2
     assert "BROWSER_USE_API_KEY is not set" in result.stderr
     assert "SLACK_SIGNING_SECRET is not set" in result.stderr
@@ -134,14 +139,7 @@ def test_admin_defaults_are_read_and_checked(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_bad_log_level_is_named_with_the_others_not_a_traceback(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "verbose"},
-    )
+    result = python_m_bot(tmp_path, LOG_LEVEL="verbose")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in result.stderr
@@ -157,26 +155,11 @@ def test_log_format_is_text_or_json(tmp_path: Path) -> None:
 def test_migrate_needs_only_the_database(tmp_path: Path) -> None:
     """A release phase runs before the app's other variables are set; it reaches only the
     store. Its own mistakes are still named."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     database = f"sqlite:///{tmp_path}/release.db"
-    ran = subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**env, "DATABASE_URL": database, "LOG_FORMAT": "json"},
-    )
+    ran = python_m_bot(tmp_path, "migrate", DATABASE_URL=database, LOG_FORMAT="json")
     assert ran.returncode == 0, ran.stderr
     (line,) = [json.loads(line) for line in ran.stderr.splitlines() if "store.migrated" in line]
     assert line["event"] == "store.migrated" and line["level"] == "INFO"
-    refused = subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**env, "DATABASE_URL": "nonsense", "LOG_LEVEL": "loud"},
-    )
+    refused = python_m_bot(tmp_path, "migrate", DATABASE_URL="nonsense", LOG_LEVEL="loud")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "DATABASE_URL must look like" in refused.stderr and "LOG_LEVEL" in refused.stderr

@@ -233,3 +233,33 @@ def test_two_commands_at_the_same_instant_under_a_limit_of_one_make_one_task(
         sender.settle()
     assert len(browser_use.created) == 1
     assert all("limit here is 1" in r.args["text"] for r in slack.responses)
+
+
+def test_a_domain_fence_keeps_every_task_inside_it_and_refuses_a_wider_domain(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """`DOMAIN_FENCE`: a person may narrow it, never widen it; the floor (its old name,
+    FORCED_ALLOWED_DOMAINS, still read) is added on top, as before."""
+    fence = {"DOMAIN_FENCE": "example.com,*.example.com", "FORCED_ALLOWED_DOMAINS": "sso.corp"}
+    with own_app(**fence) as (_, sender):
+        assert "outside that" in refused(sender.command("Buy it --domains evil.com"))
+        assert "outside that" in refused(sender.command("Buy it --domains *.example.com,mail.example"))
+        assert browser_use.create_calls == 0
+        sender.command("Buy it --domains shop.example.com")
+        sender.command("Buy it")
+        wait_for(lambda: len(browser_use.created) == 2, 5, "two tasks")
+        asked = [t.body["allowedDomains"] for t in browser_use.created]
+    assert sorted(asked) == sorted(
+        [["shop.example.com", "sso.corp"], ["example.com", "*.example.com", "sso.corp"]]
+    )
+
+
+def test_what_lies_inside_a_fence() -> None:
+    from handlers.access import inside
+
+    fence = ("example.com", "*.shop.example")
+    assert inside("example.com", fence) and inside("EXAMPLE.com", fence)
+    assert inside("shop.example", fence) and inside("eu.shop.example", fence)
+    assert inside("*.eu.shop.example", fence) and inside("*.shop.example", fence)
+    assert not inside("www.example.com", fence)  # example.com alone, not its subdomains
+    assert not inside("*.example", fence) and not inside("evilshop.example", fence)

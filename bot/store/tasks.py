@@ -151,27 +151,36 @@ class Tasks(StoreBase):
 
     async def _lease(
         self, task_id: str, holder: Column[Any], until: Column[Any], seconds: float
-    ) -> bool:
-        """Take or renew a lease on an unreported task: won when nobody holds it, this process
-        holds it already, or its holder let it run out (died, or stopped renewing)."""
+    ) -> Claim | None:
+        """Take or renew a lease on an unreported task: held when nobody holds it or this
+        process does already; taken over when its holder let it run out (died, or stopped
+        renewing); None when the task is reported, unknown, or another holder's lease runs."""
         now = self.clock()
+        claims = (
+            (Claim.HELD, or_(holder.is_(None), holder == self.owner)),
+            (Claim.TAKEN_OVER, until < now),
+        )
         async with self._begin() as conn:
-            result = await conn.execute(
-                update(tasks)
-                .where(
-                    self._ours(tasks),
-                    tasks.c.task_id == task_id,
-                    tasks.c.reported_at.is_(None),
-                    or_(holder.is_(None), holder == self.owner, until < now),
+            for claim, free in claims:
+                result = await conn.execute(
+                    update(tasks)
+                    .where(
+                        self._ours(tasks),
+                        tasks.c.task_id == task_id,
+                        tasks.c.reported_at.is_(None),
+                        free,
+                    )
+                    .values({holder: self.owner, until: now + seconds})
                 )
-                .values({holder: self.owner, until: now + seconds})
-            )
-        return result.rowcount == 1
+                if result.rowcount == 1:
+                    return claim
+        return None
 
     async def claim_follow(self, task_id: str, seconds: float) -> bool:
         """Become (or stay) the one process that polls `task_id`, for `seconds`. False when the
         task is reported, unknown, or another process holds a lease that has not run out."""
-        return await self._lease(task_id, tasks.c.follower, tasks.c.follow_until, seconds)
+        lease = await self._lease(task_id, tasks.c.follower, tasks.c.follow_until, seconds)
+        return lease is not None
 
     async def release_follow(self, task_id: str) -> None:
         """This process stops polling `task_id` on its own (the sweep follows it from now)."""
@@ -255,27 +264,7 @@ class Tasks(StoreBase):
         when the task is reported, unknown, or another process's claim has not run out. The
         claim is a lease: if this process dies before `reported`, another takes it over once
         `seconds` have passed (`Claim.TAKEN_OVER`: the result may be posted already)."""
-        now = self.clock()
-        holder, until = tasks.c.report_owner, tasks.c.report_until
-        claims = (
-            (Claim.HELD, or_(holder.is_(None), holder == self.owner)),
-            (Claim.TAKEN_OVER, until < now),
-        )
-        async with self._begin() as conn:
-            for claim, free in claims:
-                result = await conn.execute(
-                    update(tasks)
-                    .where(
-                        self._ours(tasks),
-                        tasks.c.task_id == task_id,
-                        tasks.c.reported_at.is_(None),
-                        free,
-                    )
-                    .values(report_owner=self.owner, report_until=now + seconds)
-                )
-                if result.rowcount == 1:
-                    return claim
-        return None
+        return await self._lease(task_id, tasks.c.report_owner, tasks.c.report_until, seconds)
 
     async def reported(self, task_id: str, status: str) -> None:
         now = self.clock()

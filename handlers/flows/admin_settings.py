@@ -45,7 +45,8 @@ def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[st
     engine = chosen.get("default_engine", policy.default_engine)
     domains = chosen.get("default_allowed_domains", policy.default_allowed_domains)
     forced = chosen.get("forced_allowed_domains", policy.forced_allowed_domains)
-    if engine == "v4" and (domains or forced):
+    fence = chosen.get("domain_fence", policy.domain_fence)
+    if engine == "v4" and (domains or forced or fence):
         errors.setdefault(
             "default_engine",
             "Accurate mode cannot keep tasks to allowed domains: empty those, or keep v2.",

@@ -25,8 +25,10 @@ def limits_text(settings: Settings) -> str:
             f"• Max steps: {settings.default_max_steps or 100} by default"
             + (f", {settings.max_steps_limit} at most" if settings.max_steps_limit else "")
         )
+    if settings.domain_fence:
+        lines.append("• Every task stays on: " + ", ".join(settings.domain_fence))
     if settings.forced_allowed_domains:
-        lines.append("• Every task stays on: " + ", ".join(settings.forced_allowed_domains))
+        lines.append("• Added to every task: " + ", ".join(settings.forced_allowed_domains))
     if settings.max_running_tasks_per_user:
         lines.append(f"• Up to {settings.max_running_tasks_per_user} running tasks per person")
     if settings.max_tasks_per_hour_per_user:

@@ -28,7 +28,8 @@ LABELS = {
     "allowed_channel_ids": "In which channels",
     "allowed_llms": "Models allowed",
     "max_steps_limit": "Max steps at most",
-    "forced_allowed_domains": "Domains every task stays on",
+    "forced_allowed_domains": "Domains added to every task",
+    "domain_fence": "Domains every task stays on",
     "max_running_tasks_per_user": "Running tasks per person",
     "max_tasks_per_hour_per_user": "Tasks per person an hour",
     "channel_defaults_by": "Who may change a channel's defaults",
@@ -59,6 +60,7 @@ LISTS = frozenset(
         "allowed_llms",
         "default_allowed_domains",
         "forced_allowed_domains",
+        "domain_fence",
     }
 )
 
@@ -68,6 +70,7 @@ HINTS = {
     "allowed_channel_ids": "Empty: every channel.",
     "allowed_llms": "Empty: every model.",
     "forced_allowed_domains": "Added to every task's allowed domains, whatever it asks.",
+    "domain_fence": "Every task is kept to these; people may ask for fewer, never others.",
     "max_schedules_per_person": "Empty: no limit.",
     "min_repeat_minutes": "Empty: 15.",
     "profile_ids_by": "A profile is used without a saved login's sharing rules.",
