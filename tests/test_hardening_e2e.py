@@ -243,7 +243,8 @@ def test_a_domain_fence_keeps_every_task_inside_it_and_refuses_a_wider_domain(
     fence = {"DOMAIN_FENCE": "example.com,*.example.com", "FORCED_ALLOWED_DOMAINS": "sso.corp"}
     with own_app(**fence) as (_, sender):
         assert "outside that" in refused(sender.command("Buy it --domains evil.com"))
-        assert "outside that" in refused(sender.command("Buy it --domains *.example.com,mail.example"))
+        wider = sender.command("Buy it --domains *.example.com,mail.example")
+        assert "outside that" in refused(wider)
         assert browser_use.create_calls == 0
         sender.command("Buy it --domains shop.example.com")
         sender.command("Buy it")
