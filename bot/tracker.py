@@ -36,7 +36,7 @@ from bot import metrics
 from bot.answers import TaskView
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
 from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute
-from bot.store import Claim, Store, StoreUnavailable, TaskRecord
+from bot.store import AuditEvent, Claim, Store, StoreUnavailable, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +341,29 @@ class Tracker:
             raise
         await self.store.reported(task.id, task.status)
         metrics.TASKS_ENDED.labels(record.engine, task.status).inc()
+        await self._audit_end(task, record)
         self._later.pop(task.id, None)
         log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
+
+    async def _audit_end(self, task: TaskView, record: TaskRecord) -> None:
+        """The end into the audit trail, with what Browser Use says it cost."""
+        try:
+            cost = float(task.cost) if task.cost else None
+        except ValueError:
+            cost = None
+        event = AuditEvent(
+            "task.ended",
+            actor=record.user_id,
+            channel=record.channel,
+            task_id=task.id,
+            cost=cost,
+            detail=task.status,
+            team=record.team,
+        )
+        try:
+            await self.store.record(event)
+        except Exception:
+            log.exception("audit.failed action=task.ended task_id=%s", task.id)
 
     async def _holding_claim(self, task_id: str, report: Awaitable[None]) -> None:
         """Make `report` while renewing this process's claim on it: a result waits its turn in

@@ -257,7 +257,7 @@ def login_refused(login: Login, doing: str) -> UserInputError:
 
 async def check_login_use(
     deps: Deps, person: str | None, channel_id: str | None, request: CreateTaskRequest
-) -> None:
+) -> Login | None:
     """At every use of a saved login (a new task, a follow-up in a thread's browser, Run again,
     a recurring run, a Workflow step): the person acting now may use it here, whatever was true
     when it was first named; else a `UserInputError` saying whose it is."""
@@ -265,6 +265,7 @@ async def check_login_use(
     if login is not None and not may_use_login(login, person, channel_id):
         log.info("login.refused login_id=%s user=%s channel=%s", login.id, person, channel_id)
         raise login_refused(login, "This task")
+    return login
 
 
 def asks_profile(request: CreateTaskRequest) -> bool:

@@ -111,12 +111,31 @@ class Every:
 
 
 @dataclass(frozen=True)
+class AuditRequest:
+    """`audit [person] [channel] [days]`: the audit trail, for admins, as a CSV file."""
+
+    person: str | None = None
+    channel: str | None = None
+    days: int = 30
+
+
+@dataclass(frozen=True)
 class Schedules:
     """`schedules`: the channel's recurring tasks."""
 
 
 Command = (
-    Help | OpenForm | ChannelSettings | Schedules | Run | Every | Status | Stop | SaveLogin | Logins
+    Help
+    | OpenForm
+    | ChannelSettings
+    | Schedules
+    | Run
+    | Every
+    | Status
+    | Stop
+    | SaveLogin
+    | Logins
+    | AuditRequest
 )
 # The switches of a recurring task (not Create Task options).
 SCHEDULE_SWITCHES = ("--on-change", "--notify")
@@ -141,6 +160,8 @@ def parse_command(text: str, defaults: Defaults, min_repeat_minutes: int = 15) -
             return command
     if word == "login" or word.startswith("login "):
         return save_login_words(plain[len("login") :])
+    if word == "audit" or word.startswith("audit "):
+        return audit_words(text.strip()[len("audit") :])
     # `stop <task ID>` and `status <task ID>`; "stop the music on Spotify" is still a task.
     verb, _, rest = plain.partition(" ")
     if verb.lower() in ("stop", "status") and _TASK_ID.fullmatch(rest.strip()):
@@ -170,6 +191,29 @@ def _schedule_switches(line: str) -> tuple[list[str], str]:
     """The recurring task's own switches, and the line without them."""
     found = [t for t in tokenize(line) if not t.quoted and t.text.lower() in SCHEDULE_SWITCHES]
     return [t.text.lower() for t in found], _without(line, [(t.start, t.end) for t in found])
+
+
+_PERSON = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{1,31})")
+_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>|([CGD][A-Z0-9]{1,31})")
+
+
+def audit_words(rest: str) -> AuditRequest:
+    """`audit <@U…> <#C…> 7`: whose, where, how many days back (each optional, any order)."""
+    person = channel = None
+    days = 30
+    for word in rest.split():
+        if found := _PERSON.fullmatch(word):
+            person = found[1] or found[2]
+        elif found := _CHANNEL.fullmatch(word):
+            channel = found[1] or found[2]
+        elif word.isdigit() and 1 <= int(word) <= 366:
+            days = int(word)
+        else:
+            raise UserInputError(
+                f"`{word}` is not a person's member ID (U…), a channel ID (C…) or a number of "
+                "days from 1 to 366."
+            )
+    return AuditRequest(person, channel, days)
 
 
 def save_login_words(rest: str) -> SaveLogin:

@@ -98,6 +98,14 @@ SUBCOMMANDS: tuple[SubCommand, ...] = (
         "stop <task ID>",
     ),
     SubCommand(
+        "audit",
+        "audit [<person's member ID>] [<channel ID>] [<days>]",
+        "who started, stopped or changed what, on which login, at what cost: a CSV file sent to "
+        "you privately (the last 30 days, unless you say)",
+        "admins",
+        "audit",
+    ),
+    SubCommand(
         "help",
         "help",
         "every option with an example, only to you",

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from handlers.flags import (
+    AuditRequest,
     ChannelSettings,
     Every,
     Help,
@@ -105,6 +106,7 @@ def test_every_sub_command_is_routed_and_listed_alike_in_help_the_readme_and_the
         "settings": ("settings", ChannelSettings),
         "status": ("status 4f1a2b3c-0000-4000-8000-000000000001", Status),
         "stop": ("stop 4f1a2b3c-0000-4000-8000-000000000001", Stop),
+        "audit": ("audit 7", AuditRequest),
         "help": ("help", Help),
     }
     assert set(routed) == {sub.name for sub in SUBCOMMANDS}

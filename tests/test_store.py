@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from bot.store import (
     MIGRATIONS,
+    AuditEvent,
     Claim,
     FollowUp,
     Store,
@@ -398,6 +399,7 @@ def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
             await one.reported(f"old-{i}", "finished")
         await one.issue_state("expired", 60)
         await one.issue_state("fresh", 100 * day)
+        await one.record(AuditEvent("task.started", actor="U1", task_id="old-0"))
         await one.set_thread_session("C1", "1.1", "s-old")
         clock.now += 40 * day
         await one.set_thread_session("C1", "2.2", "s-new")
@@ -405,7 +407,9 @@ def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
         await one.add_task(record("recent"))
         await one.reported("recent", "failed")
         gone = await two.forget_old(30 * day, batch=3)  # three batches of tasks
-        assert gone == {"tasks": 7, "threads": 1, "oauth_states": 1, "slots": 0}
+        await one.record(AuditEvent("task.started", actor="U1", task_id="recent"))
+        assert gone == {"tasks": 7, "threads": 1, "oauth_states": 1, "audit": 1, "slots": 0}
+        assert [e.task_id for e in await one.audit_trail(0)] == ["recent"]
         assert await one.thread_session("C1", "1.1") is None
         assert await one.thread_session("C1", "2.2") == "s-new"
         assert [await one.task(f"old-{i}") for i in range(7)] == [None] * 7
@@ -416,6 +420,7 @@ def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
             "tasks": 0,
             "threads": 0,
             "oauth_states": 0,
+            "audit": 0,
             "slots": 0,
         }
 

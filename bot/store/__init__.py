@@ -16,14 +16,16 @@ Where each thing is kept, one module each (`ls bot/store/`): `tasks` (tasks, the
 report leases, progress), `slots` (per-person limits), `threads` (kept browsers, follow-ups),
 `settings`, `schedules`, `logins`, `outbox`, `workspaces` (installations, keys, OAuth states,
 forgetting one), `leases` (named leases, heartbeats), `housekeeping` (request keys, retention,
-gauges); `schema` holds the tables, `engine` the database and its migrations, `base` what they
-share. `Store` is all of them over one connection pool, scoped to a workspace by `scoped`.
+gauges), `audit` (the audit trail); `schema` holds the tables, `engine` the database and its
+migrations, `base` what they share. `Store` is all of them over one connection pool, scoped to a
+workspace by `scoped`.
 """
 
 from __future__ import annotations
 
 import logging
 
+from bot.store.audit import Audit, AuditEvent
 from bot.store.base import StoreBase, new_owner
 from bot.store.engine import (
     DEFAULT_DATABASE_URL,
@@ -61,6 +63,7 @@ class Store(
     Workspaces,
     Leases,
     Housekeeping,
+    Audit,
     StoreBase,
 ):
     """One per process (a workspace's view of it: `scoped`). Each method is one short
@@ -78,6 +81,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "MIGRATIONS",
     "WORKSPACE_SCOPE",
+    "AuditEvent",
     "Claim",
     "FollowUp",
     "Login",

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.store.base import StoreBase
 from bot.store.schema import (
     RETENTION_BATCH,
+    audit,
     follow_ups,
     installations,
     oauth_states,
@@ -70,6 +71,7 @@ class Housekeeping(StoreBase):
             # opens a new one, as it would anyway.
             "threads": (threads, threads.c.updated_at < now - retention),
             "oauth_states": (oauth_states, oauth_states.c.expires_at < now),
+            "audit": (audit, audit.c.at < now - retention),
             # A day on, a slot counts for no limit, unless its task still runs.
             "slots": (
                 slots,

@@ -270,6 +270,26 @@ slots = Table(
     Index("slots_person", "team", "user_id", "taken_at"),
     Index("slots_task", "task_id"),
 )
+# What happened that an admin may be asked about: who (the person Slack verified), did what
+# (`action`), where, to which task, on which saved login, at what cost; kept for the retention
+# period. `detail` is a short plain phrase (a refusal's reason, the settings changed), never a
+# secret, a token or a live view.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=False, default=""),
+    Column("at", Float, nullable=False),
+    Column("actor", String(32), nullable=False, default=""),
+    Column("action", String(32), nullable=False),
+    Column("channel", String(32)),
+    Column("task_id", String(64)),
+    Column("login", String(100)),
+    Column("cost", Float),
+    Column("detail", Text),
+    Index("audit_when", "team", "at"),
+)
+
 # A slot with no task this long after it was taken is a create that never finished (a process
 # died in it): it no longer counts as running.
 SLOT_UNUSED_SECONDS = 600.0
@@ -279,7 +299,17 @@ SLOT_LOCK_SPACE = 0x534C_4F54  # "SLOT"
 
 # The tables whose rows each belong to one workspace (`team`): what `Store.scoped` reads and
 # writes, and what `forget_workspace` deletes.
-WORKSPACE_TABLES = (tasks, threads, follow_ups, settings, schedules, logins, outbox, slots)
+WORKSPACE_TABLES = (
+    tasks,
+    threads,
+    follow_ups,
+    settings,
+    schedules,
+    logins,
+    outbox,
+    slots,
+    audit,
+)
 
 # Work one process does for all of them at a time (the sweep of running tasks), by name.
 leases = Table(

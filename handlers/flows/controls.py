@@ -19,11 +19,11 @@ from bot.browser_use import BrowserUseError, NotFoundError
 from bot.deps import Deps
 from bot.models import SESSION_METADATA_KEY, TASK_MAX_CHARS, CreateTaskRequest, SlackRoute
 from bot.redact import hide
-from bot.store import Login
+from bot.store import AuditEvent, Login
 from handlers.access import check_browser_of_task
 from handlers.errors import UserInputError, failure_text
 from handlers.flows.logins import saved_domains
-from handlers.flows.submit import NotStarted, Origin, start_task
+from handlers.flows.submit import NotStarted, Origin, start_task, write_audit
 from handlers.slack_text import escape
 from handlers.views import messages, tracking
 
@@ -69,8 +69,16 @@ async def stop_task(deps: Deps, user_id: str, task_id: str) -> str:
     except (UserInputError, BrowserUseError) as exc:
         return failure_text(exc)
     log.info("task.stop_requested task_id=%s by=%s", task_id, user_id)
+    await _audit(deps, user_id, "task.stopped", task_id)
     deps.inflight.spawn(lambda: deps.tracker.refresh(task_id, watch=True))
     return ":octagonal_sign: Stopping the task. Its thread will say when it has stopped."
+
+
+async def _audit(deps: Deps, user_id: str, action: str, task_id: str) -> None:
+    record = await deps.store.task(task_id)
+    channel, team = (record.channel, record.team) if record else (None, "")
+    event = AuditEvent(action, actor=user_id, channel=channel, task_id=task_id, team=team)
+    await write_audit(deps, event)
 
 
 async def task_status(deps: Deps, task_id: str) -> messages.Message:
@@ -143,6 +151,7 @@ async def take_over(deps: Deps, user_id: str, task_id: str) -> messages.Message:
     if not session.active or not session.live_url:
         return messages.notice("The browser is closed, so there is nothing to take over.")
     log.info("task.taken_over task_id=%s by=%s", task_id, user_id)
+    await _audit(deps, user_id, "task.taken_over", task_id)
     login = await _saved_login_of(deps, user_id, task.session_id)
     return tracking.taken_over(task_id, hide(session.live_url), login.name if login else None)
 

@@ -31,6 +31,7 @@ from handlers.access import (
 )
 from handlers.errors import UserInputError, failure_text
 from handlers.flags import (
+    AuditRequest,
     ChannelSettings,
     Every,
     Help,
@@ -44,6 +45,7 @@ from handlers.flags import (
     parse_command,
 )
 from handlers.flows import files
+from handlers.flows.audit import export_audit
 from handlers.flows.channel_defaults import defaults_for, defaults_of, settings_prompt
 from handlers.flows.controls import stop_task, task_status
 from handlers.flows.logins import SAVE_LOGIN_BY_COMMAND, find_login, logins_here, with_login
@@ -172,6 +174,10 @@ async def converse(deps: Deps, client: AsyncWebClient, said: Said) -> None:
         await react_to(
             client, said, Reaction.RECURRING if made else Reaction.FAILED, remove=Reaction.SEEN
         )
+        return
+    if isinstance(parsed, AuditRequest):
+        told = messages.notice(await export_audit(deps, client, said.user_id, parsed))
+        await tell_in_thread(client, said.channel_id, said.user_id, said.thread_ts, told)
         return
     await run_in_thread(
         deps,

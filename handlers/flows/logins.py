@@ -23,10 +23,10 @@ from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateProfileRequest, CreateSessionRequest, CreateTaskRequest
 from bot.redact import hide
-from bot.store import Login
+from bot.store import AuditEvent, Login
 from handlers.access import is_admin, may_use_login
 from handlers.errors import FormErrors, UserInputError, failure_text
-from handlers.flows.submit import Origin
+from handlers.flows.submit import Origin, write_audit
 from handlers.ids import Block
 from handlers.option_values import country, http_url
 from handlers.slack_io import SLACK_ERRORS, dm, post
@@ -406,14 +406,24 @@ async def asked_change(deps: Deps, login: Login, values: dict[str, str | list[st
     return replace(login, name=asked.name, shared=asked.shared, channels=asked.channels)
 
 
-async def change_login(deps: Deps, login: Login, asked: Login) -> None:
-    """The new name (the profile's at Browser Use first) and sharing, kept."""
+async def change_login(deps: Deps, login: Login, asked: Login, by: str) -> None:
+    """The new name (the profile's at Browser Use first) and sharing, kept, and into the audit
+    trail (`by`: who changed it)."""
     if asked.name != login.name:
         await deps.browser_use.rename_profile(login.profile_id, asked.name)
     await deps.store.change_login(
         login.id, name=asked.name, shared=asked.shared, channels=asked.channels
     )
     log.info("login.changed login_id=%s shared=%s", login.id, asked.shared)
+    where = f" ({', '.join(asked.channels)})" if asked.channels else ""
+    event = AuditEvent(
+        "login.shared",
+        actor=by,
+        login=asked.name,
+        detail=f"shared with {views.SHARED_WORDS.get(asked.shared, asked.shared)}{where}",
+        team=login.team,
+    )
+    await write_audit(deps, event)
 
 
 async def delete_login(deps: Deps, client: AsyncWebClient, login: Login) -> None:

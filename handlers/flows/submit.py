@@ -18,7 +18,7 @@ from bot.answers import TaskView
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps, Failure
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
-from bot.store import Store, StoreUnavailable, TaskRecord
+from bot.store import AuditEvent, Store, StoreUnavailable, TaskRecord
 from handlers.access import check_accurate, check_login_use, take_slot
 from handlers.errors import UserInputError, failure_text, internal_error_text
 from handlers.flows.outbox import owe_announce, owe_private, slack_down
@@ -90,6 +90,38 @@ class NotStarted:
     reason: str
 
 
+async def audit(
+    deps: Deps,
+    origin: Origin,
+    action: str,
+    *,
+    task_id: str | None = None,
+    login: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Into the audit trail: who acted (nobody, for a Workflow step Slack gave no user for),
+    where, what. A trail that cannot be written is logged, and what happened still happens."""
+    event = AuditEvent(
+        action,
+        actor=origin.acting or "",
+        channel=origin.channel_id or None,
+        task_id=task_id,
+        login=login,
+        detail=detail,
+        team=origin.team_id,
+    )
+    await write_audit(deps, event)
+
+
+async def write_audit(deps: Deps, event: AuditEvent) -> None:
+    """`event` into the audit trail; one that cannot be written is logged, and what happened
+    still happens."""
+    try:
+        await deps.store.record(event)
+    except Exception:
+        log.exception("audit.failed action=%s", event.action)
+
+
 async def first_time(deps: Deps, key: str) -> bool:
     """True the first time any process sees this Slack request (by its ID): Slack re-sends, a
     person double-clicks, and with several processes each copy may reach another one."""
@@ -138,7 +170,7 @@ async def start_task(
     try:
         # Checked at every start, not only where the login was named: Run again, a recurring
         # run and a reply in a thread's browser act as whoever acts now.
-        await check_login_use(deps, origin.acting, origin.channel_id, request)
+        login = await check_login_use(deps, origin.acting, origin.channel_id, request)
         if request.accurate:
             await check_accurate(deps, client, origin.user_id)
         # Last, so a refusal above takes no slot; given back below if the task never starts.
@@ -146,6 +178,7 @@ async def start_task(
     except UserInputError as exc:
         log.info("task.refused user=%s field=%s", origin.user_id, exc.field)
         reason = failure_text(exc)
+        await audit(deps, origin, "task.refused", detail=exc.message)
         warning = messages.notice(f":warning: {reason}")
         await tell_privately(client, origin, warning, None, deps.store)
         return NotStarted(reason)
@@ -241,6 +274,14 @@ async def start_task(
             await deps.store.set_thread_session(
                 origin.channel_id, thread_ts, created.session_id, engine=record.engine
             )
+        await audit(
+            deps,
+            origin,
+            "task.started",
+            task_id=created.id,
+            login=login.name if login else None,
+            detail=f"engine {record.engine}" + (", recurring" if origin.schedule_id else ""),
+        )
     except Exception:
         # The task exists (and costs money): the person still gets its IDs. Its route rides in
         # its Browser Use metadata, so a webhook for it still finds its thread.

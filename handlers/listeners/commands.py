@@ -18,6 +18,7 @@ from handlers.errors import (
     internal_error_text,
 )
 from handlers.flags import (
+    AuditRequest,
     ChannelSettings,
     Every,
     Help,
@@ -30,6 +31,7 @@ from handlers.flags import (
     Stop,
     parse_command,
 )
+from handlers.flows.audit import export_audit
 from handlers.flows.channel_defaults import defaults_for, defaults_of, open_settings, where_from
 from handlers.flows.controls import stop_task, task_status
 from handlers.flows.logins import channel_proxy, logins_here, use_login
@@ -116,6 +118,15 @@ async def handle_command(
                 await respond_ephemeral(url, {"response_type": "ephemeral", "text": VIEW_FAILED})
 
         deps.inflight.spawn(open_login_form, on_error=failed)
+        return
+    if isinstance(parsed, AuditRequest):
+        asked = parsed
+
+        async def send_audit() -> None:
+            said = await export_audit(deps, client, command["user_id"], asked)
+            await respond_ephemeral(url, messages.ephemeral(messages.notice(said)))
+
+        deps.inflight.spawn(send_audit, on_error=failed)
         return
     if isinstance(parsed, Logins):
 

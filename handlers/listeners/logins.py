@@ -163,7 +163,7 @@ async def handle_edit_login(
     await ack()
 
     async def save() -> None:
-        await logins.change_login(deps, login, asked)
+        await logins.change_login(deps, login, asked, user)
         await publish_home(deps, client, user, note=f"“{escape(asked.name)}” is saved.")
 
     deps.inflight.spawn(save)

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from bot.store import AuditEvent
 from handlers.access import check_profile_id, is_admin
 from handlers.errors import VIEW_FAILED, FormErrors, UserInputError
 from handlers.flows.admin_settings import parse_admin
@@ -22,6 +23,7 @@ from handlers.flows.channel_defaults import (
 )
 from handlers.flows.home import publish_home
 from handlers.flows.modals import form_values
+from handlers.flows.submit import write_audit
 from handlers.ids import Action, Callback
 from handlers.listeners import PerRequest, bind
 from handlers.slack_io import open_for_admin, post, tell_clicker
@@ -65,6 +67,8 @@ async def handle_admin_settings(
         await deps.store.save_workspace_settings(chosen, user)
         await deps.refresh_policy()
         log.info("settings.workspace_changed by=%s keys=%s", user, ",".join(sorted(chosen)))
+        changed = "changed " + ", ".join(sorted(chosen))
+        await write_audit(deps, AuditEvent("settings.changed", actor=user, detail=changed))
         await publish_home(deps, client, user)  # the admin sees the new limits at once
 
     deps.inflight.spawn(save)
@@ -113,6 +117,9 @@ async def handle_settings(
         old = stored.values if stored else {}
         await deps.store.save_channel_defaults(channel, fields, user)
         log.info("settings.channel_changed channel=%s by=%s", channel, user)
+        changed = "changed " + ", ".join(sorted(fields)) if fields else "cleared"
+        event = AuditEvent("channel_defaults.changed", actor=user, channel=channel, detail=changed)
+        await write_audit(deps, event)
         said = changes(old, fields)
         if said:
             text = f":gear: <@{user}> changed this channel's defaults for browser tasks: {said}"

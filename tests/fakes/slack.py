@@ -532,6 +532,11 @@ class FakeSlack(ThreadedServer):
                 "permalink": f"https://test.slack.com/archives/{args.get('channel')}/"
                 f"p{str(args.get('message_ts')).replace('.', '')}",
             }
+        if method == "conversations.open":
+            users = str(args.get("users") or "")
+            if not users:
+                return {"ok": False, "error": "not_found"}
+            return {"ok": True, "channel": {"id": f"D{users.split(',')[0]}"}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
         if method == "files.getUploadURLExternal":
