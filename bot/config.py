@@ -42,7 +42,14 @@ ADMIN_SETTINGS: dict[str, str] = {
     "default_engine": "DEFAULT_ENGINE",
     "accurate_by": "ACCURATE_BY",
     "max_accurate_tasks_per_hour_per_user": "MAX_ACCURATE_TASKS_PER_HOUR_PER_USER",
+    # Spend caps in US dollars, over a UTC day or month, from the costs tasks report.
+    **{
+        f"max_spend_per_{who}_{span}": f"MAX_SPEND_PER_{who.upper()}_{span.upper()}"
+        for who in ("person", "channel", "workspace")
+        for span in ("day", "month")
+    },
 }
+SPEND_CAPS = tuple(key for key in ADMIN_SETTINGS if key.startswith("max_spend_per_"))
 # A recurring task repeats at most this often unless an admin says otherwise.
 DEFAULT_MIN_REPEAT_MINUTES = 15
 
@@ -152,6 +159,14 @@ class Settings(BaseModel):
     # The engine a task runs on unless someone says otherwise: "v2" or "v4" (accurate mode).
     default_engine: str = "v2"
     max_accurate_tasks_per_hour_per_user: int | None = None
+    # Spend caps (USD; None: none): what a person, a channel, the workspace may spend a UTC
+    # day or month, counted from the costs their tasks reported.
+    max_spend_per_person_day: float | None = None
+    max_spend_per_person_month: float | None = None
+    max_spend_per_channel_day: float | None = None
+    max_spend_per_channel_month: float | None = None
+    max_spend_per_workspace_day: float | None = None
+    max_spend_per_workspace_month: float | None = None
     # Recurring tasks: how many each person may keep (None: no limit), and how often at most
     # one repeats (None: DEFAULT_MIN_REPEAT_MINUTES).
     max_schedules_per_person: int | None = None
@@ -376,6 +391,7 @@ def load_settings(
     if accurate_by not in ("anyone", "admins", "nobody"):
         problems.append("ACCURATE_BY must be anyone, admins or nobody")
     max_accurate = integer("MAX_ACCURATE_TASKS_PER_HOUR_PER_USER", 1, 10_000)
+    caps = {key: number(ADMIN_SETTINGS[key], 0.01, 1_000_000) for key in SPEND_CAPS}
     default_engine = values.get("DEFAULT_ENGINE", "v2").lower()
     if default_engine not in ("v2", "v4"):
         problems.append("DEFAULT_ENGINE must be v2 or v4")
@@ -455,6 +471,7 @@ def load_settings(
         accurate_by=accurate_by,
         default_engine=default_engine,
         max_accurate_tasks_per_hour_per_user=max_accurate,
+        **caps,
         max_schedules_per_person=max_schedules,
         min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),

@@ -68,6 +68,15 @@ class ReportLater(Exception):
     announced yet): the report is released and made again at a read a little later."""
 
 
+def cost_of(task: TaskView) -> float | None:
+    """What Browser Use says the task cost, in US dollars (v2's `cost`, v4's `totalCostUsd`),
+    or None when it says nothing readable."""
+    try:
+        return float(task.cost) if task.cost else None
+    except ValueError:
+        return None
+
+
 class ClaimLost(Exception):
     """This process's claim on reporting a task ran out and another process holds it now (this
     process was stalled past the lease): the report is left to that one."""
@@ -339,18 +348,15 @@ class Tracker:
         except BaseException:
             await self.store.release_report(task.id)
             raise
-        await self.store.reported(task.id, task.status)
+        cost = cost_of(task)
+        await self.store.reported(task.id, task.status, cost)
         metrics.TASKS_ENDED.labels(record.engine, task.status).inc()
-        await self._audit_end(task, record)
+        await self._audit_end(task, record, cost)
         self._later.pop(task.id, None)
         log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
 
-    async def _audit_end(self, task: TaskView, record: TaskRecord) -> None:
+    async def _audit_end(self, task: TaskView, record: TaskRecord, cost: float | None) -> None:
         """The end into the audit trail, with what Browser Use says it cost."""
-        try:
-            cost = float(task.cost) if task.cost else None
-        except ValueError:
-            cost = None
         event = AuditEvent(
             "task.ended",
             actor=record.user_id,

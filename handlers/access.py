@@ -9,7 +9,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
+from bot.config import SPEND_CAPS, Settings
 from bot.deps import Deps
 from bot.models import ACCURATE, DEFAULT_LLM, CreateTaskRequest
 from bot.store import Login
@@ -137,16 +137,52 @@ async def check_quota(deps: Deps, user_id: str) -> None:
         _over(limits, *await deps.store.slots_in_use(user_id))
 
 
-async def take_slot(deps: Deps, user_id: str, engine: str) -> int | None:
-    """A slot for the task `user_id` starts now, taken atomically across processes (two starts
-    at the same instant cannot both take the last one); None when no limit applies. Else a
-    `UserInputError` saying which limit, and nothing is started."""
+def spend_caps(settings: Settings) -> dict[str, float]:
+    """The spend caps in force, by setting name (`SPEND_CAPS`), in US dollars."""
+    caps = {key: getattr(settings, key) for key in SPEND_CAPS}
+    return {key: float(cap) for key, cap in caps.items() if cap is not None}
+
+
+CAP_WHO = {"person": "you", "channel": "this channel", "workspace": "this workspace"}
+
+
+def over_cap(name: str, cap: float, spent: float) -> UserInputError:
+    """Whose cap, what is left of it (nothing), and when it resets."""
+    who, span = name.removeprefix("max_spend_per_").split("_")
+    resets = "at midnight UTC" if span == "day" else "on the 1st of the month (UTC)"
+    return UserInputError(
+        f"{CAP_WHO[who].capitalize()} spent {usd(spent)} of a {usd(cap)} cap this {span}, so "
+        f"nothing was started. It resets {resets}; an admin can raise it in my Home tab."
+    )
+
+
+def usd(amount: float) -> str:
+    """Dollars and cents; under a dollar, to the tenth of a cent (tasks often cost cents)."""
+    if amount >= 1 or round(amount, 2) == round(amount, 4):
+        return f"${amount:,.2f}"
+    return "$" + f"{amount:.4f}".rstrip("0")
+
+
+async def take_slot(deps: Deps, user_id: str, engine: str, channel: str | None) -> int | None:
+    """A slot for the task `user_id` starts now in `channel`, taken atomically across
+    processes (two starts at the same instant cannot both take the last one) and only under
+    every spend cap (admins too: a cap is money); None when no limit applies. Else a
+    `UserInputError` saying which limit or whose cap, and nothing is started."""
     limits = _limits(deps, user_id)
-    if limits is None:
+    caps = spend_caps(deps.policy)
+    if limits is None and not caps:
         return None
-    slot = await deps.store.take_slot(user_id, engine, running=limits[0], hourly=limits[1])
+    running, hourly = limits or (None, None)
+    slot = await deps.store.take_slot(
+        user_id, engine, running=running, hourly=hourly, channel=channel, caps=caps
+    )
     if slot is None:
-        _over(limits, *await deps.store.slots_in_use(user_id))
+        if limits is not None:
+            _over(limits, *await deps.store.slots_in_use(user_id))
+        spent = await deps.store.spent(user_id, channel)
+        for name, cap in caps.items():
+            if spent[name] >= cap:
+                raise over_cap(name, cap, spent[name])
         # A slot came free between the two reads: still none was taken for this start.
         raise UserInputError("You're at the limit here. Try again in a moment.")
     return slot

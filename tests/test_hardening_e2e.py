@@ -202,7 +202,7 @@ def test_per_person_limits_on_running_tasks_and_tasks_an_hour(
         assert not [c for c in slack.posts() if "A third at once" in c.args["text"]]
 
         browser_use.finish(browser_use.created[0].id)
-        browser_use.finish_run(browser_use.runs_created[0].id)
+        browser_use.finish_run(browser_use.runs_created[0].id, cost="0.0100")
         wait_for(lambda: len(finished(slack)) == 2, 10, "both ends reported")
         strict.command("Third in the hour", user_id="U1", channel_id="C1")
         wait_for(lambda: len(browser_use.created) == 2, 5, "the third task")
@@ -264,3 +264,36 @@ def test_what_lies_inside_a_fence() -> None:
     assert inside("*.eu.shop.example", fence) and inside("*.shop.example", fence)
     assert not inside("www.example.com", fence)  # example.com alone, not its subdomains
     assert not inside("*.example", fence) and not inside("evilshop.example", fence)
+
+
+def test_a_spend_cap_reached_by_costs_that_add_up_refuses_and_says_whose(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """A person's day cap counts the costs their tasks reported (both engines); past it, a
+    start is refused, told whose cap, how much and when it resets; another person, and the
+    channel's own cap, go on."""
+    caps = {"MAX_SPEND_PER_PERSON_DAY": "0.02", "MAX_SPEND_PER_CHANNEL_MONTH": "0.03"}
+    with own_app(**caps) as (_, sender):
+        for i, kind in enumerate(("", " --accurate")):
+            sender.command(f"Price check {i}{kind}", user_id="U1", channel_id="C1")
+        wait_for(lambda: browser_use.created and browser_use.runs_created, 5, "both started")
+        browser_use.finish(browser_use.created[0].id)  # $0.0123
+        browser_use.finish_run(browser_use.runs_created[0].id, cost="0.0100")
+        wait_for(lambda: len(finished(slack)) == 2, 10, "both ends reported")
+
+        def told(line: str, user: str) -> str:
+            before = len(slack.responses)
+            assert sender.command(line, user_id=user, channel_id="C1").status_code == 200
+            return str(wait_for(lambda: slack.responses[before:], 5, "the answer")[0].args["text"])
+
+        said = told("One more", "U1")
+        assert "You spent $" in said and "of a $0.02 cap this day" in said
+        assert "resets at midnight UTC" in said
+        sender.command("Mine", user_id="U2", channel_id="C1")  # another person: their own cap
+        wait_for(lambda: len(browser_use.created) == 2, 5, "U2's task")
+        browser_use.finish(browser_use.created[1].id)
+        wait_for(lambda: len(finished(slack)) == 3, 10, "its end reported")
+        said = told("And mine", "U3")
+        assert "This channel spent $" in said and "of a $0.03 cap this month" in said
+        sender.command("Elsewhere", user_id="U3", channel_id="C2")
+        wait_for(lambda: len(browser_use.created) == 3, 5, "a task in another channel")

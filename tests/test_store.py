@@ -455,3 +455,28 @@ def test_a_persons_last_slot_is_taken_once_across_processes_and_comes_back_when_
         assert await one.slots_in_use("U1") == (0, 2)
 
     run(database_url, test)
+
+
+def test_spend_adds_up_by_person_channel_and_workspace(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        cap = {"max_spend_per_person_day": 0.05}
+        for task_id, user, channel, cost in (("a", "U1", "C1", 0.03), ("b", "U1", "C2", 0.02)):
+            slot = await one.take_slot(
+                user, "v2", running=None, hourly=None, channel=channel, caps=cap
+            )
+            assert slot is not None
+            await one.slot_started(slot, task_id)
+            await one.add_task(record(task_id, request_id=task_id))
+            await two.reported(task_id, "finished", cost)
+        spent = await one.spent("U1", "C1")
+        assert spent["max_spend_per_person_day"] == 0.05
+        assert spent["max_spend_per_channel_day"] == 0.03
+        assert spent["max_spend_per_workspace_month"] == 0.05
+        assert await two.take_slot("U1", "v2", running=None, hourly=None, caps=cap) is None
+        assert await two.take_slot("U2", "v2", running=None, hourly=None, caps=cap) is not None
+        clock.now += 86400  # a new day: the day's cap starts again; the month's still counts
+        assert await two.take_slot("U1", "v2", running=None, hourly=None, caps=cap) is not None
+        month = {"max_spend_per_workspace_month": 0.05}
+        assert await two.take_slot("U9", "v2", running=None, hourly=None, caps=month) is None
+
+    run(database_url, test)

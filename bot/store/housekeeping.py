@@ -72,11 +72,12 @@ class Housekeeping(StoreBase):
             "threads": (threads, threads.c.updated_at < now - retention),
             "oauth_states": (oauth_states, oauth_states.c.expires_at < now),
             "audit": (audit, audit.c.at < now - retention),
-            # A day on, a slot counts for no limit, unless its task still runs.
+            # 40 days on, a slot counts for no limit and no month's spend, unless its task
+            # still runs.
             "slots": (
                 slots,
                 and_(
-                    slots.c.taken_at < now - 86400,
+                    slots.c.taken_at < now - 40 * 86400,
                     or_(slots.c.ended_at.is_not(None), slots.c.task_id.is_(None)),
                 ),
             ),

@@ -267,6 +267,9 @@ slots = Table(
     Column("task_id", String(64)),
     Column("taken_at", Float, nullable=False),
     Column("ended_at", Float),
+    # Where the task runs, and what it cost when its end was reported (USD): the spend caps.
+    Column("channel", String(32), nullable=False, default="", server_default=""),
+    Column("cost", Float),
     Index("slots_person", "team", "user_id", "taken_at"),
     Index("slots_task", "task_id"),
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import zlib
+from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -57,14 +59,50 @@ class Slots(StoreBase):
             row = counts.one()
         return int(row[0]), int(row[1])
 
+    def _spend(self, user_id: str, channel: str | None) -> dict[str, Any]:
+        """What each spend cap counts, by its setting's name: the sum of the costs reported by
+        the tasks of the person, the channel or the workspace since the UTC day or month
+        began, as a scalar subquery."""
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        starts = {"day": day.timestamp(), "month": day.replace(day=1).timestamp()}
+        team = slots.c.team == self._team("")
+        scopes = {
+            "person": and_(team, slots.c.user_id == user_id),
+            "channel": and_(team, slots.c.channel == (channel or "")),
+            "workspace": team,
+        }
+        return {
+            f"max_spend_per_{who}_{span}": select(func.coalesce(func.sum(slots.c.cost), 0.0))
+            .where(scope, slots.c.taken_at >= start)
+            .scalar_subquery()
+            for who, scope in scopes.items()
+            for span, start in starts.items()
+        }
+
+    async def spent(self, user_id: str, channel: str | None) -> dict[str, float]:
+        """What each spend cap has counted so far (see `_spend`), in US dollars."""
+        sums = self._spend(user_id, channel)
+        async with self._connect() as conn:
+            row = (await conn.execute(select(*sums.values()))).one()
+        return {name: float(value or 0.0) for name, value in zip(sums, row, strict=True)}
+
     async def take_slot(
-        self, user_id: str, engine: str, *, running: int | None, hourly: int | None
+        self,
+        user_id: str,
+        engine: str,
+        *,
+        running: int | None,
+        hourly: int | None,
+        channel: str | None = None,
+        caps: dict[str, float] | None = None,
     ) -> int | None:
         """A slot for a task `user_id` is about to start, if they have fewer than `running`
-        running and `hourly` started in the last hour (None: no such limit); else None. The
-        count and the taking are one statement (SQLite runs it alone), under the person's
-        advisory lock on PostgreSQL: two starts at the same instant, in any processes, cannot
-        both take the last slot."""
+        running and `hourly` started in the last hour (None: no such limit), and what was spent
+        is under each of `caps` (by setting name: `_spend`); else None. The count and the
+        taking are one statement (SQLite runs it alone), under the person's advisory lock on
+        PostgreSQL: two starts at the same instant, in any processes, cannot both take the last
+        slot."""
         now, team = self.clock(), self._team("")
         running_now, recent = self._slots_of(user_id)
         room = []
@@ -72,10 +110,15 @@ class Slots(StoreBase):
             room.append(select(func.count()).where(running_now).scalar_subquery() < running)
         if hourly is not None:
             room.append(select(func.count()).where(recent).scalar_subquery() < hourly)
-        values = select(literal(team), literal(user_id), literal(engine), literal(now))
+        if caps:
+            spend = self._spend(user_id, channel)
+            room += [spend[name] < cap for name, cap in caps.items()]
+        values = select(
+            literal(team), literal(user_id), literal(engine), literal(channel or ""), literal(now)
+        )
         taking = (
             insert(slots)
-            .from_select(["team", "user_id", "engine", "taken_at"], values.where(*room))
+            .from_select(["team", "user_id", "engine", "channel", "taken_at"], values.where(*room))
             .returning(slots.c.id)
         )
         async with self._begin() as conn:

@@ -266,14 +266,15 @@ class Tasks(StoreBase):
         `seconds` have passed (`Claim.TAKEN_OVER`: the result may be posted already)."""
         return await self._lease(task_id, tasks.c.report_owner, tasks.c.report_until, seconds)
 
-    async def reported(self, task_id: str, status: str) -> None:
+    async def reported(self, task_id: str, status: str, cost: float | None = None) -> None:
+        """The task's end is posted: it is followed no more, its slot ends (the person may start
+        another), and what it cost (USD, as Browser Use reported it) counts for the caps."""
         now = self.clock()
         async with self._begin() as conn:
-            # Its slot ends with it: the person may start another.
             await conn.execute(
                 update(slots)
                 .where(slots.c.task_id == task_id, slots.c.ended_at.is_(None))
-                .values(ended_at=now)
+                .values(ended_at=now, cost=cost)
             )
             await conn.execute(
                 update(tasks)

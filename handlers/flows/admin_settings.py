@@ -12,7 +12,19 @@ from typing import Any
 from bot.config import ADMIN_SETTINGS, Settings
 from handlers.errors import FormErrors, UserInputError
 from handlers.option_values import domain_list, whole_number
-from handlers.views.settings import LABELS, LISTS, NONE, NUMBERS
+from handlers.views.settings import DOLLARS, DOLLARS_RANGE, LABELS, LISTS, NONE, NUMBERS
+
+
+def amount(raw: str, what: str) -> float:
+    """An amount in US dollars within `DOLLARS_RANGE`, or a `UserInputError` saying so."""
+    low, high = DOLLARS_RANGE
+    try:
+        value = float(raw.strip().lstrip("$"))
+    except ValueError:
+        value = -1.0
+    if not low <= value <= high:
+        raise UserInputError(f"{what}: an amount from ${low:g} to ${high:,.0f}, like 25 or 2.50.")
+    return value
 
 
 def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[str, Any]:
@@ -28,6 +40,8 @@ def parse_admin(values: dict[str, str | list[str]], policy: Settings) -> dict[st
                 chosen[key] = [] if key in LISTS else None
             elif key in NUMBERS:
                 chosen[key] = whole_number(str(raw), *NUMBERS[key], LABELS[key])
+            elif key in DOLLARS:
+                chosen[key] = amount(str(raw), LABELS[key])
             elif key.endswith("domains"):
                 chosen[key] = domain_list(str(raw))
             else:

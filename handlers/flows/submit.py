@@ -174,7 +174,7 @@ async def start_task(
         if request.accurate:
             await check_accurate(deps, client, origin.user_id)
         # Last, so a refusal above takes no slot; given back below if the task never starts.
-        slot = await take_slot(deps, origin.user_id, request.engine or "v2")
+        slot = await take_slot(deps, origin.user_id, request.engine or "v2", origin.channel_id)
     except UserInputError as exc:
         log.info("task.refused user=%s field=%s", origin.user_id, exc.field)
         reason = failure_text(exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.config import ADMIN_SETTINGS, Settings
+from bot.config import ADMIN_SETTINGS, SPEND_CAPS, Settings
 from bot.models import DEFAULT_LLM, KNOWN_LLMS, CreateTaskRequest
 from handlers.ids import Callback
 from handlers.option_values import Fields
@@ -39,7 +39,16 @@ LABELS = {
     "default_engine": "Default engine",
     "accurate_by": "Who may use accurate mode",
     "max_accurate_tasks_per_hour_per_user": "Accurate tasks per person an hour",
+    "max_spend_per_person_day": "Spend cap per person a day (USD)",
+    "max_spend_per_person_month": "Spend cap per person a month (USD)",
+    "max_spend_per_channel_day": "Spend cap per channel a day (USD)",
+    "max_spend_per_channel_month": "Spend cap per channel a month (USD)",
+    "max_spend_per_workspace_day": "Spend cap for the workspace a day (USD)",
+    "max_spend_per_workspace_month": "Spend cap for the workspace a month (USD)",
 }
+# The spend caps: amounts in US dollars, cents allowed.
+DOLLARS = frozenset(SPEND_CAPS)
+DOLLARS_RANGE = (0.01, 1_000_000.0)
 
 
 NUMBERS = {
@@ -77,6 +86,7 @@ HINTS = {
     "accurate_by": "Browser Use's v4 agent: more accurate on hard tasks, about twice the cost.",
     "default_engine": "Accurate mode cannot keep tasks to allowed domains.",
     "max_accurate_tasks_per_hour_per_user": "Empty: no limit of its own. Admins are not limited.",
+    "max_spend_per_person_day": "From the costs tasks report; UTC days and months. Empty: no cap.",
 }
 
 
@@ -102,6 +112,13 @@ def _field(key: str, value: Any) -> dict[str, Any]:
     """The input for one setting, opening with its value now."""
     if key in NUMBERS:
         element = kit.number_input(*NUMBERS[key], value)
+    elif key in DOLLARS:
+        element = {
+            "type": "number_input",
+            "is_decimal_allowed": True,
+            "min_value": str(DOLLARS_RANGE[0]),
+            "max_value": str(int(DOLLARS_RANGE[1])),
+        } | ({"initial_value": f"{value:g}"} if value is not None else {})
     elif key == "default_llm":
         element = kit.select(
             [(NONE, f"Browser Use's ({DEFAULT_LLM})"), *[(m, m) for m in KNOWN_LLMS]], value or NONE
