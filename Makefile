@@ -28,7 +28,7 @@ dev: $(UV)
 # The repo's modules compiled once, up front: where PYTHONDONTWRITEBYTECODE is set (CI), each of
 # the run's processes (the workers, the test forker, a real `python -m bot`) compiled them again.
 # The deploy smoke test (tests/test_deploy.py) installs from the lock into a fresh environment
-# and runs the Procfile's commands: it adds about half a minute, spent beside the others.
+# and runs the Procfile's commands: about 4 s, spent beside the other tests.
 test: dev
 	$(BIN)/python -m compileall -q bot handlers tests
 	$(BIN)/python -m pytest -n 4 --dist worksteal
