@@ -42,6 +42,8 @@ ADMIN_SETTINGS: dict[str, str] = {
     "default_engine": "DEFAULT_ENGINE",
     "accurate_by": "ACCURATE_BY",
     "max_accurate_tasks_per_hour_per_user": "MAX_ACCURATE_TASKS_PER_HOUR_PER_USER",
+    # The most one task may cost (USD): its --max-cost may be lower, never higher.
+    "max_cost_per_task": "MAX_COST_PER_TASK",
     # Spend caps in US dollars, over a UTC day or month, from the costs tasks report.
     **{
         f"max_spend_per_{who}_{span}": f"MAX_SPEND_PER_{who.upper()}_{span.upper()}"
@@ -159,6 +161,8 @@ class Settings(BaseModel):
     # The engine a task runs on unless someone says otherwise: "v2" or "v4" (accurate mode).
     default_engine: str = "v2"
     max_accurate_tasks_per_hour_per_user: int | None = None
+    # The most one task may cost (USD; None: no ceiling): a task without --max-cost gets it.
+    max_cost_per_task: float | None = None
     # Spend caps (USD; None: none): what a person, a channel, the workspace may spend a UTC
     # day or month, counted from the costs their tasks reported.
     max_spend_per_person_day: float | None = None
@@ -392,6 +396,7 @@ def load_settings(
         problems.append("ACCURATE_BY must be anyone, admins or nobody")
     max_accurate = integer("MAX_ACCURATE_TASKS_PER_HOUR_PER_USER", 1, 10_000)
     caps = {key: number(ADMIN_SETTINGS[key], 0.01, 1_000_000) for key in SPEND_CAPS}
+    max_cost_per_task = number("MAX_COST_PER_TASK", 0.01, 1000)
     default_engine = values.get("DEFAULT_ENGINE", "v2").lower()
     if default_engine not in ("v2", "v4"):
         problems.append("DEFAULT_ENGINE must be v2 or v4")
@@ -472,6 +477,7 @@ def load_settings(
         default_engine=default_engine,
         max_accurate_tasks_per_hour_per_user=max_accurate,
         **caps,
+        max_cost_per_task=max_cost_per_task,
         max_schedules_per_person=max_schedules,
         min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from bot import metrics
-from bot.answers import TaskView
+from bot.answers import TaskStatusView, TaskView
 from bot.browser_use import BrowserUseClient, BrowserUseError, NotFoundError, Priority
 from bot.models import ACCURATE, SESSION_METADATA_KEY, Engine, SlackRoute
 from bot.store import AuditEvent, Claim, Store, StoreUnavailable, TaskRecord
@@ -68,7 +68,7 @@ class ReportLater(Exception):
     announced yet): the report is released and made again at a read a little later."""
 
 
-def cost_of(task: TaskView) -> float | None:
+def cost_of(task: TaskStatusView) -> float | None:
     """What Browser Use says the task cost, in US dollars (v2's `cost`, v4's `totalCostUsd`),
     or None when it says nothing readable."""
     try:
@@ -97,6 +97,9 @@ class TaskSink(Protocol):
         self, task: TaskView, record: TaskRecord, *, maybe_posted: bool = False
     ) -> None:
         """Post the result, unless it is there already (looked for when `maybe_posted`)."""
+
+    async def capped(self, task: TaskView, record: TaskRecord, cost: float, cap: float) -> None:
+        """The task was stopped at its cost cap: say so where its person looks."""
 
     @property
     def waiting(self) -> int:
@@ -151,6 +154,7 @@ class Tracker:
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._watched: dict[str, float] = {}  # until when (monotonic), by task ID
         self._later: dict[str, tuple[float, int]] = {}  # reports put off: (until, how often)
+        self._caps: dict[str, float] = {}  # the cost caps of tasks this process has read
         self._locks: dict[str, asyncio.Lock] = {}
         self._reading = 0
         self._pruned_at = time.monotonic()
@@ -195,6 +199,7 @@ class Tracker:
     def _forget(self, task_id: str) -> None:
         """A task no longer followed (ended, gone, given up on, or followed elsewhere)."""
         self._loops.pop(task_id, None)
+        self._caps.pop(task_id, None)
         self._watched.pop(task_id, None)
         lock = self._locks.get(task_id)
         if lock is not None and not lock.locked():
@@ -248,6 +253,9 @@ class Tracker:
             except BrowserUseError as exc:
                 log.warning("tracker.poll_failed task_id=%s error=%s", task_id, exc)
                 continue
+            cap = self._caps.get(task_id)
+            if cap is not None and not status.ended and (cost_of(status) or 0.0) >= cap:
+                await self.refresh(task_id, Priority.CHANGED)  # stopped there (`_keep_to_cap`)
             if status.ended or status.status != last_status:
                 # A task's first status is news to this loop, not a change: read at a poll's
                 # priority, or a thousand tasks followed at once would each jump the queue.
@@ -308,6 +316,7 @@ class Tracker:
                 if task.ended:
                     await self._report(task, record)
                     return None
+                await self._keep_to_cap(task, record)
                 step = task.last_step.number if task.last_step else 0
                 period = int(time.time() // self.status_refresh)
                 new_step = await self.store.show_progress(task_id, f"{task.status}:{step}", period)
@@ -354,6 +363,24 @@ class Tracker:
         await self._audit_end(task, record, cost)
         self._later.pop(task.id, None)
         log.info("task.%s task_id=%s session_id=%s", task.status, task.id, task.session_id)
+
+    async def _keep_to_cap(self, task: TaskView, record: TaskRecord) -> None:
+        """A v2 task with a cost cap (v4 keeps its own, `maxCostUsd`) is stopped once the cost
+        Browser Use reports reaches it: by one process, said once in its thread."""
+        cap = record.cost_cap
+        if cap is None or record.engine != "v2":
+            return
+        self._caps[task.id] = cap
+        cost = cost_of(task)
+        if cost is None or cost < cap or not await self.store.first(f"cost-cap:{task.id}"):
+            return
+        log.info("task.cost_cap task_id=%s cost=%.4f cap=%.4f", task.id, cost, cap)
+        try:
+            await self.client.stop(task.id, "v2")
+        except BrowserUseError as exc:
+            log.warning("tracker.cap_stop_failed task_id=%s error=%s", task.id, exc)
+            return
+        await self.sink.capped(task, record, cost, cap)
 
     async def _audit_end(self, task: TaskView, record: TaskRecord, cost: float | None) -> None:
         """The end into the audit trail, with what Browser Use says it cost."""
@@ -520,6 +547,7 @@ class Tracker:
         if not await self.store.claim_lease(SWEEP_LEASE, lease):
             return self.sweep_floor
         running: set[str] = set()
+        costs: dict[str, float] = {}  # what each running task has cost so far, as listed
         pages = 0
         try:
             for status in RUNNING_STATUSES:
@@ -529,12 +557,21 @@ class Tracker:
                     )
                     pages += 1
                     running.update(item.id for item in listing.items)
+                    costs.update(
+                        (item.id, cost)
+                        for item in listing.items
+                        if (cost := cost_of(item)) is not None
+                    )
                     if not listing.items or page * listing.page_size >= listing.total_items:
                         break
         except BrowserUseError as exc:
             log.warning("tracker.sweep_failed error=%s", exc)
             return self.sweep_floor
         missing = [task_id for task_id in followed if task_id not in running]
+        # A task with a cost cap that the list says has reached it is read (and so stopped).
+        if costs:
+            caps = await self.store.cost_caps()
+            missing += [t for t, cost in costs.items() if t in caps and cost >= caps[t]]
         log.info("tracker.swept tasks=%d pages=%d missing=%d", len(followed), pages, len(missing))
         await asyncio.gather(*(self.refresh(task_id, Priority.CHANGED) for task_id in missing))
         return max(self.sweep_floor, pages / (self.client.budget.rate * SWEEP_SHARE))

@@ -75,6 +75,15 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
             "without `--accurate`.",
             field="accurate",
         )
+    ceiling = settings.max_cost_per_task
+    if ceiling is not None:
+        asked = fields.get("max_cost_usd")
+        if asked is not None and asked > ceiling:
+            raise UserInputError(
+                f"A task may cost at most {usd(ceiling)} here. Ask for that or less.",
+                field="max_cost_usd",
+            )
+        fields["max_cost_usd"] = asked if asked is not None else ceiling
     limit = settings.max_steps_limit
     if limit is not None and not accurate:
         steps = fields.get("max_steps")

@@ -123,11 +123,6 @@ def build_request(task: str, fields: Fields, defaults: Defaults) -> CreateTaskRe
         raise UserInputError(TOO_MANY_PAIRS, field="metadata")
     if data.get("engine") == ACCURATE:
         fit_accurate(data, fields)
-    elif "max_cost_usd" in data:
-        raise UserInputError(
-            "A cost cap is for accurate mode (`--accurate`); without it, use `--max-steps`.",
-            field="max_cost_usd",
-        )
     try:
         return CreateTaskRequest.model_validate(data)
     except ValidationError as exc:

@@ -258,13 +258,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_cost_usd",
         ("--max-cost",),
-        "accurate mode: the most the task's session may spend, in US dollars",
+        "the most the task may spend, in US dollars (accurate mode: Browser Use stops it; "
+        "otherwise I stop it once its reported cost reaches the cap)",
         "--max-cost 5",
         lambda v: {"max_cost_usd": dollars(v)},
         form=FormField(
-            "Max cost in USD (accurate mode)",
+            "Max cost in USD",
             _text("5.00"),
-            "Accurate mode has no step limit: this caps what the session spends instead.",
+            "The task is stopped once it has cost this much.",
         ),
     ),
     Option(

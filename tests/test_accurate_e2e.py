@@ -71,7 +71,6 @@ def test_options_accurate_mode_has_no_place_for_are_refused_and_nothing_starts(
         (f"{ASK} --accurate --flash", "Flash mode"),
         (f"{ASK} --accurate --model browser-use-2.0", "not one accurate mode offers"),
         (f"{ASK} --accurate --domains example.com", "cannot keep the browser"),
-        (f"{ASK} --max-cost 5", "for accurate mode"),
     ):
         answer = sender.command(text, user_id="U42", channel_id="C77")
         assert said in ack_text(answer), (text, ack_text(answer))

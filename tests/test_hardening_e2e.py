@@ -3,6 +3,7 @@ the exact number of tasks created and messages posted."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -297,3 +298,41 @@ def test_a_spend_cap_reached_by_costs_that_add_up_refuses_and_says_whose(
         assert "This channel spent $" in said and "of a $0.03 cap this month" in said
         sender.command("Elsewhere", user_id="U3", channel_id="C2")
         wait_for(lambda: len(browser_use.created) == 3, 5, "a task in another channel")
+
+
+def test_a_v2_task_is_stopped_once_its_cost_reaches_its_cap_and_told_once(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """v2 has no cost cap of its own: the app reads a capped task until it ends and stops it
+    once its reported cost reaches `--max-cost`; v4 gets `maxCostUsd` (test_accurate_e2e)."""
+    with own_app() as (process, sender):
+        sender.command("Dig through the archive --max-cost 0.05")
+        (task,) = wait_for(lambda: browser_use.created, 5, "the task")
+        assert "maxCostUsd" not in task.body  # not v2's: the app keeps it
+        browser_use.step(task.id, "Open the archive")
+        browser_use.tasks[task.id]["cost"] = "0.0300"
+        time.sleep(1)  # read, under its cap: it goes on
+        assert browser_use.stops == []
+        browser_use.tasks[task.id]["cost"] = "0.0610"
+        browser_use.step(task.id, "Read the next box")
+        told = wait_for(
+            lambda: [c for c in slack.posts() if "I stopped this task" in c.args["text"]],
+            10,
+            "the notice",
+        )
+        assert "$0.061" in told[0].args["text"] and "$0.05" in told[0].args["text"]
+        wait_for(lambda: [c for c in slack.posts() if "Stopped" in c.args["text"]], 10, "end")
+        sender.settle()
+        assert browser_use.stops == [task.id]
+        assert len([c for c in slack.posts() if "I stopped this task" in c.args["text"]]) == 1
+        assert "task.cost_cap" in process.logs()
+
+
+def test_an_admin_ceiling_caps_every_task_and_refuses_a_higher_cap(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    with own_app(MAX_COST_PER_TASK="1") as (_, sender):
+        assert "at most $1.00 here" in refused(sender.command("Go --max-cost 5"))
+        sender.command("Go --accurate")
+        (run,) = wait_for(lambda: browser_use.runs_created, 5, "the run")
+    assert run.body["maxCostUsd"] == 1

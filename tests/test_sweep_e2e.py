@@ -140,3 +140,38 @@ def test_one_process_sweeps_for_all_and_another_takes_over_when_it_stops(
         browser_use.finish(ids[0], output="Seen by the one left")
         wait_for(lambda: result_counts(slack, ids[:1])[ids[0]] == 1, 10, "the result")
     assert result_counts(slack, ids) == {t: int(t == ids[0]) for t in ids}
+
+
+def test_a_swept_task_with_a_cost_cap_is_stopped_once_the_list_says_it_reached_it(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    """Past its first minutes a task is not read on its own: the list of running tasks says
+    what each has cost so far, and one at its `--max-cost` is read, and stopped, from that."""
+    database = f"sqlite+aiosqlite:///{tmp_path}/capped.db"
+
+    async def seed() -> list[str]:
+        store = await Store.open(database)
+        ids = []
+        for i, kept in enumerate(('{"task": "a", "max_cost_usd": 0.05}', '{"task": "b"}')):
+            route = SlackRoute(team=TEAM_ID, channel="C1", thread_ts=f"17.{i}", user="U5")
+            task_id = browser_use.add_task({"slack": route.encode()})
+            record = TaskRecord.from_route(
+                task_id, "s", route, status_ts=f"17.{i}", created_at=time.time() - 600,
+                request=kept,
+            )  # fmt: skip
+            await store.add_task(record)
+            ids.append(task_id)
+        await store.close()
+        return ids
+
+    capped, free = asyncio.run(seed())
+    for task_id in (capped, free):
+        browser_use.step(task_id, "Working")
+        browser_use.tasks[task_id]["cost"] = "0.0800"
+    with own_app(DATABASE_URL=database) as (_, sender):
+        wait_for(lambda: browser_use.stops, 10, "the capped task stopped")
+        wait_for(lambda: result_counts(slack, [capped]) == {capped: 1}, 10, "its result")
+        sender.settle()
+    assert browser_use.stops == [capped]  # the one without a cap runs on
+    notices = [c for c in slack.posts() if "I stopped this task" in c.args["text"]]
+    assert len(notices) == 1 and notices[0].args["thread_ts"] == "17.0"

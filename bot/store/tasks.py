@@ -5,6 +5,7 @@ shown.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -71,6 +72,14 @@ class TaskRecord:
             max_steps=route.max_steps,
             **extra,
         )
+
+    @property
+    def cost_cap(self) -> float | None:
+        """The most the task may cost (`--max-cost`, USD), from its kept request."""
+        if not self.request:
+            return None
+        cap = json.loads(self.request).get("max_cost_usd")
+        return float(cap) if cap is not None else None
 
     @property
     def route(self) -> SlackRoute:
@@ -216,6 +225,22 @@ class Tasks(StoreBase):
         async with self._connect() as conn:
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
+
+    async def cost_caps(self) -> dict[str, float]:
+        """The unreported tasks that have a cost cap (`--max-cost`), with it, by task ID."""
+        query = select(tasks.c.task_id, tasks.c.request).where(
+            self._ours(tasks),
+            tasks.c.reported_at.is_(None),
+            tasks.c.request.like('%"max_cost_usd"%'),
+        )
+        async with self._connect() as conn:
+            rows = await conn.execute(query)
+        caps = {}
+        for row in rows:
+            cap = json.loads(row.request).get("max_cost_usd")
+            if cap is not None:
+                caps[row.task_id] = float(cap)
+        return caps
 
     async def count_tasks(self, user_id: str, *, engine: str, since: float) -> int:
         """How many tasks of `engine` `user_id` started since `since` (a time.time())."""

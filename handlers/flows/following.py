@@ -21,6 +21,7 @@ from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import SlackRoute
 from bot.store import Store, TaskRecord
 from bot.tracker import ReportLater
+from handlers.access import usd
 from handlers.errors import failure_text
 from handlers.flows.outbox import slack_down
 from handlers.flows.recurring import report_run
@@ -209,6 +210,17 @@ class SlackTaskSink:
                     log.error("workflow.unreported task_id=%s: Slack down (%s)", task.id, exc)
                 else:
                     raise ReportLater(f"Slack did not take the step's completion ({exc})") from None
+
+    async def capped(self, task: TaskView, record: TaskRecord, cost: float, cap: float) -> None:
+        """Stopped at its cost cap (`bot.tracker`): said once, in its thread (or to its person),
+        before its result."""
+        route = record.route
+        text = (
+            f":octagonal_sign: I stopped this task: it had cost {usd(cost)}, and its cap is "
+            f"{usd(cap)}."
+        )
+        where, thread = (route.channel, route.thread_ts) if route.thread_ts else (route.user, None)
+        await post(self.client, where, messages.notice(text), thread)
 
     async def post_result(
         self, task: TaskView, record: TaskRecord, react_ts: str | None, *, mention: bool

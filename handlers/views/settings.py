@@ -39,6 +39,7 @@ LABELS = {
     "default_engine": "Default engine",
     "accurate_by": "Who may use accurate mode",
     "max_accurate_tasks_per_hour_per_user": "Accurate tasks per person an hour",
+    "max_cost_per_task": "The most one task may cost (USD)",
     "max_spend_per_person_day": "Spend cap per person a day (USD)",
     "max_spend_per_person_month": "Spend cap per person a month (USD)",
     "max_spend_per_channel_day": "Spend cap per channel a day (USD)",
@@ -47,7 +48,7 @@ LABELS = {
     "max_spend_per_workspace_month": "Spend cap for the workspace a month (USD)",
 }
 # The spend caps: amounts in US dollars, cents allowed.
-DOLLARS = frozenset(SPEND_CAPS)
+DOLLARS = frozenset({*SPEND_CAPS, "max_cost_per_task"})
 DOLLARS_RANGE = (0.01, 1_000_000.0)
 
 
