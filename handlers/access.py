@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.models import ACCURATE, DEFAULT_LLM, CreateTaskRequest
 from bot.store import Login
 from handlers.errors import UserInputError
-from handlers.slack_text import escape
+from handlers.slack_text import escape, usd
 
 log = logging.getLogger(__name__)
 
@@ -165,22 +165,14 @@ def over_cap(name: str, cap: float, spent: float) -> UserInputError:
     )
 
 
-def usd(amount: float) -> str:
-    """Dollars and cents; under a dollar, to the tenth of a cent (tasks often cost cents)."""
-    if amount >= 1 or round(amount, 2) == round(amount, 4):
-        return f"${amount:,.2f}"
-    return "$" + f"{amount:.4f}".rstrip("0")
-
-
-async def take_slot(deps: Deps, user_id: str, engine: str, channel: str | None) -> int | None:
+async def take_slot(deps: Deps, user_id: str, engine: str, channel: str | None) -> int:
     """A slot for the task `user_id` starts now in `channel`, taken atomically across
     processes (two starts at the same instant cannot both take the last one) and only under
-    every spend cap (admins too: a cap is money); None when no limit applies. Else a
-    `UserInputError` saying which limit or whose cap, and nothing is started."""
+    every spend cap (admins too: a cap is money). Every task has one, limited or not: its cost
+    is kept on it, for the caps and App Home's spend. Else a `UserInputError` saying which
+    limit or whose cap, and nothing is started."""
     limits = _limits(deps, user_id)
     caps = spend_caps(deps.policy)
-    if limits is None and not caps:
-        return None
     running, hourly = limits or (None, None)
     slot = await deps.store.take_slot(
         user_id, engine, running=running, hourly=hourly, channel=channel, caps=caps

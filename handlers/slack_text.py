@@ -72,3 +72,10 @@ def slack_to_plain(text: str) -> str:
     """Slack's message markup as the plain text a person meant (links become their URLs)."""
     text = _MARKUP.sub(_plain_markup, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def usd(amount: float) -> str:
+    """Dollars and cents; under a dollar, to the tenth of a cent (tasks often cost cents)."""
+    if amount >= 1 or round(amount, 2) == round(amount, 4):
+        return f"${amount:,.2f}"
+    return "$" + f"{amount:.4f}".rstrip("0")

@@ -3,6 +3,7 @@ the exact number of tasks created and messages posted."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -336,3 +337,22 @@ def test_an_admin_ceiling_caps_every_task_and_refuses_a_higher_cap(
         sender.command("Go --accurate")
         (run,) = wait_for(lambda: browser_use.runs_created, 5, "the run")
     assert run.body["maxCostUsd"] == 1
+
+
+def test_app_home_shows_each_person_their_months_spend_and_admins_the_biggest_spenders(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    from tests.test_admin_settings_e2e import home_of
+
+    with own_app() as (_, sender):
+        for user, channel in (("U1", "C1"), ("U1", "C1"), ("U2", "C2")):
+            sender.command("Price check", user_id=user, channel_id=channel)
+        wait_for(lambda: len(browser_use.created) == 3, 5, "three tasks")
+        for task in browser_use.created:
+            browser_use.finish(task.id)  # $0.0123 each
+        wait_for(lambda: len(finished(slack)) == 3, 10, "three ends reported")
+        own = json.dumps(home_of(sender, slack, "U1"))
+        assert "You: $0.0246 this month" in own and "By person" not in own
+        admin = json.dumps(home_of(sender, slack, "UADMIN"))
+        assert "By person, the biggest first: <@U1> $0.0246, <@U2> $0.0123" in admin
+        assert "By channel: <#C1> $0.0246, <#C2> $0.0123" in admin

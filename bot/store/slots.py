@@ -80,6 +80,24 @@ class Slots(StoreBase):
             for span, start in starts.items()
         }
 
+    async def spend_by(self, column: str, most: int = 10) -> list[tuple[str, float]]:
+        """This UTC month's spend by person (`user_id`) or by `channel`, the biggest first."""
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+        key = slots.c[column]
+        total = func.sum(slots.c.cost)
+        query = (
+            select(key, total)
+            .where(slots.c.team == self._team(""), slots.c.taken_at >= month, key != "")
+            .group_by(key)
+            .having(total > 0)
+            .order_by(total.desc())
+            .limit(most)
+        )
+        async with self._connect() as conn:
+            rows = await conn.execute(query)
+        return [(str(who), float(amount)) for who, amount in rows]
+
     async def spent(self, user_id: str, channel: str | None) -> dict[str, float]:
         """What each spend cap has counted so far (see `_spend`), in US dollars."""
         sums = self._spend(user_id, channel)

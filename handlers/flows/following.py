@@ -21,7 +21,6 @@ from bot.browser_use import BrowserUseClient, BrowserUseError
 from bot.models import SlackRoute
 from bot.store import Store, TaskRecord
 from bot.tracker import ReportLater
-from handlers.access import usd
 from handlers.errors import failure_text
 from handlers.flows.outbox import slack_down
 from handlers.flows.recurring import report_run
@@ -39,7 +38,7 @@ from handlers.slack_io import (
     react,
     set_thread_status,
 )
-from handlers.slack_text import escape
+from handlers.slack_text import escape, usd
 from handlers.views import messages, outcomes, tracking
 
 log = logging.getLogger(__name__)

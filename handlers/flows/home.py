@@ -20,7 +20,7 @@ from handlers.ids import SUGGESTED_PROMPTS
 from handlers.slack_io import SLACK_ERRORS
 from handlers.views import kit
 from handlers.views import workspace as views
-from handlers.views.home import home_view
+from handlers.views.home import Spend, home_view
 from handlers.views.logins import home_logins
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ async def publish_home(
         logins=home_logins(await deps.store.logins(owner=user_id), user_id),
         note=note,
         connected=connected,
+        spend=Spend(
+            own=(await deps.store.spent(user_id, None))["max_spend_per_person_month"],
+            by_person=await deps.store.spend_by("user_id") if admin else None,
+            by_channel=await deps.store.spend_by("channel") if admin else None,
+        ),
     )
     await _publish(client, user_id, view)
 

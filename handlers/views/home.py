@@ -3,6 +3,7 @@ limits and the credit left. Pure: what it shows comes in as arguments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.answers import TaskView
@@ -10,7 +11,7 @@ from bot.config import Settings
 from bot.models import DEFAULT_LLM, parse_time
 from bot.store import Schedule
 from handlers.ids import COMMAND, Action
-from handlers.slack_text import escape, shorten
+from handlers.slack_text import escape, shorten, usd
 from handlers.views import kit
 from handlers.views.schedules import schedule_blocks
 from handlers.views.tracking import STATES, outcome
@@ -39,6 +40,30 @@ def limits_text(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Spend:
+    """This UTC month's spend (US dollars, from the costs tasks reported): the person's own,
+    and for admins the biggest spenders by person and by channel."""
+
+    own: float
+    by_person: list[tuple[str, float]] | None = None
+    by_channel: list[tuple[str, float]] | None = None
+
+
+def spend_blocks(spend: Spend) -> list[dict[str, Any]]:
+    lines = [f"You: {usd(spend.own)} this month (what your tasks reported costing)."]
+    if spend.by_person is not None:
+        people = ", ".join(f"<@{who}> {usd(amount)}" for who, amount in spend.by_person)
+        lines.append(f"By person, the biggest first: {people or 'nothing yet'}.")
+    if spend.by_channel is not None:
+        places = ", ".join(f"<#{where}> {usd(amount)}" for where, amount in spend.by_channel)
+        lines.append(f"By channel: {places or 'nothing yet'}.")
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "Spend"}},
+        kit.section("\n".join(lines)),
+    ]
+
+
 def home_view(
     tasks: list[tuple[TaskView, str | None]],
     settings: Settings,
@@ -49,6 +74,7 @@ def home_view(
     logins: list[dict[str, Any]] | None = None,
     note: str | None = None,
     connected: list[dict[str, Any]] | None = None,
+    spend: Spend | None = None,
 ) -> dict[str, Any]:
     """The Home tab. `tasks` are the person's recent tasks with a link to each thread, then
     their recurring tasks with their buttons; an admin also gets the Settings button. `note`
@@ -94,6 +120,7 @@ def home_view(
         ),
         {"type": "header", "text": {"type": "plain_text", "text": "Defaults and limits"}},
         kit.section(limits_text(settings)),
+        *(spend_blocks(spend) if spend is not None else []),
     ]
     if admin:
         blocks.append(
