@@ -372,15 +372,18 @@ class Tracker:
             return
         self._caps[task.id] = cap
         cost = cost_of(task)
-        if cost is None or cost < cap or not await self.store.first(f"cost-cap:{task.id}"):
+        if cost is None or cost < cap:
             return
-        log.info("task.cost_cap task_id=%s cost=%.4f cap=%.4f", task.id, cost, cap)
+        # Stopped at every read past its cap until it has (a stop said twice is harmless); said
+        # once, by whichever process first stopped it.
         try:
             await self.client.stop(task.id, "v2")
         except BrowserUseError as exc:
             log.warning("tracker.cap_stop_failed task_id=%s error=%s", task.id, exc)
             return
-        await self.sink.capped(task, record, cost, cap)
+        if await self.store.first(f"cost-cap:{task.id}"):
+            log.info("task.cost_cap task_id=%s cost=%.4f cap=%.4f", task.id, cost, cap)
+            await self.sink.capped(task, record, cost, cap)
 
     async def _audit_end(self, task: TaskView, record: TaskRecord, cost: float | None) -> None:
         """The end into the audit trail, with what Browser Use says it cost."""
