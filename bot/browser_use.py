@@ -237,16 +237,19 @@ class BrowserUseClient:
         return queued.status, queued.run_id
 
     async def run_live_url(self, run_id: str) -> str | None:
-        """A v4 run's live view: the `browser.ready` event's `data.live_view_url` (events are
-        read from the start, a page of 100; None until the browser is up)."""
+        """A v4 run's live view: in its `browser.ready` event (a new browser) or, for a run in a
+        session's kept browser, `browser.reattached` (its shape beyond the type: UNCONFIRMED, so
+        either spelling of the link is taken); the latest wins. Events are read from the start, a
+        page of 100; None until the browser is up."""
         response = await self._request(
-            "GET", f"{self._v4}runs/{run_id}/events", params={"limit": 100}
+            "GET", f"{self._v4}runs/{_id(run_id)}/events", params={"limit": 100}
         )
+        found = None
         for event in self._parse(response, RunEvents).events:
-            if event.type == "browser.ready":
-                url = event.data.get("live_view_url")
-                return str(url) if url else None
-        return None
+            if event.type in ("browser.ready", "browser.reattached"):
+                url = event.data.get("live_view_url") or event.data.get("liveViewUrl")
+                found = str(url) if url else found
+        return found
 
     async def get_task(
         self, task_id: str, *, background: bool = False, priority: Priority = Priority.POLL

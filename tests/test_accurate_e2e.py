@@ -284,6 +284,21 @@ def test_the_live_view_of_a_run_comes_from_its_browser_ready_event_to_its_owner_
     assert live_url not in str([c.args for c in slack.posts() + slack.calls_to("chat.update")])
 
 
+def test_a_run_in_a_kept_browser_gives_its_live_view_from_browser_reattached(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """A follow-up run in a session's kept browser says `browser.reattached`, not
+    `browser.ready`: its live view is there."""
+    from tests.test_following_e2e import ephemerals_to
+
+    started = start_accurate(sender, slack, browser_use)
+    live_url = "https://live.browser-use.com/r/reattached-run"
+    browser_use.start_run(started.task_id, live_view_url=live_url, reattached=True)
+    click(sender, "live_view", started, user="U42")
+    (shown,) = wait_for(lambda: ephemerals_to(slack, "U42"), 5, "the live view")
+    assert live_url in shown.args["text"]
+
+
 def test_the_forms_accurate_box_runs_on_v4_and_says_under_a_field_what_it_cannot_take(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:

@@ -71,11 +71,17 @@ class V4Runs:
     # --- moving runs along (called by tests) -----------------------------------------------------
 
     def start_run(
-        self, run_id: str, live_view_url: str = "https://live.browser-use.com/r/1"
+        self,
+        run_id: str,
+        live_view_url: str = "https://live.browser-use.com/r/1",
+        *,
+        reattached: bool = False,
     ) -> None:
-        """The run's browser is up: it runs, and its `browser.ready` event has the live view."""
+        """The run's browser is up: it runs, and its `browser.ready` event (a run in a session's
+        kept browser: `browser.reattached`) has the live view."""
         self.runs[run_id].update(status="running", updatedAt=_now())
-        self._event(run_id, "browser.ready", {"live_view_url": live_view_url})
+        kind = "browser.reattached" if reattached else "browser.ready"
+        self._event(run_id, kind, {"live_view_url": live_view_url})
 
     def finish_run(
         self,
