@@ -318,3 +318,20 @@ def test_the_forms_accurate_box_runs_on_v4_and_says_under_a_field_what_it_cannot
     (run,) = wait_for(lambda: browser_use.runs_created, 5, "the run")
     assert run.body == {"task": "File the expense report", "maxCostUsd": 3.0}
     assert browser_use.created == []
+
+
+def test_a_mention_in_a_commands_accurate_thread_carries_its_engine_over(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """The thread of an accurate-mode command shows a v4 run: a mention there is the next run
+    of that session, not a v2 task in a new browser."""
+    from tests.test_conversations_e2e import mention
+
+    started = start_accurate(sender, slack, browser_use)
+    browser_use.finish_run(started.task_id)
+    wait_for(lambda: [c for c in slack.posts() if "Done." in c.args["text"]], 5, "the result")
+    mention(sender, "Now the return flight", channel="C77", thread_ts=started.thread_ts)
+    wait_for(lambda: len(browser_use.runs_created) == 2, 5, "the next run")
+    follow_up = browser_use.runs_created[-1]
+    assert follow_up.body["sessionId"] == started.session_id
+    assert browser_use.created == [] and browser_use.session_requests == []

@@ -226,6 +226,19 @@ class Tasks(StoreBase):
             rows = await conn.execute(query.order_by(tasks.c.created_at).limit(limit))
         return [row.task_id for row in rows]
 
+    async def thread_run(self, channel: str, thread_ts: str) -> str | None:
+        """The v4 session of the latest task in a thread, if that task ran in accurate mode (a
+        command's or the form's: a conversation's is the thread's kept session already)."""
+        query = (
+            select(tasks.c.session_id, tasks.c.engine)
+            .where(self._ours(tasks), tasks.c.channel == channel, tasks.c.thread_ts == thread_ts)
+            .order_by(tasks.c.created_at.desc())
+            .limit(1)
+        )
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).first()
+        return str(row.session_id) if row is not None and row.engine == "v4" else None
+
     async def cost_caps(self) -> dict[str, float]:
         """The unreported tasks that have a cost cap (`--max-cost`), with it, by task ID."""
         query = select(tasks.c.task_id, tasks.c.request).where(

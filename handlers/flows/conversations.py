@@ -203,6 +203,11 @@ async def run_in_thread(
     """Run the task in the thread's browser session, opening one for the thread's first task,
     with the files shared with the message uploaded into it."""
     thread = await deps.store.thread_kept(said.channel_id, said.thread_ts)
+    if thread is None and not new_session:
+        # A thread a command or the form started in accurate mode: its engine carries over, and
+        # a mention there is the next run of its v4 session.
+        run_session = await deps.store.thread_run(said.channel_id, said.thread_ts)
+        thread = (run_session, "v4") if run_session else None
     thread_engine = thread[1] if thread else None
     if request.accurate or (thread_engine == "v4" and not new_session):
         if thread_engine == "v2" and not new_session:
