@@ -51,6 +51,7 @@ ADMIN_SETTINGS: dict[str, str] = {
         for span in ("day", "month")
     },
 }
+APPROVAL_RULES = ("accurate", "shared_login", "cost_over")
 SPEND_CAPS = tuple(key for key in ADMIN_SETTINGS if key.startswith("max_spend_per_"))
 # A recurring task repeats at most this often unless an admin says otherwise.
 DEFAULT_MIN_REPEAT_MINUTES = 15
@@ -161,6 +162,14 @@ class Settings(BaseModel):
     # The engine a task runs on unless someone says otherwise: "v2" or "v4" (accurate mode).
     default_engine: str = "v2"
     max_accurate_tasks_per_hour_per_user: int | None = None
+    # Approvals: the rules that send a task to an approver before it runs ("accurate", a
+    # "shared_login" of someone else's, a "cost_over" cap above `approval_cost_over`), who
+    # approves (a user group's ID; empty: the admins of ADMIN_USER_IDS), and for how long an
+    # approval may wait.
+    approval_for: tuple[str, ...] = ()
+    approval_cost_over: float | None = None
+    approvers_group: str | None = None
+    approval_hours: float = 24.0
     # The most one task may cost (USD; None: no ceiling): a task without --max-cost gets it.
     max_cost_per_task: float | None = None
     # Spend caps (USD; None: none): what a person, a channel, the workspace may spend a UTC
@@ -397,6 +406,14 @@ def load_settings(
     max_accurate = integer("MAX_ACCURATE_TASKS_PER_HOUR_PER_USER", 1, 10_000)
     caps = {key: number(ADMIN_SETTINGS[key], 0.01, 1_000_000) for key in SPEND_CAPS}
     max_cost_per_task = number("MAX_COST_PER_TASK", 0.01, 1000)
+    approval_for = tuple(_ids(values.get("APPROVAL_FOR", "").lower()))
+    if unknown_rules := [r for r in approval_for if r not in APPROVAL_RULES]:
+        problems.append(
+            f"APPROVAL_FOR names rules it does not know: {unknown_rules}; it takes "
+            + ", ".join(APPROVAL_RULES)
+        )
+    approval_cost_over = number("APPROVAL_COST_OVER", 0.01, 1000)
+    approval_hours = number("APPROVAL_HOURS", 0.1, 24 * 30)
     default_engine = values.get("DEFAULT_ENGINE", "v2").lower()
     if default_engine not in ("v2", "v4"):
         problems.append("DEFAULT_ENGINE must be v2 or v4")
@@ -478,6 +495,10 @@ def load_settings(
         max_accurate_tasks_per_hour_per_user=max_accurate,
         **caps,
         max_cost_per_task=max_cost_per_task,
+        approval_for=approval_for,
+        approval_cost_over=approval_cost_over,
+        approvers_group=values.get("APPROVERS_GROUP"),
+        approval_hours=approval_hours or 24.0,
         max_schedules_per_person=max_schedules,
         min_repeat_minutes=min_repeat,
         from_deployment=frozenset(k for k, name in ADMIN_SETTINGS.items() if name in values),

@@ -52,6 +52,8 @@ class Action(StrEnum):
     SCHEDULE_RESUME = "schedule_resume"
     SCHEDULE_RUN_NOW = "schedule_run_now"
     SCHEDULE_DELETE = "schedule_delete"
+    APPROVE = "approve_task"
+    DENY = "deny_task"
     OPEN_LOGIN_BROWSER = "open_login_browser"  # a link button: Slack still sends the click
     LOGGED_IN = "logged_in"
     CANCEL_LOGIN = "cancel_login"

@@ -120,6 +120,8 @@ BUTTON_VALUES |= dict.fromkeys(
     ),
     _row_id,
 )
+# An approval's buttons, in an approver's DM.
+BUTTON_VALUES |= dict.fromkeys((Action.APPROVE, Action.DENY), _row_id)
 # A saved login's buttons: in a DM, a list to one person, or on the Home tab.
 BUTTON_VALUES |= dict.fromkeys(
     (

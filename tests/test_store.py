@@ -408,7 +408,14 @@ def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
         await one.reported("recent", "failed")
         gone = await two.forget_old(30 * day, batch=3)  # three batches of tasks
         await one.record(AuditEvent("task.started", actor="U1", task_id="recent"))
-        assert gone == {"tasks": 7, "threads": 1, "oauth_states": 1, "audit": 1, "slots": 0}
+        assert gone == {
+            "tasks": 7,
+            "threads": 1,
+            "oauth_states": 1,
+            "approvals": 0,
+            "audit": 1,
+            "slots": 0,
+        }
         assert [e.task_id for e in await one.audit_trail(0)] == ["recent"]
         assert await one.thread_session("C1", "1.1") is None
         assert await one.thread_session("C1", "2.2") == "s-new"
@@ -420,6 +427,7 @@ def test_what_is_past_the_retention_period_goes_in_batches_and_nothing_newer(
             "tasks": 0,
             "threads": 0,
             "oauth_states": 0,
+            "approvals": 0,
             "audit": 0,
             "slots": 0,
         }
@@ -478,5 +486,26 @@ def test_spend_adds_up_by_person_channel_and_workspace(database_url: str) -> Non
         assert await two.take_slot("U1", "v2", running=None, hourly=None, caps=cap) is not None
         month = {"max_spend_per_workspace_month": 0.05}
         assert await two.take_slot("U9", "v2", running=None, hourly=None, caps=month) is None
+
+    run(database_url, test)
+
+
+def test_an_approval_is_decided_once_across_processes_and_not_after_it_expires(
+    database_url: str,
+) -> None:
+    from bot.store import Approval
+
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        def asked(expires_in: float) -> Approval:
+            return Approval("U1", "C1", '{"task": "x"}', "{}", "accurate", clock.now + expires_in)
+
+        first = await one.add_approval(asked(3600))
+        won = await asyncio.gather(*(s.decide(first, "U9", True) for s in [one, two] * 5))
+        assert sum(won) == 1
+        assert (await two.approval(first) or asked(0)).state == "approved"
+        late = await one.add_approval(asked(60))
+        clock.now += 61
+        assert not await two.decide(late, "U9", True)
+        assert (await one.approval(late) or asked(0)).state == "pending"
 
     run(database_url, test)

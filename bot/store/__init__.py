@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.store.approvals import Approval, Approvals
 from bot.store.audit import Audit, AuditEvent
 from bot.store.base import StoreBase, new_owner
 from bot.store.engine import (
@@ -64,6 +65,7 @@ class Store(
     Leases,
     Housekeeping,
     Audit,
+    Approvals,
     StoreBase,
 ):
     """One per process (a workspace's view of it: `scoped`). Each method is one short
@@ -81,6 +83,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "MIGRATIONS",
     "WORKSPACE_SCOPE",
+    "Approval",
     "AuditEvent",
     "Claim",
     "FollowUp",

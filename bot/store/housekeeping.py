@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.store.base import StoreBase
 from bot.store.schema import (
     RETENTION_BATCH,
+    approvals,
     audit,
     follow_ups,
     installations,
@@ -71,6 +72,7 @@ class Housekeeping(StoreBase):
             # opens a new one, as it would anyway.
             "threads": (threads, threads.c.updated_at < now - retention),
             "oauth_states": (oauth_states, oauth_states.c.expires_at < now),
+            "approvals": (approvals, approvals.c.created_at < now - retention),
             "audit": (audit, audit.c.at < now - retention),
             # 40 days on, a slot counts for no limit and no month's spend, unless its task
             # still runs.

@@ -293,6 +293,24 @@ audit = Table(
     Index("audit_when", "team", "at"),
 )
 
+# Tasks that wait for an approver's yes (`APPROVAL_FOR`), decided once.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(32), nullable=False, default=""),
+    Column("asker", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("request", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", String(32)),
+    Column("task_id", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 # A slot with no task this long after it was taken is a create that never finished (a process
 # died in it): it no longer counts as running.
 SLOT_UNUSED_SECONDS = 600.0
@@ -312,6 +330,7 @@ WORKSPACE_TABLES = (
     outbox,
     slots,
     audit,
+    approvals,
 )
 
 # Work one process does for all of them at a time (the sweep of running tasks), by name.

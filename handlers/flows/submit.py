@@ -21,6 +21,7 @@ from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
 from bot.store import AuditEvent, Store, StoreUnavailable, TaskRecord
 from handlers.access import check_accurate, check_login_use, take_slot
 from handlers.errors import UserInputError, failure_text, internal_error_text
+from handlers.flows import approvals
 from handlers.flows.outbox import owe_announce, owe_private, slack_down
 from handlers.slack_io import (
     CANNOT_POST,
@@ -76,6 +77,8 @@ class Origin:
     # clicker, a step's user context). False: it only says whom to mention (a Workflow step
     # Slack gave no user for), and the task acts as nobody in particular.
     verified: bool = True
+    # An approver said yes to this task (`handlers.flows.approvals`): it is not asked again.
+    approved: bool = False
 
     @property
     def acting(self) -> str | None:
@@ -173,6 +176,10 @@ async def start_task(
         login = await check_login_use(deps, origin.acting, origin.channel_id, request)
         if request.accurate:
             await check_accurate(deps, client, origin.user_id)
+        if reasons := approvals.needs_approval(deps, request, origin, login):
+            said = await approvals.ask(deps, client, request, origin, reasons)
+            await tell_privately(client, origin, messages.notice(said), None, deps.store)
+            return NotStarted(said)
         # Last, so a refusal above takes no slot; given back below if the task never starts.
         slot = await take_slot(deps, origin.user_id, request.engine or "v2", origin.channel_id)
     except UserInputError as exc:

@@ -51,6 +51,7 @@ def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     """Every listener of every surface, bound to `deps` (with many workspaces, each request's)."""
     # Imported here: each module imports `bind` from this package.
     from handlers.listeners import (
+        approvals,
         commands,
         conversations,
         forms,
@@ -74,5 +75,6 @@ def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
         settings,
         schedules,
         logins,
+        approvals,
     ):
         module.register(app, deps)

@@ -104,6 +104,7 @@ class FakeSlack(ThreadedServer):
             self.workspace_admins: set[str] = set()  # users.info says is_admin
             # users.info's `enterprise_user.is_admin`: admins of the whole organisation.
             self.org_admins: set[str] = set()
+            self.usergroups: dict[str, set[str]] = {}  # user group ID -> its members
             self.time_zones: dict[str, str] = {}  # users.info's `tz`, by user
             self._answers: dict[str, list[dict[str, Any]]] = {}  # method -> canned answers
             self.shared_files: dict[str, dict[str, Any]] = {}  # files people shared, by ID
@@ -532,6 +533,11 @@ class FakeSlack(ThreadedServer):
                 "permalink": f"https://test.slack.com/archives/{args.get('channel')}/"
                 f"p{str(args.get('message_ts')).replace('.', '')}",
             }
+        if method == "usergroups.users.list":
+            group = str(args.get("usergroup") or "")
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": sorted(self.usergroups[group])}
         if method == "conversations.open":
             users = str(args.get("users") or "")
             if not users:

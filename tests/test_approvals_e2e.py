@@ -1,0 +1,80 @@
+"""Approvals: what an admin's rules say is risky waits for a yes. The approvers get it in a DM
+with Approve and Deny; the asker cannot approve their own; the first decision wins, and an
+approved task runs once, as the one who asked, with what they asked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import OwnApp
+from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.server import wait_for
+from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.slack_requests import SlackSender
+
+
+def dms(slack: FakeSlack, user: str) -> list[Any]:
+    return [c for c in slack.posts() if c.args.get("channel") == user]
+
+
+def decide(sender: SlackSender, request: Any, action: str, user: str) -> None:
+    (value,) = [
+        e["value"]
+        for b in request.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action
+    ]
+    sender.interactive(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "channel": {"id": f"D{user}"},
+            "trigger_id": "1.2.3",
+            "response_url": sender.response_url,
+            "message": {"ts": "1700000000.000100", "text": "x"},
+            "actions": [{"action_id": action, "value": value, "type": "button"}],
+        }
+    )
+
+
+def test_accurate_mode_waits_for_a_yes_runs_once_when_approved_and_never_when_denied(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    slack.usergroups["SAPPROVERS"] = {"UBOSS", "U42"}
+    rules = {"APPROVAL_FOR": "accurate", "APPROVERS_GROUP": "SAPPROVERS"}
+    with own_app(**rules) as (_, sender):
+        sender.command("Compare the three quotes --accurate", user_id="U42", channel_id="C7")
+        (asked,) = wait_for(lambda: dms(slack, "UBOSS"), 5, "the approver's request")
+        assert "<@U42> asks to run a browser task in <#C7>" in asked.args["text"]
+        assert "accurate mode" in json.dumps(asked.args["blocks"])
+        waiting = wait_for(lambda: slack.responses, 5, "the asker told")[0]
+        assert "needs a yes first" in waiting.args["text"]
+        assert dms(slack, "U42") == []  # the asker is not asked to approve their own
+        assert browser_use.runs_created == [] and browser_use.created == []
+
+        decide(sender, asked, "approve_task", "U42")  # a member of the group, but the asker
+        decide(sender, asked, "approve_task", "URANDOM")  # not an approver
+        sender.settle()
+        assert browser_use.runs_created == []
+        decide(sender, asked, "approve_task", "UBOSS")
+        decide(sender, asked, "approve_task", "UBOSS")  # twice: one run
+        (run,) = wait_for(lambda: browser_use.runs_created, 5, "the run")
+        sender.settle()
+        assert len(browser_use.runs_created) == 1
+        assert run.body["task"].startswith("Compare the three quotes")
+        parent = next(c for c in slack.posts() if c.args.get("channel") == "C7")
+        assert parent.args["text"].startswith("<@U42>")  # as the one who asked
+        told = json.dumps([c.args for c in slack.calls_to("chat.postEphemeral")])
+        told += json.dumps([r.args for r in slack.responses])
+        assert "can't approve or deny your own" in told and "Only the approvers" in told
+        assert "approved already" in told
+
+        sender.command("And the fourth one --accurate", user_id="U42", channel_id="C7")
+        second = wait_for(lambda: dms(slack, "UBOSS")[1:], 5, "the second request")[0]
+        decide(sender, second, "deny_task", "UBOSS")
+        wait_for(lambda: [c for c in dms(slack, "U42") if "did not approve" in c.raw], 5, "no")
+        sender.settle()
+        assert len(browser_use.runs_created) == 1
