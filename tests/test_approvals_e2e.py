@@ -5,8 +5,12 @@ approved task runs once, as the one who asked, with what they asked."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.app_process import AppProcess
 from tests.conftest import OwnApp
 from tests.fakes.browser_use import FakeBrowserUse
 from tests.fakes.server import wait_for
@@ -41,10 +45,11 @@ def decide(sender: SlackSender, request: Any, action: str, user: str) -> None:
 
 
 def test_accurate_mode_waits_for_a_yes_runs_once_when_approved_and_never_when_denied(
-    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, database_url: str
 ) -> None:
     slack.usergroups["SAPPROVERS"] = {"UBOSS", "U42"}
     rules = {"APPROVAL_FOR": "accurate", "APPROVERS_GROUP": "SAPPROVERS"}
+    rules["DATABASE_URL"] = database_url  # on each store
     with own_app(**rules) as (_, sender):
         sender.command("Compare the three quotes --accurate", user_id="U42", channel_id="C7")
         (asked,) = wait_for(lambda: dms(slack, "UBOSS"), 5, "the approver's request")
@@ -78,3 +83,33 @@ def test_accurate_mode_waits_for_a_yes_runs_once_when_approved_and_never_when_de
         wait_for(lambda: [c for c in dms(slack, "U42") if "did not approve" in c.raw], 5, "no")
         sender.settle()
         assert len(browser_use.runs_created) == 1
+
+
+@pytest.mark.slow
+def test_approved_in_one_process_while_another_restarts_the_task_runs_once(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str
+) -> None:
+    from tests.test_scaling_e2e import two_processes
+
+    slack.usergroups["SAPPROVERS"] = {"UBOSS"}
+    rules = {"APPROVAL_FOR": "accurate", "APPROVERS_GROUP": "SAPPROVERS"}
+    with two_processes(slack, browser_use, tmp_path, database, **rules) as apps:
+        slack.usergroups["SAPPROVERS"] = {"UBOSS"}  # two_processes wiped the stand-ins
+        (first, first_sender), (second, second_sender) = apps
+        first_sender.command("Compare the quotes --accurate", user_id="U42", channel_id="C7")
+        (asked,) = wait_for(lambda: dms(slack, "UBOSS"), 5, "the approver's request")
+        assert first.proc is not None
+        first.proc.terminate()  # a deploy restarts the process that asked
+        decide(second_sender, asked, "approve_task", "UBOSS")
+        first.proc.wait(10)
+        (tmp_path / "again").mkdir()
+        settings = {k: v for k, v in first.env.items() if k != "PORT"}
+        again = AppProcess(settings, tmp_path / "again").start()
+        try:
+            decide(SlackSender(again.url, slack.response_url()), asked, "approve_task", "UBOSS")
+            (run,) = wait_for(lambda: browser_use.runs_created, 5, "the run")
+            for process in (second, again):
+                process.settle()
+        finally:
+            again.stop()
+    assert len(browser_use.runs_created) == 1 and run.body["task"].startswith("Compare")

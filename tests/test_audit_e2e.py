@@ -22,9 +22,9 @@ def audit_file(slack: FakeSlack, user: str) -> list[dict[str, str]]:
 
 
 def test_an_admin_gets_the_trail_privately_and_nobody_else_does(
-    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, database_url: str
 ) -> None:
-    with own_app() as (_, sender):
+    with own_app(DATABASE_URL=database_url) as (_, sender):
         started = start(sender, slack, browser_use, "Find the cheapest flight", user="U42")
         other = start(sender, slack, browser_use, "=HYPERLINK(evil)", user="U7", channel="C5")
         click(sender, "stop_task", started, user="U42")

@@ -269,12 +269,13 @@ def test_what_lies_inside_a_fence() -> None:
 
 
 def test_a_spend_cap_reached_by_costs_that_add_up_refuses_and_says_whose(
-    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse, database_url: str
 ) -> None:
     """A person's day cap counts the costs their tasks reported (both engines); past it, a
     start is refused, told whose cap, how much and when it resets; another person, and the
     channel's own cap, go on."""
     caps = {"MAX_SPEND_PER_PERSON_DAY": "0.02", "MAX_SPEND_PER_CHANNEL_MONTH": "0.03"}
+    caps["DATABASE_URL"] = database_url  # on each store
     with own_app(**caps) as (_, sender):
         for i, kind in enumerate(("", " --accurate")):
             sender.command(f"Price check {i}{kind}", user_id="U1", channel_id="C1")
