@@ -72,6 +72,11 @@ def test_accurate_mode_waits_for_a_yes_runs_once_when_approved_and_never_when_de
         assert run.body["task"].startswith("Compare the three quotes")
         parent = next(c for c in slack.posts() if c.args.get("channel") == "C7")
         assert parent.args["text"].startswith("<@U42>")  # as the one who asked
+        # The thread said it waited, then who approved, and the run's IDs landed in it.
+        assert "Waiting for a yes" in parent.raw
+        thread = [c.raw for c in slack.in_thread(parent.answer["ts"])]
+        assert any("<@UBOSS> approved this task" in t for t in thread)
+        wait_for(lambda: [c for c in slack.in_thread(parent.answer["ts"]) if run.id in c.raw], 5)
         told = json.dumps([c.args for c in slack.calls_to("chat.postEphemeral")])
         told += json.dumps([r.args for r in slack.responses])
         assert "can't approve or deny your own" in told and "Only the approvers" in told
@@ -80,7 +85,9 @@ def test_accurate_mode_waits_for_a_yes_runs_once_when_approved_and_never_when_de
         sender.command("And the fourth one --accurate", user_id="U42", channel_id="C7")
         second = wait_for(lambda: dms(slack, "UBOSS")[1:], 5, "the second request")[0]
         decide(sender, second, "deny_task", "UBOSS")
-        wait_for(lambda: [c for c in dms(slack, "U42") if "did not approve" in c.raw], 5, "no")
+        wait_for(
+            lambda: [c for c in slack.posts() if "did not approve this task" in c.raw], 5, "no"
+        )
         sender.settle()
         assert len(browser_use.runs_created) == 1
 

@@ -101,6 +101,18 @@ async def ask(
             "was started. An admin can name the approvers."
         )
     hours = deps.policy.approval_hours
+    waiting = f":hourglass: Waiting for a yes: {'; '.join(reasons)}."
+    if origin.announce and not origin.thread_ts:
+        # The task's thread starts now, saying it waits: its IDs land there once approved.
+        parent = messages.parent_message(
+            origin.user_id, request, waiting, channel_defaults=origin.defaults_note,
+            login=origin.login_note,
+        )  # fmt: skip
+        ts, _ = await post(client, origin.channel_id, parent)
+        if ts is not None:
+            origin = replace(origin, thread_ts=ts, announce=False)
+    elif origin.thread_ts:
+        await post(client, origin.channel_id, messages.notice(waiting), origin.thread_ts)
     kept = {name: getattr(origin, name) for name in ORIGIN_FIELDS}
     approval = Approval(
         asker=origin.user_id,
@@ -124,7 +136,10 @@ async def ask(
     log.info("approval.asked id=%d user=%s", approval_id, origin.user_id)
     return (
         f":hourglass: Your task needs a yes first: {approval.reason}. I asked the approvers; "
-        "I'll tell you here when one decides."
+        "its thread says when one decides."
+        if origin.thread_ts
+        else f":hourglass: Your task needs a yes first: {approval.reason}. I asked the "
+        "approvers, and I'll tell you when one decides."
     )
 
 
@@ -157,22 +172,29 @@ async def decide(deps: Deps, client: AsyncWebClient, body: dict[str, Any], appro
     )  # fmt: skip
     log.info("%s id=%d by=%s", action, approval_id, clicker)
     asker = approval.asker
+    kept = json.loads(approval.origin)
+    thread = kept.get("thread_ts")
+
+    async def tell_asker(text: str) -> None:
+        """In the task's thread when it has one (the asker is mentioned), else in a DM."""
+        where = (approval.channel, thread) if thread else (asker, None)
+        mention = f"<@{asker}> " if thread else ""
+        await post(client, where[0], messages.notice(mention + text), where[1])
+
     if not approved:
-        denied = f"<@{clicker}> did not approve your task, so it did not run."
-        await post(client, asker, messages.notice(denied))
+        await tell_asker(f"<@{clicker}> did not approve this task, so it did not run.")
         await tell_clicker(client, body, f"Denied: <@{asker}> is told.")
         return
-    kept = json.loads(approval.origin)
     kept["defaults_note"] = tuple(kept.get("defaults_note") or ())
     origin = replace(Origin(**kept), approved=True)
     try:
         request = apply_policy(CreateTaskRequest.from_kept(approval.request), deps.policy)
     except UserInputError as exc:
-        await post(client, asker, messages.notice(f":warning: {failure_text(exc)}"))
+        await tell_asker(f":warning: {failure_text(exc)}")
         await deps.store.approval_started(approval_id, None)
         return
     await tell_clicker(client, body, f"Approved: <@{asker}>'s task runs now.")
-    await post(client, asker, messages.notice(f"<@{clicker}> approved your task; it runs now."))
+    await tell_asker(f"<@{clicker}> approved this task; it runs now.")
     started = await start_task(deps, client, request, origin)
     task_id = None if isinstance(started, NotStarted) else started.id
     await deps.store.approval_started(approval_id, task_id)
