@@ -51,7 +51,7 @@ ADMIN_SETTINGS: dict[str, str] = {
         for span in ("day", "month")
     },
 }
-APPROVAL_RULES = ("accurate", "shared_login", "cost_over")
+APPROVAL_RULES = ("accurate", "shared_login", "cost_over", "outside_fence")
 SPEND_CAPS = tuple(key for key in ADMIN_SETTINGS if key.startswith("max_spend_per_"))
 # A recurring task repeats at most this often unless an admin says otherwise.
 DEFAULT_MIN_REPEAT_MINUTES = 15

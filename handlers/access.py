@@ -44,6 +44,12 @@ def inside(domain: str, fence: tuple[str, ...]) -> bool:
     return False
 
 
+def outside_fence(domains: list[str], settings: Settings) -> list[str]:
+    """Those of `domains` the admin's fence does not hold (none without a fence)."""
+    fence = settings.domain_fence
+    return [d for d in domains if not inside(d, fence)] if fence else []
+
+
 def check_access(settings: Settings, user_id: str, channel_id: str | None) -> None:
     """Raise `UserInputError` unless `user_id` may start a task in `channel_id` (admins may)."""
     if user_id in settings.admin_user_ids:
@@ -54,8 +60,13 @@ def check_access(settings: Settings, user_id: str, channel_id: str | None) -> No
         raise UserInputError(NOT_ALLOWED_CHANNEL, field="channel")
 
 
-def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRequest:
-    """The request within the admin's limits: models, max steps, and the domains every task gets."""
+def apply_policy(
+    request: CreateTaskRequest, settings: Settings, *, approved: bool = False
+) -> CreateTaskRequest:
+    """The request within the admin's limits: models, max steps, and the domains every task
+    gets. Domains outside the fence are refused, unless an approver may say yes to them
+    (`APPROVAL_FOR=outside_fence`: the start asks, `handlers.flows.approvals`) or did
+    (`approved`)."""
     fields = {name: getattr(request, name) for name in request.model_fields_set}
     allowed = settings.allowed_llms
     if allowed:
@@ -95,8 +106,8 @@ def apply_policy(request: CreateTaskRequest, settings: Settings) -> CreateTaskRe
         # A fence: what a task asks for (or its defaults) must lie inside it; nothing asked,
         # the fence itself.
         asked = fields.get("allowed_domains") or []
-        outside = [d for d in asked if not inside(d, settings.domain_fence)]
-        if outside:
+        outside = outside_fence(asked, settings)
+        if outside and not (approved or "outside_fence" in settings.approval_for):
             raise UserInputError(
                 f"This workspace keeps every task to {', '.join(settings.domain_fence)}, and "
                 f"{', '.join(outside)} is outside that. Ask for those domains or fewer, or ask "

@@ -120,3 +120,25 @@ def test_approved_in_one_process_while_another_restarts_the_task_runs_once(
         finally:
             again.stop()
     assert len(browser_use.runs_created) == 1 and run.body["task"].startswith("Compare")
+
+
+def test_a_domain_outside_the_fence_waits_for_a_yes_when_that_rule_is_on(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    slack.usergroups["SAPPROVERS"] = {"UBOSS"}
+    rules = {
+        "APPROVAL_FOR": "outside_fence",
+        "APPROVERS_GROUP": "SAPPROVERS",
+        "DOMAIN_FENCE": "example.com",
+    }
+    with own_app(**rules) as (_, sender):
+        slack.usergroups["SAPPROVERS"] = {"UBOSS"}
+        sender.command("Read the changelog --domains example.com", user_id="U42")
+        wait_for(lambda: browser_use.created, 5, "a task inside the fence, at once")
+        sender.command("Check the status page --domains status.vendor.io", user_id="U42")
+        (asked,) = wait_for(lambda: dms(slack, "UBOSS"), 5, "the approver's request")
+        assert "status.vendor.io" in asked.raw and "outside this workspace" in asked.raw
+        assert len(browser_use.created) == 1
+        decide(sender, asked, "approve_task", "UBOSS")
+        wait_for(lambda: len(browser_use.created) == 2, 5, "the approved task")
+    assert browser_use.created[1].body["allowedDomains"] == ["status.vendor.io"]

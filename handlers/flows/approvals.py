@@ -1,7 +1,8 @@
 """Tasks that wait for a yes (`APPROVAL_FOR`): accurate mode, someone else's saved login, a cost
-cap above `APPROVAL_COST_OVER`. The request is kept, the approvers (a user group, else the
-admins of `ADMIN_USER_IDS`) each get it in a DM with Approve and Deny, and the first decision
-wins across processes; an approved task runs once, as the one who asked, with what they asked.
+cap above `APPROVAL_COST_OVER`, domains outside the admin's fence. The request is kept, the
+approvers (a user group, else the admins of `ADMIN_USER_IDS`) each get it in a DM with Approve
+and Deny, and the first decision wins across processes; an approved task runs once, as the one
+who asked, with what they asked.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.models import CreateTaskRequest
 from bot.store import Approval, AuditEvent, Login
-from handlers.access import apply_policy, is_admin
+from handlers.access import apply_policy, is_admin, outside_fence
 from handlers.errors import UserInputError, failure_text
 from handlers.slack_io import SLACK_ERRORS, post, tell_clicker
 from handlers.slack_text import escape, usd
@@ -56,6 +57,10 @@ def needs_approval(
         reasons.append("it runs in accurate mode (about twice the cost)")
     if "shared_login" in rules and login is not None and login.owner != origin.acting:
         reasons.append(f"it uses <@{login.owner}>'s saved login “{escape(login.name)}”")
+    if "outside_fence" in rules and (
+        wider := outside_fence(list(request.allowed_domains or []), deps.policy)
+    ):
+        reasons.append(f"it asks for {escape(', '.join(wider))}, outside this workspace's domains")
     over = deps.policy.approval_cost_over
     cap = request.max_cost_usd
     if "cost_over" in rules and over is not None and (cap is None or cap > over):
@@ -188,7 +193,8 @@ async def decide(deps: Deps, client: AsyncWebClient, body: dict[str, Any], appro
     kept["defaults_note"] = tuple(kept.get("defaults_note") or ())
     origin = replace(Origin(**kept), approved=True)
     try:
-        request = apply_policy(CreateTaskRequest.from_kept(approval.request), deps.policy)
+        kept_request = CreateTaskRequest.from_kept(approval.request)
+        request = apply_policy(kept_request, deps.policy, approved=True)
     except UserInputError as exc:
         await tell_asker(f":warning: {failure_text(exc)}")
         await deps.store.approval_started(approval_id, None)
