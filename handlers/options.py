@@ -89,6 +89,7 @@ CHANNEL_WORDS = {
     "start_url": "starts at",
     "allowed_domains": "only",
     "max_steps": "max steps",
+    "max_cost_usd": "max cost (USD)",
     "flash_mode": "flash mode",
     "vision": "vision",
     "thinking": "thinking",

@@ -264,3 +264,16 @@ def test_accurate_mode_as_a_channel_default_refuses_what_it_could_never_use() ->
     }
     assert "Flash mode" in refused.value.errors["switches"]
     assert parse_settings({"switches": ["accurate"], "llm": "claude-opus-4-7"})["engine"] == "v4"
+
+
+def test_a_channel_default_cost_cap_is_kept_and_shown_again() -> None:
+    """A cost cap per task can be a channel's default: parsed like `--max-cost`, and the form
+    opens with it."""
+    from handlers.flows.channel_defaults import parse_settings
+    from handlers.options import Defaults
+    from handlers.views.settings import settings_view
+
+    assert parse_settings({"max_cost_usd": "2.50"}) == {"max_cost_usd": 2.5}
+    view = settings_view("C1", {"max_cost_usd": 2.5}, Defaults(), can_change=True)
+    (field,) = [b for b in view["blocks"] if b.get("block_id") == "max_cost_usd"]
+    assert field["element"]["initial_value"] == "2.5"

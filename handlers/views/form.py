@@ -58,6 +58,8 @@ class Prefill:
             values["llm"] = r.llm
         if r.max_steps:
             values["max_steps"] = str(r.max_steps)
+        if r.max_cost_usd is not None:
+            values["max_cost_usd"] = f"{r.max_cost_usd:g}"
         if r.structured_output:
             values["structured_output"] = json.dumps(json.loads(r.structured_output), indent=2)
         if r.allowed_domains:

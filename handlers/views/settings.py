@@ -246,6 +246,12 @@ def settings_view(
         ),
         kit.field("max_steps", "Max steps", kit.number_input(1, 10_000)),
         kit.field(
+            "max_cost_usd",
+            "Max cost per task (USD)",
+            kit.text_input("5.00"),
+            hint="Each task here is stopped once it has cost this much.",
+        ),
+        kit.field(
             "login",
             "Saved login",
             kit.select([(NO_DEFAULT, "None"), *[(n, n) for n in workspace.logins]], NO_DEFAULT)
