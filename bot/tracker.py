@@ -90,6 +90,9 @@ class TaskSink(Protocol):
 
     def accepts(self, route: SlackRoute) -> bool: ...
 
+    def show_starting(self, route: SlackRoute, status: str, loading: list[str]) -> None:
+        """A new task's first live status ("is browsing…"), sent at the pace of the others."""
+
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
         """The task moved (`new_step`), or only its live status is due to be sent again."""
 

@@ -3,6 +3,7 @@ a plan in the status message."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -231,3 +232,17 @@ def test_someone_else_may_not_run_it_again(
     assert browser_use.create_calls == 1 and slack.calls_to("views.open") == []
     click(sender, result, "run_again", "UADMIN")  # an admin may
     created_count(browser_use, 2)
+
+
+def test_many_tasks_starting_in_a_minute_keep_the_live_status_within_slacks_pace(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """Each new task's first "is browsing…" status went to Slack at once, past the pace its
+    later ones keep: 20 tasks in a minute made 51 setStatus calls (Tier 3: ~50)."""
+    with own_app(SLACK_UPDATES_PER_MINUTE="6") as (_, sender):  # a call every 10 s
+        for i in range(8):
+            sender.command(f"Check the page number {i}", channel_id="C3")
+        wait_for(lambda: len(browser_use.created) == 8, 10, "eight tasks")
+        time.sleep(1)
+        sender.settle()
+    assert len(slack.calls_to("assistant.threads.setStatus")) <= 2

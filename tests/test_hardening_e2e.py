@@ -206,10 +206,12 @@ def test_per_person_limits_on_running_tasks_and_tasks_an_hour(
         browser_use.finish(browser_use.created[0].id)
         browser_use.finish_run(browser_use.runs_created[0].id, cost="0.0100")
         wait_for(lambda: len(finished(slack)) == 2, 10, "both ends reported")
+        strict.settle()  # their slots end just after their results are posted
         strict.command("Third in the hour", user_id="U1", channel_id="C1")
         wait_for(lambda: len(browser_use.created) == 2, 5, "the third task")
         browser_use.finish(browser_use.created[-1].id)
         wait_for(lambda: len(finished(slack)) == 3, 10, "its end reported")
+        strict.settle()
         strict.command("Fourth in the hour", user_id="U1", channel_id="C1")
         wait_for(lambda: len(slack.responses) == 2, 5, "the second refusal")
         assert "3 tasks in the last hour" in slack.responses[1].args["text"]
@@ -283,6 +285,7 @@ def test_a_spend_cap_reached_by_costs_that_add_up_refuses_and_says_whose(
         browser_use.finish(browser_use.created[0].id)  # $0.0123
         browser_use.finish_run(browser_use.runs_created[0].id, cost="0.0100")
         wait_for(lambda: len(finished(slack)) == 2, 10, "both ends reported")
+        sender.settle()  # their costs are kept just after their results are posted
 
         def told(line: str, user: str) -> str:
             before = len(slack.responses)
@@ -296,6 +299,7 @@ def test_a_spend_cap_reached_by_costs_that_add_up_refuses_and_says_whose(
         wait_for(lambda: len(browser_use.created) == 2, 5, "U2's task")
         browser_use.finish(browser_use.created[1].id)
         wait_for(lambda: len(finished(slack)) == 3, 10, "its end reported")
+        sender.settle()
         said = told("And mine", "U3")
         assert "This channel spent $" in said and "of a $0.03 cap this month" in said
         sender.command("Elsewhere", user_id="U3", channel_id="C2")
@@ -352,6 +356,7 @@ def test_app_home_shows_each_person_their_months_spend_and_admins_the_biggest_sp
         for task in browser_use.created:
             browser_use.finish(task.id)  # $0.0123 each
         wait_for(lambda: len(finished(slack)) == 3, 10, "three ends reported")
+        sender.settle()  # their costs are kept just after their results are posted
         own = json.dumps(home_of(sender, slack, "U1"))
         assert "You: $0.0246 this month" in own and "By person" not in own
         admin = json.dumps(home_of(sender, slack, "UADMIN"))

@@ -135,6 +135,19 @@ class SlackTaskSink:
         await self.store.set_status_message(record.task_id, ts, react_ts)
         return ts or None, react_ts
 
+    def show_starting(self, route: SlackRoute, status: str, loading: list[str]) -> None:
+        """A new task's first "is browsing…" status, offered to the pace like every later one
+        (sent at once, it went past Slack's limit when many tasks started in a minute)."""
+        thread_ts = route.thread_ts
+        if thread_ts is None:
+            return
+
+        async def set_status() -> None:
+            await set_thread_status(self.client, route.channel, thread_ts, status, loading)
+
+        key = ("thread", route.channel, thread_ts)
+        self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
+
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
         """A new step: the status message is edited. Either way the thread's live status is
         sent (again), before Slack's 2 minutes run out. Both are paced (`SlackPace.offer`):

@@ -29,7 +29,6 @@ from handlers.slack_io import (
     edit_status,
     post,
     respond_ephemeral,
-    set_thread_status,
 )
 from handlers.views import messages, tracking
 
@@ -334,7 +333,8 @@ async def start_task(
             await _show_ended(deps, client, created.id, route, status_ts)
         else:
             status, loading = browsing
-            await set_thread_status(client, origin.channel_id, thread_ts, status, loading)
+            # Paced with the thread's later statuses, not sent past Slack's limit.
+            deps.tracker.sink.show_starting(route, status, loading)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)
