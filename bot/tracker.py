@@ -234,13 +234,16 @@ class Tracker:
         last_status = ""
         tries_after_end = 0
         while tries_after_end < MAX_REPORT_TRIES:
-            if time.monotonic() >= self._watched.get(task_id, 0.0):
-                await self.store.release_follow(task_id)
-                return
             # The lease is renewed before each wait, and covers it.
             if not await self.store.claim_follow(task_id, self.follow_lease):
                 return  # reported, or followed by another process
             await self._sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311
+            # Whether it is still watched is asked after the wait, just before the read: in a
+            # burst of creates each new task leaves an older one to the sweep while it waits, and
+            # reading it anyway cost a request per task created, queued behind the creates.
+            if time.monotonic() >= self._watched.get(task_id, 0.0):
+                await self.store.release_follow(task_id)
+                return
             since_full_read += interval
             interval = min(interval * 1.5, self.max_poll_interval)
             if since_full_read >= self.progress_every:

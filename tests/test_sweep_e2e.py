@@ -175,3 +175,25 @@ def test_a_swept_task_with_a_cost_cap_is_stopped_once_the_list_says_it_reached_i
     assert browser_use.stops == [capped]  # the one without a cap runs on
     notices = [c for c in slack.posts() if "I stopped this task" in c.args["text"]]
     assert len(notices) == 1 and notices[0].args["thread_ts"] == "17.0"
+
+
+def test_a_burst_of_commands_reads_only_the_tasks_it_watches(
+    own_app: OwnApp, browser_use: FakeBrowserUse
+) -> None:
+    """Each new task is watched (polled on its own), the oldest one left to the sweep once more
+    than `WATCH_MOST` are: thirty commands in a burst, with nothing changing, cost no read of a
+    task that was left to the sweep before its first poll (each used to be read once anyway, a
+    request per command queued behind the creates: ~17 a second after a burst of 1,000)."""
+    from bot.tracker import WATCH_MOST
+
+    poll = 5.0  # no task is read within 4.5 s of its create, longer than the burst takes
+    with own_app(POLL_INTERVAL_SECONDS=str(poll)) as (_, sender):
+        for i in range(30):
+            assert sender.command(f"Task number {i}", channel_id=f"C{i}").status_code == 200
+        wait_for(lambda: len(browser_use.created) == 30, 15, "thirty tasks")
+        burst = browser_use.created[-1].at - browser_use.created[0].at
+        assert burst < 0.9 * poll, f"the burst took {burst:.1f} s"
+        time.sleep(1.2 * poll)  # every one of them has waited out its first poll
+        ids = [task.id for task in browser_use.created]
+        read = set(tasks_read(browser_use, ids, 0))
+    assert read and len(read) <= WATCH_MOST, f"{len(read)} of the 30 tasks read on their own"
