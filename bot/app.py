@@ -314,4 +314,6 @@ def build_janitor(workspace: Workspace) -> SessionJanitor:
             await conversations.announce_idle_close(client, route, minutes)
 
     floor = deps.settings.timers.janitor_floor
-    return SessionJanitor(deps.browser_use, minutes * 60, on_closed, floor=floor)
+    return SessionJanitor(
+        deps.browser_use, minutes * 60, on_closed, busy=deps.store.busy_sessions, floor=floor
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from bot.answers import SessionView
 from bot.browser_use import BrowserUseClient, BrowserUseError
@@ -16,6 +16,15 @@ from bot.models import SESSION_METADATA_KEY, SlackRoute, parse_time
 log = logging.getLogger(__name__)
 
 OnClosed = Callable[[SessionView, SlackRoute], Awaitable[None]]
+# The sessions the store says are at work (an unreported task created after the time given).
+Busy = Callable[[float], Awaitable[set[str]]]
+# A task unreported for longer than this is not taken to keep its browser at work: a task whose
+# result could never be posted must not keep a browser open for ever.
+BUSY_AT_MOST = timedelta(hours=6)
+
+
+async def _nothing_busy(_: float) -> set[str]:
+    return set()
 
 
 class SessionJanitor:
@@ -25,11 +34,13 @@ class SessionJanitor:
         idle_seconds: float,
         on_closed: OnClosed,
         *,
+        busy: Busy = _nothing_busy,
         floor: float = 1.0,
     ):
         self.client = client
         self.idle_seconds = idle_seconds
         self.on_closed = on_closed
+        self.busy = busy
         # A third of the idle time, between `floor` (Timers.janitor_floor) and a minute.
         self.interval = max(floor, min(60.0, idle_seconds / 3))
 
@@ -52,7 +63,12 @@ class SessionJanitor:
         now = now or datetime.now(timezone.utc)
         closed = 0
         listing = await self.client.list_sessions(status="active")
+        # A browser whose task is still running is not idle: it is not read. With a thousand
+        # tasks running, reading each session cost a thousand requests a sweep.
+        busy = await self.busy((now - BUSY_AT_MOST).timestamp())
         for item in listing.items:
+            if item.id in busy:
+                continue
             session = await self.client.get_session(item.id, background=True)
             ours = [t for t in session.tasks if t.metadata.get(SESSION_METADATA_KEY) == session.id]
             if not ours or session.busy or not session.active:

@@ -312,6 +312,25 @@ def test_an_idle_thread_session_is_closed_and_the_thread_told(
     assert "Mention me here to start a new one" in note[0].args["text"]
 
 
+@pytest.mark.slow
+def test_the_idle_check_does_not_read_a_browser_whose_task_is_running(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """The idle check reads each open browser at Browser Use, on the team's key: not one whose
+    task the store says is running (a thousand running tasks cost a thousand reads a sweep)."""
+    with own_app(SESSION_IDLE_MINUTES="0.02") as (_, sender):  # checked every second
+        _, task = first_task(sender, slack, browser_use, "read the menu")
+        session = f"/api/v2/sessions/{task.body['sessionId']}"
+        mark = len(browser_use.requests)
+        time.sleep(3.0)  # the idle checks of three seconds
+        listed = [p for _, p, _ in browser_use.requests[mark:] if p == "/api/v2/sessions"]
+        assert len(listed) >= 2  # it did check, twice or more
+        assert [p for _, p, _ in browser_use.requests[mark:] if p == session] == []
+        browser_use.finish(task.id)
+        wait_for(lambda: browser_use.session_stops, 10, "the idle close")  # read, then closed
+    assert browser_use.session_stops == [task.body["sessionId"]]
+
+
 def test_app_home_shows_the_persons_tasks_and_the_credit(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:

@@ -167,6 +167,19 @@ def test_a_status_message_and_a_thread_session_are_remembered(database_url: str)
     run(database_url, test)
 
 
+def test_a_browser_is_at_work_while_a_recent_task_in_it_is_unreported(database_url: str) -> None:
+    async def test(one: Store, two: Store, clock: Clock) -> None:
+        now = clock.now
+        await one.add_task(record("t-1", session_id="s-1", created_at=now - 60))
+        await one.add_task(record("t-2", session_id="s-2", created_at=now - 60))
+        await one.add_task(record("t-3", session_id="s-3", created_at=now - 7 * 3600))
+        await one.reported("t-2", "finished")
+        # t-3 is too old to count: its browser may be idle, and is read to find out.
+        assert await two.busy_sessions(since=now - 6 * 3600) == {"s-1"}
+
+    run(database_url, test)
+
+
 def test_a_waiting_follow_up_outlives_its_process_and_starts_once(database_url: str) -> None:
     async def test(one: Store, two: Store, clock: Clock) -> None:
         follow_up = FollowUp(

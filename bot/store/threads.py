@@ -82,6 +82,17 @@ class Threads(StoreBase):
             ).first()
         return str(row.task_id) if row else None
 
+    async def busy_sessions(self, since: float) -> set[str]:
+        """The sessions with an unreported task of the app created after `since`: browsers at
+        work, as far as the store knows (one query, rather than a read of each at Browser Use)."""
+        query = (
+            select(tasks.c.session_id)
+            .where(self._ours(tasks), tasks.c.reported_at.is_(None), tasks.c.created_at > since)
+            .distinct()
+        )
+        async with self._connect() as conn:
+            return {str(row.session_id) for row in await conn.execute(query) if row.session_id}
+
     async def set_thread_session(
         self,
         channel: str,
