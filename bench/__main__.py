@@ -117,6 +117,14 @@ class StandIns:
         ).json()
         return made["ids"], made["sessions"]
 
+    def app(self, folder: str, name: str = "app", **env: str) -> AppProcess:
+        """An app process (`python -m bot`, logging warnings only) speaking to these stand-ins,
+        with `env` on top and its own working folder `name` in `folder`; started."""
+        settings = {**app_env(self.slack_url, self.browser_use_url), "LOG_LEVEL": "WARNING", **env}
+        (Path(folder) / name).mkdir()
+        argv = [sys.executable, "-m", "bot"]
+        return AppProcess(settings, Path(folder) / name, argv=argv).start()
+
     def posts(self) -> list[dict[str, Any]]:
         return self.http.get(f"{self.slack_url}/_control/posts").json()
 

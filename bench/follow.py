@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +29,6 @@ from typing import Any
 import httpx
 
 from bench.__main__ import MARK, Sent, StandIns, percentile, send_all
-from tests.app_process import AppProcess, app_env
 from tests.fakes.browser_use import peak_in
 from tests.slack_requests import SlackSender
 
@@ -130,15 +128,7 @@ def run(tasks: int, settle: float, limit: float, outage: float = 0.0) -> dict[st
         with tempfile.TemporaryDirectory() as folder:
             database = f"sqlite+aiosqlite:///{folder}/bot.db"
             seed(database, ids, sessions)
-            env = {
-                **app_env(stand_ins.slack_url, stand_ins.browser_use_url),
-                "LOG_LEVEL": "WARNING",
-                "DATABASE_URL": database,
-                "BROWSER_USE_WEBHOOK_SECRET": SECRET,
-            }
-            (Path(folder) / "app").mkdir()
-            app = AppProcess(env, Path(folder) / "app", argv=[sys.executable, "-m", "bot"])
-            app.start()
+            app = stand_ins.app(folder, DATABASE_URL=database, BROWSER_USE_WEBHOOK_SECRET=SECRET)
             try:
                 started = time.monotonic()
                 cpu_before = cpu_seconds(app.proc.pid)  # type: ignore[union-attr]

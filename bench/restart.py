@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.__main__ import StandIns
-from tests.app_process import AppProcess, app_env
+from tests.app_process import AppProcess
 
 ROUTE = "T0TEST/C77/1700000000.000100/U42"
 
@@ -64,17 +62,13 @@ def run(tasks: int, report_lease: float, how: str, limit: float) -> dict[str, An
             database = f"sqlite+aiosqlite:///{folder}/bot.db"
             seed(database, ids, sessions)
             env = {
-                **app_env(stand_ins.slack_url, stand_ins.browser_use_url),
-                "LOG_LEVEL": "WARNING",
                 "DATABASE_URL": database,
                 "REPORT_LEASE_SECONDS": str(report_lease),
                 "FOLLOW_LEASE_SECONDS": str(report_lease),
             }
 
             def start(name: str) -> AppProcess:
-                (Path(folder) / name).mkdir()
-                argv = [sys.executable, "-m", "bot"]
-                return AppProcess(env, Path(folder) / name, argv=argv).start()
+                return stand_ins.app(folder, name, **env)
 
             apps = [start("a"), start("b")]
             try:

@@ -14,14 +14,11 @@ import json
 import random
 import signal
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from bench.__main__ import StandIns
 from bench.follow import seed
-from tests.app_process import AppProcess, app_env
 
 ROUTE = "T0TEST/C77/1700000000.000100/U42"
 
@@ -35,17 +32,14 @@ def one_stop(stand_ins: StandIns, tasks: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
         database = f"sqlite+aiosqlite:///{folder}/bot.db"
         seed(database, made["ids"], made["sessions"])
-        env = {
-            **app_env(stand_ins.slack_url, stand_ins.browser_use_url),
-            "LOG_LEVEL": "WARNING",
-            "DATABASE_URL": database,
+        app = stand_ins.app(
+            folder,
+            DATABASE_URL=database,
             # Sweeps and polls as often as they go: the stop lands in the middle of one.
-            "TIMER_SCALE": "0.01",
-            "POLL_INTERVAL_SECONDS": "0.1",
-            "BROWSER_USE_REQUESTS_PER_SECOND": "200",
-        }
-        (Path(folder) / "app").mkdir()
-        app = AppProcess(env, Path(folder) / "app", argv=[sys.executable, "-m", "bot"]).start()
+            TIMER_SCALE="0.01",
+            POLL_INTERVAL_SECONDS="0.1",
+            BROWSER_USE_REQUESTS_PER_SECOND="200",
+        )
         assert app.proc is not None
         time.sleep(2 + random.random())
         signalled = time.monotonic()

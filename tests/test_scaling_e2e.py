@@ -206,17 +206,25 @@ async def running_tasks(browser_use: FakeBrowserUse, database: str, count: int) 
     return ids
 
 
+def six_tasks(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse, text: str
+) -> list[str]:
+    """Six commands (`text` and a number): their task IDs, once each has its status message."""
+    for i in range(6):
+        sender.command(f"{text} {i}")
+    created = wait_for(lambda: browser_use.created[5:] and browser_use.created, 10, "tasks")
+    ids = [task.id for task in created]
+    wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+    return ids
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_a_stopped_process_hands_its_tasks_to_the_other(
     slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path, database: str, how: str
 ) -> None:
     with two_processes(slack, browser_use, tmp_path, database, **FAST_TAKEOVER) as apps:
         (first, first_sender), (second, _) = apps
-        for i in range(6):
-            first_sender.command(f"Watch the queue number {i}")
-        created = wait_for(lambda: browser_use.created[5:] and browser_use.created, 10, "tasks")
-        ids = [task.id for task in created]
-        wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+        ids = six_tasks(first_sender, slack, browser_use, "Watch the queue number")
         assert first.proc is not None
         (first.proc.terminate if how == "SIGTERM" else first.proc.kill)()
         first.proc.wait(10)
@@ -251,11 +259,7 @@ def test_results_waiting_their_turn_in_a_busy_channel_are_posted_once(
     from the thread (those it was posting at that instant are there already)."""
     with two_processes(slack, browser_use, tmp_path, database_url, **BUSY_CHANNEL) as apps:
         (first, first_sender), (second, _) = apps
-        for i in range(6):
-            first_sender.command(f"Compare offer number {i}")
-        created = wait_for(lambda: browser_use.created[5:] and browser_use.created, 10, "tasks")
-        ids = [task.id for task in created]
-        wait_for(lambda: all(messages(slack, "browser_use_task", t) for t in ids), 10, "statuses")
+        ids = six_tasks(first_sender, slack, browser_use, "Compare offer number")
         for task_id in ids:
             browser_use.finish(task_id)
         if how != "no restart":
