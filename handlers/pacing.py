@@ -1,9 +1,10 @@
 """Slack's rate limits, kept by the app rather than learnt from `ratelimited` answers.
 
 Slack counts most Web API calls per workspace and per method: `chat.update` and
-`assistant.threads.setStatus` are Tier 3 (about 50 a minute), `chat.postMessage` about one a
-second per channel (see the Slack notes). A thousand running tasks would send far more progress
-than that. So what following a task sends goes through a `SlackPace`:
+`assistant.threads.setStatus` are Tier 3 (about 50 a minute), `chat.appendStream` Tier 4 (100
+or more), `chat.postMessage` about one a second per channel (see the Slack notes). A thousand
+running tasks would send far more progress than that. So what following a task sends goes
+through a `SlackPace`:
 
 - a result waits for its `turn`, ahead of any progress;
 - the status edit that goes with a result is `offer`ed `final`: it goes before any progress, and
@@ -26,17 +27,33 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 # Calls a minute per workspace, per method (and per channel for posts), until Slack says more
-# (`SLACK_UPDATES_PER_MINUTE`, `SLACK_POSTS_PER_MINUTE`).
-PER_MINUTE = {"chat.update": 50.0, "assistant.threads.setStatus": 50.0, "chat.postMessage": 60.0}
+# (`SLACK_UPDATES_PER_MINUTE`: Tier 3's, the others' in proportion; `SLACK_POSTS_PER_MINUTE`).
+# Each method at its own tier: Tier 3 (~50) for edits and statuses, Tier 4 (100+) for
+# `chat.appendStream`. The tiers of `chat.startStream` (Tier 2, ~20), `chat.stopStream` and
+# `agents.sessions.setStatus` (Tier 3) are third-party reports, UNCONFIRMED in Slack's docs.
+TIER_3 = 50.0
+TIERS = {
+    "chat.update": 1.0,
+    "assistant.threads.setStatus": 1.0,
+    "agents.sessions.setStatus": 1.0,
+    "chat.stopStream": 1.0,
+    "chat.startStream": 20 / TIER_3,
+    "chat.appendStream": 100 / TIER_3,
+}
 
 
 def limits(updates_per_minute: float, posts_per_minute: float) -> dict[str, float]:
     return {
-        "chat.update": updates_per_minute,
-        "assistant.threads.setStatus": updates_per_minute,
+        **{method: updates_per_minute * share for method, share in TIERS.items()},
         "chat.postMessage": posts_per_minute,
     }
 
+
+PER_MINUTE = limits(TIER_3, 60.0)
+
+
+# The methods a result (or how a task ended) is sent with: progress leaves them a token.
+RESULT_METHODS = frozenset({"chat.update", "chat.postMessage", "chat.stopStream"})
 
 # How many calls may go at once after a quiet spell: ten seconds' worth.
 BURST_SECONDS = 10.0
@@ -78,6 +95,7 @@ class SlackPace:
         # Unsent offers: the final ones first, then progress, oldest first.
         self._offers: OrderedDict[Hashable, _Offer] = OrderedDict()
         self._drain: asyncio.Task[None] | None = None
+        self._napping = False  # the drain waits for a token, and sends nothing meanwhile
         # The offer being sent: its key, set once it is, and whether it is final.
         self._sending: tuple[Hashable, asyncio.Event, bool] | None = None
         self.processes = 1
@@ -127,6 +145,11 @@ class SlackPace:
         self._offers[key] = _Offer(bucket, send, final)
         if final:
             self._offers.move_to_end(key, last=False)
+        if self._drain is not None and self._napping:
+            # Its nap was reckoned without this offer, whose bucket may have a token now (an
+            # append waited out the nap of a start's slower limit): woken, it reckons again.
+            self._drain.cancel()
+            self._drain = None
         if self._drain is None or self._drain.done():
             self._drain = asyncio.get_running_loop().create_task(self._send_offers())
 
@@ -136,6 +159,21 @@ class SlackPace:
         self._offers.pop(key, None)
         if self._sending is not None and self._sending[0] == key:
             await self._sending[1].wait()
+
+    async def send_now(self, key: Hashable) -> None:
+        """What `key` names, if not sent yet, sent at once, because the call the caller makes
+        next must come after it (a thread's session is made, with its title, before a stream
+        makes one without). Its token is owed: its bucket's next calls wait for it."""
+        offer = self._offers.pop(key, None)
+        if offer is None:
+            if self._sending is not None and self._sending[0] == key:
+                await self._sending[1].wait()
+            return
+        self._buckets[offer.bucket].tokens -= 1
+        try:
+            await offer.send()
+        except Exception:
+            log.exception("slack.progress_failed")
 
     @property
     def waiting(self) -> int:
@@ -156,7 +194,7 @@ class SlackPace:
             for key, offer in list(self._offers.items()):
                 bucket = self._buckets[offer.bucket]
                 rate = self.per_minute[offer.bucket[1]] / 60 / self.processes
-                if bucket.urgent or bucket.refill(self._clock(), rate) < (1 if offer.final else 2):
+                if bucket.urgent or bucket.refill(self._clock(), rate) < self._needs(offer):
                     continue
                 if self._offers.get(key) is not offer:
                     continue
@@ -172,14 +210,27 @@ class SlackPace:
                     self._sending = None
                 sent = True
             if not sent:
-                await self._sleep(self._next_token())
+                self._napping = True
+                try:
+                    await self._sleep(self._next_token())
+                finally:
+                    self._napping = False
+
+    @staticmethod
+    def _needs(offer: _Offer) -> int:
+        """Tokens a bucket must have for this offer to go: progress leaves one for a result,
+        in the methods that carry results (an edit saying how a task ended, a post, a stream's
+        end); streams' starts and appends, and sessions' statuses, carry none."""
+        if offer.final or offer.bucket[1] not in RESULT_METHODS:
+            return 1
+        return 2
 
     def _next_token(self) -> float:
         """Roughly how long until some offer's bucket can spare a token."""
         waits = []
         for offer in self._offers.values():
             bucket = self._buckets[offer.bucket]
-            waits.append(max(0.05, (2 - bucket.tokens) / bucket.rate))
+            waits.append(max(0.05, (self._needs(offer) - bucket.tokens) / bucket.rate))
         return min(waits, default=0.05)
 
     async def close(self) -> None:

@@ -126,3 +126,50 @@ def test_processes_share_the_limit() -> None:
     asyncio.run(go())
     half = PER_MINUTE["assistant.threads.setStatus"] / 2
     assert half / 2 <= len(sent) <= half + half / 60 * BURST_SECONDS
+
+
+def test_each_method_keeps_its_own_tier() -> None:
+    """A minute of appends to a thousand streams goes at Tier 4, twice the edits' Tier 3; the
+    starts at Tier 2; and none of them takes from another's limit."""
+    clock = Clock()
+    sent: dict[str, int] = {}
+
+    async def go() -> None:
+        pace = SlackPace(clock=lambda: clock.now, sleep=clock.sleep)
+        for method in ("chat.appendStream", "chat.update", "chat.startStream"):
+            for thread in range(1000):
+
+                async def send(method: str = method) -> None:
+                    sent[method] = sent.get(method, 0) + 1
+
+                pace.offer((method, thread), "T1", method, send)
+        while clock.now < 60.0 and pace.waiting:
+            await clock.sleep(0.5)
+        await pace.close()
+
+    asyncio.run(go())
+    for method, tier in (("chat.appendStream", 100), ("chat.update", 50), ("chat.startStream", 20)):
+        assert tier / 2 <= sent[method] <= tier + tier / 60 * BURST_SECONDS, method
+
+
+def test_a_session_not_made_yet_is_sent_before_the_stream_that_would_make_it() -> None:
+    clock = Clock()
+    order: list[str] = []
+
+    async def go() -> None:
+        pace = SlackPace(clock=lambda: clock.now, sleep=clock.sleep)
+        for thread in range(200):  # far more sessions than the limit sends at once
+
+            async def send(thread: int = thread) -> None:
+                order.append(f"session {thread}")
+
+            pace.offer(("session", thread), "T1", "agents.sessions.setStatus", send)
+        await asyncio.sleep(0)
+        await pace.send_now(("session", 199))
+        order.append("stream 199")
+        await pace.send_now(("session", 199))  # sent: nothing more
+        await pace.close()
+
+    asyncio.run(go())
+    assert order.index("session 199") < order.index("stream 199")
+    assert order.count("session 199") == 1
