@@ -90,8 +90,11 @@ class TaskSink(Protocol):
 
     def accepts(self, route: SlackRoute) -> bool: ...
 
-    def show_starting(self, route: SlackRoute, status: str, loading: list[str]) -> None:
-        """A new task's first live status ("is browsing…"), sent at the pace of the others."""
+    def show_starting(
+        self, route: SlackRoute, status: str, loading: list[str], title: str = ""
+    ) -> None:
+        """A new task's first live status ("is browsing…") and its thread's agent session
+        (`title`: the task), sent at the pace of the others."""
 
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
         """The task moved (`new_step`), or only its live status is due to be sent again."""
@@ -226,12 +229,14 @@ class Tracker:
             log.exception("tracker.release_failed: the leases run out by themselves")
 
     async def _poll(self, task_id: str, engine: Engine) -> None:
-        """Cheap `/status` reads with backoff; the full task (for the step shown in Slack) every
-        `progress_every` seconds, and as soon as the status changes. Once the task is no longer
-        watched, it is handed to the sweep."""
+        """Cheap `/status` reads, at twice the first pace while the task moves and with backoff
+        once it does not; the full task (for the step shown in Slack) every `progress_every`
+        seconds, and as soon as the status or the cost (a step) changes. Once the task is no
+        longer watched, it is handed to the sweep."""
         interval = self.poll_interval
         since_full_read = 0.0
-        last_status = ""
+        last_status, last_cost = "", ""
+        moved_at = -math.inf  # when its status or its cost (a step) last changed
         tries_after_end = 0
         while tries_after_end < MAX_REPORT_TRIES:
             # The lease is renewed before each wait, and covers it.
@@ -245,7 +250,12 @@ class Tracker:
                 await self.store.release_follow(task_id)
                 return
             since_full_read += interval
-            interval = min(interval * 1.5, self.max_poll_interval)
+            if time.monotonic() - moved_at < self.progress_every:
+                # It moves: polled at twice the first pace, so a step shows within a second or
+                # two; it backs off again once it has not moved for a while.
+                interval = self.poll_interval / 2
+            else:
+                interval = min(interval * 1.5, self.max_poll_interval)
             if since_full_read >= self.progress_every:
                 since_full_read = 0.0
                 await self.refresh(task_id, Priority.POLL)
@@ -266,10 +276,20 @@ class Tracker:
                 # A task's first status is news to this loop, not a change: read at a poll's
                 # priority, or a thousand tasks followed at once would each jump the queue.
                 changed = status.ended or bool(last_status)
-                last_status, since_full_read = status.status, 0.0
+                last_status, last_cost = status.status, status.cost or ""
+                since_full_read = 0.0
+                # Once ended, it is looked at again with backoff (its report may be put off).
+                moved_at = -math.inf if status.ended else time.monotonic() if changed else moved_at
                 await self.refresh(task_id, Priority.CHANGED if changed else Priority.POLL)
                 # Reported, or the report failed (or is another process's) and is looked at again.
                 tries_after_end += status.ended
+            elif (status.cost or "") != last_cost:
+                # v2 bills per step: its cost moved, so the agent took a step. Read it now: its
+                # step shows in the thread within a poll, not a full read's period.
+                last_cost, since_full_read = status.cost or "", 0.0
+                moved_at = time.monotonic()
+                interval = self.poll_interval / 2
+                await self.refresh(task_id, Priority.POLL)
         log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)
 
     async def refresh(

@@ -319,8 +319,8 @@ def test_a_v2_task_is_stopped_once_its_cost_reaches_its_cap_and_told_once(
         browser_use.tasks[task.id]["cost"] = "0.0300"
         time.sleep(1)  # read, under its cap: it goes on
         assert browser_use.stops == []
-        browser_use.tasks[task.id]["cost"] = "0.0610"
         browser_use.step(task.id, "Read the next box")
+        browser_use.tasks[task.id]["cost"] = "0.0610"
         told = wait_for(
             lambda: [c for c in slack.posts() if "I stopped this task" in c.args["text"]],
             10,

@@ -41,6 +41,7 @@ from tests.fakes.server import ThreadedServer
 
 API_KEY = "bu_test_key_0123456789"
 PROJECT_ID = "5b0c7d1e-2f3a-4b5c-8d6e-7f8091a2b3c4"
+STEP_COST = 0.002  # what each step of a v2 task adds to its cost
 # Set on a request whose answer a test scripted (a broken service): not held to the contract.
 SCRIPTED = web.RequestKey("scripted", bool)
 
@@ -164,6 +165,8 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
             task = self.tasks[task_id]
             task["status"] = "started"
             task["startedAt"] = task["startedAt"] or _now()
+            # v2 bills per step: its cost is the sum of its steps' (a decimal string).
+            task["cost"] = f"{float(task['cost'] or 0) + STEP_COST:.4f}"
             number = len(task["steps"]) + 1
             task["steps"].append(
                 {
@@ -421,12 +424,18 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         return web.json_response({"ended": ended})
 
     async def _control_steps(self, request: web.Request) -> web.Response:
-        """A step for `count` running tasks picked at random (the follow benchmark's agents)."""
-        count = int((await request.json())["count"])
-        running = [t for t, task in self.tasks.items() if task["status"] == "started"]
-        for task_id in random.sample(running, min(count, len(running))):
+        """A step for `count` running tasks picked at random (the follow benchmark's agents), or
+        for the tasks `ids` names; answers each one's step number, and when (monotonic)."""
+        body = await request.json()
+        if "ids" in body:
+            chosen = list(body["ids"])
+        else:
+            running = [t for t, task in self.tasks.items() if task["status"] == "started"]
+            chosen = random.sample(running, min(int(body["count"]), len(running)))
+        for task_id in chosen:
             self.step(task_id, "Keep going")
-        return web.json_response({"ok": True})
+        steps = {task_id: len(self.tasks[task_id]["steps"]) for task_id in chosen}
+        return web.json_response({"ok": True, "at": time.monotonic(), "steps": steps})
 
     async def _control_requests(self, _: web.Request) -> web.Response:
         return web.json_response([[m, p, at] for m, p, at in self.requests])
@@ -435,6 +444,7 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         created = [{"id": c.id, "task": c.body["task"], "at": c.at} for c in self.created]
         return web.json_response(
             {
+                "stops": self.stops,
                 "calls": self.create_calls,
                 "created": created,
                 "rate_limited": self.rate_limited,
