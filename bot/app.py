@@ -106,6 +106,7 @@ def build_deps(
             SlackPace(limits(settings.slack_updates_per_minute, settings.slack_posts_per_minute)),
             installed=installed,
             execution_tokens=execution_tokens,
+            streaming=settings.slack_streaming,
         ),
         poll_interval=settings.poll_interval,
         max_poll_interval=timers.poll_ceiling,

@@ -211,6 +211,9 @@ class Settings(BaseModel):
     # `assistant.threads.setStatus` calls a minute (Tier 3), and posts a minute in one channel.
     slack_updates_per_minute: float = 50.0
     slack_posts_per_minute: float = 60.0
+    # A watched task's steps streamed into its thread (`chat.startStream`), or, off, shown by
+    # editing its status message.
+    slack_streaming: bool = True
     timers: Timers = Timers()
 
     @property
@@ -437,6 +440,9 @@ def load_settings(
     status_refresh = number("STATUS_REFRESH_SECONDS", 0.5, 110)
     updates_per_minute = number("SLACK_UPDATES_PER_MINUTE", 1, 10_000)
     posts_per_minute = number("SLACK_POSTS_PER_MINUTE", 1, 10_000)
+    streaming = values.get("SLACK_STREAMING", "on").lower()
+    if streaming not in ("on", "off"):
+        problems.append("SLACK_STREAMING must be on or off")
     try:
         database = database_url(values.get("DATABASE_URL"))
     except ValueError as exc:
@@ -510,5 +516,6 @@ def load_settings(
         status_refresh_seconds=status_refresh or 90.0,
         slack_updates_per_minute=updates_per_minute or 50.0,
         slack_posts_per_minute=posts_per_minute or 60.0,
+        slack_streaming=streaming != "off",
         timers=Timers().scaled(timer_scale or 1.0),
     )

@@ -229,13 +229,20 @@ async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any
 
 
 async def edit_status(
-    client: AsyncWebClient, task: TaskView, route: SlackRoute, ts: str | None
+    client: AsyncWebClient,
+    task: TaskView,
+    route: SlackRoute,
+    ts: str | None,
+    *,
+    streamed: bool = False,
 ) -> None:
-    """Bring a task's status message up to date (its state, its step, its buttons)."""
+    """Bring a task's status message up to date (its state, its step, its buttons; only its
+    state and buttons while its steps are `streamed` below it)."""
     if ts is None:
         return
+    message = tracking.task_status(task, route, streamed=streamed)
     try:
-        await client.chat_update(channel=route.channel, ts=ts, **tracking.task_status(task, route))
+        await client.chat_update(channel=route.channel, ts=ts, **message)
     except SLACK_ERRORS as exc:
         log.warning("slack.status_update failed task_id=%s: %s", task.id, exc)
 
@@ -251,6 +258,34 @@ async def set_thread_status(
         )
     except SLACK_ERRORS as exc:
         log.info("slack.set_status failed channel=%s: %s", channel, exc)
+
+
+async def set_session(
+    client: AsyncWebClient,
+    channel: str,
+    thread_ts: str,
+    status: str,
+    *,
+    title: str | None = None,
+    initiator: str | None = None,
+) -> None:
+    """The thread's agent session (`agents.sessions.setStatus`): `processing` shows Slack's own
+    stop button, `active` and `closed` take it away. The title and the person who started it
+    count only when the call makes the session. Never worth failing a flow for."""
+    try:
+        answer = await client.agents_sessions_setStatus(
+            channel_id=channel,
+            thread_ts=thread_ts,
+            status=status,
+            title=title,
+            initiator_user_id=initiator,
+        )
+    except SLACK_ERRORS as exc:
+        log.info("slack.session_status failed channel=%s: %s", channel, exc)
+        return
+    warning = answer.get("warning")
+    if warning:
+        log.warning("slack.session_status warning=%s", warning)
 
 
 async def react(

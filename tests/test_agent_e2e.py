@@ -106,9 +106,10 @@ def test_a_running_task_shows_a_live_status_refreshed_until_its_result(
     assert all(c.at < result.at for c in statuses(slack, thread))
 
 
-def test_the_status_message_shows_the_steps_as_a_plan(
+def test_where_slack_will_not_stream_the_status_message_shows_the_steps_as_a_plan(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
+    slack.fail_next("chat.startStream", "not_allowed_token_type")
     sender.command("Compare three laptops")
     (task,) = created_count(browser_use, 1)
     browser_use.step(task.id, "Search for laptops", "https://shop.example/search")
@@ -127,6 +128,8 @@ def test_the_status_message_shows_the_steps_as_a_plan(
     assert plan["tasks"][1]["title"] == "2. Open the @here first result"
     # Slack accepted every message: the stand-in refuses invalid plan and task_card blocks.
     assert slack.refused == []
+    # Refused once, the task is not streamed again: every step is an edit.
+    assert len(slack.calls_to("chat.startStream")) == 1 and slack.streams == {}
 
 
 def click(sender: SlackSender, result: Any, action_id: str, user: str) -> None:

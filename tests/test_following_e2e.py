@@ -120,18 +120,28 @@ def test_a_task_run_from_start_to_finish(
     browser_use.step(
         started.task_id, "Open the airline's search page", "https://flights.example/<!here>"
     )
+    # The steps stream into the thread as Slack's plan, a task card a step, to the person.
+    (stream,) = wait_for(lambda: slack.streams_in(started.thread_ts), 5, "the stream")
+    (start_call,) = slack.calls_to("chat.startStream")
+    assert start_call.args["recipient_user_id"] == "U42"
+    assert start_call.args["recipient_team_id"] == TEAM_ID
+    assert stream.mode == "plan"
+    plan, card = stream.chunks
+    assert plan == {"type": "plan_update", "title": "Browser steps"}
+    assert card["title"] == "1. Open the airline's search page"
+    assert card["status"] == "in_progress"
+    assert card["details"] == "https://flights.example/@here"  # no control sequence reaches Slack
+    # The status message says it runs, keeps its buttons, and leaves the steps to the stream.
     running = wait_for(lambda: edits(slack, started.status_ts), 5, "the running edit")[-1]
-    assert "step 1 of 30" in str(running.args["blocks"])
-    assert "Open the airline's search page" in str(running.args["blocks"])
-    assert "<!here>" not in str(running.args)
+    assert "Running" in str(running.args["blocks"]) and "below" in str(running.args["blocks"])
+    assert buttons(running.args) == ["stop_task", "live_view", "share_session"]
     browser_use.step(started.task_id, "Sort by price")
-    wait_for(
-        lambda: any(
-            "step 2 of 30" in str(c.args["blocks"]) for c in edits(slack, started.status_ts)
-        ),
-        5,
-        "step 2",
-    )
+    wait_for(lambda: len(stream.chunks) == 4, 5, "step 2 appended")
+    assert [(c["id"], c["status"]) for c in stream.chunks[2:]] == [
+        ("step-1", "complete"),
+        ("step-2", "in_progress"),
+    ]
+    assert "details" not in stream.chunks[2]  # Slack appends details: sent once a card
 
     browser_use.finish(started.task_id, output="The cheapest is 49 EUR on <!channel> TAP.")
     result = one_result(sender, slack, started)
@@ -141,6 +151,14 @@ def test_a_task_run_from_start_to_finish(
     assert "Finished" in final.args["text"] and started.task_id in final.args["text"]
     assert buttons(final.args) == []  # the buttons go when the task ends
     assert "2 steps" in str(final.args["blocks"]) and "$0.0123" in str(final.args["blocks"])
+    # The stream is closed with its last step done, and the session with it: no browser is
+    # kept for a command's thread.
+    assert not stream.open and stream.chunks[-1]["status"] == "complete"
+    assert stream.final["session_status"] == "closed"
+    session = slack.session("C77", started.thread_ts)
+    assert session["statuses"] == ["processing", "closed"]
+    assert session["initiator"] == "U42"
+    assert session["title"] == "Find the cheapest flight to Lisbon"  # the task, not its options
 
 
 def test_structured_output_is_laid_out_and_attached(
@@ -350,21 +368,21 @@ def test_a_restart_mid_task_still_ends_with_exactly_one_result(
         ended_while_down = start(sender, slack, browser_use, text="Task one")
         still_running = start(sender, slack, browser_use, text="Task two")
         browser_use.step(still_running.task_id, "Halfway")
+        (stream,) = wait_for(lambda: slack.streams_in(still_running.thread_ts), 5, "its stream")
     browser_use.finish(ended_while_down.task_id, output="Finished while the app was down")
 
     with own_app() as (_, sender):
         one_result(sender, slack, ended_while_down)
         browser_use.step(still_running.task_id, "Almost there")
+        # The restarted app goes on with the stream the first one started (the store knows it).
         wait_for(
-            lambda: any(
-                "Almost there" in str(c.args["blocks"])
-                for c in edits(slack, still_running.status_ts)
-            ),
+            lambda: any("Almost there" in c.get("title", "") for c in stream.chunks),
             5,
-            "the resumed status edit",
+            "the step in the same stream",
         )
         browser_use.finish(still_running.task_id, output="Finished after the restart")
         one_result(sender, slack, still_running)
+        assert len(slack.streams_in(still_running.thread_ts)) == 1 and not stream.open
 
     with own_app() as (app, sender):  # and once more: nothing is followed, nothing posted
         wait_for(lambda: "tracker.resumed" in app.logs(), 5, "the tracker resumed")

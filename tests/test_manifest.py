@@ -62,10 +62,12 @@ def test_manifest_subscribes_only_to_events_the_app_handles() -> None:
         "message.im",
         "app_home_opened",
         "function_executed",
+        # Slack's stop button on an agent session: an app that shows one must handle it.
+        "agent_session_stopped",
         *UNINSTALLED,  # the three events that remove the app (the handler's own set)
     }
     scopes = set(data["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "im:history", "reactions:write"} <= scopes
+    assert {"app_mentions:read", "im:history", "reactions:write", "assistant:write"} <= scopes
     assert data["features"]["app_home"]["home_tab_enabled"] is True
 
 

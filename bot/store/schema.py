@@ -73,6 +73,11 @@ tasks = Table(
     Column("schedule_id", Integer),  # a run of a recurring task
     # The agent: "v2" (a task), or "v4" (a run, accurate mode: polled, never swept).
     Column("engine", String(8), nullable=False, default="v2", server_default="v2"),
+    # The stream that shows its steps (`handlers.flows.following`): its message ("" when Slack
+    # refused to stream: its status message is edited instead), when it started, its last step.
+    Column("stream_ts", String(32)),
+    Column("stream_at", Float),
+    Column("stream_step", Integer),
     Index("tasks_unreported", "reported_at", "follow_until"),
 )
 

@@ -56,6 +56,11 @@ class TaskRecord:
     request: str | None = None  # JSON (`bot.models.CreateTaskRequest.to_kept`)
     schedule_id: int | None = None
     engine: Engine = "v2"
+    # Its steps' stream: its message (None: none yet; "": Slack refused, edits instead), when it
+    # started (time.time()), the last step it shows.
+    stream_ts: str | None = None
+    stream_at: float | None = None
+    stream_step: int | None = None
 
     @classmethod
     def from_route(
@@ -148,6 +153,34 @@ class Tasks(StoreBase):
                 )
             ).first()
         return row is not None and (row.report_owner is not None or row.reported_at is not None)
+
+    async def set_stream(
+        self, task_id: str, ts: str | None, *, at: float | None = None, step: int | None = None
+    ) -> None:
+        """The stream that shows the task's steps now (None: closed; "": refused)."""
+        async with self._begin() as conn:
+            await conn.execute(
+                update(tasks)
+                .where(self._ours(tasks), tasks.c.task_id == task_id)
+                .values(stream_ts=ts, stream_at=at, stream_step=step)
+            )
+
+    async def running_in_thread(self, channel: str, thread_ts: str) -> str | None:
+        """The latest task of a thread whose result is not posted yet, if any."""
+        query = (
+            select(tasks.c.task_id)
+            .where(
+                self._ours(tasks),
+                tasks.c.channel == channel,
+                tasks.c.thread_ts == thread_ts,
+                tasks.c.reported_at.is_(None),
+            )
+            .order_by(tasks.c.created_at.desc())
+            .limit(1)
+        )
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).first()
+        return str(row.task_id) if row is not None else None
 
     async def set_thread(self, task_id: str, thread_ts: str) -> None:
         """The thread a task's result was posted in, when it had none while it ran."""

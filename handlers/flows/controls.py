@@ -22,8 +22,10 @@ from bot.redact import hide
 from bot.store import AuditEvent, Login
 from handlers.access import check_browser_of_task
 from handlers.errors import UserInputError, failure_text
+from handlers.flows.following import session_after
 from handlers.flows.logins import saved_domains
-from handlers.flows.submit import NotStarted, Origin, start_task, write_audit
+from handlers.flows.submit import NotStarted, Origin, first_time, start_task, write_audit
+from handlers.slack_io import post, set_session, tell_in_thread
 from handlers.slack_text import escape
 from handlers.views import messages, tracking
 
@@ -65,13 +67,54 @@ async def stop_task(deps: Deps, user_id: str, task_id: str) -> str:
         task = await controlled_task(deps, user_id, task_id, "stop this task")
         if task.ended:
             return f"That task has already {task.status}."
-        await deps.browser_use.stop(task_id, task.engine)
+        await _stop(deps, user_id, task)
     except (UserInputError, BrowserUseError) as exc:
         return failure_text(exc)
-    log.info("task.stop_requested task_id=%s by=%s", task_id, user_id)
-    await _audit(deps, user_id, "task.stopped", task_id)
-    deps.inflight.spawn(lambda: deps.tracker.refresh(task_id, watch=True))
     return ":octagonal_sign: Stopping the task. Its thread will say when it has stopped."
+
+
+async def _stop(deps: Deps, user_id: str, task: TaskView) -> None:
+    """Stop it at Browser Use (a task, or a v4 run), into the audit trail, and watch it end."""
+    await deps.browser_use.stop(task.id, task.engine)
+    log.info("task.stop_requested task_id=%s by=%s", task.id, user_id)
+    await _audit(deps, user_id, "task.stopped", task.id)
+    deps.inflight.spawn(lambda: deps.tracker.refresh(task.id, watch=True))
+
+
+async def stop_from_slack(
+    deps: Deps, client: AsyncWebClient, channel: str, thread_ts: str, user_id: str, click: str
+) -> None:
+    """Slack's own stop button on a thread's agent session (`agent_session_stopped`): the
+    thread's running task (or v4 run) stops under the Stop button's rule (the one who started
+    it, or an admin); anyone else is told privately and nothing stops. Once, whichever process
+    gets the event, however often Slack sends it (`click`: the event's ts). The session leaves
+    `processing` (Slack leaves that to the app)."""
+    if not await first_time(deps, f"session-stop:{channel}:{thread_ts}:{click}"):
+        return
+    task_id = await deps.store.running_in_thread(channel, thread_ts)
+    if task_id is None:
+        await set_session(client, channel, thread_ts, "active")
+        await _tell(client, channel, user_id, thread_ts, "Nothing is running in this thread.")
+        return
+    try:
+        task = await controlled_task(deps, user_id, task_id, "stop this task")
+        if task.ended:
+            await _tell(client, channel, user_id, thread_ts, f"It has already {task.status}.")
+            return
+        await _stop(deps, user_id, task)
+    except (UserInputError, BrowserUseError) as exc:
+        # It runs on: Slack's stop button is shown again for those who may use it.
+        await set_session(client, channel, thread_ts, "processing")
+        await _tell(client, channel, user_id, thread_ts, failure_text(exc))
+        return
+    text = f":octagonal_sign: <@{user_id}> stopped this task. Its result follows."
+    await post(client, channel, messages.notice(text), thread_ts)
+    record = await deps.store.task(task_id)
+    await set_session(client, channel, thread_ts, session_after(record) if record else "active")
+
+
+async def _tell(client: AsyncWebClient, channel: str, user: str, thread_ts: str, text: str) -> None:
+    await tell_in_thread(client, channel, user, thread_ts, messages.notice(text))
 
 
 async def _audit(deps: Deps, user_id: str, action: str, task_id: str) -> None:
@@ -177,6 +220,9 @@ async def save_taken_over(deps: Deps, client: AsyncWebClient, user_id: str, task
     if login is None:
         return "This browser does not run on a saved login of yours, so there is nothing to save."
     await deps.browser_use.stop_session(task.session_id)
+    record = await deps.store.task(task_id)
+    if record is not None and record.thread_ts:
+        await set_session(client, record.channel, record.thread_ts, "closed")
     domains = await saved_domains(deps, login.profile_id)
     await deps.store.change_login(login.id, cookie_domains=domains, saved_at=time.time())
     log.info("login.saved_after_take_over login_id=%s sites=%d", login.id, len(domains))

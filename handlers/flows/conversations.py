@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answers import SessionView
+from bot.answers import SessionView, TaskView
 from bot.browser_use import BrowserUseError
 from bot.deps import Deps
 from bot.models import CreateTaskRequest, SlackRoute, TaskCreated
@@ -62,7 +62,7 @@ from handlers.flows.said import (
 )
 from handlers.flows.submit import NotStarted, Origin, start_task
 from handlers.ids import Reaction
-from handlers.slack_io import post, tell_in_thread
+from handlers.slack_io import post, set_session, tell_in_thread
 from handlers.views import messages, tracking
 
 log = logging.getLogger(__name__)
@@ -419,6 +419,11 @@ async def _adopt_run(deps: Deps, client: AsyncWebClient, waiting: FollowUp, run_
     ts, _ = await post(client, waiting.channel, started, waiting.thread_ts)
     if ts is not None:
         await deps.store.set_status_message(run_id, ts, waiting.ts)
+        status, loading = tracking.browsing_status(
+            TaskView(id=run_id, session_id=waiting.session_id, status="created"), route
+        )
+        title = tracking.session_title(waiting.text)
+        deps.tracker.sink.show_starting(route, status, loading, title)
     deps.tracker.follow(run_id, "v4")
 
 
@@ -434,6 +439,7 @@ async def close_thread_session(deps: Deps, client: AsyncWebClient, said: Said) -
         return
     log.info("session.closed session_id=%s by=%s", session.id, said.user_id)
     await say(client, said, messages.session_closed(reason="asked"))
+    await set_session(client, said.channel_id, said.thread_ts, "closed")
     await react_to(client, said, Reaction.DONE, remove=Reaction.SEEN)
 
 
@@ -481,3 +487,4 @@ async def announce_idle_close(client: AsyncWebClient, route: SlackRoute, minutes
         return
     message = messages.session_closed("idle", idle_minutes=max(1, round(minutes)))
     await post(client, route.channel, message, route.thread_ts)
+    await set_session(client, route.channel, route.thread_ts, "closed")

@@ -1,15 +1,28 @@
-"""The Slack side of following a task: its status message edited in place, its result posted once.
+"""The Slack side of following a task: its thread's agent session, its steps streamed (or its
+status message edited in place), its result posted once.
 
 `SlackTaskSink` is what `bot.tracker.Tracker` reports to. Where a task's thread and status
 message are comes from the store (`bot.store.TaskRecord`); the tracker makes sure one process
 reports each task's end. The status message and the result also carry Slack message metadata, so
 a task found again after the store was lost is matched to its thread, and a result already there
 is not posted twice.
+
+A task's thread is an agent session (`agents.sessions.setStatus`): `processing` while it runs
+(Slack shows its own stop button: `handlers.flows.controls.stop_from_slack`), `active` once it
+ended in a browser the thread keeps, `closed` when that browser closes or at once when none is
+kept. Its steps stream into the thread as Slack's plan, a task card a step (`chat.startStream`,
+Tier 4 appends); the stream's message is in the store, so whichever process reads the task next
+goes on with it, and whichever reports the end closes it. Slack ends a stream some minutes after
+it started, so one is closed and a new one started every `STREAM_ROLL_SECONDS`, and one Slack
+ended (or a person's stop button did) is followed by a new one. Where Slack refuses to stream,
+the status message is edited as before.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +49,7 @@ from handlers.slack_io import (
     error_code,
     post,
     react,
+    set_session,
     set_thread_status,
 )
 from handlers.slack_text import escape, usd
@@ -44,10 +58,27 @@ from handlers.views import messages, outcomes, tracking
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Slack ends a stream about five minutes after it started, however busy (third-party reports;
+# how long is UNCONFIRMED in Slack's docs): one this old is closed, and a new one carries on.
+STREAM_ROLL_SECONDS = 240.0
+# Slack's answers for a stream that is over: it ended it, or a person's stop button did.
+STREAM_OVER = frozenset(
+    {"message_not_in_streaming_state", "stopped_by_user", "streaming_state_conflict"}
+)
 
 
 def _status_key(route: SlackRoute, status_ts: str) -> tuple[str, str, str]:
     return ("status", route.channel, status_ts)
+
+
+def _session_key(route: SlackRoute) -> tuple[str, str, str]:
+    return ("session", route.channel, route.thread_ts or "")
+
+
+def session_after(record: TaskRecord) -> str:
+    """A thread's agent session once its task ended: `active` while the thread keeps its
+    browser for what comes next, else `closed`."""
+    return "active" if record.thread_session else "closed"
 
 
 class SlackTaskSink:
@@ -61,8 +92,13 @@ class SlackTaskSink:
         installed: dict[str, Any] | None = None,
         execution_tokens: dict[str, str] | None = None,
         identity: BotIdentity | None = None,
+        streaming: bool = True,
+        clock: Callable[[], float] = time.time,
     ):
         self.client = client
+        # Steps streamed into the thread (`SLACK_STREAMING`), or the status message edited.
+        self.streaming = streaming
+        self._clock = clock
         # With one workspace: who the bot is, asked of Slack once and shared with Bolt.
         self.identity = identity or BotIdentity(client)
         # Workflow steps' execution tokens this process was given (`Deps.execution_tokens`).
@@ -135,9 +171,13 @@ class SlackTaskSink:
         await self.store.set_status_message(record.task_id, ts, react_ts)
         return ts or None, react_ts
 
-    def show_starting(self, route: SlackRoute, status: str, loading: list[str]) -> None:
-        """A new task's first "is browsing…" status, offered to the pace like every later one
-        (sent at once, it went past Slack's limit when many tasks started in a minute)."""
+    def show_starting(
+        self, route: SlackRoute, status: str, loading: list[str], title: str = ""
+    ) -> None:
+        """A new task's first "is browsing…" status, and its thread's agent session set to
+        `processing` (titled with the task, its person the initiator), offered to the pace like
+        every later call (sent at once, they went past Slack's limit when many tasks started in
+        a minute)."""
         thread_ts = route.thread_ts
         if thread_ts is None:
             return
@@ -147,13 +187,37 @@ class SlackTaskSink:
 
         key = ("thread", route.channel, thread_ts)
         self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
+        self.session(route, "processing", title=title or None)
+
+    def session(self, route: SlackRoute, status: str, *, title: str | None = None) -> None:
+        """The thread's agent session to `status`, at the pace; a newer status for the thread
+        replaces one not sent yet (none is owed: the session's own limit is not the results')."""
+        thread_ts = route.thread_ts
+        if thread_ts is None:
+            return
+
+        async def send() -> None:
+            await set_session(
+                self.client, route.channel, thread_ts, status, title=title, initiator=route.user
+            )
+
+        self.pace.offer(_session_key(route), route.team, "agents.sessions.setStatus", send)
 
     async def progress(self, task: TaskView, record: TaskRecord, *, new_step: bool) -> None:
-        """A new step: the status message is edited. Either way the thread's live status is
-        sent (again), before Slack's 2 minutes run out. Both are paced (`SlackPace.offer`):
-        sent when Slack's limits have room, the latest replacing an unsent older one."""
+        """A new step: streamed into the thread (or, where Slack will not stream, the status
+        message is edited). Either way the thread's live status is sent (again), before Slack's
+        2 minutes run out. All of it is paced (`SlackPace.offer`): sent when Slack's limits have
+        room, the latest replacing an unsent older one."""
         route = record.route
-        if new_step:
+        if new_step and self._streams(task, record):
+            aged = self._clock() - (record.stream_at or 0.0) >= STREAM_ROLL_SECONDS
+            method = "chat.appendStream" if record.stream_ts and not aged else "chat.startStream"
+
+            async def stream() -> None:
+                await self._stream(task)
+
+            self.pace.offer(("stream", task.id), route.team, method, stream)
+        elif new_step:
             status_ts, _ = await self._status_message(record)
             if status_ts:
 
@@ -171,6 +235,110 @@ class SlackTaskSink:
             key = ("thread", route.channel, thread_ts)
             self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
 
+    def _streams(self, task: TaskView, record: TaskRecord) -> bool:
+        """Whether this task's steps go into a stream: streaming is on, it has a thread and a
+        step to show, and Slack did not refuse it a stream."""
+        return (
+            self.streaming
+            and record.thread_ts is not None
+            and record.stream_ts != ""
+            and task.last_step is not None
+        )
+
+    async def _stream(self, task: TaskView) -> None:
+        """Send the steps the stream does not show yet: appended to the task's stream while it
+        is young and open, else into a new one (the old one closed first)."""
+        record = await self.store.task(task.id)
+        step = task.last_step
+        if record is None or record.reported_at is not None or step is None:
+            return
+        if record.stream_ts:
+            if step.number <= (record.stream_step or 0):
+                return  # shown already (by another process, or a newer read)
+            if self._clock() - (record.stream_at or 0.0) < STREAM_ROLL_SECONDS:
+                try:
+                    await self.client.chat_appendStream(
+                        channel=record.channel,
+                        ts=record.stream_ts,
+                        chunks=tracking.step_chunks(task, record.stream_step or 0),
+                    )
+                except SlackApiError as exc:
+                    if error_code(exc) not in STREAM_OVER:
+                        log.warning("slack.stream_append error=%s", error_code(exc))
+                        return  # tried again with the next step
+                    log.info("slack.stream_over task_id=%s: a new one", task.id)
+                except SLACK_ERRORS as exc:
+                    log.warning("slack.stream_append failed: %s", type(exc).__name__)
+                    return
+                else:
+                    await self.store.set_stream(
+                        task.id, record.stream_ts, at=record.stream_at, step=step.number
+                    )
+                    return
+            else:
+                # Closed before Slack ends it: its steps so far stay, and a new one goes on.
+                await self._stop_stream(task, record, "processing")
+        await self._start_stream(task, record)
+
+    async def _start_stream(self, task: TaskView, record: TaskRecord) -> None:
+        route = record.route
+        assert route.thread_ts is not None
+        # A stream makes the thread's session if none is made yet, with no title and nobody as
+        # its initiator: the session's own status goes first.
+        await self.pace.send_now(_session_key(route))
+        try:
+            answer = await self.client.chat_startStream(
+                channel=route.channel,
+                thread_ts=route.thread_ts,
+                # In a channel a stream is addressed to its person, of their team.
+                recipient_user_id=route.user,
+                recipient_team_id=route.team or self.team_id,
+                task_display_mode="plan",
+                chunks=tracking.step_chunks(task, 0, first=True),
+            )
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if slack_down(code) or code == "ratelimited":
+                log.warning("slack.stream_start error=%s: tried again at the next step", code)
+                return
+            # Refused (not an agent app, a plan without it, an argument Slack took against):
+            # this task's status message is edited instead, from this step on.
+            log.warning("slack.stream_refused error=%s task_id=%s: edits instead", code, task.id)
+            await self.store.set_stream(task.id, "")
+            status_ts, _ = await self._status_message(record)
+            await edit_status(self.client, task, route, status_ts)
+            return
+        except SLACK_ERRORS as exc:
+            log.warning("slack.stream_start failed: %s", type(exc).__name__)
+            return
+        ts = answer.get("ts")
+        if not isinstance(ts, str) or not ts:
+            return
+        step = task.last_step
+        await self.store.set_stream(task.id, ts, at=self._clock(), step=step.number if step else 0)
+        if not record.stream_ts and record.status_ts:
+            # The status message says it runs (and keeps its buttons); its steps are below.
+            await edit_status(self.client, task, route, record.status_ts, streamed=True)
+
+    async def _stop_stream(self, task: TaskView, record: TaskRecord, session: str) -> bool:
+        """Close the task's stream with its steps' last states; True when Slack took it (a
+        stream Slack ended already is not: its steps up to then stay as they were)."""
+        assert record.stream_ts
+        try:
+            await self.client.chat_stopStream(
+                channel=record.channel,
+                ts=record.stream_ts,
+                chunks=tracking.step_chunks(task, record.stream_step or 0),
+                session_status=session,
+            )
+        except SLACK_ERRORS as exc:
+            log.info("slack.stream_stop failed task_id=%s: %s", task.id, exc)
+            return False
+        finally:
+            # Closed (or over): a later step starts a new one; when it started is kept.
+            await self.store.set_stream(task.id, None, at=record.stream_at)
+        return True
+
     async def finished(
         self, task: TaskView, record: TaskRecord, *, maybe_posted: bool = False
     ) -> None:
@@ -187,10 +355,14 @@ class SlackTaskSink:
             thread = await self._thread(route)
             if self._find_message(thread, MetadataEvent.TASK_RESULT, task.id):
                 log.info("task.already_reported task_id=%s", task.id)
+                if route.thread_ts:
+                    await self._end_session(task, record)
                 return
+        streamed = False
         status_ts, react_ts = await self._status_message(record, thread)
         if route.thread_ts:
             await self.pace.withdraw(("thread", route.channel, route.thread_ts))
+            streamed = await self._end_session(task, record)
         if status_ts:
             # Its last progress is not worth sending: this edit says how it ended. It goes
             # before any progress, and the result does not wait for it.
@@ -198,7 +370,7 @@ class SlackTaskSink:
             await self.pace.withdraw(key)
 
             async def edit() -> None:
-                await edit_status(self.client, task, route, status_ts)
+                await edit_status(self.client, task, route, status_ts, streamed=streamed)
 
             self.pace.offer(key, route.team, "chat.update", edit, final=True)
         posted = True
@@ -222,6 +394,23 @@ class SlackTaskSink:
                     log.error("workflow.unreported task_id=%s: Slack down (%s)", task.id, exc)
                 else:
                     raise ReportLater(f"Slack did not take the step's completion ({exc})") from None
+
+    async def _end_session(self, task: TaskView, record: TaskRecord) -> bool:
+        """The thread's session out of `processing`, its stream (if any) closed with the steps'
+        last states: by `chat.stopStream` when one is open, else by a status of its own. True
+        when its steps were streamed (its status message need not show them)."""
+        await self.pace.withdraw(("stream", task.id))
+        await self.pace.withdraw(_session_key(record.route))
+        # Read again: the stream may have started (or moved on) since this read began.
+        record = await self.store.task(task.id) or record
+        status = session_after(record)
+        streamed = bool(record.stream_ts) or record.stream_at is not None
+        if record.stream_ts:
+            await self.pace.turn(record.team, "chat.stopStream")
+            if await self._stop_stream(task, record, status):
+                return True
+        self.session(record.route, status)
+        return streamed
 
     async def capped(self, task: TaskView, record: TaskRecord, cost: float, cap: float) -> None:
         """Stopped at its cost cap (`bot.tracker`): said once, in its thread (or to its person),

@@ -334,7 +334,8 @@ async def start_task(
         else:
             status, loading = browsing
             # Paced with the thread's later statuses, not sent past Slack's limit.
-            deps.tracker.sink.show_starting(route, status, loading)
+            title = tracking.session_title(request.task)
+            deps.tracker.sink.show_starting(route, status, loading, title)
     if status_ts is None:
         # No thread to answer in: the IDs still reach the person, never lost.
         started.pop("metadata", None)

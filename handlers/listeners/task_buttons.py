@@ -1,6 +1,7 @@
 """The buttons on a task's status message: Stop, Live view, Share, Take over (and its Done,
-continue). What each does is in handlers/flows/controls.py; these listeners ack, and tell the
-clicker (or the thread) what it said."""
+continue), and Slack's own stop button on the thread's agent session. What each does is in
+handlers/flows/controls.py; these listeners ack, and tell the clicker (or the thread) what it
+said."""
 
 from __future__ import annotations
 
@@ -35,6 +36,23 @@ async def handle_stop(
         await tell_clicker(client, body, await controls.stop_task(deps, user, task_id))
 
     deps.inflight.spawn(work, on_error=clicker_reporter(client, body))
+
+
+async def handle_session_stopped(
+    body: dict[str, Any], client: AsyncWebClient, *, deps: Deps
+) -> None:
+    """Slack's stop button on a thread's agent session (`agent_session_stopped`): who clicked is
+    the event's `user`, as Slack signed it."""
+    event = body.get("event") or {}
+    channel, thread_ts, user = event.get("channel"), event.get("thread_ts"), event.get("user")
+    if not (channel and thread_ts and user):
+        return
+    click = str(event.get("event_ts") or body.get("event_id") or "")
+
+    async def work() -> None:
+        await controls.stop_from_slack(deps, client, channel, thread_ts, user, click)
+
+    deps.inflight.spawn(work)
 
 
 async def handle_live_view(
@@ -121,6 +139,7 @@ async def handle_open_browser(ack: AsyncAck, *, deps: Deps) -> None:
 
 def register(app: AsyncApp, deps: Deps | PerRequest[Deps]) -> None:
     app.action(Action.STOP_TASK)(bind(handle_stop, deps))
+    app.event("agent_session_stopped")(bind(handle_session_stopped, deps))
     app.action(Action.LIVE_VIEW)(bind(handle_live_view, deps))
     app.action(Action.SHARE_SESSION)(bind(handle_share, deps))
     app.action(Action.TAKE_OVER)(bind(handle_take_over, deps))

@@ -165,13 +165,16 @@ def outcome(task: TaskView) -> tuple[str, str]:
     return emoji, headline
 
 
-def task_status(task: TaskView, route: SlackRoute) -> Message:
-    """The status message, edited in place as the task moves; buttons only while it runs."""
+def task_status(task: TaskView, route: SlackRoute, *, streamed: bool = False) -> Message:
+    """The status message, edited in place as the task moves; buttons only while it runs.
+    `streamed`: its steps stream into the thread below it, so it says where, not which."""
     emoji, headline = outcome(task)
     step = task.last_step
     lines = [f"{emoji} *{headline}*"]
     details: list[str] = []
-    if task.status == "started" and step is not None:
+    if streamed and not task.ended:
+        details.append("Its steps are shown as they happen, below.")
+    elif task.status == "started" and step is not None:
         of = f" of {route.max_steps}" if route.max_steps else ""
         lines[0] += f" · step {step.number}{of}"
         if step.url:
@@ -194,7 +197,7 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
         details.append(" · ".join(f for f in facts if f))
     text = f"{headline}. Task ID: {task.id} · Session ID: {task.session_id}"
     blocks = [kit.section("\n".join(lines) + "\n" + _ids(task.id, task.session_id))]
-    if task.steps:
+    if task.steps and not streamed:
         blocks.append(steps_plan(task))
     if details:
         blocks.append(kit.context("\n".join(details)))
@@ -203,6 +206,68 @@ def task_status(task: TaskView, route: SlackRoute) -> Message:
         blocks.append(_buttons(task.id, take_over=kept))
     # No metadata: chat.update keeps the message's own (with what only the first post knew).
     return {"text": text, "blocks": blocks}
+
+
+SESSION_TITLE_CHARS = 200  # Slack's limit for an agent session's title
+
+
+def session_title(task: str) -> str:
+    """An agent session's title: the task, shortened, as plain text."""
+    return shorten(plain(" ".join(task.split())), SESSION_TITLE_CHARS) or "Browser task"
+
+
+STREAM_TEXT_CHARS = 250  # a streamed task card's title and details (Slack's: about 256)
+STREAM_TITLE = "Browser steps"
+
+
+def step_state(task: TaskView, number: int) -> str:
+    """A step's card status as Slack spells it: the last one runs until the task ends."""
+    steps = task.steps
+    last = max((s.number for s in steps), default=0)
+    if number != last:
+        return "complete"
+    if not task.ended:
+        return "in_progress"
+    return "error" if task.status in ("failed", "stopped") else "complete"
+
+
+def step_chunks(task: TaskView, after: int, *, first: bool = False) -> list[dict[str, Any]]:
+    """What a stream is sent for the steps after step `after`: a task card each (its goal, its
+    page as details, sent once: Slack appends details), and the last card shown before them
+    brought to its state (complete, or error). `first`: a new stream, which opens its plan
+    with its title and the latest `PLAN_STEPS` steps."""
+    steps = sorted(task.steps, key=lambda s: s.number)
+    chunks: list[dict[str, Any]] = []
+    if first:
+        chunks.append({"type": "plan_update", "title": STREAM_TITLE})
+        new = steps[-PLAN_STEPS:]
+    else:
+        new = [s for s in steps if s.number > after]
+        shown = [s for s in steps if s.number == after]
+        chunks += [
+            {
+                "type": "task_update",
+                "id": f"step-{s.number}",
+                "title": _card_title(s.number, s.next_goal),
+                "status": step_state(task, s.number),
+            }
+            for s in shown
+        ]
+    for step in new:
+        card: dict[str, Any] = {
+            "type": "task_update",
+            "id": f"step-{step.number}",
+            "title": _card_title(step.number, step.next_goal),
+            "status": step_state(task, step.number),
+        }
+        if step.url:
+            card["details"] = shorten(plain(step.url), STREAM_TEXT_CHARS)
+        chunks.append(card)
+    return chunks
+
+
+def _card_title(number: int, goal: str | None) -> str:
+    return shorten(plain(f"{number}. {goal or 'Step'}"), STREAM_TEXT_CHARS)
 
 
 PLAN_STEPS = 8  # the latest steps; the step count and the fallback text say how many in all
@@ -222,17 +287,11 @@ def steps_plan(task: TaskView) -> dict[str, Any]:
     shown = steps[-PLAN_STEPS:]
     cards = []
     for step in shown:
-        last = step is shown[-1]
-        state = "complete"
-        if last and not task.ended:
-            state = "in_progress"
-        elif last and task.status in ("failed", "stopped"):
-            state = "error"
         card: dict[str, Any] = {
             "type": "task_card",
             "task_id": f"step-{step.number}",
             "title": shorten(plain(f"{step.number}. {step.next_goal or 'Step'}"), STEP_TITLE_CHARS),
-            "status": state,
+            "status": step_state(task, step.number),
         }
         if step.url:
             card["details"] = {

@@ -294,3 +294,48 @@ def view_problems(view: Any) -> list[str]:
     else:
         problems += _blocks(blocks, VIEW_MAX_BLOCKS)
     return problems
+
+
+TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
+CHUNK_TEXT_MAX = 256  # a task card's title, details and output (third-party reports)
+
+
+def chunk_problems(chunks: Any, mode: str) -> list[str]:
+    """Why Slack would refuse a stream's chunks (`invalid_chunks`): an unknown type, a task card
+    without its id, title or a status of Slack's, text past its limit, and a plan mixed with
+    task cards of the timeline (a `plan_update` in a timeline stream; a plan or task-card block
+    in a plan stream)."""
+    chunks = _decoded(chunks)
+    if chunks is None:
+        return []
+    if not isinstance(chunks, list):
+        return ["chunks must be an array"]
+    problems: list[str] = []
+    for n, chunk in enumerate(chunks):
+        kind = chunk.get("type") if isinstance(chunk, dict) else None
+        where = f"chunks[{n}]"
+        if kind == "markdown_text":
+            if not isinstance(chunk.get("text"), str):
+                problems.append(f"{where}: markdown_text needs its text")
+        elif kind == "task_update":
+            if not chunk.get("id") or not chunk.get("title"):
+                problems.append(f"{where}: a task_update needs an id and a title")
+            if chunk.get("status") not in TASK_STATUSES:
+                problems.append(f"{where}: status {chunk.get('status')!r} is not Slack's")
+            for key in ("title", "details", "output"):
+                if len(str(chunk.get(key) or "")) > CHUNK_TEXT_MAX:
+                    problems.append(f"{where}.{key} is over {CHUNK_TEXT_MAX} characters")
+        elif kind == "plan_update":
+            if not chunk.get("title"):
+                problems.append(f"{where}: a plan_update needs a title")
+            if mode != "plan":
+                problems.append(f"{where}: a plan_update in a {mode} stream (mixed with cards)")
+        elif kind == "blocks":
+            blocks = chunk.get("blocks")
+            problems += [f"{where}: {p}" for p in _blocks(blocks, MESSAGE_MAX_BLOCKS)]
+            kinds = {b.get("type") for b in blocks or [] if isinstance(b, dict)}
+            if mode == "plan" and kinds & {"plan", "task_card"}:
+                problems.append(f"{where}: plan or task-card blocks in a plan stream")
+        else:
+            problems.append(f"{where}: unknown chunk type {kind!r}")
+    return problems

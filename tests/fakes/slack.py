@@ -5,6 +5,13 @@ like Slack: `ok`, a `ts` per posted message, `not_in_channel` and friends, and `
 `Retry-After`. Like Slack, it refuses a message or a view that breaks a Block Kit rule
 (`invalid_blocks`, `invalid_arguments`; see `tests.fakes.blockkit`), and keeps the reasons in
 `refused`, which the test fixtures check is empty after every test.
+
+Agent sessions and streams (`agents.sessions.*`, `chat.startStream`/`appendStream`/`stopStream`)
+are kept as Slack keeps them: a session's status per thread, a stream open until it is stopped,
+until a person clicks Slack's stop button, or until `stream_lifetime` seconds after it started
+(Slack ends a stream about five minutes after it started: third-party reports, UNCONFIRMED in
+its docs), after which it answers `message_not_in_streaming_state`. What Slack refuses is
+refused (`tests.fakes.blockkit.chunk_problems`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.blockkit import message_problems, view_problems
+from tests.fakes.blockkit import chunk_problems, message_problems, view_problems
 from tests.fakes.server import ThreadedServer
 
 log = logging.getLogger(__name__)
@@ -76,10 +83,32 @@ class Call:
 
 
 @dataclass
+class Stream:
+    """A message the app streams into a thread."""
+
+    channel: str
+    thread_ts: str
+    mode: str
+    started: float
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    open: bool = True
+    stopped_by_user: bool = False
+    final: dict[str, Any] = field(default_factory=dict)  # chat.stopStream's arguments
+
+
+SESSION_STATUSES = frozenset({"processing", "active", "suspended", "closed"})
+
+
+@dataclass
 class Failure:
     error: str
     status: int = 200
     retry_after: int | None = None
+
+
+def _decoded_list(value: Any) -> list[dict[str, Any]]:
+    value = json.loads(value) if isinstance(value, str) else value
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 class FakeSlack(ThreadedServer):
@@ -116,6 +145,10 @@ class FakeSlack(ThreadedServer):
             self.approvals: list[Approval] = []  # the next visits to the authorize page
             self.codes: dict[str, tuple[Approval, str]] = {}  # code -> (approval, redirect_uri)
             self.authorize_visits: list[dict[str, str]] = []
+            self.streams: dict[str, Stream] = {}  # by the streamed message's ts
+            self.stream_lifetime = 300.0  # seconds a stream stays open (see the module's doc)
+            # Each thread's agent session: its statuses in order, its title and initiator.
+            self.sessions: dict[tuple[str, str], dict[str, Any]] = {}
 
     # --- what a test can ask for -------------------------------------------------------------
 
@@ -225,6 +258,25 @@ class FakeSlack(ThreadedServer):
             if f.get("thread_ts") == thread_ts and f.get("complete")
         }
 
+    def session(self, channel: str, thread_ts: str) -> dict[str, Any]:
+        """The thread's agent session: `statuses` (in order), `title`, `initiator`."""
+        return self.sessions.get((channel, thread_ts)) or {"statuses": []}
+
+    def streams_in(self, thread_ts: str) -> list[Stream]:
+        """The streams in a thread, oldest first."""
+        return [s for s in self.streams.values() if s.thread_ts == thread_ts]
+
+    def press_stop(self, channel: str, thread_ts: str) -> list[str]:
+        """A person clicks the session's stop button: Slack stops the app's streams in the
+        thread (the ts it names in the event) and leaves the rest to the app."""
+        stopped = []
+        with self._lock:
+            for ts, stream in self.streams.items():
+                if stream.channel == channel and stream.thread_ts == thread_ts and stream.open:
+                    stream.open, stream.stopped_by_user = False, True
+                    stopped.append(ts)
+        return stopped
+
     def everything_sent(self) -> str:
         """Every argument of every call and response, as one string, for leak checks."""
         with self._lock:
@@ -283,8 +335,10 @@ class FakeSlack(ThreadedServer):
         ]
         return web.json_response(posts)
 
-    async def _control_calls(self, _: web.Request) -> web.Response:
-        """Every Web API call: its method, when, its text (a post), and whether Slack took it."""
+    async def _control_calls(self, request: web.Request) -> web.Response:
+        """Every Web API call: its method, when, its text (a post), and whether Slack took it;
+        with `?full=1`, its arguments and answer too."""
+        full = request.query.get("full") == "1"
         return web.json_response(
             [
                 {
@@ -293,6 +347,7 @@ class FakeSlack(ThreadedServer):
                     "text": c.args.get("text") or "",
                     "ok": bool(c.answer.get("ok")),
                     "tenant": c.tenant,
+                    **({"args": c.args, "answer": c.answer} if full else {}),
                 }
                 for c in self.calls
             ]
@@ -434,6 +489,9 @@ class FakeSlack(ThreadedServer):
         if refusal is not None:
             call.answer = refusal
             return web.json_response(refusal)
+        if method.startswith("agents.sessions.") or method.endswith("Stream"):
+            call.answer = self._agent_answer(method, args)
+            return web.json_response(call.answer)
         call.answer = self._answer(method, args, workspace)
         return web.json_response(call.answer)
 
@@ -456,6 +514,90 @@ class FakeSlack(ThreadedServer):
         if not problems:
             return None
         return self._refuse(method, error, problems)
+
+    def _agent_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Agent sessions and streams, refused where Slack refuses them."""
+        channel = str(args.get("channel") or args.get("channel_id") or "")
+        if method in ("agents.sessions.setStatus", "agents.sessions.rename"):
+            status, title = args.get("status"), args.get("title")
+            problems = []
+            if not channel or not args.get("thread_ts"):
+                problems.append("channel_id and thread_ts are required")
+            if method.endswith("setStatus") and status not in SESSION_STATUSES:
+                problems.append(f"status {status!r} is not one of {sorted(SESSION_STATUSES)}")
+            if title is not None and not 0 < len(str(title)) <= 200:
+                problems.append("title must be 1 to 200 characters")
+            if problems:
+                return self._refuse(method, "invalid_arguments", problems)
+            if method.endswith("setStatus"):
+                self._session_status(channel, str(args["thread_ts"]), str(status), args)
+            elif (channel, args["thread_ts"]) in self.sessions:
+                self.sessions[(channel, str(args["thread_ts"]))]["title"] = title
+            return {"ok": True}
+        if method == "chat.startStream":
+            mode = args.get("task_display_mode") or "timeline"
+            problems = chunk_problems(args.get("chunks"), mode)
+            if not args.get("thread_ts"):
+                problems.append("thread_ts: a stream answers in a thread")
+            if mode not in ("timeline", "plan"):
+                problems.append(f"task_display_mode {mode!r} is not timeline or plan")
+            if len(str(args.get("markdown_text") or "")) > 12_000:
+                return self._refuse(method, "msg_too_long", ["markdown_text over 12,000"])
+            if not channel.startswith("D"):
+                # In a channel a stream is addressed to one person of one team.
+                for needed in ("recipient_user_id", "recipient_team_id"):
+                    if not args.get(needed):
+                        return self._refuse(method, f"missing_{needed}", [needed])
+            if problems:
+                return self._refuse(method, "invalid_chunks", problems)
+            ts = f"{1_700_000_000 + next(self._ts)}.000300"
+            stream = Stream(channel, str(args["thread_ts"]), mode, time.monotonic())
+            stream.chunks += _decoded_list(args.get("chunks"))
+            with self._lock:
+                self.streams[ts] = stream
+            self._session_status(channel, stream.thread_ts, "processing", {})
+            return {"ok": True, "channel": channel, "ts": ts}
+        # chat.appendStream, chat.stopStream
+        stream = self.streams.get(str(args.get("ts")))
+        if stream is None or stream.channel != channel or not self._streaming(stream):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        problems = chunk_problems(args.get("chunks"), stream.mode)
+        if method == "chat.stopStream":
+            status = args.get("session_status") or "active"
+            if status not in SESSION_STATUSES:
+                problems.append(f"session_status {status!r} is not a session status")
+            if args.get("blocks") is not None:
+                problems += message_problems({"text": "-", "blocks": args["blocks"]})
+                kinds = {b.get("type") for b in _decoded_list(args["blocks"])}
+                if stream.mode == "plan" and kinds & {"plan", "task_card"}:
+                    problems.append("a plan stream's blocks may not hold a plan or task cards")
+        if problems:
+            return self._refuse(method, "invalid_chunks", problems)
+        stream.chunks += _decoded_list(args.get("chunks"))
+        if method == "chat.stopStream":
+            stream.open, stream.final = False, dict(args)
+            self._session_status(channel, stream.thread_ts, str(status), {})
+        return {"ok": True, "channel": channel, "ts": args["ts"]}
+
+    def _streaming(self, stream: Stream) -> bool:
+        if stream.open and time.monotonic() - stream.started > self.stream_lifetime:
+            stream.open = False  # Slack ended it
+        return stream.open
+
+    def _session_status(
+        self, channel: str, thread_ts: str, status: str, args: dict[str, Any]
+    ) -> None:
+        with self._lock:
+            session = self.sessions.get((channel, thread_ts))
+            if session is None:
+                # Title and initiator are taken when the session is made, and only then.
+                session = self.sessions[(channel, thread_ts)] = {
+                    "statuses": [],
+                    "title": args.get("title"),
+                    "initiator": args.get("initiator_user_id"),
+                }
+            if not session["statuses"] or session["statuses"][-1] != status:
+                session["statuses"].append(status)
 
     def _refuse(self, method: str, error: str, problems: list[str]) -> dict[str, Any]:
         with self._lock:
