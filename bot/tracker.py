@@ -161,6 +161,7 @@ class Tracker:
         self._watched: dict[str, float] = {}  # until when (monotonic), by task ID
         self._later: dict[str, tuple[float, int]] = {}  # reports put off: (until, how often)
         self._caps: dict[str, float] = {}  # the cost caps of tasks this process has read
+        self._costs: dict[str, str] = {}  # what the last full read said each task cost
         self._locks: dict[str, asyncio.Lock] = {}
         self._reading = 0
         self._pruned_at = time.monotonic()
@@ -206,6 +207,7 @@ class Tracker:
         """A task no longer followed (ended, gone, given up on, or followed elsewhere)."""
         self._loops.pop(task_id, None)
         self._caps.pop(task_id, None)
+        self._costs.pop(task_id, None)
         self._watched.pop(task_id, None)
         lock = self._locks.get(task_id)
         if lock is not None and not lock.locked():
@@ -259,6 +261,10 @@ class Tracker:
             if since_full_read >= self.progress_every:
                 since_full_read = 0.0
                 await self.refresh(task_id, Priority.POLL)
+                if self._costs.get(task_id, last_cost) != last_cost:
+                    # It moved since the last read (a step): polled at the faster pace again.
+                    last_cost, moved_at = self._costs[task_id], time.monotonic()
+                    interval = self.poll_interval / 2
                 continue
             try:
                 status = await self.client.read_status(task_id, engine, background=True)
@@ -329,6 +335,8 @@ class Tracker:
         except BrowserUseError as exc:
             log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
             return engine
+        if task_id in self._loops:
+            self._costs[task_id] = task.cost or ""  # its poll sees it moved (`_poll`)
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             record = await self.store.task(task_id)
