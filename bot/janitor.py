@@ -21,6 +21,9 @@ Busy = Callable[[float], Awaitable[set[str]]]
 # A task unreported for longer than this is not taken to keep its browser at work: a task whose
 # result could never be posted must not keep a browser open for ever.
 BUSY_AT_MOST = timedelta(hours=6)
+# Pages of 100 open browsers read a sweep at most (all of them are listed before any closes, so
+# closing one does not shift a page under the sweep).
+MAX_PAGES = 100
 
 
 async def _nothing_busy(_: float) -> set[str]:
@@ -62,11 +65,16 @@ class SessionJanitor:
         """Close every idle thread session; returns how many it closed."""
         now = now or datetime.now(timezone.utc)
         closed = 0
-        listing = await self.client.list_sessions(status="active")
+        listed = []
+        for page in range(1, MAX_PAGES + 1):
+            listing = await self.client.list_sessions(status="active", page=page)
+            listed += listing.items
+            if not listing.items or page * listing.page_size >= listing.total_items:
+                break
         # A browser whose task is still running is not idle: it is not read. With a thousand
         # tasks running, reading each session cost a thousand requests a sweep.
         busy = await self.busy((now - BUSY_AT_MOST).timestamp())
-        for item in listing.items:
+        for item in listed:
             if item.id in busy:
                 continue
             session = await self.client.get_session(item.id, background=True)

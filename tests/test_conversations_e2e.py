@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.app_process import AppProcess
+from tests.app_process import LOOPBACK, AppProcess
 from tests.conftest import OwnApp
-from tests.fakes.browser_use import Created, FakeBrowserUse
+from tests.fakes.browser_use import API_KEY, Created, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackSender
@@ -310,6 +310,22 @@ def test_an_idle_thread_session_is_closed_and_the_thread_told(
             "the thread told",
         )
     assert "Mention me here to start a new one" in note[0].args["text"]
+    # Its agent session is closed with it.
+    assert slack.session("C77", first.ts)["statuses"][-1] == "closed"
+
+
+def test_an_idle_thread_session_past_the_first_page_of_open_browsers_is_closed(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """The idle check reads every page of the open browsers, not the first 100 only."""
+    headers = {"X-Browser-Use-API-Key": API_KEY}
+    for _ in range(100):  # the team's other browsers, opened before the thread's
+        LOOPBACK.post(f"{browser_use.url}/api/v2/sessions", json={}, headers=headers)
+    with own_app(SESSION_IDLE_MINUTES="0.02", BROWSER_USE_REQUESTS_PER_SECOND="500") as (_, s):
+        _, task = first_task(s, slack, browser_use, "read the menu")
+        browser_use.finish(task.id)
+        wait_for(lambda: browser_use.session_stops, 15, "the idle close")
+    assert browser_use.session_stops == [task.body["sessionId"]]
 
 
 @pytest.mark.slow

@@ -729,9 +729,17 @@ class FakeBrowserUse(V4Runs, ThreadedServer):
         return [_session_item(v) for v in views if not status or v["status"] == status]
 
     async def _list_sessions(self, request: web.Request) -> web.Response:
+        """A page of sessions, as the API pages them (10 by default, at most 100)."""
         items = self._session_items(request.query.get("filterBy"))
+        size = min(100, int(request.query.get("pageSize", 10)))
+        page = int(request.query.get("pageNumber", 1))
         return web.json_response(
-            {"items": items, "totalItems": len(items), "pageNumber": 1, "pageSize": 100}
+            {
+                "items": items[(page - 1) * size : page * size],
+                "totalItems": len(items),
+                "pageNumber": page,
+                "pageSize": size,
+            }
         )
 
     async def _account(self, request: web.Request) -> web.Response:
