@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -24,10 +25,26 @@ ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = httpx.Client(timeout=10)
 
 
+# App ports come from below the OS's ephemeral range (32768 and up on Linux), a thousand for each
+# test worker: two workers never pick the same port between choosing it and binding it. (From
+# the OS's pool, another worker's app took a port this one had chosen, failed to bind, and this
+# one's readiness probe was answered by the other's app.)
+APP_PORTS = 20000
+_next_port = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = APP_PORTS + (int(worker) if worker.isdigit() else 0) % 10 * 1000
+    for _ in range(1000):
+        port = base + next(_next_port) % 1000
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (a port of this worker's not closed yet, or another program)
+            return port
+    raise RuntimeError("no free port in this worker's range")
 
 
 class Settles(Protocol):
