@@ -48,8 +48,9 @@ lock: $(UV)
 
 # The commands' acks and creates, then following many running tasks (bench/follow.py), then
 # two workspaces on two processes, each with its own Browser Use project (bench/workspaces.py),
-# then a deploy in a busy channel (bench/restart.py), what a stop waits for (bench/stop.py) and
-# what following costs right after a burst of commands (bench/after_burst.py).
+# then a deploy in a busy channel (bench/restart.py), what a stop waits for (bench/stop.py),
+# what following costs right after a burst of commands (bench/after_burst.py), and a watched
+# task's steps in its thread and Slack's stop button (bench/streams.py).
 bench: dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.follow $(FOLLOW_ARGS)
@@ -57,6 +58,7 @@ bench: dev
 	$(BIN)/python -m bench.restart $(RESTART_ARGS)
 	$(BIN)/python -m bench.stop $(STOP_ARGS)
 	$(BIN)/python -m bench.after_burst $(AFTER_BURST_ARGS)
+	$(BIN)/python -m bench.streams $(STREAMS_ARGS)
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -4,13 +4,25 @@ happens when Slack refuses or ends a stream, or another process takes the task o
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answers import TaskView
+from bot.browser_use import BrowserUseClient
+from bot.models import SlackRoute
+from bot.store import Store, TaskRecord
+from handlers.flows.following import SlackTaskSink
+from handlers.pacing import SlackPace
+from handlers.slack_io import BotIdentity
 from tests.conftest import OwnApp
-from tests.fakes.browser_use import FakeBrowserUse
+from tests.fakes.browser_use import API_KEY, FakeBrowserUse
 from tests.fakes.server import wait_for
-from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.fakes.slack import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.slack_requests import SlackSender
 from tests.test_accurate_e2e import start_accurate
 from tests.test_conversations_e2e import created_count, first_task, mention, new_ts, status_in
@@ -287,3 +299,69 @@ def test_the_stand_in_refuses_what_slack_refuses(slack: FakeSlack) -> None:
     assert wrong["error"] == "invalid_arguments"
     assert len(slack.refused) == 6
     slack.refused.clear()  # refused on purpose: the fixture's check is for the app's calls
+
+
+def test_a_stream_is_closed_and_a_new_one_started_before_slack_would_end_it(
+    slack: FakeSlack, browser_use: FakeBrowserUse, tmp_path: Path
+) -> None:
+    """Slack ends a stream minutes after it starts (about five, third-party reports): at four
+    the sink closes it, its steps so far kept, and carries on in a new one with the step under
+    way. The sink on its own clock, with the real store and the real Slack client."""
+    now = [1_000.0]
+
+    async def go() -> None:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+        async with aiohttp.ClientSession() as session:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=f"{slack.url}/api/", session=session)
+            sink = SlackTaskSink(
+                client,
+                BrowserUseClient(API_KEY, f"{browser_use.url}/api/v2"),
+                store,
+                SlackPace(),
+                identity=BotIdentity(client),
+                clock=lambda: now[0],
+            )
+            route = SlackRoute(
+                team=TEAM_ID, channel="C77", thread_ts="1700000000.000100", user="U42"
+            )
+            await store.add_task(TaskRecord.from_route("t1", "s1", route))
+
+            async def step(n: int, status: str = "started") -> None:
+                task = TaskView.model_validate(
+                    {
+                        "id": "t1",
+                        "sessionId": "s1",
+                        "status": status,
+                        "steps": [
+                            {"number": k, "nextGoal": f"Goal {k}", "url": f"https://a.example/{k}"}
+                            for k in range(1, n + 1)
+                        ],
+                    }
+                )
+                record = await store.task("t1")
+                assert record is not None
+                if task.ended:
+                    await sink.finished(task, record)
+                else:
+                    await sink.progress(task, record, new_step=True)
+                await asyncio.sleep(0.3)  # the pace sends it
+
+            await step(1)
+            now[0] += 100
+            await step(2)  # the same stream
+            now[0] += 150  # four minutes and more since it started
+            await step(3)
+            await step(3, status="finished")
+            await sink.close()
+        await store.close()
+
+    asyncio.run(go())
+    first, second = slack.streams_in("1700000000.000100")
+    # The first keeps steps 1 and 2, closed with the session still working; the second goes on.
+    assert {c["id"] for c in first.chunks if c["type"] == "task_update"} == {"step-1", "step-2"}
+    assert not first.open and first.final["session_status"] == "processing"
+    assert [c["status"] for c in first.chunks if c.get("id") == "step-2"][-1] == "complete"
+    cards = [(c["id"], c["status"]) for c in second.chunks if c["type"] == "task_update"]
+    assert cards[-1] == ("step-3", "complete") and ("step-3", "in_progress") in cards
+    assert not second.open and second.final["session_status"] == "closed"
+    assert slack.refused == []

@@ -321,14 +321,18 @@ class SlackTaskSink:
             await edit_status(self.client, task, route, record.status_ts, streamed=True)
 
     async def _stop_stream(self, task: TaskView, record: TaskRecord, session: str) -> bool:
-        """Close the task's stream with its steps' last states; True when Slack took it (a
+        """Close the task's stream with its steps' last states (while the task runs on, the
+        steps it does not show yet are left to the next stream); True when Slack took it (a
         stream Slack ended already is not: its steps up to then stay as they were)."""
         assert record.stream_ts
+        chunks = tracking.step_chunks(
+            task, record.stream_step or 0, shown_only=session == "processing"
+        )
         try:
             await self.client.chat_stopStream(
                 channel=record.channel,
                 ts=record.stream_ts,
-                chunks=tracking.step_chunks(task, record.stream_step or 0),
+                chunks=chunks,
                 session_status=session,
             )
         except SLACK_ERRORS as exc:

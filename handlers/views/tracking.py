@@ -231,18 +231,21 @@ def step_state(task: TaskView, number: int) -> str:
     return "error" if task.status in ("failed", "stopped") else "complete"
 
 
-def step_chunks(task: TaskView, after: int, *, first: bool = False) -> list[dict[str, Any]]:
+def step_chunks(
+    task: TaskView, after: int, *, first: bool = False, shown_only: bool = False
+) -> list[dict[str, Any]]:
     """What a stream is sent for the steps after step `after`: a task card each (its goal, its
     page as details, sent once: Slack appends details), and the last card shown before them
     brought to its state (complete, or error). `first`: a new stream, which opens its plan
-    with its title and the latest `PLAN_STEPS` steps."""
+    with its title and the latest `PLAN_STEPS` steps. `shown_only`: that last card alone (a
+    stream closed for a new one to show the rest)."""
     steps = sorted(task.steps, key=lambda s: s.number)
     chunks: list[dict[str, Any]] = []
     if first:
         chunks.append({"type": "plan_update", "title": STREAM_TITLE})
         new = steps[-PLAN_STEPS:]
     else:
-        new = [s for s in steps if s.number > after]
+        new = [] if shown_only else [s for s in steps if s.number > after]
         shown = [s for s in steps if s.number == after]
         chunks += [
             {
