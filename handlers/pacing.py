@@ -167,6 +167,13 @@ class SlackPace:
         if self._sending is not None and self._sending[0] == key:
             await self._sending[1].wait()
 
+    def has_room(self, team: str, method: str) -> bool:
+        """Whether a call of `method` offered now would go at once: its bucket has a token for
+        it after the offers already waiting on it."""
+        _, tokens = self._bucket(team, method)
+        waiting = sum(1 for offer in self._offers.values() if offer.bucket == (team, method, ""))
+        return tokens - waiting >= 1
+
     async def send_now(self, key: Hashable) -> None:
         """What `key` names, if not sent yet, sent at once, because the call the caller makes
         next must come after it (a thread's session is made, with its title, before a stream

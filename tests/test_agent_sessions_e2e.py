@@ -365,3 +365,32 @@ def test_a_stream_is_closed_and_a_new_one_started_before_slack_would_end_it(
     assert cards[-1] == ("step-3", "complete") and ("step-3", "in_progress") in cards
     assert not second.open and second.final["session_status"] == "closed"
     assert slack.refused == []
+
+
+def test_a_stream_waiting_for_its_start_leaves_the_step_to_the_status_message(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """Streams start at Tier 2 (about 20 a minute): a burst of new tasks waits for them, and
+    meanwhile each waiting task's step is shown by an edit of its status message."""
+    with own_app(SLACK_UPDATES_PER_MINUTE="50") as (_, sender):
+        started = [start(sender, slack, browser_use, text=f"Task {n}") for n in range(5)]
+        for one in started:
+            browser_use.step(one.task_id, f"Goal of {one.task_id[:8]}")
+        wait_for(lambda: len(slack.calls_to("chat.startStream")) >= 2, 5, "the first starts")
+        waiting = [one for one in started if not slack.streams_in(one.thread_ts)]
+        assert waiting, "every stream started at once: nothing waited"
+        for one in waiting:
+            wait_for(
+                lambda one=one: any(
+                    f"Goal of {one.task_id[:8]}" in str(c.args.get("blocks"))
+                    for c in slack.calls_to("chat.update")
+                    if c.args["ts"] == one.status_ts
+                ),
+                5,
+                "the step shown by an edit meanwhile",
+            )
+        # Each stream starts in its turn, and the status message then leaves the steps to it.
+        last = waiting[-1]
+        wait_for(lambda: slack.streams_in(last.thread_ts), 15, "its stream, later")
+        final = [c for c in slack.calls_to("chat.update") if c.args["ts"] == last.status_ts][-1]
+        assert "below" in str(final.args["blocks"])

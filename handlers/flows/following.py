@@ -209,15 +209,19 @@ class SlackTaskSink:
         2 minutes run out. All of it is paced (`SlackPace.offer`): sent when Slack's limits have
         room, the latest replacing an unsent older one."""
         route = record.route
-        if new_step and self._streams(task, record):
+        streams, waits = new_step and self._streams(task, record), False
+        if streams:
             aged = self._clock() - (record.stream_at or 0.0) >= STREAM_ROLL_SECONDS
             method = "chat.appendStream" if record.stream_ts and not aged else "chat.startStream"
+            # A first stream waiting for its start (Tier 2: a burst of new tasks waits for it)
+            # leaves its steps to the status message meanwhile.
+            waits = record.stream_at is None and not self.pace.has_room(route.team, method)
 
             async def stream() -> None:
                 await self._stream(task)
 
             self.pace.offer(("stream", task.id), route.team, method, stream)
-        elif new_step:
+        if new_step and (not streams or waits):
             status_ts, _ = await self._status_message(record)
             if status_ts:
 
@@ -317,7 +321,9 @@ class SlackTaskSink:
         step = task.last_step
         await self.store.set_stream(task.id, ts, at=self._clock(), step=step.number if step else 0)
         if not record.stream_ts and record.status_ts:
-            # The status message says it runs (and keeps its buttons); its steps are below.
+            # The status message says it runs (and keeps its buttons); its steps are below. An
+            # edit that showed them while the stream waited is not sent after this one.
+            await self.pace.withdraw(_status_key(route, record.status_ts))
             await edit_status(self.client, task, route, record.status_ts, streamed=True)
 
     async def _stop_stream(self, task: TaskView, record: TaskRecord, session: str) -> bool:
