@@ -25,8 +25,15 @@ from tests.fakes.server import wait_for
 from tests.fakes.slack import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.slack_requests import SlackSender
 from tests.test_accurate_e2e import start_accurate
-from tests.test_conversations_e2e import created_count, first_task, mention, new_ts, status_in
-from tests.test_following_e2e import one_result, results, start
+from tests.test_conversations_e2e import (
+    created_count,
+    direct_message,
+    first_task,
+    mention,
+    new_ts,
+    status_in,
+)
+from tests.test_following_e2e import Started, one_result, results, start
 
 
 def statuses(slack: FakeSlack, channel: str, thread_ts: str) -> list[str]:
@@ -54,6 +61,12 @@ def press_stop(
 def streamed(slack: FakeSlack, thread_ts: str, step: int) -> bool:
     cards = [c for s in slack.streams_in(thread_ts) for c in s.chunks]
     return any(c.get("id") == f"step-{step}" for c in cards)
+
+
+def edited_with(slack: FakeSlack, started: Started, words: str) -> bool:
+    """Whether an edit of the task's status message shows `words`."""
+    edits = [c for c in slack.calls_to("chat.update") if c.args["ts"] == started.status_ts]
+    return any(words in str(c.args.get("blocks")) for c in edits)
 
 
 def told_privately(slack: FakeSlack, user: str) -> list[str]:
@@ -96,17 +109,7 @@ def test_a_mentions_thread_stays_active_while_it_keeps_its_browser_then_closes(
 def test_a_dms_thread_is_a_session_too(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    ts = new_ts()
-    sender.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "user": "U42",
-            "channel": "D042",
-            "ts": ts,
-            "text": "what is the top story on Hacker News?",
-        }
-    )
+    ts = direct_message(sender, "what is the top story on Hacker News?")
     (task,) = created_count(browser_use, 1)
     status_in(slack, ts, task.id)
     wait_for(lambda: statuses(slack, "D042", ts) == ["processing"], 5, "processing")
@@ -201,25 +204,9 @@ def test_a_stream_slack_refuses_falls_back_to_editing_the_status_message(
     slack.fail_next("chat.startStream", "not_allowed_token_type")
     started = start(sender, slack, browser_use)
     browser_use.step(started.task_id, "Open the search page", "https://flights.example/")
-    wait_for(
-        lambda: any(
-            "Open the search page" in str(c.args.get("blocks"))
-            for c in slack.calls_to("chat.update")
-            if c.args["ts"] == started.status_ts
-        ),
-        5,
-        "the step shown by an edit",
-    )
+    wait_for(lambda: edited_with(slack, started, "Open the search page"), 5, "the step, edited")
     browser_use.step(started.task_id, "Sort by price")
-    wait_for(
-        lambda: any(
-            "step 2" in str(c.args.get("blocks"))
-            for c in slack.calls_to("chat.update")
-            if c.args["ts"] == started.status_ts
-        ),
-        5,
-        "step 2 by an edit",
-    )
+    wait_for(lambda: edited_with(slack, started, "step 2"), 5, "step 2 by an edit")
     browser_use.finish(started.task_id, output="49 EUR")
     one_result(sender, slack, started)
     assert len(slack.calls_to("chat.startStream")) == 1 and slack.streams == {}
@@ -380,14 +367,9 @@ def test_a_stream_waiting_for_its_start_leaves_the_step_to_the_status_message(
         waiting = [one for one in started if not slack.streams_in(one.thread_ts)]
         assert waiting, "every stream started at once: nothing waited"
         for one in waiting:
+            goal = f"Goal of {one.task_id[:8]}"
             wait_for(
-                lambda one=one: any(
-                    f"Goal of {one.task_id[:8]}" in str(c.args.get("blocks"))
-                    for c in slack.calls_to("chat.update")
-                    if c.args["ts"] == one.status_ts
-                ),
-                5,
-                "the step shown by an edit meanwhile",
+                lambda one=one, goal=goal: edited_with(slack, one, goal), 5, "an edit meanwhile"
             )
         # Each stream starts in its turn, and the status message then leaves the steps to it.
         last = waiting[-1]

@@ -258,20 +258,18 @@ def test_bots_edits_and_other_messages_never_start_tasks(
     assert browser_use.created == [] and slack.posts() == []
 
 
+def direct_message(sender: SlackSender, text: str, user: str = "U42", channel: str = "D042") -> str:
+    """A DM to the bot, as Slack delivers it (`message.im`); its ts (its thread's)."""
+    ts = new_ts()
+    event = {"type": "message", "channel_type": "im", "user": user, "channel": channel}
+    sender.event({**event, "ts": ts, "text": text})
+    return ts
+
+
 def test_a_direct_message_starts_a_task_answered_in_its_thread(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
-    ts = new_ts()
-    sender.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "user": "U42",
-            "channel": "D042",
-            "ts": ts,
-            "text": "what is the top story on Hacker News?",
-        }
-    )
+    ts = direct_message(sender, "what is the top story on Hacker News?")
     (task,) = created_count(browser_use, 1)
     assert task.body["task"] == "what is the top story on Hacker News?"
     status = wait_for(
