@@ -374,5 +374,7 @@ def test_a_stream_waiting_for_its_start_leaves_the_step_to_the_status_message(
         # Each stream starts in its turn, and the status message then leaves the steps to it.
         last = waiting[-1]
         wait_for(lambda: slack.streams_in(last.thread_ts), 15, "its stream, later")
+        wait_for(lambda: edited_with(slack, last, "below"), 5, "the status message's last edit")
+        sender.settle()
         final = [c for c in slack.calls_to("chat.update") if c.args["ts"] == last.status_ts][-1]
         assert "below" in str(final.args["blocks"])

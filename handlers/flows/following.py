@@ -209,18 +209,13 @@ class SlackTaskSink:
         2 minutes run out. All of it is paced (`SlackPace.offer`): sent when Slack's limits have
         room, the latest replacing an unsent older one."""
         route = record.route
-        streams, waits = new_step and self._streams(task, record), False
-        if streams:
-            aged = self._clock() - (record.stream_at or 0.0) >= STREAM_ROLL_SECONDS
-            method = "chat.appendStream" if record.stream_ts and not aged else "chat.startStream"
-            # A first stream waiting for its start (Tier 2: a burst of new tasks waits for it)
-            # leaves its steps to the status message meanwhile.
-            waits = record.stream_at is None and not self.pace.has_room(route.team, method)
-
-            async def stream() -> None:
-                await self._stream(task)
-
-            self.pace.offer(("stream", task.id), route.team, method, stream)
+        streams = new_step and self._streams(task, record)
+        aged = self._clock() - (record.stream_at or 0.0) >= STREAM_ROLL_SECONDS
+        method = "chat.appendStream" if record.stream_ts and not aged else "chat.startStream"
+        # A first stream waiting for its start (Tier 2: a burst of new tasks waits for it)
+        # leaves its steps to the status message meanwhile. The edit is offered first: the
+        # stream, once started, withdraws it, and no edit lands after the stream's own.
+        waits = streams and record.stream_at is None and not self.pace.has_room(route.team, method)
         if new_step and (not streams or waits):
             status_ts, _ = await self._status_message(record)
             if status_ts:
@@ -229,6 +224,12 @@ class SlackTaskSink:
                     await edit_status(self.client, task, route, status_ts)
 
                 self.pace.offer(_status_key(route, status_ts), route.team, "chat.update", edit)
+        if streams:
+
+            async def stream() -> None:
+                await self._stream(task)
+
+            self.pace.offer(("stream", task.id), route.team, method, stream)
         if route.thread_ts and not task.ended:
             status, loading = tracking.browsing_status(task, route)
             thread_ts = route.thread_ts
