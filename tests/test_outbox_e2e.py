@@ -45,6 +45,10 @@ def test_commands_and_ends_during_an_outage_are_all_told_once_slack_is_back(
             (parent,) = posted
             assert parent.args["channel"] == f"C{i}"
             assert ids.args["thread_ts"] == parent.answer["ts"]
+            # Its thread's agent session is made as a start with Slack up makes it.
+            session = slack.session(f"C{i}", ids.args["thread_ts"])
+            assert session["statuses"] == ["processing"] and session["title"] == asked
+            assert session["initiator"] == f"U{i}"
         assert len(results(slack, before.task_id)) == 1
 
         # A task announced late ends: its result goes in its thread, after its IDs.
@@ -53,6 +57,8 @@ def test_commands_and_ends_during_an_outage_are_all_told_once_slack_is_back(
         (ids,) = messages(slack, "browser_use_task", new[0])
         assert result.args["thread_ts"] == ids.args["thread_ts"]
         assert slack.posts().index(result) > slack.posts().index(ids)
+        channel, thread = result.args["channel"], result.args["thread_ts"]
+        wait_for(lambda: slack.session(channel, thread)["statuses"][-1] == "closed", 5, "closed")
     assert "outbox.delivered" in app.logs()
 
 

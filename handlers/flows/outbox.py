@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.store import Owed, Store
-from handlers.slack_io import CANNOT_POST, post, set_thread_status
+from handlers.slack_io import CANNOT_POST, post, set_session, set_thread_status
 from handlers.views import messages
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,9 @@ async def _announce(deps: Deps, client: AsyncWebClient, owed: Owed) -> bool:
     await deps.store.set_status_message(task_id, ts, body.get("react_ts"))
     status, loading = body["browsing"]
     await set_thread_status(client, channel, thread_ts, status, loading)
+    # The thread's agent session, as a start with Slack up makes it (its end moves it on).
+    title, user = body.get("title"), body.get("user")
+    await set_session(client, channel, thread_ts, "processing", title=title, initiator=user)
     return True
 
 

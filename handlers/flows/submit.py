@@ -314,6 +314,7 @@ async def start_task(
             "started": started,
             "react_ts": origin.react_ts,
             "browsing": browsing,
+            "title": tracking.session_title(request.task),
         }
         await owe_announce(deps.store, origin.team_id, created.id, body)
         deps.tracker.follow(created.id, record.engine)
