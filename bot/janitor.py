@@ -46,6 +46,11 @@ class SessionJanitor:
         self.busy = busy
         # A third of the idle time, between `floor` (Timers.janitor_floor) and a minute.
         self.interval = max(floor, min(60.0, idle_seconds / 3))
+        # Open browsers read once and found to be someone else's (tasks, none of them a thread's
+        # of this app): a browser the app opens for a thread has its task first, so these never
+        # become the app's, and are not read again while they stay open. The team's key pays
+        # for the rest of what it runs on Browser Use; read every sweep, they cost a read each.
+        self._foreign: set[str] = set()
 
     async def run(self, has_sessions: Callable[[], bool] = lambda: True) -> None:
         """Forever: a sweep every `interval`, while `has_sessions()` says there may be thread
@@ -74,11 +79,14 @@ class SessionJanitor:
         # A browser whose task is still running is not idle: it is not read. With a thousand
         # tasks running, reading each session cost a thousand requests a sweep.
         busy = await self.busy((now - BUSY_AT_MOST).timestamp())
+        self._foreign &= {item.id for item in listed}  # those closed since are forgotten
         for item in listed:
-            if item.id in busy:
+            if item.id in busy or item.id in self._foreign:
                 continue
             session = await self.client.get_session(item.id, background=True)
             ours = [t for t in session.tasks if t.metadata.get(SESSION_METADATA_KEY) == session.id]
+            if session.tasks and not ours:
+                self._foreign.add(session.id)
             if not ours or session.busy or not session.active:
                 continue  # not a thread session the app opened, or still working
             ends = [end for t in session.tasks if (end := parse_time(t.finished_at))]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.app_process import LOOPBACK, AppProcess
+from tests.app_process import AppProcess
 from tests.conftest import OwnApp
-from tests.fakes.browser_use import API_KEY, Created, FakeBrowserUse
+from tests.fakes.browser_use import Created, FakeBrowserUse
 from tests.fakes.server import wait_for
 from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.slack_requests import SlackSender
@@ -316,9 +316,8 @@ def test_an_idle_thread_session_past_the_first_page_of_open_browsers_is_closed(
     own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:
     """The idle check reads every page of the open browsers, not the first 100 only."""
-    headers = {"X-Browser-Use-API-Key": API_KEY}
     for _ in range(100):  # the team's other browsers, opened before the thread's
-        LOOPBACK.post(f"{browser_use.url}/api/v2/sessions", json={}, headers=headers)
+        browser_use.open_session()
     with own_app(SESSION_IDLE_MINUTES="0.02", BROWSER_USE_REQUESTS_PER_SECOND="500") as (_, s):
         _, task = first_task(s, slack, browser_use, "read the menu")
         browser_use.finish(task.id)
@@ -343,6 +342,24 @@ def test_the_idle_check_does_not_read_a_browser_whose_task_is_running(
         browser_use.finish(task.id)
         wait_for(lambda: browser_use.session_stops, 10, "the idle close")  # read, then closed
     assert browser_use.session_stops == [task.body["sessionId"]]
+
+
+@pytest.mark.slow
+def test_the_idle_check_reads_someone_elses_browser_once(
+    own_app: OwnApp, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    """The team runs other things on the same key: their browsers are read once by the idle
+    check, found not to be the app's, and not read again while they stay open."""
+    others = [browser_use.add_task({"tool": "nightly-scraper"}) for _ in range(30)]
+    sessions = {f"/api/v2/sessions/{browser_use.tasks[t]['sessionId']}" for t in others}
+    with own_app(SESSION_IDLE_MINUTES="0.02") as (_, sender):  # checked every half second
+        first_task(sender, slack, browser_use, "read the menu")  # a thread browser to look after
+        mark = len(browser_use.requests)
+        time.sleep(3.0)
+        listed = [p for _, p, _ in browser_use.requests[mark:] if p == "/api/v2/sessions"]
+        reads = [p for _, p, _ in browser_use.requests[mark:] if p in sessions]
+    assert len(listed) >= 2  # it did check, twice or more
+    assert len(reads) <= len(sessions) and set(reads) <= sessions
 
 
 def test_app_home_shows_the_persons_tasks_and_the_credit(
