@@ -159,6 +159,21 @@ def test_slacks_stop_button_stops_nothing_for_someone_else_and_tells_them_alone(
     one_result(sender, slack, started)
 
 
+def test_slacks_stop_button_on_a_thread_with_nothing_running_stops_nothing(
+    sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
+) -> None:
+    started = start(sender, slack, browser_use)
+    browser_use.finish(started.task_id, output="Done")
+    one_result(sender, slack, started)
+    press_stop(sender, slack, "C77", started.thread_ts, "U42")
+    (told,) = wait_for(lambda: told_privately(slack, "U42"), 5, "the answer")
+    assert "Nothing is running" in told
+    sender.settle()
+    assert browser_use.stops == []
+    # A command's thread keeps no browser: its session is closed, not left working.
+    assert statuses(slack, "C77", started.thread_ts)[-1] == "closed"
+
+
 def test_slacks_stop_button_stops_a_v4_run(
     sender: SlackSender, slack: FakeSlack, browser_use: FakeBrowserUse
 ) -> None:

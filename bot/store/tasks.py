@@ -165,22 +165,18 @@ class Tasks(StoreBase):
                 .values(stream_ts=ts, stream_at=at, stream_step=step)
             )
 
-    async def running_in_thread(self, channel: str, thread_ts: str) -> str | None:
-        """The latest task of a thread whose result is not posted yet, if any."""
+    async def latest_in_thread(self, channel: str, thread_ts: str) -> TaskRecord | None:
+        """The latest task of a thread (the one running, if one is: a thread's tasks run one
+        after another), if any."""
         query = (
-            select(tasks.c.task_id)
-            .where(
-                self._ours(tasks),
-                tasks.c.channel == channel,
-                tasks.c.thread_ts == thread_ts,
-                tasks.c.reported_at.is_(None),
-            )
+            select(*[tasks.c[name] for name in _TASK_FIELDS])
+            .where(self._ours(tasks), tasks.c.channel == channel, tasks.c.thread_ts == thread_ts)
             .order_by(tasks.c.created_at.desc())
             .limit(1)
         )
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
-        return str(row.task_id) if row is not None else None
+        return TaskRecord(**row._mapping) if row else None
 
     async def set_thread(self, task_id: str, thread_ts: str) -> None:
         """The thread a task's result was posted in, when it had none while it ran."""

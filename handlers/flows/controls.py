@@ -91,11 +91,14 @@ async def stop_from_slack(
     `processing` (Slack leaves that to the app)."""
     if not await first_time(deps, f"session-stop:{channel}:{thread_ts}:{click}"):
         return
-    task_id = await deps.store.running_in_thread(channel, thread_ts)
-    if task_id is None:
-        await set_session(client, channel, thread_ts, "active")
+    latest = await deps.store.latest_in_thread(channel, thread_ts)
+    if latest is None or latest.reported_at is not None:
+        # Nothing runs: the session says what the thread has (a browser kept, or none).
+        after = session_after(latest) if latest else "closed"
+        await set_session(client, channel, thread_ts, after)
         await _tell(client, channel, user_id, thread_ts, "Nothing is running in this thread.")
         return
+    task_id = latest.task_id
     try:
         task = await controlled_task(deps, user_id, task_id, "stop this task")
         if task.ended:
@@ -109,8 +112,7 @@ async def stop_from_slack(
         return
     text = f":octagonal_sign: <@{user_id}> stopped this task. Its result follows."
     await post(client, channel, messages.notice(text), thread_ts)
-    record = await deps.store.task(task_id)
-    await set_session(client, channel, thread_ts, session_after(record) if record else "active")
+    await set_session(client, channel, thread_ts, session_after(latest))
 
 
 async def _tell(client: AsyncWebClient, channel: str, user: str, thread_ts: str, text: str) -> None:
