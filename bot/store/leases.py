@@ -4,6 +4,7 @@ everything a stopping process hands on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import (
@@ -16,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.base import StoreBase
+from bot.store.base import CLOSE_WAIT_SECONDS, StoreBase
 from bot.store.schema import (
     follow_ups,
     leases,
@@ -38,7 +39,13 @@ class Leases(StoreBase):
 
     async def release_all(self) -> None:
         """At shutdown: every lease of this process ends now (its follows, its follow-ups, the
-        sweep, what it was delivering from the outbox), so the others take over at once."""
+        sweep, what it was delivering from the outbox), so the others take over at once. The
+        store calls still under way end first: a poll cancelled by the stop while it claimed
+        its task's lease claims it all the same (`_shielded`), and claimed after this, the
+        lease held the task from the other processes for its whole length."""
+        others = {c for c in self._running if c is not asyncio.current_task()}
+        if others:
+            await asyncio.wait(others, timeout=CLOSE_WAIT_SECONDS)
         async with self._begin() as conn:
             await conn.execute(
                 update(tasks)
