@@ -102,7 +102,8 @@ class SlackPace:
         # Unsent offers: the final ones first, then progress, oldest first.
         self._offers: OrderedDict[Hashable, _Offer] = OrderedDict()
         self._drain: asyncio.Task[None] | None = None
-        self._napping = False  # the drain waits for a token, and sends nothing meanwhile
+        # Set by each offer: a drain napping for a token reckons again (`_nap`).
+        self._offered = asyncio.Event()
         # The offer being sent: its key, set once it is, and whether it is final.
         self._sending: tuple[Hashable, asyncio.Event, bool] | None = None
         self.processes = 1
@@ -152,11 +153,7 @@ class SlackPace:
         self._offers[key] = _Offer(bucket, send, final)
         if final:
             self._offers.move_to_end(key, last=False)
-        if self._drain is not None and self._napping:
-            # Its nap was reckoned without this offer, whose bucket may have a token now (an
-            # append waited out the nap of a start's slower limit): woken, it reckons again.
-            self._drain.cancel()
-            self._drain = None
+        self._offered.set()
         if self._drain is None or self._drain.done():
             self._drain = asyncio.get_running_loop().create_task(self._send_offers())
 
@@ -224,11 +221,19 @@ class SlackPace:
                     self._sending = None
                 sent = True
             if not sent:
-                self._napping = True
-                try:
-                    await self._sleep(self._next_token())
-                finally:
-                    self._napping = False
+                await self._nap(self._next_token())
+
+    async def _nap(self, seconds: float) -> None:
+        """Wait for a token, or for a new offer: its bucket may have one now (an append waited
+        out the nap of a start's slower limit)."""
+        self._offered.clear()
+        nap = asyncio.ensure_future(self._sleep(seconds))
+        offered = asyncio.ensure_future(self._offered.wait())
+        try:
+            await asyncio.wait({nap, offered}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            nap.cancel()
+            offered.cancel()
 
     @staticmethod
     def _needs(offer: _Offer) -> int:
