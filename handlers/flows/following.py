@@ -71,6 +71,10 @@ def _status_key(route: SlackRoute, status_ts: str) -> tuple[str, str, str]:
     return ("status", route.channel, status_ts)
 
 
+def _thread_key(route: SlackRoute) -> tuple[str, str, str]:
+    return ("thread", route.channel, route.thread_ts or "")
+
+
 def _session_key(route: SlackRoute) -> tuple[str, str, str]:
     return ("session", route.channel, route.thread_ts or "")
 
@@ -178,6 +182,12 @@ class SlackTaskSink:
         `processing` (titled with the task, its person the initiator), offered to the pace like
         every later call (sent at once, they went past Slack's limit when many tasks started in
         a minute)."""
+        self._thread_status(route, status, loading)
+        self.session(route, "processing", title=title or None)
+
+    def _thread_status(self, route: SlackRoute, status: str, loading: list[str]) -> None:
+        """The thread's live "is browsing…" status, at the pace; the latest replaces one not
+        sent yet."""
         thread_ts = route.thread_ts
         if thread_ts is None:
             return
@@ -185,9 +195,8 @@ class SlackTaskSink:
         async def set_status() -> None:
             await set_thread_status(self.client, route.channel, thread_ts, status, loading)
 
-        key = ("thread", route.channel, thread_ts)
+        key = _thread_key(route)
         self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
-        self.session(route, "processing", title=title or None)
 
     def session(self, route: SlackRoute, status: str, *, title: str | None = None) -> None:
         """The thread's agent session to `status`, at the pace; a newer status for the thread
@@ -230,15 +239,8 @@ class SlackTaskSink:
                 await self._stream(task)
 
             self.pace.offer(("stream", task.id), route.team, method, stream)
-        if route.thread_ts and not task.ended:
-            status, loading = tracking.browsing_status(task, route)
-            thread_ts = route.thread_ts
-
-            async def set_status() -> None:
-                await set_thread_status(self.client, route.channel, thread_ts, status, loading)
-
-            key = ("thread", route.channel, thread_ts)
-            self.pace.offer(key, route.team, "assistant.threads.setStatus", set_status)
+        if not task.ended:
+            self._thread_status(route, *tracking.browsing_status(task, route))
 
     def _streams(self, task: TaskView, record: TaskRecord) -> bool:
         """Whether this task's steps go into a stream: streaming is on, it has a thread and a
@@ -372,7 +374,7 @@ class SlackTaskSink:
         streamed = False
         status_ts, react_ts = await self._status_message(record, thread)
         if route.thread_ts:
-            await self.pace.withdraw(("thread", route.channel, route.thread_ts))
+            await self.pace.withdraw(_thread_key(route))
             streamed = await self._end_session(task, record)
         if status_ts:
             # Its last progress is not worth sending: this edit says how it ended. It goes

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.answers import TaskView
+from bot.answers import TaskStep, TaskView
 from bot.models import SESSION_METADATA_KEY, SlackRoute, TaskCreated, parse_time
 from handlers.ids import Action, Block, MetadataEvent, Reaction
 from handlers.payloads import TaskMessage
@@ -251,7 +251,7 @@ def step_chunks(
             {
                 "type": "task_update",
                 "id": f"step-{s.number}",
-                "title": _card_title(s.number, s.next_goal),
+                "title": step_title(s, STREAM_TEXT_CHARS),
                 "status": step_state(task, s.number),
             }
             for s in shown
@@ -260,7 +260,7 @@ def step_chunks(
         card: dict[str, Any] = {
             "type": "task_update",
             "id": f"step-{step.number}",
-            "title": _card_title(step.number, step.next_goal),
+            "title": step_title(step, STREAM_TEXT_CHARS),
             "status": step_state(task, step.number),
         }
         if step.url:
@@ -269,8 +269,9 @@ def step_chunks(
     return chunks
 
 
-def _card_title(number: int, goal: str | None) -> str:
-    return shorten(plain(f"{number}. {goal or 'Step'}"), STREAM_TEXT_CHARS)
+def step_title(step: TaskStep, limit: int) -> str:
+    """A step's card title (a stream's, a plan's): its number and goal, as plain text."""
+    return shorten(plain(f"{step.number}. {step.next_goal or 'Step'}"), limit)
 
 
 PLAN_STEPS = 8  # the latest steps; the step count and the fallback text say how many in all
@@ -293,7 +294,7 @@ def steps_plan(task: TaskView) -> dict[str, Any]:
         card: dict[str, Any] = {
             "type": "task_card",
             "task_id": f"step-{step.number}",
-            "title": shorten(plain(f"{step.number}. {step.next_goal or 'Step'}"), STEP_TITLE_CHARS),
+            "title": step_title(step, STEP_TITLE_CHARS),
             "status": step_state(task, step.number),
         }
         if step.url:
