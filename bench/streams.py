@@ -132,7 +132,11 @@ def one_run(
             time.sleep(seconds)
             agents.stop()
             ended = time.monotonic()
-            stops = [_stop(stand_ins, sender, task, threads[task][0]) for task in ids[:STOPS]]
+            calls = stand_ins.http.get(f"{stand_ins.slack_url}/_control/calls?full=1").json()
+            stops = [
+                _stop(stand_ins, sender, task, threads[task][0], _owner(calls, threads[task][0]))
+                for task in ids[:STOPS]
+            ]
             stops = [took for took in stops if took is not None]
             time.sleep(2)
         finally:
@@ -169,11 +173,15 @@ def _threads(stand_ins: StandIns, ids: list[str]) -> dict[str, tuple[str, str]]:
     return threads
 
 
-def _stop(stand_ins: StandIns, sender: SlackSender, task: str, thread_ts: str) -> float | None:
-    """The owner clicks Slack's stop button: seconds until Browser Use has the stop (None: the
-    app makes no agent sessions, so there is no such button)."""
-    calls = stand_ins.http.get(f"{stand_ins.slack_url}/_control/calls?full=1").json()
-    owner = _owner(calls, thread_ts)
+def _stop(
+    stand_ins: StandIns,
+    sender: SlackSender,
+    task: str,
+    thread_ts: str,
+    owner: tuple[str, str] | None,
+) -> float | None:
+    """The owner (channel, user) clicks Slack's stop button: seconds until Browser Use has the
+    stop (None: the app makes no agent sessions, so there is no such button)."""
     if owner is None:
         return None
     channel, user = owner
