@@ -237,7 +237,7 @@ class Tracker:
         longer watched, it is handed to the sweep."""
         interval = self.poll_interval
         since_full_read = 0.0
-        last_status, last_cost = "", ""
+        last_status = ""
         moved_at = -math.inf  # when its status or its cost (a step) last changed
         tries_after_end = 0
         while tries_after_end < MAX_REPORT_TRIES:
@@ -252,51 +252,56 @@ class Tracker:
                 await self.store.release_follow(task_id)
                 return
             since_full_read += interval
-            if time.monotonic() - moved_at < self.progress_every:
-                # It moves: polled at twice the first pace, so a step shows within a second or
-                # two; it backs off again once it has not moved for a while.
-                interval = self.poll_interval / 2
-            else:
-                interval = min(interval * 1.5, self.max_poll_interval)
+            # What its last full read said it cost (`_refresh` keeps it): v2 bills per step, so
+            # a cost that moved since is a step.
+            seen = self._costs.get(task_id, "")
+            moved = False
             if since_full_read >= self.progress_every:
                 since_full_read = 0.0
                 await self.refresh(task_id, Priority.POLL)
-                if self._costs.get(task_id, last_cost) != last_cost:
-                    # It moved since the last read (a step): polled at the faster pace again.
-                    last_cost, moved_at = self._costs[task_id], time.monotonic()
-                    interval = self.poll_interval / 2
-                continue
-            try:
-                status = await self.client.read_status(task_id, engine, background=True)
-            except NotFoundError:
-                log.warning("tracker.gone task_id=%s", task_id)
-                await self.store.reported(task_id, "gone")  # nothing left to report
-                return
-            except BrowserUseError as exc:
-                log.warning("tracker.poll_failed task_id=%s error=%s", task_id, exc)
-                continue
-            cap = self._caps.get(task_id)
-            if cap is not None and not status.ended and (cost_of(status) or 0.0) >= cap:
-                await self.refresh(task_id, Priority.CHANGED)  # stopped there (`_keep_to_cap`)
-            if status.ended or status.status != last_status:
-                # A task's first status is news to this loop, not a change: read at a poll's
-                # priority, or a thousand tasks followed at once would each jump the queue.
-                changed = status.ended or bool(last_status)
-                last_status, last_cost = status.status, status.cost or ""
-                since_full_read = 0.0
-                # Once ended, it is looked at again with backoff (its report may be put off).
-                moved_at = -math.inf if status.ended else time.monotonic() if changed else moved_at
-                await self.refresh(task_id, Priority.CHANGED if changed else Priority.POLL)
-                # Reported, or the report failed (or is another process's) and is looked at again.
-                tries_after_end += status.ended
-            elif (status.cost or "") != last_cost:
-                # v2 bills per step: its cost moved, so the agent took a step. Read it now: its
-                # step shows in the thread within a poll, not a full read's period.
-                last_cost, since_full_read = status.cost or "", 0.0
+                moved = self._costs.get(task_id, seen) != seen
+            else:
+                try:
+                    status = await self.client.read_status(task_id, engine, background=True)
+                except NotFoundError:
+                    log.warning("tracker.gone task_id=%s", task_id)
+                    await self.store.reported(task_id, "gone")  # nothing left to report
+                    return
+                except BrowserUseError as exc:
+                    log.warning("tracker.poll_failed task_id=%s error=%s", task_id, exc)
+                    interval = self._next_interval(interval, moved_at)
+                    continue
+                cap = self._caps.get(task_id)
+                if cap is not None and not status.ended and (cost_of(status) or 0.0) >= cap:
+                    await self.refresh(task_id, Priority.CHANGED)  # stopped there (`_keep_to_cap`)
+                if status.ended or status.status != last_status:
+                    # A task's first status is news to this loop, not a change: read at a poll's
+                    # priority, or a thousand tasks followed at once would each jump the queue.
+                    changed = status.ended or bool(last_status)
+                    last_status, since_full_read = status.status, 0.0
+                    moved = changed and not status.ended
+                    if status.ended:
+                        moved_at = -math.inf  # looked at again with backoff (its report may wait)
+                    await self.refresh(task_id, Priority.CHANGED if changed else Priority.POLL)
+                    # Reported, or the report failed (or is another process's) and is looked at
+                    # again.
+                    tries_after_end += status.ended
+                elif (status.cost or "") != seen:
+                    # A step: read now, so it shows in the thread within a poll, not a full
+                    # read's period.
+                    moved, since_full_read = True, 0.0
+                    await self.refresh(task_id, Priority.POLL)
+            if moved:
                 moved_at = time.monotonic()
-                interval = self.poll_interval / 2
-                await self.refresh(task_id, Priority.POLL)
+            interval = self._next_interval(interval, moved_at)
         log.error("tracker.unreported task_id=%s after %d tries", task_id, tries_after_end)
+
+    def _next_interval(self, interval: float, moved_at: float) -> float:
+        """The wait before a watched task's next poll: twice the first pace while it moves, so
+        a step shows within a second or two; backing off once it has not moved for a while."""
+        if time.monotonic() - moved_at < self.progress_every:
+            return self.poll_interval / 2
+        return min(interval * 1.5, self.max_poll_interval)
 
     async def refresh(
         self, task_id: str, priority: Priority = Priority.WEBHOOK, *, watch: bool = False
@@ -336,7 +341,7 @@ class Tracker:
             log.warning("tracker.read_failed task_id=%s error=%s", task_id, exc)
             return engine
         if task_id in self._loops:
-            self._costs[task_id] = task.cost or ""  # its poll sees it moved (`_poll`)
+            self._costs[task_id] = task.cost or ""  # its poll sees a step by it (`_poll`)
         lock = self._locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             record = await self.store.task(task_id)
